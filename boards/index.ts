@@ -1,0 +1,49 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { WispError } from '../runtime/shared/errors.js'
+import { deepFreeze } from '../runtime/shared/freeze.js'
+import { ProfileSchema, type BoardProfile } from './schema.js'
+
+export const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
+
+/** Validates a parsed value against a schema, or throws WISP_BAD_CONFIG naming the field. */
+export const validateConfig = <S extends z.ZodType>(schema: S, raw: unknown, what: string): Readonly<z.infer<S>> => {
+  const r = schema.safeParse(raw)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    const where = issue?.path.length ? issue.path.join('.') : '(root)'
+    throw new WispError('WISP_BAD_CONFIG', `${what}: field "${where}": ${issue?.message ?? 'invalid'}`)
+  }
+  return deepFreeze(r.data)
+}
+
+export const readJsonFile = (file: string, what: string): unknown => {
+  let text: string
+  try { text = readFileSync(file, 'utf8') } catch (err) {
+    throw new WispError('WISP_BAD_CONFIG', `${what}: cannot read ${file}: ${(err as Error).message}`)
+  }
+  try { return JSON.parse(text) } catch (err) {
+    throw new WispError('WISP_BAD_CONFIG', `${what}: ${file} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+export const parseProfile = (raw: unknown, what = 'profile'): BoardProfile => validateConfig(ProfileSchema, raw, what)
+
+/** Every profile in boards/profiles, by name. */
+export const loadProfiles = (dir = PROFILES_DIR): ReadonlyMap<string, BoardProfile> => {
+  const out = new Map<string, BoardProfile>()
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const p = parseProfile(readJsonFile(join(dir, f), `profile ${f}`), `profile ${f}`)
+    if (`${p.name}.json` !== f) throw new WispError('WISP_BAD_CONFIG', `profile ${f}: field "name": must match the file name`)
+    out.set(p.name, p)
+  }
+  return out
+}
+
+export const getProfile = (name: string, profiles = loadProfiles()): BoardProfile => {
+  const p = profiles.get(name)
+  if (p === undefined) throw new WispError('WISP_BAD_CONFIG', `unknown profile "${name}"; known: ${[...profiles.keys()].join(', ')}`)
+  return p
+}

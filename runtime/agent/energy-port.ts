@@ -1,0 +1,18 @@
+/** What the agent asks of the power meter (node-firmware-bridge implements it). */
+export interface EnergyShare { readonly energy_mj: number, readonly power_w: number }
+
+export interface EnergyPort {
+  readonly source: 'ina219' | 'surrogate'
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** Latest board power, W. */
+  powerW: () => number
+  /** Energy since start, J. */
+  energyJ: () => number
+  /** An invocation starts running on the board. */
+  begin: (invocation: string, fn: string) => void
+  /** It ended, having used cpuMs of CPU; returns its attributed energy and mean power. */
+  end: (invocation: string, cpuMs: number) => EnergyShare
+  /** Recent samples for the status page: [t ms, watts]. */
+  recent: () => ReadonlyArray<readonly [number, number]>
+}

@@ -1,0 +1,44 @@
+import type { Manifest } from '../protocol/messages.js'
+import type { WispError } from '../shared/errors.js'
+
+/** What the agent asks of the isolate runtime (runtime-pool.ts implements it). */
+export interface ExecRequest {
+  readonly invocation: string
+  readonly requestId: string
+  readonly manifest: Manifest
+  /** Module source (ES module text with `export async function handler`). */
+  readonly code: string
+  readonly event: unknown
+  /** Absolute deadline on the agent's clock (ms); the watchdog also enforces manifest.timeout_ms. */
+  readonly deadlineMs: number
+}
+
+export interface ExecOutcomeBase {
+  /** True when this invocation had to build a new runtime (isolate + compile + init). */
+  readonly cold: boolean
+  /** Wall time in the runtime, ms. */
+  readonly runMs: number
+  /** CPU time attributed to this invocation, ms (an estimate when invocations co-execute). */
+  readonly cpuMs: number
+  /** console.log / context.log lines captured for this invocation (bounded). */
+  readonly logs: readonly string[]
+}
+export type ExecOutcome =
+  | (ExecOutcomeBase & { readonly ok: true, readonly result: unknown })
+  | (ExecOutcomeBase & { readonly ok: false, readonly error: WispError })
+
+export interface RuntimeStats { readonly runtimes: number, readonly running: number }
+
+export interface Executor {
+  /** Runs one invocation; never rejects — failures come back as `ok: false` with a WispError. */
+  invoke: (req: ExecRequest) => Promise<ExecOutcome>
+  /** Checks that code compiles and exports a handler; rejects with WISP_BAD_CODE otherwise. */
+  validate: (manifest: Manifest, code: string) => Promise<void>
+  /** Leader's target of warm runtimes for a function on this board. */
+  setWarm: (manifest: Manifest, code: string, runtimes: number) => Promise<void>
+  evict: (fn: string) => void
+  stats: () => Readonly<Record<string, RuntimeStats>>
+  /** Heap in use by all isolates, MiB. */
+  memMb: () => number
+  close: () => Promise<void>
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod'
+import { ERROR_CODES, WispError, type ErrorCode } from '../shared/errors.js'
+import { deepFreeze } from '../shared/freeze.js'
+import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
+
+/** Every message wisp writes carries the protocol version. */
+export const PROTOCOL_VERSION = 1 as const
+const v = z.literal(PROTOCOL_VERSION)
+const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
+const reqId = z.string().regex(REQ_RE, 'must be 1-64 of [A-Za-z0-9_-]')
+const sha = z.string().regex(SHA256_RE, 'must be a lower-case hex sha256')
+
+export const MAX_CODE_BYTES = 1024 * 1024
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+
+export const ManifestSchema = z.object({
+  v,
+  name,
+  sha256: sha,
+  size: z.number().int().min(1).max(MAX_CODE_BYTES),
+  memory_mb: z.number().int().min(8).max(2048).default(64),
+  timeout_ms: z.number().int().min(1).max(15 * 60_000).default(5000),
+  concurrency: z.number().int().min(1).max(1000).default(32),
+  isolation: z.enum(['shared', 'context']).default('shared')
+})
+export type Manifest = Readonly<z.infer<typeof ManifestSchema>>
+
+export const ReceiptSchema = z.object({
+  request_id: z.string(),
+  function: z.string(),
+  board: z.string(),
+  attempt: z.number().int().min(0),
+  cold: z.boolean(),
+  queue_ms: z.number(),
+  run_ms: z.number(),
+  total_ms: z.number(),
+  energy_mj: z.number(),
+  power_w: z.number(),
+  power_source: z.enum(['ina219', 'surrogate']).optional()
+})
+export type Receipt = z.infer<typeof ReceiptSchema>
+
+const codeSchema = z.string().refine((s): s is ErrorCode => Object.hasOwn(ERROR_CODES, s), 'unknown error code')
+export const ReplySchema = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown(), receipt: ReceiptSchema.optional() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: codeSchema, message: z.string() }), receipt: ReceiptSchema.optional() })
+])
+export type Reply =
+  | { ok: true, result: unknown, receipt?: Receipt }
+  | { ok: false, error: { code: ErrorCode, message: string }, receipt?: Receipt }
+
+export const FunctionStatsSchema = z.object({
+  queue_len: z.number().int().min(0),
+  service_rate: z.number().min(0),
+  running: z.number().int().min(0),
+  runtimes: z.number().int().min(0)
+})
+export type FunctionStats = z.infer<typeof FunctionStatsSchema>
+
+export const BoardStatusSchema = z.enum(['online', 'draining', 'offline'])
+export type BoardStatus = z.infer<typeof BoardStatusSchema>
+
+export const BoardStateSchema = z.object({
+  v,
+  id: name,
+  incarnation: z.string().min(1).max(64),
+  profile: z.string().min(1).max(64),
+  status: BoardStatusSchema,
+  ts: z.number(),
+  seq: z.number().int().min(0).default(0),
+  power_w: z.number().min(0),
+  energy_j: z.number().min(0),
+  queue_len: z.number().int().min(0),
+  service_rate: z.number().min(0),
+  functions: z.record(z.string(), FunctionStatsSchema),
+  mem_mb: z.number().min(0),
+  status_url: z.string().max(256).optional(),
+  power_source: z.enum(['ina219', 'surrogate'])
+})
+export type BoardState = z.infer<typeof BoardStateSchema>
+
+/** The Last Will (and a clean shutdown) publish this smaller form, retained. */
+export const OfflineStateSchema = z.object({ v, id: name, incarnation: z.string().min(1).max(64), status: z.literal('offline'), ts: z.number() })
+export type OfflineState = z.infer<typeof OfflineStateSchema>
+
+export const RunSchema = z.object({
+  v,
+  invocation: reqId,
+  request_id: z.string().max(200),
+  fn: name,
+  sha256: sha,
+  event: z.unknown(),
+  budget_ms: z.number().min(0),
+  attempt: z.number().int().min(0)
+})
+export type RunMessage = z.infer<typeof RunSchema>
+
+export const DoneSchema = z.object({
+  v,
+  invocation: reqId,
+  attempt: z.number().int().min(0),
+  reply: ReplySchema,
+  state: BoardStateSchema.optional()
+})
+export type DoneMessage = z.infer<typeof DoneSchema>
+
+export const ControlSchema = z.object({
+  v,
+  op: z.enum(['warm', 'evict', 'drain', 'shutdown', 'resume']),
+  fn: name.optional(),
+  runtimes: z.number().int().min(0).max(64).optional()
+})
+export type ControlMessage = z.infer<typeof ControlSchema>
+
+const text = (buf: Uint8Array): string => Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8')
+
+/** Parses JSON and validates it against a schema; returns a deep-frozen value or throws WISP_BAD_PAYLOAD. */
+export const parseWith = <S extends z.ZodType>(schema: S, payload: Uint8Array, what: string): Readonly<z.infer<S>> => {
+  let raw: unknown
+  try { raw = JSON.parse(text(payload)) } catch (err) {
+    throw new WispError('WISP_BAD_PAYLOAD', `${what}: not valid JSON (${(err as Error).message})`)
+  }
+  const r = schema.safeParse(raw)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    const where = issue?.path.length ? issue.path.join('.') : '(root)'
+    throw new WispError('WISP_BAD_PAYLOAD', `${what}: ${where}: ${issue?.message ?? 'invalid'}`)
+  }
+  return deepFreeze(r.data)
+}
+
+export const parseManifest = (p: Uint8Array): Manifest => parseWith(ManifestSchema, p, 'manifest')
+export const parseRun = (p: Uint8Array): RunMessage => parseWith(RunSchema, p, 'run message')
+export const parseDone = (p: Uint8Array): DoneMessage => parseWith(DoneSchema, p, 'done message') as DoneMessage
+export const parseControl = (p: Uint8Array): ControlMessage => parseWith(ControlSchema, p, 'control message')
+export const parseBoardState = (p: Uint8Array): BoardState | OfflineState =>
+  parseWith(z.union([BoardStateSchema, OfflineStateSchema]), p, 'board state')
+
+/** An invoke payload: UTF-8 JSON, empty = null, bounded in size. */
+export const parseEvent = (p: Uint8Array, maxBytes = DEFAULT_MAX_EVENT_BYTES): unknown => {
+  if (p.byteLength > maxBytes) throw new WispError('WISP_PAYLOAD_TOO_LARGE', `event is ${p.byteLength} bytes; the limit is ${maxBytes}`)
+  if (p.byteLength === 0) return null
+  try { return JSON.parse(text(p)) } catch (err) {
+    throw new WispError('WISP_BAD_PAYLOAD', `event is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+export const encode = (msg: unknown): Buffer => Buffer.from(JSON.stringify(msg))
+
+export const errorReply = (err: WispError, receipt?: Receipt): Reply =>
+  receipt === undefined ? { ok: false, error: err.toJSON() } : { ok: false, error: err.toJSON(), receipt }

@@ -1,0 +1,43 @@
+/**
+ * The stable error catalogue of wisp. Every code here is documented in the README
+ * (test/shared/errors-doc.test.ts keeps the two in step) and has a test of its own.
+ */
+export const ERROR_CODES = {
+  WISP_UNKNOWN_FUNCTION: 'no function of that name is deployed',
+  WISP_BAD_PAYLOAD: 'the message is not valid JSON or does not match its schema',
+  WISP_PAYLOAD_TOO_LARGE: 'the event or the result is larger than the configured limit',
+  WISP_BAD_CODE: 'the function code does not compile or exports no handler',
+  WISP_FUNCTION_ERROR: 'the handler threw, rejected or returned a non-JSON value',
+  WISP_TIMEOUT: 'the invocation ran past its timeout_ms (wall or CPU time)',
+  WISP_MEMORY_LIMIT: 'the runtime ran past its memory_mb and was disposed',
+  WISP_OVERLOADED: "the board's queue for the function is full",
+  WISP_NO_BOARD: 'no live board could take the invocation before its deadline',
+  WISP_UNAUTHORIZED: 'the client may not use that reply address',
+  WISP_BAD_CONFIG: 'a configuration file, profile or option is invalid',
+  WISP_SENSOR: 'the power sensor could not be read'
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export const isErrorCode = (s: unknown): s is ErrorCode =>
+  typeof s === 'string' && Object.hasOwn(ERROR_CODES, s)
+
+/** An error as a value: a stable code plus a human message. */
+export class WispError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'WispError'
+    this.code = code
+  }
+
+  toJSON (): { code: ErrorCode, message: string } {
+    return { code: this.code, message: this.message }
+  }
+}
+
+export const asWispError = (err: unknown, fallback: ErrorCode = 'WISP_FUNCTION_ERROR'): WispError => {
+  if (err instanceof WispError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new WispError(fallback, message, { cause: err })
+}
