@@ -1,0 +1,39 @@
+import { createServer, type Server } from 'node:net'
+import { Aedes } from 'aedes'
+import { WispError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+
+export interface EmbeddedBroker {
+  readonly aedes: Aedes
+  readonly port: number
+  readonly url: string
+  close: () => Promise<void>
+}
+
+/** Starts aedes (MQTT 3.1.1) on a TCP port. A port in use names the flag that changes it. */
+export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string }): Promise<EmbeddedBroker> => {
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000 })
+  aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
+  const server: Server = createServer(aedes.handle)
+  const host = opts.host ?? '0.0.0.0'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      aedes.close()
+      if (err.code === 'EADDRINUSE') {
+        reject(new WispError('WISP_BAD_CONFIG', `MQTT port ${opts.port} is already in use (another broker?); choose another with ${opts.portFlag ?? '--mqtt-port'}`))
+      } else reject(new WispError('WISP_BAD_CONFIG', `cannot listen for MQTT on ${host}:${opts.port}: ${err.message}`))
+    })
+    server.listen(opts.port, host, resolve)
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : opts.port
+  return {
+    aedes,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}

@@ -1,0 +1,229 @@
+import type { BoardProfile } from '../../boards/schema.js'
+import { encode, parseBoardState, parseDone, type DoneMessage, type Reply, type RunMessage } from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
+import type { Clock } from '../shared/clock.js'
+import { WispError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { Rng } from '../shared/rng.js'
+import type { InboundMessage, Transport } from '../transport/transport.js'
+import { ClusterState } from './cluster-state.js'
+import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
+import { admitInvoke } from './on-invoke.js'
+import type { BalancePolicy, Decision } from './policies/types.js'
+import type { Registry } from './registry.js'
+
+export interface LeaderOptions {
+  /** Gossip older than this marks a board offline. */
+  readonly staleMs: number
+  /** How long an invocation may wait for a live board before WISP_NO_BOARD. */
+  readonly waitMs: number
+  /** Extra time after an invocation's deadline before the leader answers WISP_TIMEOUT itself. */
+  readonly replyGraceMs: number
+  readonly maxEventBytes: number
+  readonly statePublishMs: number
+  /** Dispatch attempts per invocation (a retry follows a board failure). */
+  readonly maxAttempts: number
+}
+
+export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
+  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
+})
+
+export interface Completion { readonly fn: string, readonly board: string | null, readonly ok: boolean, readonly code?: string, readonly totalMs: number }
+
+export interface LeaderDeps {
+  readonly transport: Transport
+  readonly topics: Topics
+  readonly registry: Registry
+  readonly clock: Clock
+  readonly rng: Rng
+  readonly balance: BalancePolicy
+  readonly profiles: ReadonlyMap<string, BoardProfile>
+  readonly log: Logger
+  readonly options?: Partial<LeaderOptions>
+}
+
+/**
+ * Routes invocations to boards and relays exactly one reply per request. It sees every
+ * invocation and completion, so it keeps exact in-flight accounting per board.
+ */
+export class Leader {
+  readonly cluster: ClusterState
+  readonly opts: LeaderOptions
+  private readonly inflight = new InflightTable()
+  private readonly decisions: Decision[] = []
+  private readonly listeners = new Set<(c: Completion) => void>()
+  private tickTimer: ReturnType<typeof setInterval> | null = null
+  private lastStatePublish = 0
+
+  constructor (private readonly d: LeaderDeps) {
+    this.opts = Object.freeze({ ...DEFAULT_LEADER_OPTIONS, ...d.options })
+    this.cluster = new ClusterState(d.clock, d.profiles, this.opts.staleMs)
+  }
+
+  async start (): Promise<void> {
+    const { transport: t, topics } = this.d
+    await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
+    await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
+    await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
+    this.tickTimer = setInterval(() => this.tick(), 250)
+    this.tickTimer.unref()
+  }
+
+  async stop (): Promise<void> {
+    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    this.tickTimer = null
+  }
+
+  recentDecisions (): readonly Decision[] { return this.decisions }
+  inflightCount (): number { return this.inflight.size }
+  onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
+
+  /** A malformed message must never take the leader down. */
+  private guard (what: string, m: InboundMessage, fn: () => void): void {
+    try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
+  }
+
+  private onInvoke (m: InboundMessage): void {
+    const now = this.d.clock.now()
+    const out = admitInvoke(m, {
+      topics: this.d.topics,
+      manifest: (fn) => this.d.registry.get(fn),
+      now,
+      waitMs: this.opts.waitMs,
+      maxEventBytes: this.opts.maxEventBytes,
+      isDuplicate: (k) => this.inflight.isDuplicate(k, now)
+    })
+    if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
+    if (out.kind === 'reject') {
+      this.emit({ fn: out.fn, board: null, ok: false, code: out.error.code, totalMs: 0 })
+      if (out.reply !== null) this.send(out.reply, { ok: false, error: out.error.toJSON() })
+      return
+    }
+    const inv = out.invocation
+    this.inflight.add(inv, now)
+    inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+    this.dispatch(inv)
+  }
+
+  /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
+  private dispatch (inv: Invocation): void {
+    const decision = this.d.balance.pick(this.cluster.view(), inv.fn, this.d.rng)
+    this.record(decision)
+    if (decision.choice === null) { inv.board = null; return }
+    const now = this.d.clock.now()
+    inv.board = decision.choice
+    inv.dispatchedAt = now
+    this.cluster.addInflight(decision.choice, inv.fn, 1)
+    const run: RunMessage = {
+      v: 1, invocation: inv.invocation, request_id: inv.requestId, fn: inv.fn, sha256: inv.manifest.sha256,
+      event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt
+    }
+    this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), encode(run)).catch((err: Error) => {
+      this.d.log.warn('run publish failed; will retry on another board', { board: decision.choice, err: err.message })
+      this.release(inv)
+      this.retry(inv)
+    })
+  }
+
+  private onDone (m: InboundMessage): void {
+    if (m.retain) return
+    const done: DoneMessage = parseDone(m.payload)
+    const inv = this.inflight.get(done.invocation)
+    if (inv !== undefined && done.attempt === inv.attempt) {
+      this.release(inv)
+      this.finish(inv, done.reply)
+    } // else late or duplicate: already answered
+    if (done.state !== undefined) this.applyState(done.state)
+  }
+
+  private onState (m: InboundMessage): void {
+    this.applyState(parseBoardState(m.payload))
+  }
+
+  private applyState (s: ReturnType<typeof parseBoardState>): void {
+    const outcome = this.cluster.onState(s)
+    if (outcome === 'joined') this.d.log.info('board joined', { board: s.id, incarnation: s.incarnation })
+    if (outcome === 'offline') this.boardLost(s.id)
+    if (outcome === 'joined' || outcome === 'updated') this.dispatchWaiting()
+  }
+
+  /** A board went offline: its in-flight invocations run again elsewhere (at-least-once). */
+  private boardLost (id: string): void {
+    this.d.log.warn('board offline', { board: id })
+    for (const inv of this.inflight.onBoard(id)) { this.release(inv); this.retry(inv) }
+  }
+
+  private retry (inv: Invocation): void {
+    if (inv.attempt + 1 >= this.opts.maxAttempts) {
+      this.finish(inv, { ok: false, error: { code: 'WISP_NO_BOARD', message: `gave up after ${inv.attempt + 1} attempts: boards failed while running the invocation` } })
+      return
+    }
+    inv.attempt += 1
+    this.dispatch(inv)
+  }
+
+  private dispatchWaiting (): void {
+    for (const inv of this.inflight.waiting()) {
+      this.dispatch(inv)
+      if (inv.board === null) break
+    }
+  }
+
+  private expire (id: string): void {
+    const inv = this.inflight.get(id)
+    if (inv === undefined) return
+    inv.timer = null
+    const err = inv.board === null
+      ? new WispError('WISP_NO_BOARD', `no live board took "${inv.fn}" within ${this.opts.waitMs} ms`)
+      : new WispError('WISP_TIMEOUT', `board ${inv.board} did not answer "${inv.fn}" before the deadline`)
+    this.release(inv)
+    this.finish(inv, { ok: false, error: err.toJSON() })
+  }
+
+  private release (inv: Invocation): void {
+    if (inv.board === null) return
+    this.cluster.addInflight(inv.board, inv.fn, -1)
+    inv.board = null
+  }
+
+  private finish (inv: Invocation, reply: Reply): void {
+    this.inflight.delete(inv.invocation)
+    if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
+    const totalMs = this.d.clock.now() - inv.receivedAt
+    const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
+    this.emit({ fn: inv.fn, board: reply.receipt?.board ?? inv.board, ok: reply.ok, code: reply.ok ? undefined : reply.error.code, totalMs })
+    if (inv.reply !== null) this.send(inv.reply, out)
+  }
+
+  private send (to: ReplyAddress, reply: Reply): void {
+    this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
+      .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
+  }
+
+  private emit (c: Completion): void { for (const l of this.listeners) l(c) }
+
+  private record (d: Decision): void {
+    this.decisions.push(d)
+    if (this.decisions.length > 200) this.decisions.splice(0, this.decisions.length - 100)
+  }
+
+  private tick (): void {
+    for (const id of this.cluster.sweep()) this.boardLost(id)
+    this.dispatchWaiting()
+    const now = this.d.clock.now()
+    if (now - this.lastStatePublish >= this.opts.statePublishMs) {
+      this.lastStatePublish = now
+      const view = this.cluster.view()
+      const state = {
+        v: 1,
+        ts: Date.now(),
+        inflight: this.inflight.size,
+        boards: view.boards.map((b) => ({ id: b.id, profile: b.profile.name, power: b.power, routable: b.routable, queue_len: b.queueLen, inflight: b.inflight, power_w: b.powerW, service_rate: b.serviceRate })),
+        functions: this.d.registry.list().map((f) => f.name),
+        decisions: this.decisions.slice(-20)
+      }
+      this.d.transport.publish(this.d.topics.leaderState(), encode(state), { retain: true, qos: 0 }).catch(() => {})
+    }
+  }
+}

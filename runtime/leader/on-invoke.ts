@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto'
+import { parseEvent, type Manifest } from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
+import { WispError, asWispError } from '../shared/errors.js'
+import type { InboundMessage } from '../transport/transport.js'
+import type { Invocation, ReplyAddress } from './inflight.js'
+import { replyAddress } from './reply-address.js'
+
+export type InvokeOutcome =
+  | { kind: 'ignore', why: string }
+  | { kind: 'reject', reply: ReplyAddress | null, requestId: string, fn: string, error: WispError }
+  | { kind: 'accept', invocation: Invocation }
+
+let counter = 0
+const nodeTag = randomBytes(3).toString('hex')
+/** Leader-unique invocation id (fits the `<req>` grammar). */
+export const newInvocationId = (): string => `i${nodeTag}${(++counter).toString(36)}`
+
+/**
+ * Turns one message on `<prefix>/invoke/...` into an accepted invocation or an error reply.
+ * Validation happens once here; what comes out is typed and trusted.
+ */
+export const admitInvoke = (
+  msg: InboundMessage,
+  deps: { topics: Topics, manifest: (fn: string) => Manifest | undefined, now: number, waitMs: number, maxEventBytes: number, isDuplicate: (k: string) => boolean }
+): InvokeOutcome => {
+  // Retained invokes would replay on every resubscribe (MQTT 3.1.1 §3.3.1.3): ignore them.
+  if (msg.retain) return { kind: 'ignore', why: 'retained invoke' }
+  let parsed
+  try {
+    const t = deps.topics.parse(msg.topic)
+    if (t.kind !== 'invoke') return { kind: 'ignore', why: 'not an invoke topic' }
+    parsed = t
+  } catch (err) {
+    return { kind: 'ignore', why: (err as Error).message }
+  }
+  const requestId = parsed.req ?? newInvocationId()
+  let reply: ReplyAddress | null
+  try {
+    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData)
+  } catch (err) {
+    const fallback = parsed.client !== undefined && parsed.req !== undefined ? { topic: deps.topics.result(parsed.client, parsed.fn, parsed.req) } : null
+    return { kind: 'reject', reply: fallback, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_UNAUTHORIZED') }
+  }
+  const dedupeKey = parsed.client !== undefined ? `${parsed.client}/${parsed.fn}/${requestId}` : msg.correlationData !== undefined && reply !== null ? `${reply.topic}#${msg.correlationData.toString('hex')}` : null
+  if (dedupeKey !== null && deps.isDuplicate(dedupeKey)) return { kind: 'ignore', why: `duplicate request ${dedupeKey}` }
+  const manifest = deps.manifest(parsed.fn)
+  if (manifest === undefined) {
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_UNKNOWN_FUNCTION', `no function "${parsed.fn}" is deployed`) }
+  }
+  let event: unknown
+  try { event = parseEvent(msg.payload, deps.maxEventBytes) } catch (err) {
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_BAD_PAYLOAD') }
+  }
+  return {
+    kind: 'accept',
+    invocation: {
+      invocation: newInvocationId(),
+      requestId,
+      dedupeKey,
+      fn: parsed.fn,
+      manifest,
+      event,
+      reply,
+      receivedAt: deps.now,
+      deadline: deps.now + deps.waitMs + manifest.timeout_ms,
+      attempt: 0,
+      board: null,
+      dispatchedAt: 0,
+      timer: null
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto'
+import { ManifestSchema, MAX_CODE_BYTES, encode, type Manifest } from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
+import type { Transport } from '../transport/transport.js'
+import { WispError } from './errors.js'
+import { deepFreeze } from './freeze.js'
+
+export interface DeployOptions {
+  readonly memory_mb?: number
+  readonly timeout_ms?: number
+  readonly concurrency?: number
+  readonly isolation?: 'shared' | 'context'
+}
+
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
+
+/** Builds and validates the manifest of a function's code. */
+export const buildManifest = (name: string, code: string, opts: DeployOptions = {}): Manifest => {
+  const size = Buffer.byteLength(code, 'utf8')
+  if (size > MAX_CODE_BYTES) throw new WispError('WISP_PAYLOAD_TOO_LARGE', `function code is ${size} bytes; the limit is ${MAX_CODE_BYTES}`)
+  if (size === 0) throw new WispError('WISP_BAD_CODE', 'function code is empty')
+  const r = ManifestSchema.safeParse({ v: 1, name, sha256: sha256(code), size, ...opts })
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    throw new WispError('WISP_BAD_CONFIG', `function ${name}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`)
+  }
+  return deepFreeze(r.data)
+}
+
+/** Publishes code (retained, by hash) then its manifest (retained), as `wisp deploy` does. */
+export const publishDeployment = async (t: Transport, topics: Topics, manifest: Manifest, code: string): Promise<void> => {
+  await t.publish(topics.code(manifest.sha256), Buffer.from(code, 'utf8'), { retain: true, qos: 1 })
+  await t.publish(topics.fn(manifest.name), encode(manifest), { retain: true, qos: 1 })
+}

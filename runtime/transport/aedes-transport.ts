@@ -1,0 +1,55 @@
+import type { Aedes, AedesPublishPacket } from 'aedes'
+import type { Handler, PublishOptions, Transport } from './transport.js'
+
+type Deliver = (packet: AedesPublishPacket, cb: () => void) => void
+
+/**
+ * In-process Transport on the embedded aedes broker: the leader sees invocations and
+ * completions without a network hop. aedes speaks MQTT 3.1.1 only, so no v5 properties.
+ */
+export class AedesTransport implements Transport {
+  readonly protocolVersion = 4 as const
+  private readonly handlers = new Map<string, Handler>()
+  private readonly delivers = new Map<string, Deliver>()
+
+  constructor (private readonly broker: Aedes) {}
+
+  async publish (topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.broker.publish({
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: opts.qos ?? 1,
+        retain: opts.retain ?? false,
+        dup: false
+      }, (err) => { if (err) reject(err); else resolve() })
+    })
+  }
+
+  async subscribe (filter: string, handler: Handler): Promise<void> {
+    this.handlers.set(filter, handler)
+    if (this.delivers.has(filter)) return
+    const deliver: Deliver = (packet, cb) => {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
+      // Only this filter's handler: the broker calls one deliver function per subscription.
+      const h = this.handlers.get(filter)
+      cb()
+      h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+    }
+    this.delivers.set(filter, deliver)
+    await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))
+  }
+
+  async unsubscribe (filter: string): Promise<void> {
+    this.handlers.delete(filter)
+    const d = this.delivers.get(filter)
+    if (d === undefined) return
+    this.delivers.delete(filter)
+    await new Promise<void>((resolve) => this.broker.unsubscribe(filter, d, resolve))
+  }
+
+  async close (): Promise<void> {
+    for (const f of [...this.delivers.keys()]) await this.unsubscribe(f)
+  }
+}

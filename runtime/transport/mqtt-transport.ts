@@ -1,0 +1,97 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { WispError } from '../shared/errors.js'
+import { HandlerTable, type Handler, type PublishOptions, type Transport } from './transport.js'
+
+export interface MqttTransportOptions {
+  readonly url: string
+  readonly clientId?: string
+  readonly username?: string
+  readonly password?: string
+  readonly keepaliveS?: number
+  /** Preferred protocol level; 5 falls back to 4 when the broker refuses it (aedes speaks 3.1.1 only). */
+  readonly protocolVersion?: 4 | 5
+  readonly will?: { topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 }
+  readonly connectTimeoutMs?: number
+  /** Reconnect automatically after a lost connection (agents do; one-shot CLI commands don't). */
+  readonly reconnect?: boolean
+}
+
+const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise<MqttClient> => {
+  const opts: IClientOptions = {
+    protocolVersion,
+    clientId: o.clientId,
+    username: o.username,
+    password: o.password,
+    keepalive: o.keepaliveS ?? 30,
+    connectTimeout: o.connectTimeoutMs ?? 5000,
+    reconnectPeriod: o.reconnect === true ? 1000 : 0,
+    clean: true,
+    will: o.will
+  }
+  const client = mqtt.connect(o.url, opts)
+  return await new Promise<MqttClient>((resolve, reject) => {
+    const fail = (err: Error): void => { client.removeListener('connect', ok); client.end(true); reject(err) }
+    const ok = (): void => { client.removeListener('error', fail); client.removeListener('close', closed); resolve(client) }
+    const closed = (): void => fail(new Error(`connection to ${o.url} closed before CONNACK`))
+    client.once('connect', ok)
+    client.once('error', fail)
+    client.once('close', closed)
+  })
+}
+
+/** A Transport over an mqtt.js client: works with aedes, Mosquitto or any MQTT broker. */
+export class MqttTransport implements Transport {
+  readonly protocolVersion: 4 | 5
+  private readonly table = new HandlerTable()
+
+  private constructor (private readonly client: MqttClient, version: 4 | 5) {
+    this.protocolVersion = version
+    client.on('message', (topic, payload, packet) => {
+      const props = packet.properties
+      this.table.dispatch({
+        topic,
+        payload,
+        retain: packet.retain,
+        responseTopic: props?.responseTopic,
+        correlationData: props?.correlationData
+      })
+    })
+    client.on('error', () => { /* reconnect handles it; errors surface on publish/subscribe */ })
+  }
+
+  static async open (o: MqttTransportOptions): Promise<MqttTransport> {
+    const want = o.protocolVersion ?? 5
+    try {
+      return new MqttTransport(await connect(o, want), want)
+    } catch (err) {
+      // MQTT 5 §3.2.2.2: a broker that does not speak v5 answers CONNACK "unsupported protocol version" (3.1.1: code 1) or closes.
+      if (want === 5) {
+        try { return new MqttTransport(await connect(o, 4), 4) } catch (err2) { throw unreachable(o.url, err2) }
+      }
+      throw unreachable(o.url, err)
+    }
+  }
+
+  async publish (topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
+    const properties = this.protocolVersion === 5 && opts.correlationData !== undefined ? { correlationData: opts.correlationData } : undefined
+    await this.client.publishAsync(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false, properties })
+  }
+
+  async subscribe (filter: string, handler: Handler, opts: { qos?: 0 | 1 } = {}): Promise<void> {
+    this.table.set(filter, handler)
+    await this.client.subscribeAsync(filter, { qos: opts.qos ?? 1 })
+  }
+
+  async unsubscribe (filter: string): Promise<void> {
+    this.table.delete(filter)
+    await this.client.unsubscribeAsync(filter)
+  }
+
+  async close (): Promise<void> { await this.client.endAsync() }
+
+  /** Closes the socket without DISCONNECT, so the broker publishes the Last Will (MQTT 3.1.1 §3.1.2.5). */
+  async abort (): Promise<void> { await this.client.endAsync(true) }
+}
+
+const unreachable = (url: string, err: unknown): WispError =>
+  new WispError('WISP_BAD_CONFIG', `cannot connect to the MQTT broker at ${url}: ${(err as Error).message || String(err)}`)

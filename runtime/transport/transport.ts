@@ -1,0 +1,56 @@
+/**
+ * The one interface every process uses to speak MQTT. Two implementations share one
+ * contract test suite: `mqtt-transport.ts` (an mqtt.js client to any broker) and
+ * `aedes-transport.ts` (in-process, for the leader running inside the embedded broker).
+ */
+export interface InboundMessage {
+  readonly topic: string
+  readonly payload: Buffer
+  /** MQTT 3.1.1 §3.3.1.3: set on a message the broker sends because it was retained. */
+  readonly retain: boolean
+  /** MQTT 5 §3.3.2.3.5 Response Topic and §3.3.2.3.6 Correlation Data, when the publisher spoke v5. */
+  readonly responseTopic?: string
+  readonly correlationData?: Buffer
+}
+
+export interface PublishOptions {
+  readonly qos?: 0 | 1
+  readonly retain?: boolean
+  readonly correlationData?: Buffer
+}
+
+export type Handler = (msg: InboundMessage) => void
+
+export interface Transport {
+  /** The MQTT protocol level spoken to the broker (4 = 3.1.1, 5 = MQTT 5). */
+  readonly protocolVersion: 4 | 5
+  publish: (topic: string, payload: Buffer | string, opts?: PublishOptions) => Promise<void>
+  subscribe: (filter: string, handler: Handler, opts?: { qos?: 0 | 1 }) => Promise<void>
+  unsubscribe: (filter: string) => Promise<void>
+  close: () => Promise<void>
+}
+
+/** MQTT 3.1.1 §4.7.1: '+' matches one level, '#' (last) matches the parent and any number of levels. */
+export const topicMatches = (filter: string, topic: string): boolean => {
+  const f = filter.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < f.length; i++) {
+    const part = f[i]
+    if (part === '#') return true
+    if (i >= t.length) return false
+    if (part !== '+' && part !== t[i]) return false
+  }
+  return f.length === t.length
+}
+
+/** Dispatches inbound messages to the handlers whose filters match (shared by both transports). */
+export class HandlerTable {
+  private readonly handlers = new Map<string, Handler>()
+  set (filter: string, h: Handler): void { this.handlers.set(filter, h) }
+  delete (filter: string): void { this.handlers.delete(filter) }
+  dispatch (msg: InboundMessage): void {
+    for (const [filter, h] of this.handlers) {
+      if (topicMatches(filter, msg.topic)) h(msg)
+    }
+  }
+}
