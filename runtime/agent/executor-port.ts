@@ -11,6 +11,8 @@ export interface ExecRequest {
   readonly event: unknown
   /** Absolute deadline on the agent's clock (ms); the watchdog also enforces manifest.timeout_ms. */
   readonly deadlineMs: number
+  /** Called once when the invocation leaves the queue and starts running (for energy attribution). */
+  readonly onStart?: () => void
 }
 
 export interface ExecOutcomeBase {

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto'
+import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
+import {
+  encode, errorReply, parseControl, parseManifest, parseRun,
+  type BoardState, type ControlMessage, type Manifest, type Receipt, type Reply, type RunMessage
+} from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
+import { WispError, asWispError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { InboundMessage, Transport } from '../transport/transport.js'
+import type { CodeStore } from './code-store.js'
+import type { EnergyPort } from './energy-port.js'
+import type { ExecOutcome, Executor } from './executor-port.js'
+import { AdmissionQueue } from './queue.js'
+
+/** A fixed-width boot id: newer incarnations sort after older ones. */
+export const newIncarnation = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(3).toString('hex')}`
+
+export interface AgentDeps {
+  readonly config: BoardConfig
+  readonly profile: BoardProfile
+  readonly transport: Transport
+  readonly topics: Topics
+  readonly executor: Executor
+  readonly energy: EnergyPort
+  readonly code: CodeStore
+  readonly log: Logger
+  readonly incarnation: string
+  /** What `shutdown` does after the board has said it is offline (the OS power-off, or exit in simulation). */
+  readonly powerOff: () => void
+}
+
+export interface InvocationRecord { readonly at: number, readonly reply: Reply, readonly logs: readonly string[] }
+
+/**
+ * The board agent: takes `run` messages, admits them, runs them in the isolate runtime, and
+ * publishes `done` with the reply, an energy receipt and its piggybacked state.
+ */
+export class Agent {
+  private readonly manifests = new Map<string, Manifest>()
+  private readonly manifestWaiters = new Map<string, Array<() => void>>()
+  private readonly queue: AdmissionQueue
+  private readonly recent: InvocationRecord[] = []
+  private readonly listeners = new Set<() => void>()
+  private status: 'online' | 'draining' | 'offline' = 'online'
+  private seq = 0
+  private gossipTimer: ReturnType<typeof setInterval> | null = null
+  private running = 0
+  private drainWaiters: Array<() => void> = []
+
+  constructor (private readonly d: AgentDeps) {
+    this.queue = new AdmissionQueue(d.config.queue_limit)
+  }
+
+  async start (): Promise<void> {
+    const { transport: t, topics, config } = this.d
+    await t.subscribe(topics.functionsFilter, (m) => this.guard(m, () => this.onManifest(m)))
+    await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
+    await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
+    await this.publishStatus()
+    this.gossipTimer = setInterval(() => this.gossip(), config.gossip_ms)
+    this.gossipTimer.unref()
+  }
+
+  async stop (): Promise<void> {
+    if (this.gossipTimer !== null) clearInterval(this.gossipTimer)
+    this.gossipTimer = null
+    this.status = 'offline'
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.offlineState()), { retain: true }).catch(() => {})
+  }
+
+  state (): BoardState {
+    const runtimes = this.d.executor.stats()
+    const totals = this.queue.totals()
+    return {
+      v: 1,
+      id: this.d.config.id,
+      incarnation: this.d.incarnation,
+      profile: this.d.profile.name,
+      status: this.status,
+      ts: Date.now(),
+      seq: ++this.seq,
+      power_w: round(this.d.energy.powerW()),
+      energy_j: round(this.d.energy.energyJ()),
+      queue_len: totals.queueLen,
+      service_rate: totals.serviceRate,
+      functions: this.queue.stats(runtimes),
+      mem_mb: round(this.d.executor.memMb()),
+      status_url: this.d.config.status_url,
+      power_source: this.d.energy.source
+    }
+  }
+
+  recentInvocations (): readonly InvocationRecord[] { return this.recent }
+  onChange (l: () => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
+
+  private guard (m: InboundMessage, fn: () => void): void {
+    try { fn() } catch (err) { this.d.log.warn('bad message ignored', { topic: m.topic, err: (err as Error).message }) }
+  }
+
+  private offlineState (): { v: 1, id: string, incarnation: string, status: 'offline', ts: number } {
+    return { v: 1, id: this.d.config.id, incarnation: this.d.incarnation, status: 'offline', ts: Date.now() }
+  }
+
+  /** Status changes are retained so a newcomer sees the last known status (DESIGN: state topic). */
+  private async publishStatus (): Promise<void> {
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.state()), { retain: true })
+  }
+
+  private gossip (): void {
+    this.queue.roll(this.d.config.gossip_ms)
+    this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.state()), { qos: 0 }).catch(() => {})
+    this.changed()
+  }
+
+  private onManifest (m: InboundMessage): void {
+    const fn = m.topic.slice(m.topic.lastIndexOf('/') + 1)
+    if (m.payload.length === 0) { this.manifests.delete(fn); this.d.executor.evict(fn); return }
+    const manifest = parseManifest(m.payload)
+    const prev = this.manifests.get(manifest.name)
+    this.manifests.set(manifest.name, manifest)
+    if (prev !== undefined && prev.sha256 !== manifest.sha256) this.d.executor.evict(manifest.name)
+    for (const w of this.manifestWaiters.get(manifest.name) ?? []) w()
+    this.manifestWaiters.delete(manifest.name)
+  }
+
+  /** The leader may route a function before its retained manifest reaches a new board. */
+  private async manifestFor (fn: string, sha: string, waitMs: number): Promise<Manifest> {
+    const deadline = Date.now() + waitMs
+    for (let i = 0; i < 3; i++) {
+      const m = this.manifests.get(fn)
+      if (m !== undefined && m.sha256 === sha) return m
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      await new Promise<void>((resolve) => {
+        const list = this.manifestWaiters.get(fn) ?? []
+        list.push(resolve)
+        this.manifestWaiters.set(fn, list)
+        setTimeout(resolve, left).unref()
+      })
+    }
+    const m = this.manifests.get(fn)
+    if (m !== undefined && m.sha256 === sha) return m
+    throw new WispError('WISP_UNKNOWN_FUNCTION', `board ${this.d.config.id} has no manifest for "${fn}" at ${sha.slice(0, 12)}`)
+  }
+
+  private onRun (m: InboundMessage): void {
+    if (m.retain) return // MQTT 3.1.1 §3.3.1.3: a retained run would replay on resubscribe
+    const run = parseRun(m.payload)
+    if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
+    void this.execute(run, Date.now())
+  }
+
+  private async execute (run: RunMessage, receivedAt: number): Promise<void> {
+    let startedAt = 0
+    let admitted = false
+    let outcome: ExecOutcome | null = null
+    let reply: Reply
+    try {
+      if (this.status !== 'online') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
+      this.queue.admit(run.fn)
+      admitted = true
+      this.running++
+      const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
+      const code = await this.d.code.get(run.sha256)
+      outcome = await this.d.executor.invoke({
+        invocation: run.invocation,
+        requestId: run.request_id,
+        manifest,
+        code,
+        event: run.event,
+        deadlineMs: receivedAt + run.budget_ms,
+        onStart: () => { startedAt = Date.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
+      })
+      const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome.cpuMs) : { energy_mj: 0, power_w: this.d.energy.powerW() }
+      const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
+      reply = outcome.ok ? { ok: true, result: outcome.result, receipt } : errorReply(outcome.error, receipt)
+    } catch (err) {
+      reply = errorReply(asWispError(err, 'WISP_FUNCTION_ERROR'), this.receipt(run, receivedAt, startedAt, outcome, { energy_mj: 0, power_w: this.d.energy.powerW() }))
+    } finally {
+      if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
+    }
+    this.remember(reply, outcome?.logs ?? [])
+    const done = { v: 1, invocation: run.invocation, attempt: run.attempt, reply, state: this.state() }
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), encode(done), { qos: 1 })
+      .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
+    if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
+  }
+
+  private receipt (run: RunMessage, receivedAt: number, startedAt: number, o: ExecOutcome | null, share: { energy_mj: number, power_w: number }): Receipt {
+    const now = Date.now()
+    return {
+      request_id: run.request_id,
+      function: run.fn,
+      board: this.d.config.id,
+      attempt: run.attempt,
+      cold: o?.cold ?? false,
+      queue_ms: round(startedAt > 0 ? startedAt - receivedAt : now - receivedAt),
+      run_ms: round(o?.runMs ?? 0),
+      total_ms: round(now - receivedAt),
+      energy_mj: round(share.energy_mj),
+      power_w: round(share.power_w),
+      power_source: this.d.energy.source
+    }
+  }
+
+  private remember (reply: Reply, logs: readonly string[]): void {
+    this.recent.push({ at: Date.now(), reply, logs })
+    if (this.recent.length > 50) this.recent.shift()
+    this.changed()
+  }
+
+  private changed (): void { for (const l of this.listeners) l() }
+
+  private onControl (m: InboundMessage): void {
+    if (m.retain) return
+    const c = parseControl(m.payload)
+    void this.control(c).catch((err: Error) => this.d.log.warn('control failed', { op: c.op, err: err.message }))
+  }
+
+  private async control (c: ControlMessage): Promise<void> {
+    switch (c.op) {
+      case 'warm': {
+        if (c.fn === undefined) return
+        const manifest = this.manifests.get(c.fn)
+        if (manifest === undefined) return
+        await this.d.executor.setWarm(manifest, await this.d.code.get(manifest.sha256), c.runtimes ?? 1)
+        return
+      }
+      case 'evict':
+        if (c.fn !== undefined) this.d.executor.evict(c.fn)
+        return
+      case 'drain':
+        this.status = 'draining'
+        await this.publishStatus()
+        return
+      case 'resume':
+        this.status = 'online'
+        await this.publishStatus()
+        return
+      case 'shutdown':
+        this.status = 'draining'
+        await this.publishStatus()
+        if (this.running > 0) await new Promise<void>((resolve) => { this.drainWaiters.push(resolve); setTimeout(resolve, 30_000).unref() })
+        await this.stop()
+        this.d.log.info('shutting down on the leader\'s request')
+        this.d.powerOff()
+    }
+  }
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000

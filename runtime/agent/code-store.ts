@@ -1,0 +1,52 @@
+import type { AbstractSublevel } from 'abstract-level'
+import type { Topics } from '../protocol/topics.js'
+import { sha256 } from '../shared/deploy.js'
+import { WispError } from '../shared/errors.js'
+import type { Transport } from '../transport/transport.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StringSublevel = AbstractSublevel<any, any, string, string>
+
+/**
+ * Function code by sha256: memory, then LevelDB, then the retained `<prefix>/code/<sha256>`
+ * topic. Fetched code is checked against its hash before it is trusted.
+ */
+export class CodeStore {
+  private readonly mem = new Map<string, string>()
+  private readonly fetching = new Map<string, Promise<string>>()
+
+  constructor (private readonly db: StringSublevel, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000) {}
+
+  async get (sha: string): Promise<string> {
+    const hit = this.mem.get(sha)
+    if (hit !== undefined) return hit
+    const stored = await this.db.get(sha)
+    if (stored !== undefined) { this.mem.set(sha, stored); return stored }
+    let p = this.fetching.get(sha)
+    if (p === undefined) {
+      p = this.fetch(sha).finally(() => this.fetching.delete(sha))
+      this.fetching.set(sha, p)
+    }
+    return await p
+  }
+
+  private async fetch (sha: string): Promise<string> {
+    const topic = this.topics.code(sha)
+    const code = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.t.unsubscribe(topic).catch(() => {})
+        reject(new WispError('WISP_BAD_CODE', `code ${sha.slice(0, 12)} is not published on ${topic}`))
+      }, this.fetchTimeoutMs)
+      this.t.subscribe(topic, (msg) => {
+        const text = msg.payload.toString('utf8')
+        if (msg.payload.length === 0 || sha256(text) !== sha) return
+        clearTimeout(timer)
+        this.t.unsubscribe(topic).catch(() => {})
+        resolve(text)
+      }).catch((err: Error) => { clearTimeout(timer); reject(err) })
+    })
+    await this.db.put(sha, code)
+    this.mem.set(sha, code)
+    return code
+  }
+}
