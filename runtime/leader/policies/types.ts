@@ -16,6 +16,8 @@ export interface FnView {
   readonly running: number
   /** Warm runtimes of the function on the board. */
   readonly runtimes: number
+  /** Mean service time (ms) of one invocation of the function on this board (EWMA); 0 or absent = not measured. */
+  readonly serviceMs?: number
 }
 
 export interface BoardView {
@@ -35,11 +37,37 @@ export interface BoardView {
   readonly lastSeenMs: number
   /** Leader clock time since when the board has had nothing in flight (null = busy). */
   readonly idleSinceMs: number | null
+  /** Mean service time (ms) of invocations on the board, all functions (EWMA); 0 or absent = not measured. */
+  readonly meanServiceMs?: number
+}
+
+/** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */
+export interface FnDemand {
+  /** Invocations that arrived since the previous scale tick (the leader counts invokes). */
+  readonly arrivals: number
+  /** Invocations in flight cluster-wide now (queued or running). */
+  readonly inflight: number
+  /** Time-averaged in-flight count since the previous scale tick (Knative's observed concurrency); absent = use `inflight`. */
+  readonly meanInflight?: number
+  /** Mean service time (ms) at reference speed (speed 1); 0 = unknown. */
+  readonly serviceMs: number
+  /** Invocations one runtime may co-execute (manifest `concurrency`; 0 = unlimited). */
+  readonly concurrency: number
+  readonly memoryMb: number
+  /** Cold-start cost (ms) at reference speed; absent = the policy's default. */
+  readonly coldMs?: number
 }
 
 export interface ClusterView {
   readonly now: number
   readonly boards: readonly BoardView[]
+  /** Per-function demand, by function name (scale, place, power). Absent = nothing known. */
+  readonly fns?: Readonly<Record<string, FnDemand>>
+  /**
+   * Optional index: for each function, the indexes in `boards` of boards holding warm runtimes of it.
+   * Lets balancers skip a scan of every board on large clusters; absent = computed by a scan.
+   */
+  readonly holders?: Readonly<Record<string, readonly number[]>>
 }
 
 /** Every decision is recorded with its inputs and per-candidate scores. */
@@ -58,4 +86,48 @@ export interface Decision {
 export interface BalancePolicy {
   readonly name: string
   pick: (view: ClusterView, fn: string, rng: Rng) => Decision
+}
+
+/** Output of a scale tick. */
+export interface ScaleResult {
+  /**
+   * Warm runtimes wanted per function, in reference-speed runtimes: a placement on a board of
+   * speed s counts s of them (the fair placement); a speed-blind placement counts runtimes.
+   */
+  readonly targets: Readonly<Record<string, number>>
+  /** Forecast arrival rate (invocations/s) per function over the policy's horizon. */
+  readonly forecast: Readonly<Record<string, number>>
+  readonly decisions: readonly Decision[]
+}
+
+/** Periodic: the leader calls `tick` every `intervalMs`; the object keeps its own explicit state. */
+export interface ScalePolicy {
+  readonly name: string
+  readonly intervalMs: number
+  tick: (view: ClusterView, rng: Rng) => ScaleResult
+}
+
+/** Warm-runtime targets per board and function: the `control: warm` messages to send. */
+export interface Placement {
+  readonly warm: Readonly<Record<string, Readonly<Record<string, number>>>>
+  readonly decisions: readonly Decision[]
+}
+
+export interface PlacePolicy {
+  readonly name: string
+  place: (view: ClusterView, targets: Readonly<Record<string, number>>, rng: Rng) => Placement
+}
+
+export interface PowerAction { readonly board: string, readonly op: 'gate' | 'wake' }
+
+export interface PowerPlan {
+  readonly actions: readonly PowerAction[]
+  readonly decisions: readonly Decision[]
+}
+
+/** Periodic: the leader calls `tick` every `intervalMs` with the latest scale result. */
+export interface PowerPolicy {
+  readonly name: string
+  readonly intervalMs: number
+  tick: (view: ClusterView, scale: ScaleResult, rng: Rng) => PowerPlan
 }

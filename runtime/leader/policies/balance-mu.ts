@@ -1,0 +1,81 @@
+import type { BalancePolicy, BoardView, ClusterView, Decision } from './types.js'
+import type { Rng } from '../../shared/rng.js'
+import { outstanding } from './candidates.js'
+
+export interface MuBalanceOptions {
+  /** Gossip older than this is not trusted: queue and rates fall back to the leader's count and the profile. */
+  readonly staleMs: number
+  /** Service time (ms, reference speed) assumed for a function never measured. */
+  readonly defaultServiceMs: number
+  /** Cold-start cost (ms, reference speed) when the function gives none. */
+  readonly defaultColdMs: number
+  /** Up to this many boards every routable board is scored; above it, the warm holders plus `sample` random others. */
+  readonly fullScanBelow: number
+  readonly sample: number
+}
+
+export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2 }
+
+/**
+ * Mu's load balancer: send the invocation to the board with the least expected completion
+ * time. For board b with c cores, q outstanding invocations and mean service time t̄:
+ *   ECT = max(0, q + 1 − c) · t̄ / c   (wait for a core)
+ *       + t_f                         (the function's own service time on b)
+ *       + cold                        (cold start, when no warm runtime slot is free)
+ * t_f is measured per function and board (gossip), or the function's reference time / profile
+ * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
+ */
+export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePolicy => {
+  const o = { ...MU_BALANCE_DEFAULTS, ...opts }
+  const ect = (view: ClusterView, b: BoardView, fn: string, refMs: number, coldRefMs: number, slots: number): number => {
+    const fresh = view.now - b.lastSeenMs <= o.staleMs
+    const fv = b.functions[fn]
+    const speed = b.profile.speed
+    const cores = b.profile.cores
+    const tf = fresh && fv?.serviceMs !== undefined && fv.serviceMs > 0 ? fv.serviceMs : refMs / speed
+    const q = fresh ? outstanding(b) : b.inflight
+    const tAvg = fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
+    const wait = Math.max(0, q + 1 - cores) * tAvg / cores
+    const runtimes = fv?.runtimes ?? 0
+    const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)
+    const warmFree = runtimes > 0 && (slots === 0 || runtimes * slots > busy)
+    const cold = warmFree || runtimes >= cores ? 0 : coldRefMs / speed
+    return wait + tf + cold
+  }
+  return {
+    name: 'mu',
+    pick (view: ClusterView, fn: string, rng: Rng): Decision {
+      const d = view.fns?.[fn]
+      const refMs = d !== undefined && d.serviceMs > 0 ? d.serviceMs : o.defaultServiceMs
+      const coldRefMs = d?.coldMs ?? o.defaultColdMs
+      const slots = d?.concurrency ?? 1
+      const scores: Record<string, number> = {}
+      let best: string[] = []
+      let bestScore = Infinity
+      const consider = (b: BoardView | undefined): void => {
+        if (b === undefined || !b.routable || scores[b.id] !== undefined) return
+        const s = ect(view, b, fn, refMs, coldRefMs, slots)
+        scores[b.id] = s
+        if (s < bestScore) { bestScore = s; best = [b.id] } else if (s === bestScore) best.push(b.id)
+      }
+      const n = view.boards.length
+      if (n <= o.fullScanBelow) {
+        for (const b of view.boards) consider(b)
+      } else {
+        const idx = view.holders?.[fn]
+        if (idx !== undefined) for (const i of idx) consider(view.boards[i])
+        else for (const b of view.boards) if ((b.functions[fn]?.runtimes ?? 0) > 0) consider(b)
+        // A few random others, so a cold but idle board can win over loaded warm ones.
+        for (let k = 0, tries = 0; k < o.sample && tries < 4 * o.sample; tries++) {
+          const b = view.boards[Math.floor(rng() * n)]
+          if (b !== undefined && b.routable && scores[b.id] === undefined) { consider(b); k++ }
+        }
+        if (best.length === 0) for (const b of view.boards) consider(b)
+      }
+      const choice = best.length === 0 ? null : best.length === 1 ? best[0] ?? null : best[Math.floor(rng() * best.length)] ?? null
+      return { kind: 'balance', policy: 'mu', at: view.now, fn, choice, scores, inputs: { ref_service_ms: refMs, cold_ms: coldRefMs }, reason: choice === null ? 'no routable board' : 'least expected completion time (ms)' }
+    }
+  }
+}
+
+export const muBalance = createMuBalance()

@@ -1,0 +1,33 @@
+import type { BoardView, ClusterView } from './types.js'
+
+/**
+ * The boards an invocation of `fn` may go to, as Knative routes a revision's requests only to
+ * its pods: the routable boards holding warm runtimes of `fn`, or every routable board when
+ * none does (a cold start, as the activator does when scaling from zero).
+ */
+export const warmCandidates = (view: ClusterView, fn: string): BoardView[] => {
+  const out: BoardView[] = []
+  const idx = view.holders?.[fn]
+  if (idx !== undefined) {
+    for (const i of idx) {
+      const b = view.boards[i]
+      if (b !== undefined && b.routable) out.push(b)
+    }
+  } else {
+    for (const b of view.boards) if (b.routable && (b.functions[fn]?.runtimes ?? 0) > 0) out.push(b)
+  }
+  if (out.length > 0) return out
+  for (const b of view.boards) if (b.routable) out.push(b)
+  return out
+}
+
+/** Outstanding invocations on a board: the leader's exact in-flight count or the gossiped queue, whichever is larger. */
+export const outstanding = (b: BoardView): number => Math.max(b.inflight, b.queueLen)
+
+/** Jain's fairness index of non-negative values: 1 = all equal, 1/n = one takes all. */
+export const jainIndex = (xs: readonly number[]): number => {
+  let s = 0
+  let s2 = 0
+  for (const x of xs) { s += x; s2 += x * x }
+  return xs.length === 0 || s2 === 0 ? 1 : (s * s) / (xs.length * s2)
+}

@@ -1,0 +1,37 @@
+import type { BalancePolicy, PlacePolicy, PowerPolicy, ScalePolicy } from './types.js'
+import { WispError } from '../../shared/errors.js'
+import { createMuBalance } from './balance-mu.js'
+import { createRoundRobin } from './balance-round-robin.js'
+import { p2c } from './balance-p2c.js'
+import { createProactiveScale } from './scale-proactive.js'
+import { createKpa } from './scale-knative-kpa.js'
+import { placeFair } from './place-fair.js'
+import { placeSpread } from './place-spread.js'
+import { createPowerGate, powerNone } from './power-gate.js'
+
+/** One control plane: the four policies the leader (or the simulator) runs together. */
+export interface PolicySet {
+  readonly name: string
+  readonly balance: BalancePolicy
+  readonly scale: ScalePolicy
+  readonly place: PlacePolicy
+  readonly power: PowerPolicy
+}
+
+/** Factories, because the stateful policies (round-robin, forecasts, KPA windows, hysteresis) must start fresh per run. */
+export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
+  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: placeFair, power: createPowerGate() }),
+  'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: placeFair, power: powerNone }),
+  baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
+  knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
+  p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone })
+}
+
+/** The sets `--policy all` runs (knative is the same as baseline, so it is not run twice). */
+export const ALL_SETS = ['wisp', 'wisp-no-gate', 'baseline', 'p2c'] as const
+
+export const createPolicySet = (name: string): PolicySet => {
+  const f = POLICY_SETS[name]
+  if (f === undefined) throw new WispError('WISP_BAD_CONFIG', `unknown policy set "${name}"; known: ${Object.keys(POLICY_SETS).join(', ')}, all`)
+  return f()
+}
