@@ -80,8 +80,8 @@ export const clusterSnapshot = (over: Partial<ClusterSnapshot> = {}): ClusterSna
     energy_j: 272.3,
     decisions: [
       { kind: 'balance', policy: 'least-expected-completion', at: T0 - 100, fn: 'hello', choice: 'b1', scores: { b1: 0.42, b2: 1.87 }, reason: 'least expected completion time' },
-      { kind: 'power', policy: 'idle-gate', at: T0 - 30_000, choice: 'b3', scores: { b3: 31.2 }, reason: 'idle 30 s with spare capacity' },
-      { kind: 'scale', policy: 'proactive', at: T0 - 2000, fn: 'resize', choice: null, scores: {}, reason: 'forecast within current capacity' }
+      { kind: 'scale', policy: 'proactive', at: T0 - 2000, fn: 'resize', choice: null, scores: {}, reason: 'forecast within current capacity' },
+      { kind: 'power', policy: 'idle-gate', at: T0 - 30_000, choice: 'b3', scores: { b3: 31.2 }, reason: 'idle 30 s with spare capacity' }
     ],
     fairness: { jain: 0.962 },
     latency: { p50_ms: 48, p99_ms: 412, count: 1280 },

@@ -38,10 +38,9 @@ const render = (s) => {
   renderChart(s)
 
   replace('boards', s.boards.length === 0
-    ? emptyRow(9, 'no board has joined yet')
+    ? emptyRow(8, 'no board has joined yet')
     : s.boards.map((b) => el('tr', { 'data-board': b.id },
-      el('td', {}, b.status_url ? safeLink(b.status_url, b.id) : b.id),
-      el('td', {}, b.profile),
+      el('td', {}, b.status_url ? safeLink(b.status_url, b.id) : b.id, el('div', { class: 'note' }, b.profile)),
       el('td', {}, badge(b.power)),
       el('td', { class: 'num' }, fmtW(b.power_w)),
       el('td', { class: 'num' }, fmtJ(b.energy_j)),
@@ -52,14 +51,13 @@ const render = (s) => {
 
   const decisions = s.decisions.slice(0, MAX_DECISIONS)
   replace('decisions', decisions.length === 0
-    ? emptyRow(7, 'no decisions yet')
+    ? emptyRow(6, 'no decisions yet')
     : decisions.map((d) => el('tr', {},
       el('td', {}, fmtTime(d.at)),
-      el('td', {}, badge(d.kind, 'info')),
-      el('td', {}, d.policy),
+      el('td', {}, badge(d.kind, 'info'), el('div', { class: 'note' }, d.policy)),
       el('td', {}, d.fn ?? '–'),
       el('td', { class: 'mono' }, d.choice ?? 'none'),
-      el('td', {}, scoreChips(d)),
+      el('td', { class: 'scores-cell' }, scoreChips(d)),
       el('td', { class: 'reason' }, d.reason))))
 
   const invocations = s.invocations ?? []

@@ -122,6 +122,8 @@ export class PowerChart {
       this.key = key
       this.plot = new uPlot({
         ...this.size(),
+        legend: { live: false },
+        cursor: { points: { show: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
         axes: [
           { stroke: '#5d6673', grid: { stroke: '#eceef1' }, ticks: { stroke: '#e3e6ea' } },
@@ -135,6 +137,7 @@ export class PowerChart {
             width: s.width ?? 1.5,
             fill: s.fill,
             spanGaps: false,
+            points: { show: false },
             value: (_u, v) => (v == null ? '–' : fmtW(v))
           }))
         ]
