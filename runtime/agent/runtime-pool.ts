@@ -1,0 +1,292 @@
+import { cpus } from 'node:os'
+import type { Manifest } from '../protocol/messages.js'
+import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js'
+import { WispError, asWispError } from '../shared/errors.js'
+import { silentLogger, type Logger } from '../shared/log.js'
+import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
+import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
+import { IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
+import { validateFunction } from './validate.js'
+
+export interface RuntimePoolOptions {
+  /** Board id, handed to handlers as `context.board`. */
+  readonly board?: string
+  /** Sum of `memory_mb` of all live runtimes may not pass this (profile's runtime_budget_mb). */
+  readonly budgetMb: number
+  /** Compiled-code cache; defaults to one in memory. */
+  readonly cache?: CodeCacheStore
+  /** Relative speed of the emulated board (1 = Pi 4); below 1 every run is stretched by 1/speed. */
+  readonly speed?: number
+  /** Runtimes of one function at most (the board's cores). */
+  readonly maxRuntimesPerFunction?: number
+  /** An idle runtime above the leader's warm target is disposed after this long, ms. */
+  readonly keepAliveMs?: number
+  /** Largest result in UTF-8 JSON bytes; larger is WISP_PAYLOAD_TOO_LARGE. */
+  readonly maxResultBytes?: number
+  readonly maxLogLines?: number
+  readonly maxLogLineChars?: number
+  /** Grace a timed-out runtime gets to answer a probe before it is disposed, ms. */
+  readonly killGraceMs?: number
+  readonly clock?: Clock
+  readonly log?: Logger
+}
+
+export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024
+const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000
+
+/** A runtime slot: built asynchronously, counted against the budget from the moment it is planned. */
+interface Entry {
+  readonly fn: string
+  readonly sha256: string
+  readonly memMb: number
+  readonly ready: Promise<IsolateRuntime>
+  rt: IsolateRuntime | undefined
+  assigned: number
+  lastUsed: number
+  gone: boolean
+  idleTimer: TimerHandle | undefined
+}
+
+interface Target { manifest: Manifest, code: string, runtimes: number }
+
+/**
+ * The board's runtimes. Invocations of a function share a runtime up to its `concurrency`;
+ * more runtimes are built (up to maxRuntimesPerFunction) when all are full. The leader sets
+ * warm targets; on its own the pool only evicts least-recently-used idle runtimes to stay
+ * inside its memory budget, and idle runtimes above target after the keep-alive.
+ *
+ * Isolates run in this process: with memoryLimit set, isolated-vm disposed every allocation
+ * bomb we tried (arrays, strings, typed arrays, growing maps) without harm to the host; see
+ * docs/runtime.md.
+ */
+export class RuntimePool implements Executor {
+  private readonly entries: Entry[] = []
+  private readonly targets = new Map<string, Target>()
+  private readonly waiters = new Set<() => void>()
+  private readonly cache: CodeCacheStore
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly limits: RuntimeLimits
+  private readonly speed: number
+  private readonly maxPerFn: number
+  private readonly keepAliveMs: number
+  private closed = false
+
+  constructor (private readonly opts: RuntimePoolOptions) {
+    if (!(opts.budgetMb > 0)) throw new WispError('WISP_BAD_CONFIG', 'budgetMb must be positive')
+    this.cache = opts.cache ?? new MemoryCodeCache()
+    this.clock = opts.clock ?? systemClock
+    this.log = opts.log ?? silentLogger
+    this.speed = opts.speed !== undefined && opts.speed > 0 ? Math.min(opts.speed, 1) : 1
+    this.maxPerFn = Math.max(1, opts.maxRuntimesPerFunction ?? cpus().length)
+    this.keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS
+    this.limits = Object.freeze({
+      board: opts.board ?? 'local',
+      maxResultBytes: opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      maxLogLines: opts.maxLogLines ?? 50,
+      maxLogLineChars: opts.maxLogLineChars ?? 1024,
+      killGraceMs: opts.killGraceMs ?? 100
+    })
+  }
+
+  async invoke (req: ExecRequest): Promise<ExecOutcome> {
+    const fail = (error: WispError, cold = false): ExecOutcome =>
+      ({ ok: false, error, cold, runMs: 0, cpuMs: 0, logs: [] })
+    let slot: { entry: Entry, cold: boolean }
+    try { slot = await this.acquire(req) } catch (err) { return fail(asWispError(err)) }
+    const { entry, cold } = slot
+    try {
+      let rt: IsolateRuntime
+      try { rt = await entry.ready } catch (err) { return fail(asWispError(err, 'WISP_BAD_CODE'), cold) }
+      // Building the runtime (compile, init) does not count against the handler's timeout_ms.
+      const budget = Math.min(req.manifest.timeout_ms, req.deadlineMs - this.clock.now())
+      const out = await rt.invoke(req, budget)
+      const stretch = this.speed < 1 ? out.runMs * (1 / this.speed - 1) : 0
+      if (stretch > 0) await this.sleep(stretch)
+      return { ...out, cold, runMs: out.runMs + stretch }
+    } finally {
+      this.release(entry)
+    }
+  }
+
+  async validate (manifest: Manifest, code: string): Promise<void> {
+    await validateFunction(manifest, code)
+  }
+
+  async setWarm (manifest: Manifest, code: string, runtimes: number): Promise<void> {
+    const n = Math.max(0, Math.min(Math.floor(runtimes), this.maxPerFn))
+    this.targets.set(manifest.name, { manifest, code, runtimes: n })
+    for (const e of this.live(manifest.name)) if (e.sha256 !== manifest.sha256 && e.assigned === 0) this.drop(e)
+    const builds: Array<Promise<IsolateRuntime>> = []
+    while (this.live(manifest.name).filter((e) => e.sha256 === manifest.sha256).length < n) {
+      if (!this.makeRoom(manifest.memory_mb)) {
+        this.log.warn('no memory budget for a warm runtime', { fn: manifest.name, target: n })
+        break
+      }
+      builds.push(this.build(manifest, code).ready)
+    }
+    const idle = this.live(manifest.name).filter((e) => e.assigned === 0).sort((a, b) => a.lastUsed - b.lastUsed)
+    while (this.live(manifest.name).length > n && idle.length > 0) this.drop(idle.shift() as Entry)
+    const results = await Promise.allSettled(builds)
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw asWispError(failed.reason, 'WISP_BAD_CODE')
+  }
+
+  evict (fn: string): void {
+    this.targets.delete(fn)
+    for (const e of this.live(fn)) if (e.assigned === 0) this.drop(e)
+  }
+
+  stats (): Readonly<Record<string, RuntimeStats>> {
+    const out: Record<string, { runtimes: number, running: number }> = {}
+    for (const e of this.entries) {
+      const s = out[e.fn] ?? (out[e.fn] = { runtimes: 0, running: 0 })
+      s.runtimes++
+      s.running += e.assigned
+    }
+    return out
+  }
+
+  memMb (): number {
+    let bytes = 0
+    for (const e of this.entries) bytes += e.rt?.heapBytes() ?? 0
+    return bytes / (1024 * 1024)
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    for (const e of [...this.entries]) this.drop(e)
+    this.wake()
+    await Promise.allSettled(this.entries.map((e) => e.ready))
+  }
+
+  /** Budget in use: every planned or live runtime counts its memory_mb. */
+  reservedMb (): number { return this.entries.reduce((s, e) => s + e.memMb, 0) }
+
+  private live (fn: string): Entry[] { return this.entries.filter((e) => e.fn === fn && !e.gone) }
+
+  /** Finds a runtime with a free slot, or builds one, or waits (bounded by the deadline). */
+  private async acquire (req: ExecRequest): Promise<{ entry: Entry, cold: boolean }> {
+    const m = req.manifest
+    if (m.memory_mb > this.opts.budgetMb) {
+      throw new WispError('WISP_OVERLOADED', `${m.name} needs ${m.memory_mb} MB; this board's runtime budget is ${this.opts.budgetMb} MB`)
+    }
+    for (let round = 0; round < 10_000; round++) {
+      if (this.closed) throw new WispError('WISP_OVERLOADED', 'the runtime pool is closed')
+      const mine = this.live(m.name)
+      for (const e of mine) if (e.sha256 !== m.sha256 && e.assigned === 0) this.drop(e)
+      const open = mine.filter((e) => e.sha256 === m.sha256 && !e.gone && e.assigned < m.concurrency)
+        .sort((a, b) => a.assigned - b.assigned)[0]
+      if (open !== undefined) return { entry: this.take(open), cold: open.rt === undefined }
+      if (this.live(m.name).length < this.maxPerFn && this.makeRoom(m.memory_mb)) {
+        return { entry: this.take(this.build(m, req.code)), cold: true }
+      }
+      const left = req.deadlineMs - this.clock.now()
+      if (left <= 0) throw new WispError('WISP_TIMEOUT', `${m.name}: no runtime slot came free before the deadline`)
+      await this.waitForChange(left)
+    }
+    throw new WispError('WISP_OVERLOADED', `${m.name}: no runtime slot`)
+  }
+
+  private take (e: Entry): Entry {
+    e.assigned++
+    e.lastUsed = this.clock.now()
+    if (e.idleTimer !== undefined) { this.clock.clearTimeout(e.idleTimer); e.idleTimer = undefined }
+    return e
+  }
+
+  private release (e: Entry): void {
+    e.assigned--
+    e.lastUsed = this.clock.now()
+    if (e.assigned === 0 && !e.gone) {
+      const t = this.targets.get(e.fn)
+      if (t === undefined && this.closedForFn(e)) this.drop(e)
+      else e.idleTimer = this.clock.setTimeout(() => { e.idleTimer = undefined; this.expire(e) }, this.keepAliveMs)
+    }
+    this.wake()
+  }
+
+  /** An idle runtime whose code was replaced is of no further use. */
+  private closedForFn (e: Entry): boolean {
+    return this.live(e.fn).some((o) => o.sha256 !== e.sha256 && o.lastUsed > e.lastUsed)
+  }
+
+  private expire (e: Entry): void {
+    if (e.gone || e.assigned > 0) return
+    const target = this.targets.get(e.fn)?.runtimes ?? 0
+    if (this.live(e.fn).length > target) this.drop(e)
+  }
+
+  /** Evicts least-recently-used idle runtimes until mb more fit the budget; false if they cannot. */
+  private makeRoom (mb: number): boolean {
+    for (let guard = this.entries.length; guard >= 0; guard--) {
+      if (this.reservedMb() + mb <= this.opts.budgetMb) return true
+      const victim = this.entries.filter((e) => e.assigned === 0 && !e.gone)
+        .sort((a, b) => a.lastUsed - b.lastUsed)[0]
+      if (victim === undefined) return false
+      this.log.info('evicting runtime for memory budget', { fn: victim.fn })
+      this.drop(victim)
+    }
+    return false
+  }
+
+  private build (m: Manifest, code: string): Entry {
+    const entry: Entry = {
+      fn: m.name, sha256: m.sha256, memMb: m.memory_mb, rt: undefined,
+      ready: undefined as unknown as Promise<IsolateRuntime>,
+      assigned: 0, lastUsed: this.clock.now(), gone: false, idleTimer: undefined
+    }
+    const ready = IsolateRuntime.create(m, code, this.cache, this.limits, (_rt, err) => { this.onDead(entry, err) })
+    ready.then((rt) => {
+      entry.rt = rt
+      if (entry.gone) rt.dispose()
+    }, (err: unknown) => {
+      this.log.warn('runtime failed to start', { fn: m.name, error: asWispError(err).message })
+      this.remove(entry)
+    })
+    ;(entry as { ready: Promise<IsolateRuntime> }).ready = ready
+    this.entries.push(entry)
+    return entry
+  }
+
+  private onDead (entry: Entry, err: WispError): void {
+    this.log.warn('runtime disposed', { fn: entry.fn, code: err.code, error: err.message })
+    this.remove(entry)
+    const t = this.targets.get(entry.fn)
+    if (t !== undefined && !this.closed) {
+      // Rebuild towards the leader's target later, off this call stack.
+      this.clock.setTimeout(() => { this.setWarm(t.manifest, t.code, t.runtimes).catch(() => {}) }, 0)
+    }
+  }
+
+  private drop (e: Entry): void {
+    e.rt?.dispose()
+    this.remove(e)
+  }
+
+  private remove (e: Entry): void {
+    e.gone = true
+    if (e.idleTimer !== undefined) { this.clock.clearTimeout(e.idleTimer); e.idleTimer = undefined }
+    const i = this.entries.indexOf(e)
+    if (i >= 0) this.entries.splice(i, 1)
+    this.wake()
+  }
+
+  private wake (): void {
+    const ws = [...this.waiters]
+    this.waiters.clear()
+    for (const w of ws) w()
+  }
+
+  private async waitForChange (ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const h = this.clock.setTimeout(() => { this.waiters.delete(done); resolve() }, ms)
+      const done = (): void => { this.clock.clearTimeout(h); resolve() }
+      this.waiters.add(done)
+    })
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>((resolve) => { this.clock.setTimeout(resolve, ms) })
+  }
+}
