@@ -3,11 +3,9 @@
 // --no-node-snapshot, which isolated-vm needs on Node 20. Signals are passed on to the CLI.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createRequire } from 'node:module'
 
-const require = createRequire(import.meta.url)
 const main = fileURLToPath(new URL('../runtime/cli/main.ts', import.meta.url))
-const tsx = require.resolve('tsx')
+const tsx = import.meta.resolve('tsx')
 const child = spawn(process.execPath, ['--no-node-snapshot', '--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' })
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -43,18 +43,22 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
 export class MqttTransport implements Transport {
   readonly protocolVersion: 4 | 5
   private readonly table = new HandlerTable()
+  /** MQTT 5 §3.8.2.1.2 Subscription Identifiers: one per filter, so overlapping subscriptions don't double-dispatch. */
+  private readonly subIds = new Map<number, string>()
+  private nextSubId = 1
 
   private constructor (private readonly client: MqttClient, version: 4 | 5) {
     this.protocolVersion = version
     client.on('message', (topic, payload, packet) => {
       const props = packet.properties
-      this.table.dispatch({
-        topic,
-        payload,
-        retain: packet.retain,
-        responseTopic: props?.responseTopic,
-        correlationData: props?.correlationData
-      })
+      const msg = { topic, payload, retain: packet.retain, responseTopic: props?.responseTopic, correlationData: props?.correlationData }
+      const ids = props?.subscriptionIdentifier
+      if (ids === undefined) { this.table.dispatch(msg); return }
+      // A v5 broker sends one copy per matching subscription, each tagged with its identifier.
+      for (const id of Array.isArray(ids) ? ids : [ids]) {
+        const filter = this.subIds.get(id)
+        if (filter !== undefined) this.table.dispatchTo(filter, msg)
+      }
     })
     client.on('error', () => { /* reconnect handles it; errors surface on publish/subscribe */ })
   }
@@ -79,11 +83,18 @@ export class MqttTransport implements Transport {
 
   async subscribe (filter: string, handler: Handler, opts: { qos?: 0 | 1 } = {}): Promise<void> {
     this.table.set(filter, handler)
-    await this.client.subscribeAsync(filter, { qos: opts.qos ?? 1 })
+    if (this.protocolVersion === 5) {
+      const id = this.nextSubId++
+      this.subIds.set(id, filter)
+      await this.client.subscribeAsync(filter, { qos: opts.qos ?? 1, properties: { subscriptionIdentifier: id } })
+    } else {
+      await this.client.subscribeAsync(filter, { qos: opts.qos ?? 1 })
+    }
   }
 
   async unsubscribe (filter: string): Promise<void> {
     this.table.delete(filter)
+    for (const [id, f] of this.subIds) if (f === filter) this.subIds.delete(id)
     await this.client.unsubscribeAsync(filter)
   }
 

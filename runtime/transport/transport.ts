@@ -48,6 +48,7 @@ export class HandlerTable {
   private readonly handlers = new Map<string, Handler>()
   set (filter: string, h: Handler): void { this.handlers.set(filter, h) }
   delete (filter: string): void { this.handlers.delete(filter) }
+  dispatchTo (filter: string, msg: InboundMessage): void { this.handlers.get(filter)?.(msg) }
   dispatch (msg: InboundMessage): void {
     for (const [filter, h] of this.handlers) {
       if (topicMatches(filter, msg.topic)) h(msg)

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { Level } from 'level'
+import { getProfile, readJsonFile, validateConfig } from '../../boards/index.js'
+import { BoardConfigSchema, type BoardConfig } from '../../boards/schema.js'
+import { createEnergyPort } from '../../node-firmware-bridge/index.js'
+import { encode } from '../protocol/messages.js'
+import { Topics } from '../protocol/topics.js'
+import { systemClock } from '../shared/clock.js'
+import type { Logger } from '../shared/log.js'
+import { MqttTransport } from '../transport/mqtt-transport.js'
+import { Agent, newIncarnation } from './agent.js'
+import { CodeStore } from './code-store.js'
+import { LevelCodeCache } from './level-code-cache.js'
+import { RuntimePool } from './runtime-pool.js'
+
+export interface RunningBoard {
+  readonly agent: Agent
+  readonly config: BoardConfig
+  stop: () => Promise<void>
+}
+
+export const loadBoardConfig = (file: string): BoardConfig =>
+  validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)
+
+/** Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent. */
+export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void }): Promise<RunningBoard> => {
+  const profile = getProfile(config.profile)
+  const topics = new Topics(config.topic_prefix)
+  const incarnation = newIncarnation()
+  mkdirSync(config.data_dir, { recursive: true })
+  const statusUrl = config.status_url ?? `http://${hostname()}:${config.http_port}/`
+  const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
+  const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
+  const transport = await MqttTransport.open({
+    url: cfg.broker,
+    clientId: `wisp-${cfg.id}-${incarnation}`,
+    username: cfg.username,
+    password: cfg.password,
+    keepaliveS: cfg.keepalive_s,
+    reconnect: true,
+    // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.
+    will: { topic: topics.board(cfg.id, 'state'), payload: offline, retain: true, qos: 1 }
+  })
+  const codeDb = new Level<string, string>(join(cfg.data_dir, 'code'), { valueEncoding: 'utf8' })
+  await codeDb.open()
+  const cache = new LevelCodeCache(join(cfg.data_dir, 'compiled'))
+  const emulate = opts.sim && (cfg.sim?.emulate_speed ?? true)
+  const executor = new RuntimePool({
+    board: cfg.id,
+    budgetMb: profile.runtime_budget_mb,
+    maxResultBytes: cfg.max_event_bytes,
+    speed: emulate ? profile.speed : 1,
+    maxRuntimesPerFunction: profile.cores,
+    cache,
+    log
+  })
+  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log })
+  await energy.start()
+  const powerOff = opts.onPowerOff ?? ((): void => {
+    const [cmd, ...args] = cfg.shutdown_command
+    if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
+    spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
+  })
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), log, incarnation, powerOff })
+  await agent.start()
+  log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source })
+  return {
+    agent,
+    config: cfg,
+    stop: async () => {
+      await agent.stop()
+      await transport.close()
+      await executor.close()
+      await energy.stop()
+      await codeDb.close()
+      await cache.close()
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander'
+import { startGateway } from '../../leader/main.js'
+import { loadGatewayConfig } from '../../shared/config.js'
+import { createLogger } from '../../shared/log.js'
+import { fail } from '../errors.js'
+
+export const registerGateway = (program: Command): void => {
+  program.command('gateway')
+    .description('run the gateway: the broker (embedded aedes, or an external one) and the leader')
+    .requiredOption('--config <file>', 'gateway config JSON')
+    .option('--broker <url>', 'use this external MQTT broker instead of the embedded one')
+    .action(async (o: { config: string, broker?: string }) => {
+      try {
+        const c = loadGatewayConfig(o.config)
+        const log = createLogger('gateway')
+        const g = await startGateway({ dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
+        log.info('gateway up', { broker: g.url })
+        const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
+        process.on('SIGINT', stop)
+        process.on('SIGTERM', stop)
+      } catch (err) { fail(err) }
+    })
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto'
+import type { Command } from 'commander'
+import { ReplySchema, parseWith, type Reply } from '../../protocol/messages.js'
+import { Topics } from '../../protocol/topics.js'
+import { WispError } from '../../shared/errors.js'
+import { MqttTransport } from '../../transport/mqtt-transport.js'
+import { fail, intOption } from '../errors.js'
+
+/** Publishes one invoke and waits for its reply on `<prefix>/result/<client>/<fn>/<req>`. */
+export const invokeOnce = async (o: { broker: string, fn: string, payload: string, timeoutMs: number, prefix?: string }): Promise<Reply> => {
+  const topics = new Topics(o.prefix)
+  const client = `cli-${randomBytes(4).toString('hex')}`
+  const req = randomBytes(8).toString('hex')
+  const t = await MqttTransport.open({ url: o.broker, clientId: `wisp-${client}`, reconnect: false })
+  try {
+    const reply = new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new WispError('WISP_TIMEOUT', `no reply from the cluster within ${o.timeoutMs} ms`)), o.timeoutMs)
+      t.subscribe(topics.result(client, o.fn, req), (m) => {
+        clearTimeout(timer)
+        try { resolve(parseWith(ReplySchema, m.payload, 'reply') as Reply) } catch (err) { reject(err) }
+      }).then(async () => { await t.publish(topics.invoke(o.fn, client, req), o.payload) }).catch(reject)
+    })
+    return await reply
+  } finally {
+    await t.close()
+  }
+}
+
+export const registerInvoke = (program: Command): void => {
+  program.command('invoke <fn> [json]')
+    .description('invoke a function and print its reply (exit code 1 when the reply is ok:false)')
+    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://localhost:1883')
+    .option('--timeout-ms <ms>', 'how long to wait for the reply', intOption('--timeout-ms'), 30_000)
+    .action(async (fn: string, json: string | undefined, o: { broker: string, timeoutMs: number }) => {
+      try {
+        const payload = json ?? ''
+        if (payload !== '') {
+          try { JSON.parse(payload) } catch { throw new WispError('WISP_BAD_PAYLOAD', `the event is not valid JSON: ${payload.slice(0, 80)}`) }
+        }
+        const reply = await invokeOnce({ broker: o.broker, fn, payload, timeoutMs: o.timeoutMs })
+        process.stdout.write(JSON.stringify(reply, null, 2) + '\n')
+        process.exit(reply.ok ? 0 : 1)
+      } catch (err) { fail(err) }
+    })
+}

@@ -1,0 +1,45 @@
+import type { Command } from 'commander'
+import { startCluster } from '../../cluster/embedded-cluster.js'
+import { createLogger } from '../../shared/log.js'
+import { WispError } from '../../shared/errors.js'
+import { fail, intOption } from '../errors.js'
+
+export const registerStart = (program: Command): void => {
+  program.command('start')
+    .description('start an embedded cluster: broker + leader + simulated boards (separate processes) + the sample functions')
+    .option('--boards <n>', 'simulated boards', intOption('--boards'), 4)
+    .option('--mqtt-port <port>', 'MQTT port of the embedded broker', intOption('--mqtt-port'), 1883)
+    .option('--http-port <port>', 'gateway status page port; board N gets port + N', intOption('--http-port'), 8080)
+    .option('--data-dir <dir>', 'data folder (one sub-folder per process)', '.wisp')
+    .option('--wait-ms <ms>', 'how long an invocation may wait for a live board', intOption('--wait-ms'), 10_000)
+    .action(async (o: { boards: number, mqttPort: number, httpPort: number, dataDir: string, waitMs: number }) => {
+      const log = createLogger('wisp')
+      try {
+        if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')
+        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs } })
+        const port = cluster.gateway.broker?.port ?? o.mqttPort
+        const p = port === 1883 ? '' : ` -p ${port}`
+        process.stdout.write([
+          '',
+          `wisp is up: ${o.boards} simulated boards, functions: ${cluster.gateway.registry.list().map((f) => f.name).join(', ')}`,
+          `  broker   mqtt://localhost:${port}`,
+          '',
+          'Try it (in another terminal):',
+          `  mosquitto_sub${p} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub${p} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
+          `  npx wisp invoke hello '{"name":"edge"}' --broker mqtt://localhost:${port}`,
+          '',
+          'Ctrl-C stops the cluster.',
+          ''
+        ].join('\n'))
+        let stopping = false
+        const stop = (sig: string): void => {
+          if (stopping) return
+          stopping = true
+          log.info(`${sig}: stopping the cluster`)
+          cluster.close().then(() => process.exit(0), (err) => { log.error('stop failed', { err: String(err) }); process.exit(1) })
+        }
+        process.on('SIGINT', () => stop('SIGINT'))
+        process.on('SIGTERM', () => stop('SIGTERM'))
+      } catch (err) { fail(err) }
+    })
+}

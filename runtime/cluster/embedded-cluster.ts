@@ -1,0 +1,79 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Logger } from '../shared/log.js'
+import { publishDeployment } from '../shared/deploy.js'
+import { startGateway, type Gateway } from '../leader/main.js'
+import type { LeaderOptions } from '../leader/leader.js'
+import { BoardProcess } from './board-process.js'
+import { readFunctionsDir } from './examples.js'
+
+/** The mix of simulated boards in `wisp start`: heterogeneous on purpose. */
+export const SIM_PROFILES = ['raspberry-pi-4b', 'raspberry-pi-zero-2w', 'banana-pi-m2-zero', 'orange-pi-zero3'] as const
+
+export interface ClusterOptions {
+  readonly boards: number
+  readonly mqttPort: number
+  readonly httpPort: number
+  readonly dataDir: string
+  readonly functionsDir?: string
+  readonly leader?: Partial<LeaderOptions>
+  readonly readyTimeoutMs?: number
+  readonly log: Logger
+}
+
+export interface EmbeddedCluster {
+  readonly gateway: Gateway
+  readonly boards: readonly BoardProcess[]
+  close: () => Promise<void>
+}
+
+/** `wisp start`: gateway in this process, each simulated board a child process running the real agent. */
+export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> => {
+  const dataDir = resolve(o.dataDir)
+  const gateway = await startGateway({ dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, log: o.log, leader: o.leader })
+  const boards: BoardProcess[] = []
+  const close = async (): Promise<void> => {
+    await Promise.all(boards.map(async (b) => await b.stop()))
+    await gateway.close()
+  }
+  try {
+    for (const { manifest, code } of readFunctionsDir(o.functionsDir)) {
+      await publishDeployment(gateway.transport, gateway.topics, manifest, code)
+    }
+    for (let n = 1; n <= o.boards; n++) {
+      const id = `b${n}`
+      const dir = join(dataDir, 'boards', id)
+      mkdirSync(dir, { recursive: true })
+      const port = o.httpPort + n
+      const config = {
+        id,
+        profile: SIM_PROFILES[(n - 1) % SIM_PROFILES.length],
+        broker: gateway.url,
+        data_dir: dir,
+        http_port: port,
+        http_host: '127.0.0.1',
+        status_url: `http://127.0.0.1:${port}/`,
+        sim: { emulate_speed: true, ina219: true }
+      }
+      const file = join(dir, 'board.json')
+      writeFileSync(file, JSON.stringify(config, null, 2) + '\n')
+      const proc = new BoardProcess(id, file, o.log)
+      boards.push(proc)
+      proc.start()
+    }
+    await waitForBoards(gateway, o.boards, o.readyTimeoutMs ?? 60_000)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { gateway, boards, close }
+}
+
+const waitForBoards = async (g: Gateway, n: number, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (g.leader.cluster.view().boards.filter((b) => b.routable).length >= n) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`only ${g.leader.cluster.view().boards.filter((b) => b.routable).length} of ${n} boards came online within ${timeoutMs} ms`)
+}

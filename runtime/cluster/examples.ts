@@ -1,0 +1,18 @@
+import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { join, basename } from 'node:path'
+import { readJsonFile } from '../../boards/index.js'
+import type { Manifest } from '../protocol/messages.js'
+import { buildManifest, type DeployOptions } from '../shared/deploy.js'
+
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/functions/', import.meta.url))
+
+/** Every `<name>.js` in a folder, with deploy options from an optional `<name>.json` beside it. */
+export const readFunctionsDir = (dir = EXAMPLES_DIR): Array<{ manifest: Manifest, code: string }> =>
+  readdirSync(dir).filter((f) => f.endsWith('.js')).sort().map((f) => {
+    const name = basename(f, '.js')
+    const code = readFileSync(join(dir, f), 'utf8')
+    const side = join(dir, `${name}.json`)
+    const opts = existsSync(side) ? readJsonFile(side, `deploy options of ${name}`) as DeployOptions : {}
+    return { manifest: buildManifest(name, code, opts), code }
+  })

@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadProfiles } from '../../boards/index.js'
+import { Topics } from '../protocol/topics.js'
+import { systemClock } from '../shared/clock.js'
+import type { Logger } from '../shared/log.js'
+import { seededRng } from '../shared/rng.js'
+import { AedesTransport } from '../transport/aedes-transport.js'
+import { MqttTransport } from '../transport/mqtt-transport.js'
+import type { Transport } from '../transport/transport.js'
+import { startBroker, type EmbeddedBroker } from './broker.js'
+import { Leader, type LeaderOptions } from './leader.js'
+import { leastQueue } from './policies/balance-least-queue.js'
+import { Registry } from './registry.js'
+
+export interface GatewayOptions {
+  readonly dataDir: string
+  readonly mqttPort: number
+  readonly mqttHost?: string
+  /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
+  readonly brokerUrl?: string
+  readonly topicPrefix?: string
+  readonly leader?: Partial<LeaderOptions>
+  readonly log: Logger
+}
+
+export interface Gateway {
+  readonly url: string
+  readonly transport: Transport
+  readonly topics: Topics
+  readonly leader: Leader
+  readonly registry: Registry
+  readonly broker: EmbeddedBroker | null
+  close: () => Promise<void>
+}
+
+/** Composition root of the gateway process: broker (embedded or external), registry, leader. */
+export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
+  const topics = new Topics(o.topicPrefix)
+  const profiles = loadProfiles()
+  let broker: EmbeddedBroker | null = null
+  let transport: Transport
+  if (o.brokerUrl === undefined) {
+    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log })
+    transport = new AedesTransport(broker.aedes)
+  } else {
+    transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
+  }
+  const registryDir = join(o.dataDir, 'registry')
+  mkdirSync(registryDir, { recursive: true })
+  const registry = new Registry(registryDir, transport, topics, o.log)
+  await registry.start()
+  const leader = new Leader({
+    transport, topics, registry, profiles, log: o.log,
+    clock: systemClock,
+    rng: seededRng(Date.now() >>> 0),
+    balance: leastQueue,
+    options: o.leader
+  })
+  await leader.start()
+  return {
+    url: broker?.url ?? (o.brokerUrl as string),
+    transport, topics, leader, registry, broker,
+    close: async () => {
+      await leader.stop()
+      await transport.close()
+      await registry.close()
+      await broker?.close()
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod'
+import { readJsonFile, validateConfig } from '../../boards/index.js'
+
+/** The gateway process (`wisp gateway --config F`). */
+export const GatewayConfigSchema = z.object({
+  mqtt_port: z.number().int().min(0).max(65535).default(1883),
+  mqtt_host: z.string().default('0.0.0.0'),
+  http_port: z.number().int().min(0).max(65535).default(8080),
+  /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
+  broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
+  topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
+  data_dir: z.string().min(1).default('.wisp/gateway'),
+  wait_ms: z.number().int().min(0).max(600_000).default(10_000)
+})
+export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>
+
+export const loadGatewayConfig = (file: string): GatewayConfig =>
+  validateConfig(GatewayConfigSchema, readJsonFile(file, 'gateway config'), `gateway config ${file}`)
