@@ -1,11 +1,13 @@
-import type { AbstractSublevel } from 'abstract-level'
 import type { Topics } from '../protocol/topics.js'
 import { sha256 } from '../shared/deploy.js'
 import { WispError } from '../shared/errors.js'
 import type { Transport } from '../transport/transport.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type StringSublevel = AbstractSublevel<any, any, string, string>
+/** The few LevelDB operations the store needs (a `Level<string, string>` fits). */
+export interface StringKv {
+  get: (key: string) => Promise<string | undefined>
+  put: (key: string, value: string) => Promise<void>
+}
 
 /**
  * Function code by sha256: memory, then LevelDB, then the retained `<prefix>/code/<sha256>`
@@ -15,7 +17,7 @@ export class CodeStore {
   private readonly mem = new Map<string, string>()
   private readonly fetching = new Map<string, Promise<string>>()
 
-  constructor (private readonly db: StringSublevel, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000) {}
+  constructor (private readonly db: StringKv, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000) {}
 
   async get (sha: string): Promise<string> {
     const hit = this.mem.get(sha)

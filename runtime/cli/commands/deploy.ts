@@ -4,7 +4,7 @@ import { Topics } from '../../protocol/topics.js'
 import { buildManifest, publishDeployment } from '../../shared/deploy.js'
 import { WispError } from '../../shared/errors.js'
 import { MqttTransport } from '../../transport/mqtt-transport.js'
-import { validateFunctionCode } from '../../agent/validate-code.js'
+import { validateFunction } from '../../agent/validate.js'
 import { fail, intOption } from '../errors.js'
 
 export const registerDeploy = (program: Command): void => {
@@ -25,7 +25,7 @@ export const registerDeploy = (program: Command): void => {
         const manifest = buildManifest(fn, code, {
           memory_mb: o.memoryMb, timeout_ms: o.timeoutMs, concurrency: o.concurrency, isolation: o.isolation as 'shared' | 'context' | undefined
         })
-        await validateFunctionCode(manifest, code)
+        await validateFunction(manifest, code)
         const t = await MqttTransport.open({ url: o.broker, clientId: `wisp-deploy-${process.pid}`, reconnect: false })
         try { await publishDeployment(t, new Topics(), manifest, code) } finally { await t.close() }
         process.stdout.write(`deployed ${manifest.name} (${manifest.size} bytes, sha256 ${manifest.sha256.slice(0, 12)}, ${manifest.isolation}, ${manifest.memory_mb} MB, ${manifest.timeout_ms} ms)\n`)
