@@ -1,0 +1,224 @@
+import type { Clock } from '../runtime/shared/clock.js'
+import type { PowerModel } from './power-model.js'
+
+/**
+ * Splits the measured energy of the board over the invocations that ran. The timeline is cut
+ * at every sample and every begin/end into segments with a fixed set of running invocations.
+ * A sample interval's measured energy is spread over its segments by the power model, then
+ * each segment's energy is split: the idle part (the model's idle power) equally among the
+ * invocations running (wall-time share), the dynamic rest by each one's modelled own power
+ * (intensity of its function × its CPU rate). A segment with nothing running goes to the
+ * unattributed-idle bucket. Every joule of a segment is handed out exactly once, so
+ * attributed + unattributed idle + settlement residual = measured.
+ *
+ * end() must answer at once, while the current interval is not measured yet: that tail is
+ * estimated from the model and settled when the interval's sample arrives. Any difference
+ * that can no longer reach a running invocation is kept as the (small, signed) residual.
+ */
+export interface Ledger {
+  readonly measuredJ: number
+  readonly attributedJ: number
+  readonly unattributedIdleJ: number
+  readonly residualJ: number
+  /** Measured energy still held for invocations that are running. */
+  readonly pendingJ: number
+}
+
+export interface Share { readonly energyJ: number, readonly wallMs: number }
+
+interface Seg {
+  readonly from: number
+  readonly to: number
+  readonly ids: readonly string[]
+  readonly fnOf: ReadonlyMap<string, string>
+  readonly remaining: Set<string>
+  /** CPU rates of participants that ended. */
+  readonly rates: Map<string, number>
+  closed: boolean
+  idleLeft: number
+  dynLeft: number
+  takenIdle: number
+  takenDyn: number
+}
+
+interface Obs { readonly watts: number, readonly overlap: Map<string, number>, readonly dt: number, readonly rates: Map<string, { fn: string, rate: number }>, waiting: number }
+
+interface Running { readonly fn: string, readonly start: number, readonly segs: Seg[], readonly obs: Obs[] }
+
+export interface AttributionOptions {
+  readonly clock: Clock
+  readonly model: PowerModel
+  /** Invocations running longer are ended with an estimated CPU time (a lost end()). */
+  readonly maxRunMs?: number
+  /** Bound on intervals waiting for their invocations to end before they teach the model. */
+  readonly maxPendingObs?: number
+}
+
+export class Attribution {
+  private readonly running = new Map<string, Running>()
+  private readonly fnRate = new Map<string, number>()
+  private open: Seg[] = []
+  private cursor: number | undefined
+  private measured = 0
+  private attributed = 0
+  private unattributedIdle = 0
+  private residual = 0
+  private pendingObs = 0
+
+  constructor (private readonly o: AttributionOptions) {}
+
+  /** A sample closed the interval since the previous one with intervalJ measured joules. */
+  onSample (t: number, intervalJ: number): void {
+    if (this.cursor === undefined) { this.cursor = t; return }
+    this.cut(t)
+    this.measured += intervalJ
+    this.settleInterval(this.open, intervalJ)
+    this.open = []
+    const max = this.o.maxRunMs ?? 15 * 60_000
+    for (const [id, r] of this.running) if (t - r.start > max) this.end(id, this.estimateRate(r.fn) * (t - r.start))
+  }
+
+  begin (id: string, fn: string): void {
+    if (this.running.has(id)) return
+    const t = this.o.clock.now()
+    this.cut(t)
+    this.running.set(id, { fn, start: t, segs: [], obs: [] })
+  }
+
+  end (id: string, cpuMs: number): Share {
+    const r = this.running.get(id)
+    if (r === undefined) return { energyJ: 0, wallMs: 0 }
+    const t = this.o.clock.now()
+    this.cut(t)
+    this.running.delete(id)
+    const wallMs = t - r.start
+    const rate = wallMs > 0 ? Math.max(0, cpuMs) / wallMs : 0
+    const prev = this.fnRate.get(r.fn)
+    this.fnRate.set(r.fn, prev === undefined ? rate : prev + 0.2 * (rate - prev))
+    let energyJ = 0
+    for (const s of r.segs) energyJ += s.closed ? this.takeClosed(s, id, r.fn, rate) : this.takeOpen(s, id, rate)
+    for (const ob of r.obs) this.learn(ob, id, r.fn, rate)
+    this.attributed += energyJ
+    return { energyJ, wallMs }
+  }
+
+  ledger (): Ledger {
+    return { measuredJ: this.measured, attributedJ: this.attributed, unattributedIdleJ: this.unattributedIdle, residualJ: this.residual, pendingJ: this.measured - this.attributed - this.unattributedIdle - this.residual }
+  }
+
+  /** Closes the current segment at t. Before the first sample there is no measured energy to split. */
+  private cut (t: number): void {
+    if (this.cursor === undefined || t <= this.cursor) return
+    const ids = [...this.running.keys()]
+    const fnOf = new Map(ids.map((id) => [id, this.running.get(id)?.fn ?? '']))
+    const seg: Seg = { from: this.cursor, to: t, ids, fnOf, remaining: new Set(ids), rates: new Map(), closed: false, idleLeft: 0, dynLeft: 0, takenIdle: 0, takenDyn: 0 }
+    for (const id of ids) this.running.get(id)?.segs.push(seg)
+    this.open.push(seg)
+    this.cursor = t
+  }
+
+  private fnOf (seg: Seg, id: string): string { return seg.fnOf.get(id) ?? '' }
+
+  private estimateRate (fn: string): number { return this.fnRate.get(fn) ?? 1 }
+
+  private rateOf (seg: Seg, id: string): number { return seg.rates.get(id) ?? this.estimateRate(this.fnOf(seg, id)) }
+
+  /** Modelled own power of each participant, and the modelled segment power. */
+  private predict (seg: Seg): { own: Map<string, number>, idleW: number, dynW: number } {
+    const m = this.o.model
+    const own = new Map<string, number>()
+    let sumOwn = 0
+    let sumRate = 0
+    for (const id of seg.ids) {
+      const rate = this.rateOf(seg, id)
+      const w = m.intensity(this.fnOf(seg, id)) * rate
+      own.set(id, w)
+      sumOwn += w
+      sumRate += rate
+    }
+    const u = sumRate / m.cores
+    return { own, idleW: m.idleW(), dynW: seg.ids.length === 0 ? 0 : Math.max(0, sumOwn + m.gammaW() * u * u) }
+  }
+
+  private settleInterval (segs: readonly Seg[], energyJ: number): void {
+    const preds = segs.map((s) => this.predict(s))
+    const weight = segs.map((s, i) => ((preds[i]?.idleW ?? 0) + (preds[i]?.dynW ?? 0)) * (s.to - s.from))
+    const total = weight.reduce((a, b) => a + b, 0)
+    const span = segs.reduce((a, s) => a + (s.to - s.from), 0)
+    this.observe(segs, energyJ, span)
+    segs.forEach((s, i) => {
+      const e = total > 0 ? energyJ * (weight[i] ?? 0) / total : energyJ * (s.to - s.from) / Math.max(1e-9, span)
+      s.closed = true
+      if (s.ids.length === 0) { this.unattributedIdle += e; return }
+      const idle = Math.min(e, (preds[i]?.idleW ?? 0) * (s.to - s.from) / 1000)
+      s.idleLeft = idle - s.takenIdle
+      s.dynLeft = e - idle - s.takenDyn
+      if (s.remaining.size === 0 || s.dynLeft < 0) { this.residual += Math.min(0, s.dynLeft); s.dynLeft = Math.max(0, s.dynLeft) }
+      if (s.remaining.size === 0 || s.idleLeft < 0) { this.residual += Math.min(0, s.idleLeft); s.idleLeft = Math.max(0, s.idleLeft) }
+      if (s.remaining.size === 0) { this.residual += s.dynLeft + s.idleLeft; s.dynLeft = 0; s.idleLeft = 0 }
+    })
+  }
+
+  private takeClosed (s: Seg, id: string, fn: string, rate: number): number {
+    s.rates.set(id, rate)
+    const m = this.o.model
+    const mine = m.intensity(fn) * rate
+    let all = 0
+    for (const j of s.remaining) all += j === id ? mine : m.intensity(this.fnOf(s, j)) * this.rateOf(s, j)
+    const dyn = s.remaining.size === 1 ? s.dynLeft : all > 0 ? s.dynLeft * mine / all : s.dynLeft / s.remaining.size
+    const idle = s.idleLeft / s.remaining.size
+    s.dynLeft -= dyn
+    s.idleLeft -= idle
+    s.remaining.delete(id)
+    return dyn + idle
+  }
+
+  /** The segment is not measured yet: take the model's estimate, settled at the next sample. */
+  private takeOpen (s: Seg, id: string, rate: number): number {
+    s.rates.set(id, rate)
+    const p = this.predict(s)
+    let sumOwn = 0
+    for (const w of p.own.values()) sumOwn += w
+    const sec = (s.to - s.from) / 1000
+    const dyn = sumOwn > 0 ? p.dynW * sec * (p.own.get(id) ?? 0) / sumOwn : p.dynW * sec / s.ids.length
+    const idle = p.idleW * sec / s.ids.length
+    s.takenDyn += dyn
+    s.takenIdle += idle
+    s.remaining.delete(id)
+    return dyn + idle
+  }
+
+  /** Each measured interval becomes a model observation once all its invocations' CPU rates are known. */
+  private observe (segs: readonly Seg[], energyJ: number, spanMs: number): void {
+    if (spanMs <= 0) return
+    const ob: Obs = { watts: energyJ / (spanMs / 1000), overlap: new Map(), dt: spanMs, rates: new Map(), waiting: 0 }
+    for (const s of segs) {
+      for (const id of s.ids) {
+        const known = s.rates.get(id)
+        if (known !== undefined) ob.rates.set(id, { fn: this.fnOf(s, id), rate: known })
+        ob.overlap.set(id, (ob.overlap.get(id) ?? 0) + (s.to - s.from))
+      }
+    }
+    for (const id of ob.overlap.keys()) {
+      const r = this.running.get(id)
+      if (r !== undefined && !ob.rates.has(id)) { r.obs.push(ob); ob.waiting++ }
+    }
+    if (ob.waiting === 0) { this.commit(ob); return }
+    if (this.pendingObs >= (this.o.maxPendingObs ?? 5000)) { for (const r of this.running.values()) r.obs.length = 0; this.pendingObs = 0 }
+    this.pendingObs++
+  }
+
+  private learn (ob: Obs, id: string, fn: string, rate: number): void {
+    ob.rates.set(id, { fn, rate })
+    if (--ob.waiting === 0) { this.pendingObs = Math.max(0, this.pendingObs - 1); this.commit(ob) }
+  }
+
+  private commit (ob: Obs): void {
+    const rates = new Map<string, number>()
+    for (const [id, ms] of ob.overlap) {
+      const r = ob.rates.get(id)
+      if (r !== undefined) rates.set(r.fn, (rates.get(r.fn) ?? 0) + r.rate * ms / ob.dt)
+    }
+    this.o.model.observe(ob.watts, rates)
+  }
+}
