@@ -38,14 +38,14 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     t.equal(await page.textContent('#decisions .score.chosen'), 'b1 0.420')
     t.equal(await page.textContent('#power'), '4.72 W')
     await page.waitForSelector('#conn.live', { timeout: 5000 })
-    await page.waitForFunction(() => document.querySelector('#power-chart')?.getAttribute('data-points') === '60', null, { timeout: 5000 })
+    await page.waitForSelector('#power-chart[data-points="60"]', { timeout: 5000 })
     t.ok(await page.$('#power-chart canvas'), 'uPlot drew a canvas')
 
     // A change at the leader reaches the page over SSE: no reload.
     const before = clusterSnapshot()
     const point = { t_ms: T0 + 1000, total_w: 6.5, boards: { b1: 3.1, b2: 2.7, b3: 0, b4: 0.7 } }
     cluster.set({ ...cluster.current, total_power_w: 6.5, generated_ms: T0 + 1000, power_history: [...before.power_history, point] })
-    await page.waitForFunction(() => document.querySelector('#power-chart')?.getAttribute('data-points') === '61', null, { timeout: 5000 })
+    await page.waitForSelector('#power-chart[data-points="61"]', { timeout: 5000 })
     t.equal(await page.textContent('#power'), '6.50 W', 'the figure updated live')
     t.equal(await page.getAttribute('#power-chart', 'data-last'), String((T0 + 1000) / 1000))
 
@@ -54,7 +54,7 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     await page.waitForSelector('#boards tr[data-board="b5"] .badge.offline', { timeout: 5000 })
     t.ok(await page.$('.u-legend >> text=b5'), 'chart legend has the new board')
     cluster.set({ ...cluster.current, boards: cluster.current.boards.filter((b) => b.id !== 'b5') })
-    await page.waitForFunction(() => document.querySelector('#boards tr[data-board="b5"]') === null, null, { timeout: 5000 })
+    await page.waitForSelector('#boards tr[data-board="b5"]', { state: 'detached', timeout: 5000 })
 
     await page.screenshot({ path: ARTIFACTS + 'status-cluster.png', fullPage: true })
     t.same(errors, [], 'no console errors')
@@ -72,11 +72,11 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     t.match(await page.textContent('#invocations'), /WISP_TIMEOUT/)
     await page.click('#invocations details[data-id="req-4"] summary')
     t.match(await page.textContent('#invocations details[data-id="req-4"] pre'), /<script>alert\(1\)<\/script> is text/, 'logs are text')
-    await page.waitForFunction(() => document.querySelector('#power-chart')?.getAttribute('data-points') === '60', null, { timeout: 5000 })
+    await page.waitForSelector('#power-chart[data-points="60"]', { timeout: 5000 })
 
     const next = boardSnapshot()
     board.set({ ...next, power_w: 2.05, energy_j: 91.7, power_samples: [...next.power_samples, [T0 + 1000, 2.05]], invocations: [invocation(6), ...next.invocations], state: boardState('b1', { queue_len: 5 }) })
-    await page.waitForFunction(() => document.querySelector('#power-chart')?.getAttribute('data-points') === '61', null, { timeout: 5000 })
+    await page.waitForSelector('#power-chart[data-points="61"]', { timeout: 5000 })
     t.equal(await page.textContent('#power'), '2.05 W')
     t.equal(await page.textContent('#queue'), '5')
     t.ok(await page.$('#invocations details[data-id="req-4"][open]'), 'an open log stays open across updates')
@@ -90,7 +90,7 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
       const errors = collectErrors(page)
       await page.goto(url)
       await page.waitForSelector('#power-chart canvas', { timeout: 5000 })
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
       t.ok(overflow <= 0, `${name}: no sideways scrolling of the page (overflow ${overflow}px)`)
       const chartWidth = await page.$eval('#power-chart canvas', (c) => c.getBoundingClientRect().width)
       t.ok(chartWidth > 250 && chartWidth <= PHONE.width, `${name}: chart fits the screen (${chartWidth}px)`)

@@ -1,0 +1,36 @@
+import type { Command } from 'commander'
+import { flash } from '../../flash/flash.js'
+import type { FlashInput } from '../../flash/options.js'
+import { fail } from '../errors.js'
+
+export const registerFlash = (program: Command): void => {
+  program.command('flash')
+    .description('write a board\'s first-boot bundle: packed wisp, board config, systemd unit, cloud-init user-data')
+    .requiredOption('--profile <name>', 'board profile (see `wisp boards`)')
+    .requiredOption('--id <id>', 'board id, 1-64 of [a-z0-9-]')
+    .requiredOption('--broker <url>', 'MQTT broker the board joins, e.g. mqtt://gateway.local:1883')
+    .option('--out <dir>', 'write the bundle into this (empty) folder, to copy onto the boot partition')
+    .option('--boot <dir>', 'write straight into a mounted SD-card boot partition')
+    .option('--username <name>', 'MQTT username')
+    .option('--password <secret>', 'MQTT password')
+    .option('--wifi-ssid <ssid>', 'Wi-Fi network to join')
+    .option('--wifi-password <secret>', 'Wi-Fi WPA2 passphrase')
+    .option('--wifi-country <CC>', 'Wi-Fi regulatory domain, e.g. GB')
+    .option('--hostname <name>', 'host name (default wisp-<id>)')
+    .option('--http-port <port>', 'status page port on the board (default 8081)')
+    .option('--ina219-bus <n>', 'I2C bus of the INA219 power meter (e.g. 1 for /dev/i2c-1)')
+    .option('--ina219-address <addr>', 'INA219 I2C address, 0x40-0x4f (default 0x40)')
+    .option('--shunt-ohm <ohm>', 'INA219 shunt resistor in ohms (default 0.1)')
+    .option('--max-current <A>', 'largest expected current in amperes (default 3.2)')
+    .option('--relay-line <n>', 'GPIO line of the relay that powers this board')
+    .option('--relay-active-low', 'the relay closes when the line is low')
+    .option('--prebuilt <dir>', 'node_modules built once on a board of the same architecture (skips compiling on the board)')
+    .option('--package <tgz>', 'ship this packed wisp tarball instead of packing this project')
+    .option('--node-version <v>', 'Node.js 20 release to install when the image has none')
+    .option('--force', 'write into a non-empty folder, replacing an earlier bundle')
+    .action(async (o: FlashInput) => {
+      try {
+        await flash(o, { progress: (line) => { process.stderr.write(line + '\n') } })
+      } catch (err) { fail(err) }
+    })
+}
