@@ -8,7 +8,7 @@ import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executo
 import { IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
 import { validateFunction } from './validate.js'
 
-export interface RuntimePoolOptions {
+export interface IsolatePoolOptions {
   /** Board id, handed to handlers as `context.board`. */
   readonly board?: string
   /** Sum of `memory_mb` of all live runtimes may not pass this (profile's runtime_budget_mb). */
@@ -50,16 +50,13 @@ interface Entry {
 interface Target { manifest: Manifest, code: string, runtimes: number }
 
 /**
- * The board's runtimes. Invocations of a function share a runtime up to its `concurrency`;
+ * The board's runtimes, in this process (RuntimePool runs one in a supervised child).
+ * Invocations of a function share a runtime up to its `concurrency`;
  * more runtimes are built (up to maxRuntimesPerFunction) when all are full. The leader sets
  * warm targets; on its own the pool only evicts least-recently-used idle runtimes to stay
  * inside its memory budget, and idle runtimes above target after the keep-alive.
- *
- * Isolates run in this process: with memoryLimit set, isolated-vm disposed every allocation
- * bomb we tried (arrays, strings, typed arrays, growing maps) without harm to the host; see
- * docs/runtime.md.
  */
-export class RuntimePool implements Executor {
+export class IsolatePool implements Executor {
   private readonly entries: Entry[] = []
   private readonly targets = new Map<string, Target>()
   private readonly waiters = new Set<() => void>()
@@ -72,7 +69,7 @@ export class RuntimePool implements Executor {
   private readonly keepAliveMs: number
   private closed = false
 
-  constructor (private readonly opts: RuntimePoolOptions) {
+  constructor (private readonly opts: IsolatePoolOptions) {
     if (!(opts.budgetMb > 0)) throw new WispError('WISP_BAD_CONFIG', 'budgetMb must be positive')
     this.cache = opts.cache ?? new MemoryCodeCache()
     this.clock = opts.clock ?? systemClock

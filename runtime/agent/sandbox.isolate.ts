@@ -40,6 +40,10 @@ const MapC = Map
 const SetC = Set
 const PromiseC = Promise
 
+// WebAssembly memory is allocated outside the V8 heap that memoryLimit watches (a growing
+// Memory ran to 4 GiB in our tests), so functions do not get it.
+delete G.WebAssembly
+
 let exportsObj: Record<string, unknown> | undefined
 let shared: unknown
 let current: Sink | undefined

@@ -1,0 +1,95 @@
+/**
+ * The child process that holds the isolates (started by RuntimePool). A V8 heap bomb in an
+ * isolate can end this whole process despite memoryLimit (a single huge allocation makes
+ * V8 abort with "heap out of memory"); the parent then fails what was in flight and starts
+ * a new host. The code cache lives in the parent (LevelDB allows one process per folder)
+ * and is reached over IPC.
+ */
+import { WispError, asWispError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { CodeCacheStore } from './code-cache.js'
+import type { FromHost, ToHost, WireOutcome } from './host-protocol.js'
+import { IsolatePool } from './isolate-pool.js'
+
+// A send racing the parent's exit must not crash the host; the callback swallows EPIPE.
+const send = (m: FromHost): void => { if (process.connected) process.send?.(m, undefined, {}, () => {}) }
+
+const pendingCache = new Map<number, (v: Uint8Array | undefined) => void>()
+let nextId = 1
+const cache: CodeCacheStore = {
+  get: async (key) => await new Promise<Uint8Array | undefined>((resolve) => {
+    const id = nextId++
+    pendingCache.set(id, resolve)
+    send({ t: 'cache-get', id, key })
+  }),
+  put: async (key, value) => { send({ t: 'cache-put', key, value }) },
+  del: async (key) => { send({ t: 'cache-del', key }) }
+}
+const log: Logger = {
+  debug: (msg, extra) => { send({ t: 'log', level: 'debug', msg, extra }) },
+  info: (msg, extra) => { send({ t: 'log', level: 'info', msg, extra }) },
+  warn: (msg, extra) => { send({ t: 'log', level: 'warn', msg, extra }) },
+  error: (msg, extra) => { send({ t: 'log', level: 'error', msg, extra }) }
+}
+
+let pool: IsolatePool | undefined
+/** Code by sha256, so the parent sends each module once per host. */
+const codes = new Map<string, { fn: string, code: string }>()
+
+let statePending = false
+const pushState = (): void => {
+  if (statePending || pool === undefined) return
+  statePending = true
+  setImmediate(() => {
+    statePending = false
+    if (pool !== undefined) send({ t: 'state', stats: { ...pool.stats() }, memMb: pool.memMb() })
+  })
+}
+setInterval(pushState, 500).unref()
+
+const wire = (o: Awaited<ReturnType<IsolatePool['invoke']>>): WireOutcome =>
+  o.ok ? o : { ...o, error: o.error.toJSON() }
+
+const handle = async (m: ToHost): Promise<void> => {
+  if (m.t === 'init') {
+    pool = new IsolatePool({ ...m.options, cache, log })
+    send({ t: 'ready' })
+    return
+  }
+  if (m.t === 'cache-reply') { pendingCache.get(m.id)?.(m.value); pendingCache.delete(m.id); return }
+  if (pool === undefined) return
+  if (m.t === 'invoke') {
+    const { code: sent, ...rest } = m.req
+    if (sent !== undefined) codes.set(rest.manifest.sha256, { fn: rest.manifest.name, code: sent })
+    const code = codes.get(rest.manifest.sha256)?.code
+    if (code === undefined) {
+      const error = new WispError('WISP_BAD_CODE', 'the runtime host has no code for this function').toJSON()
+      send({ t: 'done', id: m.id, outcome: { ok: false, error, cold: false, runMs: 0, cpuMs: 0, logs: [] } })
+      return
+    }
+    const p = pool.invoke({ ...rest, code })
+    pushState()
+    send({ t: 'done', id: m.id, outcome: wire(await p) })
+    pushState()
+  } else if (m.t === 'validate' || m.t === 'warm') {
+    try {
+      if (m.t === 'validate') await pool.validate(m.manifest, m.code)
+      else {
+        codes.set(m.manifest.sha256, { fn: m.manifest.name, code: m.code })
+        await pool.setWarm(m.manifest, m.code, m.runtimes)
+      }
+      send({ t: 'settled', id: m.id })
+    } catch (err) {
+      send({ t: 'settled', id: m.id, error: asWispError(err).toJSON() })
+    }
+    pushState()
+  } else if (m.t === 'evict') {
+    pool.evict(m.fn)
+    for (const [sha, c] of codes) if (c.fn === m.fn) codes.delete(sha)
+    pushState()
+  }
+}
+
+process.on('message', (m: ToHost) => { void handle(m) })
+// The parent going away (or closing the channel) ends the host.
+process.on('disconnect', () => { void pool?.close().finally(() => process.exit(0)) })

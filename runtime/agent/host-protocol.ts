@@ -1,0 +1,33 @@
+import type { Manifest } from '../protocol/messages.js'
+import type { ErrorCode } from '../shared/errors.js'
+import type { ExecOutcomeBase, ExecRequest, RuntimeStats } from './executor-port.js'
+import type { IsolatePoolOptions } from './isolate-pool.js'
+
+/** Messages between RuntimePool (parent) and executor-host (child), sent with advanced serialisation. */
+export type HostOptions = Omit<IsolatePoolOptions, 'cache' | 'clock' | 'log'>
+
+/** An ExecRequest whose code is omitted when the child already holds that sha256. */
+export type WireRequest = Omit<ExecRequest, 'code'> & { readonly code?: string }
+
+export type WireError = { readonly code: ErrorCode, readonly message: string }
+export type WireOutcome =
+  | (ExecOutcomeBase & { readonly ok: true, readonly result: unknown })
+  | (ExecOutcomeBase & { readonly ok: false, readonly error: WireError })
+
+export type ToHost =
+  | { t: 'init', options: HostOptions }
+  | { t: 'invoke', id: number, req: WireRequest }
+  | { t: 'validate', id: number, manifest: Manifest, code: string }
+  | { t: 'warm', id: number, manifest: Manifest, code: string, runtimes: number }
+  | { t: 'evict', fn: string }
+  | { t: 'cache-reply', id: number, value: Uint8Array | undefined }
+
+export type FromHost =
+  | { t: 'ready' }
+  | { t: 'done', id: number, outcome: WireOutcome }
+  | { t: 'settled', id: number, error?: WireError }
+  | { t: 'state', stats: Record<string, RuntimeStats>, memMb: number }
+  | { t: 'cache-get', id: number, key: string }
+  | { t: 'cache-put', key: string, value: Uint8Array }
+  | { t: 'cache-del', key: string }
+  | { t: 'log', level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown> }

@@ -1,0 +1,234 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Manifest } from '../protocol/messages.js'
+import { WispError, type ErrorCode } from '../shared/errors.js'
+import { silentLogger, type Logger } from '../shared/log.js'
+import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
+import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
+import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
+import type { IsolatePoolOptions } from './isolate-pool.js'
+
+export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
+  /** Extra node flags for the host process (tests use this to lower its heap). */
+  readonly hostExecArgv?: readonly string[]
+  /** Keep a second host process started and idle, to take over at once after a crash (default true). */
+  readonly standbyHost?: boolean
+}
+
+interface Pending {
+  readonly fn: string
+  resolve: (o: ExecOutcome) => void
+}
+interface Host { readonly child: ChildProcess, readonly ready: Promise<void> }
+interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
+
+const HOST = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor-host.ts' : './executor-host.js', import.meta.url))
+const MAX_RESTARTS_PER_MINUTE = 20
+
+/**
+ * The board's isolate runtime behind the Executor port. The isolates live in a supervised
+ * child process (executor-host), not in the agent: measured on Node 20 with isolated-vm
+ * 5.0.4, most allocation bombs are stopped by memoryLimit, but a single huge allocation
+ * (`new Array(2 ** 28).fill(0)`) makes V8 abort the whole process. If the host dies, what
+ * was in flight fails with WISP_MEMORY_LIMIT, a new host starts at once, and warm targets
+ * are restored; the agent never goes down.
+ */
+export class RuntimePool implements Executor {
+  private child: ChildProcess | undefined
+  private standby: Host | undefined
+  private ready: Promise<void> | undefined
+  private readonly inflight = new Map<number, Pending>()
+  private readonly settles = new Map<number, PendingSettle>()
+  private readonly warm = new Map<string, { manifest: Manifest, code: string, runtimes: number }>()
+  /** sha256 values the current host already holds the code of, by function. */
+  private readonly sent = new Map<string, Set<string>>()
+  private readonly cache: CodeCacheStore
+  private readonly log: Logger
+  private readonly hostOptions: HostOptions
+  private state: { stats: Record<string, RuntimeStats>, memMb: number } = { stats: {}, memMb: 0 }
+  private nextId = 1
+  private restarts: number[] = []
+  private closed = false
+
+  constructor (private readonly opts: RuntimePoolOptions) {
+    if (!(opts.budgetMb > 0)) throw new WispError('WISP_BAD_CONFIG', 'budgetMb must be positive')
+    this.cache = opts.cache ?? new MemoryCodeCache()
+    this.log = opts.log ?? silentLogger
+    const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, ...rest } = opts
+    this.hostOptions = rest
+  }
+
+  /** Starts the host process now rather than on first use. */
+  async start (): Promise<void> { await this.host() }
+
+  private async host (): Promise<ChildProcess> {
+    if (this.closed) throw new WispError('WISP_OVERLOADED', 'the runtime pool is closed')
+    if (this.child === undefined || this.ready === undefined) this.spawn()
+    await this.ready
+    return this.child as ChildProcess
+  }
+
+  /** Starts a host process; it becomes the live one now or later (the standby). */
+  private launch (): Host {
+    const execArgv = ['--no-node-snapshot', ...(HOST.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(this.opts.hostExecArgv ?? [])]
+    const child = fork(HOST, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const ready = new Promise<void>((resolve, reject) => {
+      const onReady = (m: FromHost): void => { if (m.t === 'ready') { child.off('message', onReady); resolve() } }
+      child.on('message', onReady)
+      child.once('exit', () => { reject(new WispError('WISP_OVERLOADED', 'the runtime host did not start')) })
+    })
+    ready.catch(() => {})
+    child.on('message', (m: FromHost) => { if (this.child === child) this.onMessage(m) })
+    child.once('exit', (code, signal) => { this.onExit(child, code, signal) })
+    child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
+    return { child, ready }
+  }
+
+  /**
+   * Makes a host live: the standby if there is one (a new host takes about a second to
+   * start, too long for the other functions to wait after a crash), then starts a standby.
+   */
+  private spawn (): void {
+    const next = this.standby ?? this.launch()
+    this.standby = undefined
+    this.child = next.child
+    this.ready = next.ready
+    this.sent.clear()
+    this.state = { stats: {}, memMb: 0 }
+    if (this.opts.standbyHost !== false) {
+      void next.ready.then(() => { if (!this.closed && this.standby === undefined) this.standby = this.launch() }, () => {})
+    }
+  }
+
+  private send (m: ToHost): void {
+    if (this.child?.connected === true) this.child.send(m)
+  }
+
+  private onMessage (m: FromHost): void {
+    switch (m.t) {
+      case 'done': {
+        const p = this.inflight.get(m.id)
+        this.inflight.delete(m.id)
+        p?.resolve(fromWire(m.outcome))
+        break
+      }
+      case 'settled': {
+        const s = this.settles.get(m.id)
+        this.settles.delete(m.id)
+        if (m.error === undefined) s?.resolve()
+        else s?.reject(new WispError(m.error.code, m.error.message))
+        break
+      }
+      case 'state': this.state = { stats: m.stats, memMb: m.memMb }; break
+      case 'cache-get':
+        this.cache.get(m.key).catch(() => undefined).then((value) => { this.send({ t: 'cache-reply', id: m.id, value }) }, () => {})
+        break
+      case 'cache-put': this.cache.put(m.key, m.value).catch(() => {}); break
+      case 'cache-del': this.cache.del(m.key).catch(() => {}); break
+      case 'log': this.log[m.level](m.msg, m.extra); break
+      default: break
+    }
+  }
+
+  private onExit (child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.standby?.child === child) this.standby = undefined
+    if (this.child !== child) return
+    this.child = undefined
+    this.ready = undefined
+    this.state = { stats: {}, memMb: 0 }
+    if (this.closed) return
+    const why = `the runtime host ended (${signal ?? `exit ${String(code)}`}), most likely a function exhausted memory; its runtimes are being rebuilt`
+    this.log.error('runtime host ended', { code, signal })
+    this.failAll('WISP_MEMORY_LIMIT', why)
+    const now = Date.now()
+    this.restarts = [...this.restarts.filter((t) => now - t < 60_000), now]
+    if (this.restarts.length > MAX_RESTARTS_PER_MINUTE) {
+      this.log.error('runtime host keeps dying; starting it again on next use only', {})
+      return
+    }
+    // Restart at once so the other functions are served again quickly, and restore warm targets.
+    this.spawn()
+    for (const t of this.warm.values()) this.setWarm(t.manifest, t.code, t.runtimes).catch(() => {})
+  }
+
+  private failAll (code: ErrorCode, message: string): void {
+    for (const [id, p] of this.inflight) {
+      this.inflight.delete(id)
+      p.resolve({ ok: false, error: new WispError(code, `${p.fn}: ${message}`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
+    }
+    for (const [id, s] of this.settles) { this.settles.delete(id); s.reject(new WispError(code, message)) }
+  }
+
+  async invoke (req: ExecRequest): Promise<ExecOutcome> {
+    try { await this.host() } catch (err) {
+      return { ok: false, error: err as WispError, cold: false, runMs: 0, cpuMs: 0, logs: [] }
+    }
+    const id = this.nextId++
+    const sha = req.manifest.sha256
+    const known = this.sent.get(req.manifest.name) ?? new Set<string>()
+    this.sent.set(req.manifest.name, known)
+    const { code, onStart, ...rest } = req
+    const wire = known.has(sha) ? rest : { ...rest, code }
+    known.add(sha)
+    return await new Promise<ExecOutcome>((resolve) => {
+      this.inflight.set(id, { fn: req.manifest.name, resolve })
+      this.send({ t: 'invoke', id, req: wire })
+      onStart?.() // functions do not cross the IPC channel: the run starts when the host has it
+    })
+  }
+
+  private async settle (make: (id: number) => ToHost): Promise<void> {
+    await this.host()
+    const id = this.nextId++
+    await new Promise<void>((resolve, reject) => {
+      this.settles.set(id, { resolve, reject })
+      this.send(make(id))
+    })
+  }
+
+  async validate (manifest: Manifest, code: string): Promise<void> {
+    await this.settle((id) => ({ t: 'validate', id, manifest, code }))
+  }
+
+  async setWarm (manifest: Manifest, code: string, runtimes: number): Promise<void> {
+    this.warm.set(manifest.name, { manifest, code, runtimes })
+    await this.settle((id) => {
+      const known = this.sent.get(manifest.name) ?? new Set<string>()
+      known.add(manifest.sha256)
+      this.sent.set(manifest.name, known)
+      return { t: 'warm', id, manifest, code, runtimes }
+    })
+  }
+
+  evict (fn: string): void {
+    this.warm.delete(fn)
+    this.sent.delete(fn)
+    this.send({ t: 'evict', fn })
+  }
+
+  /** As last reported by the host (it reports on every change), plus invocations in transit. */
+  stats (): Readonly<Record<string, RuntimeStats>> { return this.state.stats }
+
+  memMb (): number { return this.state.memMb }
+
+  /** The host's process id (tests use it to check that a crash was survived). */
+  get hostPid (): number | undefined { return this.child?.pid }
+
+  async close (): Promise<void> {
+    this.closed = true
+    this.failAll('WISP_OVERLOADED', 'the runtime pool closed')
+    const all = [this.child, this.standby?.child]
+    this.standby = undefined
+    await Promise.all(all.map(async (child) => {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+      if (child.connected) child.disconnect()
+      const t = setTimeout(() => { child.kill('SIGKILL') }, 2000)
+      await exited
+      clearTimeout(t)
+    }))
+  }
+}
+
+const fromWire = (o: WireOutcome): ExecOutcome =>
+  o.ok ? o : { ...o, error: new WispError(o.error.code, o.error.message) }
