@@ -1,0 +1,67 @@
+import t from 'tap'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '../helpers/ports.js'
+import { TestClient } from '../helpers/mqtt.js'
+
+const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
+const wisp = (args: string[], cwd: string): ChildProcess =>
+  spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
+
+const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+const childrenOf = (pid: number): number[] =>
+  (spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
+
+const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<string> => {
+  let out = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms; got: ${out}`)), ms)
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve(out) } })
+    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)) })
+  })
+}
+
+t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shutdown', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const mqttPort = await freePort()
+  const httpPort = 21000 + (mqttPort % 20000)
+  const p = wisp(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')], dir)
+  t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
+  const out = await waitForOutput(p, /Ctrl-C stops/, 60_000)
+  t.match(out, new RegExp(`mqtt://localhost:${mqttPort}`))
+  t.match(out, /mosquitto_pub -p \d+ -t wisp\/invoke\/hello\/me\/r1/)
+  t.match(out, /hello/)
+
+  const client = await TestClient.connect(`mqtt://127.0.0.1:${mqttPort}`)
+  await client.sub('wisp/result/me/hello/r1')
+  await client.pub('wisp/invoke/hello/me/r1', '{"name":"edge"}')
+  const [r] = await client.waitFor((x) => x.length > 0, 15_000)
+  t.match(r?.json, { ok: true, result: { greeting: 'hello, edge' } })
+  await client.close()
+
+  const kids = childrenOf(p.pid as number)
+  t.equal(kids.length, 2, 'one child process per board')
+  const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)))
+  p.kill('SIGTERM')
+  t.equal(await exited, 0, 'exits 0 on SIGTERM')
+  t.same(kids.filter(alive), [], 'no orphan board processes')
+})
+
+t.test('a port in use gives a clear error naming --mqtt-port', async (t) => {
+  const { createServer } = await import('node:net')
+  const port = await freePort()
+  const blocker = createServer().listen(port, '0.0.0.0')
+  t.teardown(() => blocker.close())
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(port), '--data-dir', join(dir, '.wisp')], dir)
+  let err = ''
+  p.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  const code = await new Promise<number | null>((resolve) => p.on('exit', resolve))
+  t.equal(code, 2)
+  t.match(err, /WISP_BAD_CONFIG: MQTT port \d+ is already in use.*--mqtt-port/)
+})

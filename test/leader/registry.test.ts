@@ -1,0 +1,43 @@
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startGateway } from '../../runtime/leader/main.js'
+import { Topics } from '../../runtime/protocol/topics.js'
+import { buildManifest, publishDeployment } from '../../runtime/shared/deploy.js'
+import { silentLogger } from '../../runtime/shared/log.js'
+import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
+import { freePort } from '../helpers/ports.js'
+import { TestClient } from '../helpers/mqtt.js'
+
+t.test('deployments survive a gateway restart and are republished retained', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-reg-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const code = 'export async function handler () { return 42 }'
+  const manifest = buildManifest('answer', code, { timeout_ms: 1234 })
+
+  const g1 = await startGateway({ dataDir: dir, mqttPort: await freePort(), mqttHost: '127.0.0.1', log: silentLogger })
+  const d = await MqttTransport.open({ url: g1.url })
+  await publishDeployment(d, new Topics(), manifest, code)
+  await d.close()
+  for (let i = 0; i < 50 && g1.registry.get('answer') === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(g1.registry.get('answer')?.timeout_ms, 1234)
+  await g1.close()
+
+  // A new broker (nothing retained) on another port, the same data folder.
+  const g2 = await startGateway({ dataDir: dir, mqttPort: await freePort(), mqttHost: '127.0.0.1', log: silentLogger })
+  t.teardown(g2.close)
+  t.equal(g2.registry.get('answer')?.sha256, manifest.sha256)
+  const c = await TestClient.connect(g2.url)
+  t.teardown(() => c.close())
+  await c.sub('wisp/functions/answer')
+  await c.sub(`wisp/code/${manifest.sha256}`)
+  await c.waitFor((r) => r.length >= 2, 5000)
+  t.match(c.on('wisp/functions/answer')[0]?.json, { name: 'answer', sha256: manifest.sha256, timeout_ms: 1234 })
+  t.equal(c.on(`wisp/code/${manifest.sha256}`)[0]?.payload.toString(), code)
+
+  // An empty retained message deletes the function.
+  await c.pub('wisp/functions/answer', '', { retain: true })
+  for (let i = 0; i < 50 && g2.registry.get('answer') !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(g2.registry.get('answer'), undefined)
+})
