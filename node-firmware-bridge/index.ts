@@ -33,6 +33,8 @@ export interface EnergyPortOptions {
   readonly openBus?: (busNumber: number) => Promise<I2cBus>
   /** Simulation: the board's power over a window, W, instead of the profile line driven by CPU use. */
   readonly simPowerW?: (fromMs: number, toMs: number) => number
+  /** false: CPU-time-only attribution with the profile's figures (a baseline for benchmarks). */
+  readonly learn?: boolean
 }
 
 const DEFAULT_ADDRESS = 0x40
@@ -93,5 +95,5 @@ export const createEnergyPort = (o: EnergyPortOptions): MeteredEnergyPort => {
       return fallback()
     }
   }
-  return new MeteredEnergyPort({ clock, profile, log: o.log, open, fallback, sensor })
+  return new MeteredEnergyPort({ clock, profile, log: o.log, open, fallback, sensor, learn: o.learn })
 }

@@ -18,6 +18,8 @@ export interface MeteredEnergyPortOptions {
   /** How the sensor is named in the fallback warning, e.g. "INA219 on I2C bus 1 address 0x40". */
   readonly sensor: string
   readonly retainMs?: number
+  /** false keeps the profile's figures (every function alike): CPU-time-only attribution, a baseline. */
+  readonly learn?: boolean
 }
 
 /** The agent's EnergyPort: a meter, a sampler at the profile's rate, and the attribution ledger. */
@@ -29,7 +31,7 @@ export class MeteredEnergyPort implements EnergyPort {
 
   constructor (private readonly o: MeteredEnergyPortOptions) {
     const p = o.profile
-    this.model = new PowerModel({ idleW: p.idle_w, perCoreW: (p.peak_w - p.idle_w) / p.cores, cores: p.cores })
+    this.model = new PowerModel({ idleW: p.idle_w, perCoreW: (p.peak_w - p.idle_w) / p.cores, cores: p.cores }, o.learn === false ? 1e12 : undefined)
     this.attribution = new Attribution({ clock: o.clock, model: this.model })
   }
 
