@@ -43,7 +43,14 @@ export const flash = async (input: FlashInput, deps: FlashDeps): Promise<FlashRe
   step(plan.packageFile !== undefined ? `using the package ${plan.packageFile}` : 'packing wisp (npm pack)')
   const tgz = plan.packageFile ?? await (deps.pack ?? packProject)()
   say(`      ${basename(tgz)}, ${kb(tgz)}`)
+  try {
+    return await writeBundle(plan, tgz, say, step)
+  } finally {
+    if (plan.packageFile === undefined) rmSync(dirname(tgz), { recursive: true, force: true })
+  }
+}
 
+const writeBundle = async (plan: FlashPlan, tgz: string, say: (line: string) => void, step: (msg: string) => void): Promise<FlashResult> => {
   const bundle = join(plan.dest, 'wisp')
   const written: string[] = []
   const write = (rel: string, text: string, mode = 0o644): void => {
