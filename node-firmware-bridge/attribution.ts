@@ -35,6 +35,9 @@ interface Seg {
   /** CPU rates of participants that ended. */
   readonly rates: Map<string, number>
   closed: boolean
+  /** Measured energy settled into the segment so far, and the idle part of it. */
+  energy: number
+  idle: number
   idleLeft: number
   dynLeft: number
   takenIdle: number
@@ -59,6 +62,7 @@ export class Attribution {
   private readonly fnRate = new Map<string, number>()
   private open: Seg[] = []
   private cursor: number | undefined
+  private lastSample: number | undefined
   private measured = 0
   private attributed = 0
   private unattributedIdle = 0
@@ -67,15 +71,22 @@ export class Attribution {
 
   constructor (private readonly o: AttributionOptions) {}
 
-  /** A sample closed the interval since the previous one with intervalJ measured joules. */
+  /**
+   * A sample stamped at t closed the interval since the previous sample with intervalJ joules.
+   * t may lie before now (a meter's reading belongs to the middle of its window): segments
+   * already cut past t are settled up to t and finish settling with the next sample.
+   */
   onSample (t: number, intervalJ: number): void {
-    if (this.cursor === undefined) { this.cursor = t; return }
+    if (this.lastSample === undefined || this.cursor === undefined) { this.lastSample = t; this.cursor ??= t; return }
+    if (t <= this.lastSample) return
     this.cut(t)
+    const from = this.lastSample
+    this.lastSample = t
     this.measured += intervalJ
-    this.settleInterval(this.open, intervalJ)
-    this.open = []
+    this.settle(from, t, intervalJ)
     const max = this.o.maxRunMs ?? 15 * 60_000
-    for (const [id, r] of this.running) if (t - r.start > max) this.end(id, this.estimateRate(r.fn) * (t - r.start))
+    const now = this.o.clock.now()
+    for (const [id, r] of this.running) if (now - r.start > max) this.end(id, this.estimateRate(r.fn) * (now - r.start))
   }
 
   begin (id: string, fn: string): void {
@@ -111,7 +122,7 @@ export class Attribution {
     if (this.cursor === undefined || t <= this.cursor) return
     const ids = [...this.running.keys()]
     const fnOf = new Map(ids.map((id) => [id, this.running.get(id)?.fn ?? '']))
-    const seg: Seg = { from: this.cursor, to: t, ids, fnOf, remaining: new Set(ids), rates: new Map(), closed: false, idleLeft: 0, dynLeft: 0, takenIdle: 0, takenDyn: 0 }
+    const seg: Seg = { from: this.cursor, to: t, ids, fnOf, remaining: new Set(ids), rates: new Map(), closed: false, energy: 0, idle: 0, idleLeft: 0, dynLeft: 0, takenIdle: 0, takenDyn: 0 }
     for (const id of ids) this.running.get(id)?.segs.push(seg)
     this.open.push(seg)
     this.cursor = t
@@ -140,23 +151,35 @@ export class Attribution {
     return { own, idleW: m.idleW(), dynW: seg.ids.length === 0 ? 0 : Math.max(0, sumOwn + m.gammaW() * u * u) }
   }
 
-  private settleInterval (segs: readonly Seg[], energyJ: number): void {
-    const preds = segs.map((s) => this.predict(s))
-    const weight = segs.map((s, i) => ((preds[i]?.idleW ?? 0) + (preds[i]?.dynW ?? 0)) * (s.to - s.from))
+  /** Spreads the interval's energy over the open segments it overlaps, by modelled power. */
+  private settle (from: number, to: number, energyJ: number): void {
+    const parts = this.open.map((seg) => {
+      const overlap = Math.max(0, Math.min(seg.to, to) - Math.max(seg.from, from))
+      return { seg, overlap, pred: this.predict(seg) }
+    }).filter((p) => p.overlap > 0)
+    const weight = parts.map((p) => (p.pred.idleW + p.pred.dynW) * p.overlap)
     const total = weight.reduce((a, b) => a + b, 0)
-    const span = segs.reduce((a, s) => a + (s.to - s.from), 0)
-    this.observe(segs, energyJ, span)
-    segs.forEach((s, i) => {
-      const e = total > 0 ? energyJ * (weight[i] ?? 0) / total : energyJ * (s.to - s.from) / Math.max(1e-9, span)
-      s.closed = true
-      if (s.ids.length === 0) { this.unattributedIdle += e; return }
-      const idle = Math.min(e, (preds[i]?.idleW ?? 0) * (s.to - s.from) / 1000)
-      s.idleLeft = idle - s.takenIdle
-      s.dynLeft = e - idle - s.takenDyn
-      if (s.remaining.size === 0 || s.dynLeft < 0) { this.residual += Math.min(0, s.dynLeft); s.dynLeft = Math.max(0, s.dynLeft) }
-      if (s.remaining.size === 0 || s.idleLeft < 0) { this.residual += Math.min(0, s.idleLeft); s.idleLeft = Math.max(0, s.idleLeft) }
-      if (s.remaining.size === 0) { this.residual += s.dynLeft + s.idleLeft; s.dynLeft = 0; s.idleLeft = 0 }
+    const span = parts.reduce((a, p) => a + p.overlap, 0)
+    this.observe(parts, energyJ, to - from)
+    parts.forEach((p, i) => {
+      const e = total > 0 ? energyJ * (weight[i] ?? 0) / total : energyJ * p.overlap / Math.max(1e-9, span)
+      p.seg.energy += e
+      p.seg.idle += Math.min(e, p.pred.idleW * p.overlap / 1000)
     })
+    const keep: Seg[] = []
+    for (const seg of this.open) { if (seg.to <= to) this.finalize(seg); else keep.push(seg) }
+    this.open = keep
+  }
+
+  /** All of the segment's energy is measured: what ended participants took provisionally is squared. */
+  private finalize (s: Seg): void {
+    s.closed = true
+    if (s.ids.length === 0) { this.unattributedIdle += s.energy; return }
+    s.idleLeft = s.idle - s.takenIdle
+    s.dynLeft = s.energy - s.idle - s.takenDyn
+    if (s.remaining.size === 0 || s.dynLeft < 0) { this.residual += Math.min(0, s.dynLeft); s.dynLeft = Math.max(0, s.dynLeft) }
+    if (s.remaining.size === 0 || s.idleLeft < 0) { this.residual += Math.min(0, s.idleLeft); s.idleLeft = Math.max(0, s.idleLeft) }
+    if (s.remaining.size === 0) { this.residual += s.dynLeft + s.idleLeft; s.dynLeft = 0; s.idleLeft = 0 }
   }
 
   private takeClosed (s: Seg, id: string, fn: string, rate: number): number {
@@ -189,14 +212,14 @@ export class Attribution {
   }
 
   /** Each measured interval becomes a model observation once all its invocations' CPU rates are known. */
-  private observe (segs: readonly Seg[], energyJ: number, spanMs: number): void {
+  private observe (parts: ReadonlyArray<{ seg: Seg, overlap: number }>, energyJ: number, spanMs: number): void {
     if (spanMs <= 0) return
     const ob: Obs = { watts: energyJ / (spanMs / 1000), overlap: new Map(), dt: spanMs, rates: new Map(), waiting: 0 }
-    for (const s of segs) {
-      for (const id of s.ids) {
-        const known = s.rates.get(id)
-        if (known !== undefined) ob.rates.set(id, { fn: this.fnOf(s, id), rate: known })
-        ob.overlap.set(id, (ob.overlap.get(id) ?? 0) + (s.to - s.from))
+    for (const { seg, overlap } of parts) {
+      for (const id of seg.ids) {
+        const known = seg.rates.get(id)
+        if (known !== undefined) ob.rates.set(id, { fn: this.fnOf(seg, id), rate: known })
+        ob.overlap.set(id, (ob.overlap.get(id) ?? 0) + overlap)
       }
     }
     for (const id of ob.overlap.keys()) {

@@ -6,7 +6,7 @@ import { where } from './errors.js'
 import type { I2cBus } from './i2c/i2c-bus.js'
 import { openLinuxI2cBus } from './i2c/linux-i2c-bus.js'
 import { SimI2cBus } from './i2c/sim-i2c-bus.js'
-import { Ina219 } from './ina219/ina219.js'
+import { openIna219Meter } from './ina219/ina219-meter.js'
 import { SimIna219, loadOnSupply } from './ina219/sim-ina219.js'
 import type { PowerMeter } from './meter.js'
 import { MeteredEnergyPort } from './metered-energy-port.js'
@@ -40,12 +40,6 @@ export interface EnergyPortOptions {
 const DEFAULT_ADDRESS = 0x40
 const SUPPLY_V = 5.1
 
-const ina219Meter = (chip: Ina219, bus: I2cBus): PowerMeter => ({
-  source: 'ina219',
-  read: async () => (await chip.read()).powerW,
-  close: async () => { await bus.close() }
-})
-
 /**
  * The board's EnergyPort. Picks, in order: the simulated INA219 on a simulated bus when
  * `sim.ina219` is set; the real INA219 over /dev/i2c-N when `ina219` is configured; else the
@@ -59,12 +53,10 @@ export const createEnergyPort = (o: EnergyPortOptions): MeteredEnergyPort => {
   const address = ina?.address ?? DEFAULT_ADDRESS
   const shuntOhm = ina?.shunt_ohm ?? 0.1
   const maxCurrentA = ina?.max_current_a ?? 3.2
-  const fallback = (): PowerMeter => surrogateMeter(profile, cpuUtilisation(clock, profile.cores, o.cpuUsage))
+  const fallback = (): PowerMeter => surrogateMeter(profile, clock, cpuUtilisation(clock, profile.cores, o.cpuUsage))
   const initOn = async (bus: I2cBus): Promise<PowerMeter> => {
     try {
-      const chip = new Ina219({ bus, address, shuntOhm, maxCurrentA })
-      await chip.init()
-      return ina219Meter(chip, bus)
+      return await openIna219Meter(bus, clock, { address, shuntOhm, maxCurrentA })
     } catch (err) {
       await bus.close().catch(() => {})
       throw err

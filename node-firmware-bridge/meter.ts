@@ -1,7 +1,10 @@
-/** Anything that tells the board's power draw now: the INA219, or the surrogate model. */
+/** One reading: mean power over the meter's window, stamped at the middle of that window. */
+export interface PowerReading { readonly watts: number, readonly atMs: number }
+
+/** Anything that tells the board's power draw: the INA219, or the surrogate model. */
 export interface PowerMeter {
   readonly source: 'ina219' | 'surrogate'
-  /** Board power, W. Rejects with WISP_SENSOR when the sensor cannot be read. */
-  read: () => Promise<number>
+  /** Rejects with WISP_SENSOR when the sensor cannot be read. */
+  read: () => Promise<PowerReading>
   close: () => Promise<void>
 }

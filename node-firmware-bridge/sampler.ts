@@ -14,8 +14,8 @@ export interface SamplerOptions {
 }
 
 /**
- * Reads the meter at a fixed rate and integrates energy by the trapezoid rule. A failed read
- * is logged and skipped; the next good sample spans the gap.
+ * Reads the meter at a fixed rate and integrates energy by the trapezoid rule between the
+ * readings' own times. A failed read is logged and skipped; the next good sample spans the gap.
  */
 export class PowerSampler {
   private timer: TimerHandle | undefined
@@ -47,14 +47,13 @@ export class PowerSampler {
     this.timer = undefined
   }
 
-  /** One reading; the sample is stamped when the read completes so it orders with begin/end. */
+  /** One reading, stamped at the middle of the window it measured (which may lie before now). */
   async sample (): Promise<void> {
     if (this.busy) return
     this.busy = true
     try {
-      const watts = await this.o.meter.read()
-      const t = this.o.clock.now()
-      this.record(t, watts)
+      const r = await this.o.meter.read()
+      this.record(r.atMs, r.watts)
       if (this.failures > 0) this.o.log.info('power sensor readable again', { after_failures: this.failures })
       this.failures = 0
     } catch (err) {
