@@ -47,6 +47,9 @@ interface Entry {
   idleTimer: TimerHandle | undefined
 }
 
+/** The system clock's timers do not hold the process open; an invocation waiting on one must. */
+const keepAlive = (ms: number): NodeJS.Timeout => setTimeout(() => {}, Math.min(ms + 1000, 2 ** 31 - 1))
+
 interface Target { manifest: Manifest, code: string, runtimes: number }
 
 /**
@@ -276,14 +279,18 @@ export class IsolatePool implements Executor {
   }
 
   private async waitForChange (ms: number): Promise<void> {
+    const keep = keepAlive(ms)
     await new Promise<void>((resolve) => {
       const h = this.clock.setTimeout(() => { this.waiters.delete(done); resolve() }, ms)
       const done = (): void => { this.clock.clearTimeout(h); resolve() }
       this.waiters.add(done)
     })
+    clearTimeout(keep)
   }
 
   private async sleep (ms: number): Promise<void> {
+    const keep = keepAlive(ms)
     await new Promise<void>((resolve) => { this.clock.setTimeout(resolve, ms) })
+    clearTimeout(keep)
   }
 }
