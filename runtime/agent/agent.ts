@@ -8,6 +8,7 @@ import type { Topics } from '../protocol/topics.js'
 import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
+import type { InvocationRecord } from '../status/types.js'
 import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
@@ -30,8 +31,6 @@ export interface AgentDeps {
   readonly powerOff: () => void
 }
 
-export interface InvocationRecord { readonly at: number, readonly reply: Reply, readonly logs: readonly string[] }
-
 /**
  * The board agent: takes `run` messages, admits them, runs them in the isolate runtime, and
  * publishes `done` with the reply, an energy receipt and its piggybacked state.
@@ -42,6 +41,7 @@ export class Agent {
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
   private readonly listeners = new Set<() => void>()
+  private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
   private seq = 0
   private gossipTimer: ReturnType<typeof setInterval> | null = null
@@ -91,8 +91,10 @@ export class Agent {
     }
   }
 
-  recentInvocations (): readonly InvocationRecord[] { return this.recent }
+  /** Newest first. */
+  recentInvocations (): readonly InvocationRecord[] { return [...this.recent].reverse() }
   onChange (l: () => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
+  onCompletion (l: (r: InvocationRecord) => void): () => void { this.completionListeners.add(l); return () => this.completionListeners.delete(l) }
 
   private guard (m: InboundMessage, fn: () => void): void {
     try { fn() } catch (err) { this.d.log.warn('bad message ignored', { topic: m.topic, err: (err as Error).message }) }
@@ -180,7 +182,7 @@ export class Agent {
     } finally {
       if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
     }
-    this.remember(reply, outcome?.logs ?? [])
+    this.remember(run, reply, outcome?.logs ?? [])
     const done = { v: 1, invocation: run.invocation, attempt: run.attempt, reply, state: this.state() }
     await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), encode(done), { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
@@ -204,9 +206,13 @@ export class Agent {
     }
   }
 
-  private remember (reply: Reply, logs: readonly string[]): void {
-    this.recent.push({ at: Date.now(), reply, logs })
+  private remember (run: RunMessage, reply: Reply, logs: readonly string[]): void {
+    const rec: InvocationRecord = reply.ok
+      ? { request_id: run.request_id, fn: run.fn, at_ms: Date.now(), ok: true, receipt: reply.receipt, logs }
+      : { request_id: run.request_id, fn: run.fn, at_ms: Date.now(), ok: false, error: reply.error, receipt: reply.receipt, logs }
+    this.recent.push(rec)
     if (this.recent.length > 50) this.recent.shift()
+    for (const l of this.completionListeners) l(rec)
     this.changed()
   }
 

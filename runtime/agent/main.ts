@@ -12,6 +12,7 @@ import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { Agent, newIncarnation } from './agent.js'
+import { startBoardStatus } from './board-status.js'
 import { CodeStore } from './code-store.js'
 import { LevelCodeCache } from './level-code-cache.js'
 import { RuntimePool } from './runtime-pool.js'
@@ -57,6 +58,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     cache,
     log
   })
+  await executor.start() // the isolate host process boots now, not on the first invocation
   const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log })
   await energy.start()
   const powerOff = opts.onPowerOff ?? ((): void => {
@@ -65,13 +67,15 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), log, incarnation, powerOff })
+  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, log })
   await agent.start()
-  log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source })
+  log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
   return {
     agent,
     config: cfg,
     stop: async () => {
       await agent.stop()
+      await status?.close()
       await transport.close()
       await executor.close()
       await energy.stop()

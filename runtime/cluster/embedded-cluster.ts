@@ -30,7 +30,7 @@ export interface EmbeddedCluster {
 /** `wisp start`: gateway in this process, each simulated board a child process running the real agent. */
 export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> => {
   const dataDir = resolve(o.dataDir)
-  const gateway = await startGateway({ dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, log: o.log, leader: o.leader })
+  const gateway = await startGateway({ dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, httpPort: o.httpPort, log: o.log, leader: o.leader })
   const boards: BoardProcess[] = []
   const close = async (): Promise<void> => {
     await Promise.all(boards.map(async (b) => await b.stop()))

@@ -29,7 +29,13 @@ export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
 })
 
-export interface Completion { readonly fn: string, readonly board: string | null, readonly ok: boolean, readonly code?: string, readonly totalMs: number }
+export interface Completion {
+  readonly fn: string
+  readonly requestId: string
+  readonly board: string | null
+  readonly reply: Reply
+  readonly totalMs: number
+}
 
 export interface LeaderDeps {
   readonly transport: Transport
@@ -96,8 +102,9 @@ export class Leader {
     })
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {
-      this.emit({ fn: out.fn, board: null, ok: false, code: out.error.code, totalMs: 0 })
-      if (out.reply !== null) this.send(out.reply, { ok: false, error: out.error.toJSON() })
+      const reply: Reply = { ok: false, error: out.error.toJSON() }
+      this.emit({ fn: out.fn, requestId: out.requestId, board: null, reply, totalMs: 0 })
+      if (out.reply !== null) this.send(out.reply, reply)
       return
     }
     const inv = out.invocation
@@ -192,7 +199,7 @@ export class Leader {
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
     const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
-    this.emit({ fn: inv.fn, board: reply.receipt?.board ?? inv.board, ok: reply.ok, code: reply.ok ? undefined : reply.error.code, totalMs })
+    this.emit({ fn: inv.fn, requestId: inv.requestId, board: reply.receipt?.board ?? inv.board, reply: out, totalMs })
     if (inv.reply !== null) this.send(inv.reply, out)
   }
 

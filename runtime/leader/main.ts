@@ -12,11 +12,16 @@ import { startBroker, type EmbeddedBroker } from './broker.js'
 import { Leader, type LeaderOptions } from './leader.js'
 import { leastQueue } from './policies/balance-least-queue.js'
 import { Registry } from './registry.js'
+import { ClusterStatus } from './cluster-status.js'
+import { WispError } from '../shared/errors.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
   readonly mqttPort: number
   readonly mqttHost?: string
+  /** Cluster status page; null = none. */
+  readonly httpPort?: number | null
+  readonly httpHost?: string
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
   readonly topicPrefix?: string
@@ -31,6 +36,8 @@ export interface Gateway {
   readonly leader: Leader
   readonly registry: Registry
   readonly broker: EmbeddedBroker | null
+  /** The cluster page, when served. */
+  readonly statusUrl: string | null
   close: () => Promise<void>
 }
 
@@ -58,10 +65,21 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     options: o.leader
   })
   await leader.start()
+  const status = new ClusterStatus(leader, o.log)
+  let statusUrl: string | null = null
+  if (o.httpPort !== null && o.httpPort !== undefined) {
+    try {
+      statusUrl = (await status.start(o.httpHost ?? '0.0.0.0', o.httpPort)).url
+    } catch (err) {
+      await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
+      throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
+    }
+  }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, broker,
+    transport, topics, leader, registry, broker, statusUrl,
     close: async () => {
+      await status.close()
       await leader.stop()
       await transport.close()
       await registry.close()

@@ -13,7 +13,7 @@ export const testCluster = async (o: { boards: number, leader?: Partial<LeaderOp
   process.env.WISP_LOG ??= 'warn'
   const dataDir = mkdtempSync(join(tmpdir(), 'wisp-test-'))
   const mqttPort = await freePort()
-  const httpPort = 20000 + (mqttPort % 20000)
+  const httpPort = await freePort()
   const cluster = await startCluster({
     boards: o.boards, mqttPort, httpPort, dataDir, functionsDir: o.functionsDir,
     leader: o.leader, readyTimeoutMs: 30_000, log: createLogger('test', process.env.WISP_LOG as 'debug' | undefined ?? 'warn')

@@ -13,7 +13,7 @@ export const registerGateway = (program: Command): void => {
       try {
         const c = loadGatewayConfig(o.config)
         const log = createLogger('gateway')
-        const g = await startGateway({ dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
+        const g = await startGateway({ dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
         log.info('gateway up', { broker: g.url })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
         process.on('SIGINT', stop)

@@ -23,6 +23,8 @@ export const registerStart = (program: Command): void => {
           '',
           `wisp is up: ${o.boards} simulated boards, functions: ${cluster.gateway.registry.list().map((f) => f.name).join(', ')}`,
           `  broker   mqtt://localhost:${port}`,
+          `  cluster  ${cluster.gateway.statusUrl ?? '(no page)'}`,
+          ...cluster.boards.map((b, i) => `  ${b.id.padEnd(8)} http://127.0.0.1:${o.httpPort + i + 1}/`),
           '',
           'Try it (in another terminal):',
           `  mosquitto_sub${p} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub${p} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,

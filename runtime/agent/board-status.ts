@@ -1,0 +1,47 @@
+import { Registry } from 'prom-client'
+import type { BoardProfile } from '../../boards/schema.js'
+import type { Logger } from '../shared/log.js'
+import { createBoardMetrics, recordInvocation } from '../status/metrics.js'
+import { SnapshotFeed } from '../status/feed.js'
+import { startStatusServer, type StatusServer } from '../status/server.js'
+import type { BoardSnapshot } from '../status/types.js'
+import type { Agent } from './agent.js'
+import type { EnergyPort } from './energy-port.js'
+
+/**
+ * The board's status page and /metrics, fed by the agent. A port that cannot be bound
+ * leaves the board running without its page (it says so): serving functions comes first.
+ */
+export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile, energy: EnergyPort, host: string, port: number, log: Logger }): Promise<StatusServer | null> => {
+  const registry = new Registry()
+  const m = createBoardMetrics(registry)
+  const id = o.agent.state().id
+  const feed = new SnapshotFeed<BoardSnapshot>(() => {
+    const state = o.agent.state()
+    return {
+      kind: 'board',
+      generated_ms: Date.now(),
+      state,
+      profile: o.profile,
+      power_source: o.energy.source,
+      power_w: o.energy.powerW(),
+      energy_j: o.energy.energyJ(),
+      power_samples: o.energy.recent(),
+      invocations: o.agent.recentInvocations()
+    }
+  })
+  o.agent.onCompletion((r) => recordInvocation(m, r.fn, r.ok ? 'ok' : r.error?.code ?? 'WISP_FUNCTION_ERROR', r.receipt))
+  o.agent.onChange(() => {
+    const s = o.agent.state()
+    m.power.set({ board: id, source: s.power_source }, s.power_w)
+    m.energy.set({ board: id }, s.energy_j)
+    for (const [fn, f] of Object.entries(s.functions)) m.queueLength.set({ board: id, function: fn }, f.queue_len)
+    feed.changed()
+  })
+  try {
+    return await startStatusServer({ kind: 'board', host: o.host, port: o.port, source: feed, registry, log: o.log })
+  } catch (err) {
+    o.log.warn('status page not served', { port: o.port, err: (err as Error).message })
+    return null
+  }
+}

@@ -1,0 +1,131 @@
+import { Registry } from 'prom-client'
+import type { Logger } from '../shared/log.js'
+import { createClusterMetrics, recordInvocation } from '../status/metrics.js'
+import { Recent, SnapshotFeed } from '../status/feed.js'
+import { startStatusServer, type StatusServer } from '../status/server.js'
+import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from '../status/types.js'
+import type { Completion, Leader } from './leader.js'
+
+/** Jain's fairness index (Σx)² / (n·Σx²): 1 when all equal, 1/n when one takes all. */
+export const jain = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null
+  let s = 0
+  let s2 = 0
+  for (const x of xs) { s += x; s2 += x * x }
+  return s2 === 0 ? 1 : (s * s) / (xs.length * s2)
+}
+
+export const percentile = (sorted: readonly number[], p: number): number | null =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? null
+
+/**
+ * The gateway's cluster page and /metrics: boards and their power states from the leader's
+ * view, its recent decisions, latency percentiles and Jain's index of per-function slowdown
+ * over recent completions, and a power history sampled once a second.
+ */
+export class ClusterStatus {
+  readonly registry = new Registry()
+  private readonly metrics = createClusterMetrics(this.registry)
+  private readonly completions = new Recent<Completion>(2000)
+  private readonly invocations = new Recent<InvocationRecord>(50)
+  private readonly history = new Recent<ClusterPowerPoint>(600)
+  private readonly feed: SnapshotFeed<ClusterSnapshot>
+  private energyJ = 0
+  private lastSample = 0
+  private timer: ReturnType<typeof setInterval> | null = null
+  private server: StatusServer | null = null
+
+  constructor (private readonly leader: Leader, private readonly log: Logger) {
+    this.feed = new SnapshotFeed(() => this.snapshot())
+    leader.onCompletion((c) => this.onCompletion(c))
+  }
+
+  async start (host: string, port: number): Promise<StatusServer> {
+    this.timer = setInterval(() => this.sample(), 1000)
+    this.timer.unref()
+    this.server = await startStatusServer({ kind: 'cluster', host, port, source: this.feed, registry: this.registry, log: this.log })
+    return this.server
+  }
+
+  async close (): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    await this.server?.close()
+  }
+
+  private onCompletion (c: Completion): void {
+    this.completions.push(c)
+    const r = c.reply
+    this.invocations.push(r.ok
+      ? { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: true, receipt: r.receipt, logs: [] }
+      : { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: false, error: r.error, receipt: r.receipt, logs: [] })
+    recordInvocation(this.metrics, c.fn, r.ok ? 'ok' : r.error.code, r.receipt)
+    this.feed.changed()
+  }
+
+  private sample (): void {
+    const view = this.leader.cluster.view()
+    const now = Date.now()
+    const boards: Record<string, number> = {}
+    let total = 0
+    for (const b of view.boards) {
+      if (b.power === 'gated' || b.power === 'offline') continue
+      boards[b.id] = b.powerW
+      total += b.powerW
+      this.metrics.power.set({ board: b.id, source: 'gossip' }, b.powerW)
+      this.metrics.queueLength.set({ board: b.id, function: '*' }, b.queueLen)
+    }
+    if (this.lastSample > 0) this.energyJ += total * (now - this.lastSample) / 1000
+    this.lastSample = now
+    this.history.push({ t_ms: now, total_w: total, boards })
+    this.metrics.clusterPower.set(total)
+    const states = new Map<string, number>()
+    for (const b of view.boards) states.set(b.power, (states.get(b.power) ?? 0) + 1)
+    this.metrics.boards.reset()
+    for (const [state, n] of states) this.metrics.boards.set({ state }, n)
+    this.feed.changed()
+  }
+
+  snapshot (): ClusterSnapshot {
+    const view = this.leader.cluster.view()
+    const done = this.completions.oldestFirst().filter((c) => c.reply.ok && c.reply.receipt !== undefined)
+    const totals = done.map((c) => c.totalMs).sort((a, b) => a - b)
+    const slow = new Map<string, number[]>()
+    for (const c of done) {
+      const run = Math.max(1, c.reply.receipt?.run_ms ?? 1)
+      const list = slow.get(c.fn) ?? []
+      list.push(c.totalMs / run)
+      slow.set(c.fn, list)
+    }
+    const perFn = [...slow.values()].map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length)
+    let total = 0
+    const boards = view.boards.map((b) => {
+      const live = b.power !== 'gated' && b.power !== 'offline'
+      if (live) total += b.powerW
+      const st = this.leader.cluster.get(b.id)?.state
+      return {
+        id: b.id,
+        profile: b.profile.name,
+        power: b.power,
+        power_w: live ? b.powerW : 0,
+        energy_j: st?.energy_j,
+        queue_len: b.queueLen,
+        inflight: b.inflight,
+        power_source: st?.power_source,
+        status_url: st?.status_url,
+        last_seen_ms: st?.ts
+      }
+    })
+    return {
+      kind: 'cluster',
+      generated_ms: Date.now(),
+      boards,
+      total_power_w: total,
+      energy_j: this.energyJ,
+      decisions: [...this.leader.recentDecisions()].slice(-30).reverse(),
+      fairness: { jain: jain(perFn) },
+      latency: { p50_ms: percentile(totals, 0.5), p99_ms: percentile(totals, 0.99), count: totals.length },
+      power_history: this.history.oldestFirst(),
+      invocations: this.invocations.newestFirst()
+    }
+  }
+}
