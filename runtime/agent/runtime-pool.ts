@@ -70,7 +70,7 @@ export class RuntimePool implements Executor {
 
   /** Starts a host process; it becomes the live one now or later (the standby). */
   private launch (): Host {
-    const execArgv = ['--no-node-snapshot', ...(HOST.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(this.opts.hostExecArgv ?? [])]
+    const execArgv = ['--no-node-snapshot', ...(HOST.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : []), ...(this.opts.hostExecArgv ?? [])]
     const child = fork(HOST, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = new Promise<void>((resolve, reject) => {
       const onReady = (m: FromHost): void => { if (m.t === 'ready') { child.off('message', onReady); resolve() } }
