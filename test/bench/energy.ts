@@ -1,0 +1,53 @@
+/**
+ * Energy attribution benchmark: a simulated board (register-level INA219 at the profile's
+ * sample rate) runs a mixed concurrent workload whose true per-invocation energy is known
+ * from a non-linear power model with per-function intensity. Compares the attribution the
+ * agent gets (learned intensities) with CPU-time-only attribution on the same samples.
+ * Writes bench/results/energy.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { errors, runWorkload } from '../node-firmware-bridge/workload.js'
+
+const SEEDS = [1, 2, 3]
+const DURATION_MS = 180_000
+
+const runs = []
+for (const seed of SEEDS) runs.push(await runWorkload({ seed, durationMs: DURATION_MS }))
+
+const all = runs.flatMap((r) => r.invocations)
+const learned = errors(all, (i) => i.attributedJ)
+const naive = errors(all, (i) => i.baselineJ)
+const measured = runs.reduce((a, r) => a + r.ledger.measuredJ, 0)
+const conservation = runs.reduce((a, r) => a + Math.abs(r.ledger.attributedJ + r.ledger.unattributedIdleJ - r.ledger.measuredJ), 0) / measured
+const meterError = runs.reduce((a, r) => a + Math.abs(r.ledger.measuredJ - r.trueTotalJ), 0) / runs.reduce((a, r) => a + r.trueTotalJ, 0)
+
+const round = (x: number): number => Math.round(x * 1e6) / 1e6
+const figure = (name: string, value: number, unit: string, goal: string, ok: boolean, baseline: string | null = null, baselineValue: number | null = null) => ({
+  figure: name,
+  value: round(value),
+  unit,
+  baseline,
+  baseline_value: baselineValue === null ? null : round(baselineValue),
+  ratio: baselineValue === null || baselineValue === 0 ? null : round(value / baselineValue),
+  goal,
+  met: ok
+})
+
+const result = {
+  name: 'energy',
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  workload: { seeds: SEEDS, duration_s: DURATION_MS / 1000, invocations: all.length, profile: 'raspberry-pi-4b', functions: ['resize', 'hash', 'kv-scan', 'fetch-json'], cpu_time_noise: 0.1 },
+  figures: [
+    figure('attribution_mae_energy_weighted', learned.weighted, 'fraction', '<= 0.05', learned.weighted <= 0.05, 'cpu-time-only attribution', naive.weighted),
+    figure('attribution_mae_per_invocation', learned.perInvocation, 'fraction', '<= 0.05', learned.perInvocation <= 0.05, 'cpu-time-only attribution', naive.perInvocation),
+    figure('conservation_error', conservation, 'fraction', '<= 0.01', conservation <= 0.01),
+    figure('meter_total_error', meterError, 'fraction', '<= 0.01', meterError <= 0.01)
+  ]
+}
+
+mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
+writeFileSync(new URL('../../bench/results/energy.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+for (const f of result.figures) console.log(`${f.figure}: ${f.value} ${f.unit} (goal ${f.goal}, ${f.met ? 'met' : 'NOT met'})${f.baseline === null ? '' : ` vs ${f.baseline} ${f.baseline_value}, ratio ${f.ratio}`}`)
