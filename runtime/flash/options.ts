@@ -19,6 +19,7 @@ export interface FlashInput {
   wifiCountry?: string
   hostname?: string
   httpPort?: string
+  dataDir?: string
   ina219Bus?: string
   ina219Address?: string
   shuntOhm?: string
@@ -130,7 +131,7 @@ export const planFlash = (input: FlashInput): FlashPlan => {
     profile: profile.name,
     broker: input.broker,
     ...(input.username !== undefined ? { username: input.username, password: input.password } : {}),
-    data_dir: '/var/lib/wisp/board',
+    data_dir: input.dataDir ?? '/var/lib/wisp/board',
     http_host: '0.0.0.0',
     http_port: httpPort,
     ...(sensor !== undefined ? { ina219: sensor } : {}),

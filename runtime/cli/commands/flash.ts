@@ -18,6 +18,7 @@ export const registerFlash = (program: Command): void => {
     .option('--wifi-country <CC>', 'Wi-Fi regulatory domain, e.g. GB')
     .option('--hostname <name>', 'host name (default wisp-<id>)')
     .option('--http-port <port>', 'status page port on the board (default 8081)')
+    .option('--data-dir <dir>', 'agent data folder on the board (default /var/lib/wisp/board)')
     .option('--ina219-bus <n>', 'I2C bus of the INA219 power meter (e.g. 1 for /dev/i2c-1)')
     .option('--ina219-address <addr>', 'INA219 I2C address, 0x40-0x4f (default 0x40)')
     .option('--shunt-ohm <ohm>', 'INA219 shunt resistor in ohms (default 0.1)')
