@@ -178,7 +178,8 @@ export class Agent {
       const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
       reply = outcome.ok ? { ok: true, result: outcome.result, receipt } : errorReply(outcome.error, receipt)
     } catch (err) {
-      reply = errorReply(asWispError(err, 'WISP_FUNCTION_ERROR'), this.receipt(run, receivedAt, startedAt, outcome, { energy_mj: 0, power_w: this.d.energy.powerW() }))
+      const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }
+      reply = errorReply(asWispError(err, 'WISP_FUNCTION_ERROR'), this.receipt(run, receivedAt, startedAt, outcome, share))
     } finally {
       if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
     }

@@ -1,0 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startBoard, type RunningBoard } from '../../runtime/agent/main.js'
+import { BoardConfigSchema } from '../../boards/schema.js'
+import { validateConfig } from '../../boards/index.js'
+import { createLogger } from '../../runtime/shared/log.js'
+
+/** A real agent in this process (its isolates in their supervised host), on a simulated board. */
+export const inProcessBoard = async (o: { id: string, broker: string, profile?: string, extra?: Record<string, unknown> }): Promise<RunningBoard & { cleanup: () => Promise<void> }> => {
+  const dir = mkdtempSync(join(tmpdir(), `wisp-${o.id}-`))
+  const config = validateConfig(BoardConfigSchema, {
+    id: o.id, profile: o.profile ?? 'raspberry-pi-4b', broker: o.broker, data_dir: dir, http_port: 0, http_host: '127.0.0.1',
+    sim: { emulate_speed: false, ina219: true }, ...o.extra
+  }, 'test board')
+  const board = await startBoard(config, createLogger(o.id, 'warn'), { sim: true, onPowerOff: () => {} })
+  return { ...board, cleanup: async () => { await board.stop(); rmSync(dir, { recursive: true, force: true }) } }
+}
