@@ -1,0 +1,14 @@
+import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+// Runs every bench module in this folder, one process each, in name order.
+const here = fileURLToPath(new URL('.', import.meta.url))
+const skip = new Set(['run-all.ts', 'evaluate.ts'])
+let failed = 0
+for (const f of readdirSync(here).filter((n) => n.endsWith('.ts') && !skip.has(n)).sort()) {
+  console.log(`\n== ${f}`)
+  const r = spawnSync(process.execPath, ['--no-node-snapshot', '--expose-gc', '--import', 'tsx', `${here}${f}`], { stdio: 'inherit' })
+  if (r.status !== 0) { failed++; console.error(`${f} failed (${String(r.status ?? r.signal)})`) }
+}
+process.exitCode = failed === 0 ? 0 : 1
