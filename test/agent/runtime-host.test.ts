@@ -23,6 +23,8 @@ t.test('an allocation that aborts V8 ends only the host; the pool serves on', as
   const code = 'export async function handler () { return new Array(2 ** 28).fill(0).length }\n'
   const warmCode = ECHO + '// warm\n'
   await pool.setWarm(manifest('host-warm', warmCode), warmCode, 1)
+  // Give the standby host time to start (about a second on a loaded two-core machine).
+  await new Promise((r) => setTimeout(r, 2500))
   const pid = pool.hostPid
   const o = await pool.invoke(request(manifest('host-bomb', code, { memory_mb: 64, timeout_ms: 10_000 }), code))
   tt.notOk(o.ok)

@@ -43,7 +43,7 @@ t.test('init state is handed over without a copy', async (tt) => {
 export async function handler (event, context) { await new Promise((r) => setTimeout(r, 100)); return context.shared.big.length }
 `
   for (const isolation of ['shared', 'context'] as const) {
-    const m = manifest(`nocopy-${isolation}`, code, { isolation, concurrency: 20, memory_mb: 128 })
+    const m = manifest(`nocopy-${isolation}`, code, { isolation, concurrency: 20, memory_mb: 128, timeout_ms: 10_000 })
     const first = await pool.invoke(request(m, code))
     tt.ok(first.ok)
     const before = pool.memMb()
