@@ -5,6 +5,7 @@ import { registerDeploy } from './commands/deploy.js'
 import { registerGateway } from './commands/gateway.js'
 import { registerInvoke } from './commands/invoke.js'
 import { registerStart } from './commands/start.js'
+import { registerFlash } from './commands/flash.js'
 
 /** Composition root of the `wisp` command line. */
 const program = new Command()
@@ -15,4 +16,5 @@ registerBoard(program)
 registerDeploy(program)
 registerInvoke(program)
 registerBoards(program)
+registerFlash(program)
 await program.parseAsync(process.argv)

@@ -14,7 +14,8 @@ export interface EmbeddedBroker {
 export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string }): Promise<EmbeddedBroker> => {
   const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000 })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
-  const server: Server = createServer(aedes.handle)
+  // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
+  const server: Server = createServer((socket) => { socket.setNoDelay(true); aedes.handle(socket) })
   const host = opts.host ?? '0.0.0.0'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

@@ -29,6 +29,8 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     will: o.will
   }
   const client = mqtt.connect(o.url, opts)
+  noDelay(client)
+  client.on('connect', () => noDelay(client))
   return await new Promise<MqttClient>((resolve, reject) => {
     const fail = (err: Error): void => { client.removeListener('connect', ok); client.end(true); reject(err) }
     const ok = (): void => { client.removeListener('error', fail); client.removeListener('close', closed); resolve(client) }
@@ -37,6 +39,12 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     client.once('error', fail)
     client.once('close', closed)
   })
+}
+
+/** Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms per exchange). */
+export const noDelay = (client: MqttClient): void => {
+  const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined
+  stream?.setNoDelay?.(true)
 }
 
 /** A Transport over an mqtt.js client: works with aedes, Mosquitto or any MQTT broker. */
