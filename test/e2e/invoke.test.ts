@@ -6,7 +6,7 @@ import { testCluster } from '../helpers/cluster.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { FIXTURES } from '../fixtures/functions.js'
 
-interface R { ok: boolean, result?: any, error?: { code: string, message: string }, receipt?: Record<string, any> }
+interface R { ok: boolean, result?: Record<string, unknown>, error?: { code: string, message: string }, receipt?: { board?: string, power_w?: number } }
 
 const c = await testCluster({ boards: 2, leader: { waitMs: 2000 } })
 t.teardown(c.close)
@@ -36,9 +36,9 @@ const call = async (fn: string, payload: string | Buffer): Promise<R> => {
 t.test('hello answers with a greeting and an energy receipt', async (t) => {
   const r = await call('hello', '{"name":"edge"}')
   t.equal(r.ok, true)
-  t.equal(r.result.greeting, 'hello, edge')
+  t.equal(r.result?.greeting, 'hello, edge')
   t.match(r.receipt, { request_id: 'r' + n, function: 'hello', attempt: 0, cold: Boolean, queue_ms: Number, run_ms: Number, total_ms: Number, energy_mj: Number, power_w: Number })
-  t.ok(['b1', 'b2'].includes(r.receipt?.board), 'ran on a live board')
+  t.ok(['b1', 'b2'].includes(r.receipt?.board ?? ''), 'ran on a live board')
   t.ok((r.receipt?.power_w ?? 0) > 0, 'power is reported')
 })
 
