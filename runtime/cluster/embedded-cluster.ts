@@ -5,6 +5,9 @@ import { publishDeployment } from '../shared/deploy.js'
 import { startGateway, type Gateway } from '../leader/main.js'
 import type { LeaderOptions } from '../leader/leader.js'
 import { BoardProcess } from './board-process.js'
+import { SimGpioPin, type GpioPin } from '../../node-firmware-bridge/index.js'
+import { getProfile } from '../../boards/index.js'
+import type { PowerGateOptions as PowerPolicyOptions } from '../leader/policies/power-gate.js'
 import { readFunctionsDir } from './examples.js'
 
 /** The mix of simulated boards in `wisp start`: heterogeneous on purpose. */
@@ -18,6 +21,10 @@ export interface ClusterOptions {
   readonly functionsDir?: string
   readonly leader?: Partial<LeaderOptions>
   readonly readyTimeoutMs?: number
+  readonly policy?: string
+  readonly powerPolicy?: Partial<PowerPolicyOptions>
+  /** Factor on the profiles' boot times when a simulated relay closes (1 = as the profile says). */
+  readonly bootScale?: number
   readonly log: Logger
 }
 
@@ -30,8 +37,28 @@ export interface EmbeddedCluster {
 /** `wisp start`: gateway in this process, each simulated board a child process running the real agent. */
 export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> => {
   const dataDir = resolve(o.dataDir)
-  const gateway = await startGateway({ dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, httpPort: o.httpPort, log: o.log, leader: o.leader })
   const boards: BoardProcess[] = []
+  // One simulated relay per board: opening it cuts the board's process, closing it boots it again.
+  const relays = new Map<string, { pin: GpioPin, activeLow: boolean, profile: string }>()
+  for (let n = 1; n <= o.boards; n++) {
+    const id = `b${n}`
+    const profile = SIM_PROFILES[(n - 1) % SIM_PROFILES.length] as string
+    const pin = new SimGpioPin(n, 1)
+    const bootMs = getProfile(profile).boot_s * 1000 * (o.bootScale ?? 1)
+    let boot: ReturnType<typeof setTimeout> | null = null
+    pin.onChange((level) => {
+      const proc = boards[n - 1]
+      if (proc === undefined) return
+      if (boot !== null) { clearTimeout(boot); boot = null }
+      if (level === 0) { void proc.stop(1000); return }
+      boot = setTimeout(() => { boot = null; proc.start() }, bootMs)
+    })
+    relays.set(id, { pin, activeLow: false, profile })
+  }
+  const gateway = await startGateway({
+    dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, httpPort: o.httpPort, log: o.log, leader: o.leader,
+    policy: o.policy, powerPolicy: o.powerPolicy, relays
+  })
   const close = async (): Promise<void> => {
     await Promise.all(boards.map(async (b) => await b.stop()))
     await gateway.close()

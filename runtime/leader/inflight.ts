@@ -50,6 +50,7 @@ export class InflightTable {
   get (id: string): Invocation | undefined { return this.byId.get(id) }
   delete (id: string): void { this.byId.delete(id) }
   onBoard (board: string): Invocation[] { return [...this.byId.values()].filter((i) => i.board === board) }
+  all (): IterableIterator<Invocation> { return this.byId.values() }
   waiting (): Invocation[] { return [...this.byId.values()].filter((i) => i.board === null) }
   get size (): number { return this.byId.size }
 

@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import { encode, parseBoardState, parseDone, type DoneMessage, type Reply, type RunMessage } from '../protocol/messages.js'
+import { encode, parseBoardState, parseDone, type ControlMessage, type DoneMessage, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
@@ -9,7 +9,8 @@ import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
 import { admitInvoke } from './on-invoke.js'
-import type { BalancePolicy, Decision } from './policies/types.js'
+import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
+import { DemandTracker } from './demand.js'
 import type { Registry } from './registry.js'
 
 export interface LeaderOptions {
@@ -57,6 +58,11 @@ export class Leader {
   readonly cluster: ClusterState
   readonly opts: LeaderOptions
   private readonly inflight = new InflightTable()
+  readonly demand = new DemandTracker()
+  /** Called when an invocation finds no routable board (the power controller may wake one). */
+  onStarved: (fn: string) => void = () => {}
+  /** Called when a board's gossip went quiet (not a clean offline): the power controller may cycle it. */
+  onStale: (board: string) => void = () => {}
   private readonly decisions: Decision[] = []
   private readonly listeners = new Set<(c: Completion) => void>()
   private tickTimer: ReturnType<typeof setInterval> | null = null
@@ -82,6 +88,19 @@ export class Leader {
   }
 
   recentDecisions (): readonly Decision[] { return this.decisions }
+
+  /** The cluster as the policies see it: boards from gossip plus per-function demand. */
+  policyView (consumeArrivals = false): ClusterView {
+    const inflightByFn = new Map<string, number>()
+    for (const inv of this.inflight.all()) inflightByFn.set(inv.fn, (inflightByFn.get(inv.fn) ?? 0) + 1)
+    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), inflightByFn, consumeArrivals) }
+  }
+
+  recordDecision (d: Decision): void { this.record(d) }
+
+  async control (board: string, msg: ControlMessage): Promise<void> {
+    await this.d.transport.publish(this.d.topics.board(board, 'control'), encode(msg), { qos: 1 })
+  }
   inflightCount (): number { return this.inflight.size }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
@@ -108,6 +127,7 @@ export class Leader {
       return
     }
     const inv = out.invocation
+    this.demand.arrive(inv.fn)
     this.inflight.add(inv, now)
     inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
     this.dispatch(inv)
@@ -115,9 +135,9 @@ export class Leader {
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
   private dispatch (inv: Invocation): void {
-    const decision = this.d.balance.pick(this.cluster.view(), inv.fn, this.d.rng)
+    const decision = this.d.balance.pick(this.policyView(), inv.fn, this.d.rng)
     this.record(decision)
-    if (decision.choice === null) { inv.board = null; return }
+    if (decision.choice === null) { inv.board = null; this.onStarved(inv.fn); return }
     const now = this.d.clock.now()
     inv.board = decision.choice
     inv.dispatchedAt = now
@@ -199,7 +219,12 @@ export class Leader {
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
     const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
-    this.emit({ fn: inv.fn, requestId: inv.requestId, board: reply.receipt?.board ?? inv.board, reply: out, totalMs })
+    const ranOn = reply.receipt?.board ?? inv.board
+    if (reply.receipt !== undefined && ranOn !== null) {
+      const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
+      this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
+    }
+    this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
     if (inv.reply !== null) this.send(inv.reply, out)
   }
 
@@ -216,7 +241,7 @@ export class Leader {
   }
 
   private tick (): void {
-    for (const id of this.cluster.sweep()) this.boardLost(id)
+    for (const id of this.cluster.sweep()) { this.boardLost(id); this.onStale(id) }
     this.dispatchWaiting()
     const now = this.d.clock.now()
     if (now - this.lastStatePublish >= this.opts.statePublishMs) {

@@ -10,7 +10,11 @@ import { MqttTransport } from '../transport/mqtt-transport.js'
 import type { Transport } from '../transport/transport.js'
 import { startBroker, type EmbeddedBroker } from './broker.js'
 import { Leader, type LeaderOptions } from './leader.js'
-import { leastQueue } from './policies/balance-least-queue.js'
+import { createPolicySet } from './policies/policy-sets.js'
+import { createPowerGate, type PowerGateOptions as PowerPolicyOptions } from './policies/power-gate.js'
+import { ControlLoop } from './control-loop.js'
+import { PowerController } from './power-controller.js'
+import { PowerGate, type GpioPin } from '../../node-firmware-bridge/index.js'
 import { Registry } from './registry.js'
 import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
@@ -26,6 +30,12 @@ export interface GatewayOptions {
   readonly brokerUrl?: string
   readonly topicPrefix?: string
   readonly leader?: Partial<LeaderOptions>
+  /** Policy set (runtime/leader/policies/policy-sets.ts); default `wisp`. */
+  readonly policy?: string
+  /** Overrides of the power-gating policy (idle threshold, dwell, interval). */
+  readonly powerPolicy?: Partial<PowerPolicyOptions>
+  /** One relay per gateable board: the GPIO line that powers it. */
+  readonly relays?: ReadonlyMap<string, { pin: GpioPin, activeLow: boolean, profile: string }>
   readonly log: Logger
 }
 
@@ -35,6 +45,7 @@ export interface Gateway {
   readonly topics: Topics
   readonly leader: Leader
   readonly registry: Registry
+  readonly power: PowerController
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
   readonly statusUrl: string | null
@@ -57,14 +68,23 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   mkdirSync(registryDir, { recursive: true })
   const registry = new Registry(registryDir, transport, topics, o.log)
   await registry.start()
-  const leader = new Leader({
-    transport, topics, registry, profiles, log: o.log,
-    clock: systemClock,
-    rng: seededRng(Date.now() >>> 0),
-    balance: leastQueue,
-    options: o.leader
-  })
+  const base = createPolicySet(o.policy ?? 'wisp')
+  const set = o.powerPolicy !== undefined && base.power.name !== 'none' ? { ...base, power: createPowerGate(o.powerPolicy) } : base
+  const rng = seededRng(Date.now() >>> 0)
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader })
+  const power = new PowerController(leader, o.log)
+  for (const [id, r] of o.relays ?? []) {
+    const profile = profiles.get(r.profile)
+    if (profile === undefined || !profile.gateable) continue
+    const gate = new PowerGate({ id, pin: r.pin, activeLow: r.activeLow, clock: systemClock, profile, ports: power.ports(id), log: o.log })
+    await gate.init()
+    power.add(id, gate)
+  }
+  leader.onStarved = () => power.wakeForDemand((id) => leader.cluster.get(id)?.profile)
+  leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
+  const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
+  loop.start()
   const status = new ClusterStatus(leader, o.log)
   let statusUrl: string | null = null
   if (o.httpPort !== null && o.httpPort !== undefined) {
@@ -77,8 +97,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, broker, statusUrl,
+    transport, topics, leader, registry, broker, statusUrl, power,
     close: async () => {
+      loop.stop()
       await status.close()
       await leader.stop()
       await transport.close()

@@ -12,11 +12,14 @@ export const registerStart = (program: Command): void => {
     .option('--http-port <port>', 'gateway status page port; board N gets port + N', intOption('--http-port'), 8080)
     .option('--data-dir <dir>', 'data folder (one sub-folder per process)', '.wisp')
     .option('--wait-ms <ms>', 'how long an invocation may wait for a live board', intOption('--wait-ms'), 10_000)
-    .action(async (o: { boards: number, mqttPort: number, httpPort: number, dataDir: string, waitMs: number }) => {
+    .option('--policy <set>', 'control-plane policy set: wisp, wisp-no-gate, baseline, p2c', 'wisp')
+    .option('--gate-idle-ms <ms>', 'power-gate a board idle this long (when the rest cover demand)', intOption('--gate-idle-ms'))
+    .option('--boot-scale <x>', 'factor on the simulated boards\' boot times', Number, 1)
+    .action(async (o: { boards: number, mqttPort: number, httpPort: number, dataDir: string, waitMs: number, policy: string, gateIdleMs?: number, bootScale: number }) => {
       const log = createLogger('wisp')
       try {
         if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')
-        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs } })
+        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
         const port = cluster.gateway.broker?.port ?? o.mqttPort
         const p = port === 1883 ? '' : ` -p ${port}`
         process.stdout.write([

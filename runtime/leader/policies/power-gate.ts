@@ -15,7 +15,7 @@ export interface PowerGateOptions {
   readonly defaultServiceMs: number
 }
 
-export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 60_000, targetUtilisation: 0.6, gateMargin: 0.3, dwellMs: 120_000, defaultServiceMs: 100 }
+export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 30_000, targetUtilisation: 0.7, gateMargin: 0.15, dwellMs: 120_000, defaultServiceMs: 100 }
 
 const capacity = (b: BoardView): number => b.profile.speed * b.profile.cores
 const poweredOrComing = (b: BoardView): boolean => b.power === 'on' || b.power === 'booting'

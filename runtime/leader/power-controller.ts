@@ -1,0 +1,75 @@
+import type { BoardProfile } from '../../boards/schema.js'
+import type { PowerGate } from '../../node-firmware-bridge/index.js'
+import type { Logger } from '../shared/log.js'
+import type { Leader } from './leader.js'
+
+/** Resolves when `cond` holds, polling every 100 ms (the PowerGate bounds the wait itself). */
+const until = async (cond: () => boolean): Promise<void> => {
+  while (!cond()) await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
+/**
+ * Executes the power policy's plan through one PowerGate (GPIO relay) per board, keeping the
+ * cluster state's power field in step: shutting-down → gated on gate, booting → on on wake.
+ * A board that stops gossiping while powered is power-cycled.
+ */
+export class PowerController {
+  private readonly gates = new Map<string, PowerGate>()
+
+  constructor (private readonly leader: Leader, private readonly log: Logger) {}
+
+  add (id: string, gate: PowerGate): void { this.gates.set(id, gate) }
+  has (id: string): boolean { return this.gates.has(id) }
+
+  /** The ports a PowerGate needs, speaking to the board through the leader. */
+  ports (id: string): { drain: () => Promise<void>, drained: () => Promise<void>, shutdown: () => Promise<void>, offline: () => Promise<void> } {
+    const c = this.leader.cluster
+    return {
+      drain: async () => await this.leader.control(id, { v: 1, op: 'drain' }),
+      drained: async () => await until(() => (c.get(id)?.inflight ?? 0) === 0),
+      shutdown: async () => await this.leader.control(id, { v: 1, op: 'shutdown' }),
+      offline: async () => await until(() => c.get(id)?.status === 'offline')
+    }
+  }
+
+  async gate (id: string): Promise<void> {
+    const g = this.gates.get(id)
+    if (g === undefined || g.state !== 'on') return
+    this.leader.cluster.setPower(id, 'shutting-down')
+    try {
+      await g.gate()
+      this.leader.cluster.setPower(id, 'gated')
+    } catch (err) {
+      this.leader.cluster.setPower(id, 'on')
+      this.log.warn('gating failed', { board: id, err: (err as Error).message })
+    }
+  }
+
+  async wake (id: string): Promise<void> {
+    const g = this.gates.get(id)
+    if (g === undefined || g.state !== 'off') return
+    this.leader.cluster.setPower(id, 'booting')
+    await g.wake()
+    this.log.info('board woken', { board: id })
+  }
+
+  /** Invocations are waiting and no board is routable: wake the gated board that boots first. */
+  wakeForDemand (profiles: (id: string) => BoardProfile | undefined): void {
+    const view = this.leader.cluster.view()
+    if (view.boards.some((b) => b.routable || b.power === 'booting')) return
+    const gated = view.boards.filter((b) => b.power === 'gated' && this.gates.get(b.id)?.state === 'off')
+      .sort((a, b) => (profiles(a.id)?.boot_s ?? 0) - (profiles(b.id)?.boot_s ?? 0))
+    const first = gated[0]
+    if (first !== undefined) void this.wake(first.id)
+  }
+
+  /** Gossip stopped while the relay is closed: no clean shutdown is possible, so cycle power. */
+  async lost (id: string): Promise<void> {
+    const g = this.gates.get(id)
+    const power = this.leader.cluster.get(id)?.power
+    if (g === undefined || g.state !== 'on' || power !== 'on') return
+    this.log.warn('board stopped gossiping while powered; power-cycling it', { board: id })
+    this.leader.cluster.setPower(id, 'booting')
+    await g.powerCycle().catch((err: Error) => this.log.warn('power cycle failed', { board: id, err: err.message }))
+  }
+}
