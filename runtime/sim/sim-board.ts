@@ -1,0 +1,173 @@
+import type { BoardProfile } from '../../boards/schema.js'
+import type { BoardView, FnView, PowerState } from '../leader/policies/types.js'
+import type { Inv } from './heap.js'
+
+/** A function's state on one simulated board, as the agent would gossip it. */
+export class SimFn implements FnView {
+  queueLen = 0
+  /** Completions per busy second of one runtime (1000 / serviceMs). */
+  serviceRate = 0
+  serviceMs = 0
+  running = 0
+  runtimes = 0
+  lastUsed = 0
+}
+
+export interface BoardHooks {
+  now: () => number
+  /** Schedules the completion of an invocation after `ms`. */
+  complete: (board: SimBoard, inv: Inv, ms: number) => void
+  coldMs: (fn: number) => number
+  slots: (fn: number) => number
+  memoryMb: (fn: number) => number
+  fnName: (fn: number) => string
+}
+
+/**
+ * A board: `cores` cores at `speed`; one FIFO queue across functions; an invocation needs a core
+ * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
+ * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
+ * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
+ * shutting down; `bootW` while booting; 0 when gated.
+ */
+export class SimBoard implements BoardView {
+  power: PowerState = 'on'
+  inflight = 0
+  serviceRate = 0
+  meanServiceMs = 0
+  readonly functions: Record<string, SimFn> = {}
+  readonly byFn: SimFn[] = []
+  idleSinceMs: number | null = 0
+  busy = 0
+  memUsed = 0
+  energy = 0
+  idleEnergy = 0
+  bootEnergy = 0
+  poweredMs = 0
+  coldStarts = 0
+  private lastT = 0
+  private readonly queue: Inv[] = []
+  private head = 0
+
+  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number) {
+    for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
+  }
+
+  get routable (): boolean { return this.power === 'on' }
+  get queueLen (): number { return this.inflight }
+  get lastSeenMs (): number { return this.h.now() }
+  get powerW (): number { return this.powerAt() }
+  get bootW (): number { return (this.profile.idle_w + this.profile.peak_w) / 2 }
+
+  private powerAt (): number {
+    const p = this.profile
+    switch (this.power) {
+      case 'on': case 'draining': return p.idle_w + (p.peak_w - p.idle_w) * this.busy / p.cores
+      case 'shutting-down': return p.idle_w
+      case 'booting': return this.bootW
+      default: return 0
+    }
+  }
+
+  /** Integrates energy up to now; call before any change of power state or busy cores. */
+  account (): void {
+    const now = this.h.now()
+    const dt = (now - this.lastT) / 1000
+    this.lastT = now
+    if (dt <= 0) return
+    const w = this.powerAt()
+    this.energy += w * dt
+    if (this.power === 'booting') this.bootEnergy += w * dt
+    else if (w > 0 && this.busy === 0) this.idleEnergy += w * dt
+    if (w > 0) this.poweredMs += dt * 1000
+  }
+
+  enqueue (inv: Inv): void {
+    this.inflight++
+    this.idleSinceMs = null
+    const f = this.byFn[inv.fn]!
+    f.queueLen++
+    this.queue.push(inv)
+    this.dispatch()
+  }
+
+  queuedOf (fn: number): number { return this.byFn[fn]?.queueLen ?? 0 }
+
+  dispatch (): void {
+    while (this.busy < this.profile.cores && this.head < this.queue.length) {
+      const inv = this.queue[this.head]!
+      const f = this.byFn[inv.fn]!
+      const slots = this.h.slots(inv.fn)
+      const free = f.runtimes > 0 && (slots === 0 || f.runtimes * slots > f.running)
+      let extra = 0
+      if (!free) {
+        if (!this.makeRoom(inv.fn)) return
+        f.runtimes++
+        this.memUsed += this.h.memoryMb(inv.fn)
+        this.coldStarts++
+        inv.cold = true
+        extra = this.h.coldMs(inv.fn) / this.profile.speed
+      }
+      this.head++
+      if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0 }
+      f.queueLen--
+      f.running++
+      f.lastUsed = this.h.now()
+      this.account()
+      this.busy++
+      this.h.complete(this, inv, inv.durRef / this.profile.speed + extra)
+    }
+  }
+
+  /** Room for one more runtime of fn: under `cores` of it, and memory (evicting the least recently used idle runtime). */
+  private makeRoom (fn: number): boolean {
+    const f = this.byFn[fn]!
+    if (f.runtimes >= this.profile.cores) return false
+    const need = this.h.memoryMb(fn)
+    while (this.memUsed + need > this.profile.runtime_budget_mb) {
+      let victim = -1
+      let oldest = Infinity
+      this.byFn.forEach((g, i) => {
+        const slots = this.h.slots(i)
+        const busyRuntimes = slots === 0 ? (g.running > 0 ? 1 : 0) : Math.ceil(g.running / slots)
+        if (i !== fn && g.runtimes > busyRuntimes && g.lastUsed < oldest) { oldest = g.lastUsed; victim = i }
+      })
+      if (victim < 0) return false
+      this.byFn[victim]!.runtimes--
+      this.memUsed -= this.h.memoryMb(victim)
+    }
+    return true
+  }
+
+  finish (inv: Inv, serviceMs: number): void {
+    const f = this.byFn[inv.fn]!
+    this.account()
+    this.busy--
+    this.inflight--
+    f.running--
+    f.serviceMs = f.serviceMs === 0 ? serviceMs : 0.8 * f.serviceMs + 0.2 * serviceMs
+    f.serviceRate = 1000 / f.serviceMs
+    this.meanServiceMs = this.meanServiceMs === 0 ? serviceMs : 0.95 * this.meanServiceMs + 0.05 * serviceMs
+    this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
+    if (this.inflight === 0) this.idleSinceMs = this.h.now()
+    this.dispatch()
+  }
+
+  /** Applies a warm target: start missing runtimes (off the request path) and evict idle ones beyond it. */
+  warm (fn: number, target: number): void {
+    const f = this.byFn[fn]!
+    const mem = this.h.memoryMb(fn)
+    const want = Math.min(target, this.profile.cores)
+    while (f.runtimes < want && this.makeRoom(fn)) { f.runtimes++; this.memUsed += mem }
+    const slots = this.h.slots(fn)
+    const busyRuntimes = slots === 0 ? (f.running > 0 ? 1 : 0) : Math.ceil(f.running / slots)
+    while (f.runtimes > Math.max(want, busyRuntimes)) { f.runtimes--; this.memUsed -= mem }
+  }
+
+  setPower (p: PowerState): void {
+    this.account()
+    this.power = p
+    if (p === 'gated') { for (const f of this.byFn) f.runtimes = 0; this.memUsed = 0 }
+    if (p === 'on') this.idleSinceMs = this.h.now()
+  }
+}

@@ -1,0 +1,198 @@
+import type { BoardProfile } from '../../boards/schema.js'
+import type { ClusterView, Decision, FnDemand, ScaleResult } from '../leader/policies/types.js'
+import type { PolicySet } from '../leader/policies/policy-sets.js'
+import { seededRng, type Rng } from '../shared/rng.js'
+import { EventHeap, type Inv } from './heap.js'
+import { SimBoard, type BoardHooks } from './sim-board.js'
+import { sampleDuration, type Trace } from './trace.js'
+import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
+
+export interface SimOptions {
+  readonly trace: Trace
+  readonly boards: readonly BoardProfile[]
+  readonly policies: PolicySet
+  readonly seed: number
+  /** Multiplies every per-minute count (fractions rounded at random). */
+  readonly scale: number
+  /** Cold-start cost at reference speed (ms): runtime creation plus compile; divided by the board's speed. */
+  readonly coldMs: number
+  /** Invocations one runtime co-executes (manifest `concurrency`). */
+  readonly concurrency: number
+  readonly memoryMb: number
+  /** Per function and board queue bound; past it, WISP_OVERLOADED. */
+  readonly queueLimit: number
+  /** After the trace ends, how long in-flight work may finish before it counts as lost. */
+  readonly drainMs: number
+  readonly onDecision?: (d: Decision) => void
+  readonly onProgress?: (fraction: number) => void
+}
+
+export const SIM_DEFAULTS = { scale: 1, coldMs: 20, concurrency: 1, memoryMb: 64, queueLimit: 256, drainMs: 600_000 }
+
+const ARRIVAL = 0
+const DONE = 1
+const MINUTE = 2
+const SCALE = 3
+const POWER = 4
+const POWER_STEP = 5
+const PLACE_EVERY_MS = 10_000
+
+class SimDemand implements FnDemand {
+  arrivals = 0
+  inflight = 0
+  meanInflight = 0
+  serviceMs = 0
+  integ = 0
+  lastT = 0
+  constructor (readonly concurrency: number, readonly memoryMb: number, readonly coldMs: number) {}
+  touch (now: number): void { this.integ += this.inflight * (now - this.lastT); this.lastT = now }
+}
+
+/** Runs one policy set over a trace: a discrete-event simulation on a manual clock, deterministic for a seed. */
+export const simulate = (opts: SimOptions): PolicyFigures => {
+  const o = { ...SIM_DEFAULTS, ...opts }
+  const { trace, policies: ps } = o
+  const arrivalsRng: Rng = seededRng(o.seed)
+  const policyRng: Rng = seededRng(o.seed ^ 0x5bd1e995)
+  const heap = new EventHeap()
+  let now = 0
+  const names = trace.fns.map((f) => f.name)
+  const fnIndex = new Map(names.map((n, i) => [n, i]))
+  const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs))
+  const hooks: BoardHooks = {
+    now: () => now,
+    complete: (b, inv, ms) => heap.push(now + ms, DONE, b.index, ms, inv),
+    coldMs: () => o.coldMs,
+    slots: () => o.concurrency,
+    memoryMb: () => o.memoryMb,
+    fnName: (i) => names[i] ?? ''
+  }
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length))
+  const byId = new Map(boards.map((b) => [b.id, b]))
+  const fnsView: Record<string, FnDemand> = {}
+  names.forEach((n, i) => { fnsView[n] = demand[i]! })
+  const view: ClusterView = { get now () { return now }, boards, fns: fnsView }
+  const hist = new LatencyHistogram()
+  const slowSum = new Float64Array(names.length)
+  const slowN = new Float64Array(names.length)
+  let rejected = 0
+  let invocations = 0
+  const record = o.onDecision
+  const endMs = trace.minutes * 60_000
+  let lastScale: ScaleResult = { targets: {}, forecast: {}, decisions: [] }
+  let lastTargets = ''
+  let lastPlaceAt = -Infinity
+  let outstanding = 0
+
+  const arrive = (inv: Inv): void => {
+    invocations++
+    const d = demand[inv.fn]!
+    d.touch(now)
+    d.arrivals++
+    const dec = ps.balance.pick(view, names[inv.fn]!, policyRng)
+    record?.(dec)
+    const b = dec.choice === null ? undefined : byId.get(dec.choice)
+    if (b === undefined || !b.routable || b.queuedOf(inv.fn) >= o.queueLimit) { rejected++; return }
+    d.inflight++
+    outstanding++
+    b.enqueue(inv)
+  }
+  const done = (b: SimBoard, inv: Inv, serviceMs: number): void => {
+    b.finish(inv, serviceMs - (inv.cold ? o.coldMs / b.profile.speed : 0))
+    const d = demand[inv.fn]!
+    d.touch(now)
+    d.inflight--
+    outstanding--
+    d.serviceMs = d.serviceMs === 0 ? inv.durRef : 0.9 * d.serviceMs + 0.1 * inv.durRef
+    const lat = now - inv.arrival
+    hist.add(lat)
+    slowSum[inv.fn] = (slowSum[inv.fn] ?? 0) + lat / Math.max(inv.durRef, 1e-3)
+    slowN[inv.fn] = (slowN[inv.fn] ?? 0) + 1
+    if (b.power === 'draining' && b.inflight === 0) shutDown(b)
+  }
+  const shutDown = (b: SimBoard): void => {
+    b.setPower('shutting-down')
+    heap.push(now + b.profile.shutdown_s * 1000, POWER_STEP, b.index, 0)
+  }
+  const minute = (m: number): void => {
+    o.onProgress?.(m / trace.minutes)
+    const base = m * 60_000
+    trace.fns.forEach((f, i) => {
+      const x = (f.counts[m] ?? 0) * o.scale
+      let n = Math.floor(x)
+      if (arrivalsRng() < x - n) n++
+      for (let k = 0; k < n; k++) {
+        const t = base + arrivalsRng() * 60_000
+        heap.push(t, ARRIVAL, i, 0, { fn: i, arrival: t, durRef: Math.max(0.01, sampleDuration(f.pcts, arrivalsRng())), cold: false })
+      }
+    })
+    if (m + 1 < trace.minutes) heap.push(base + 60_000, MINUTE, m + 1)
+  }
+  const scaleTick = (): void => {
+    for (const d of demand) { d.touch(now); d.meanInflight = d.integ / ps.scale.intervalMs; d.integ = 0 }
+    lastScale = ps.scale.tick(view, policyRng)
+    if (record !== undefined) for (const d of lastScale.decisions) record(d)
+    for (const d of demand) d.arrivals = 0
+    const key = JSON.stringify(lastScale.targets)
+    if (key !== lastTargets || now - lastPlaceAt >= PLACE_EVERY_MS) {
+      lastTargets = key
+      lastPlaceAt = now
+      const plan = ps.place.place(view, lastScale.targets, policyRng)
+      if (record !== undefined) for (const d of plan.decisions) record(d)
+      for (const [id, w] of Object.entries(plan.warm)) {
+        const b = byId.get(id)
+        if (b === undefined || b.power !== 'on') continue
+        for (const [fn, n] of Object.entries(w)) { const i = fnIndex.get(fn); if (i !== undefined) b.warm(i, n) }
+      }
+    }
+  }
+  const powerTick = (): void => {
+    const plan = ps.power.tick(view, lastScale, policyRng)
+    if (record !== undefined) for (const d of plan.decisions) record(d)
+    for (const a of plan.actions) {
+      const b = byId.get(a.board)
+      if (b === undefined) continue
+      if (a.op === 'gate' && b.power === 'on') {
+        b.setPower('draining')
+        if (b.inflight === 0) shutDown(b)
+      } else if (a.op === 'wake') {
+        if (b.power === 'draining') b.setPower('on')
+        else if (b.power === 'gated') { b.setPower('booting'); heap.push(now + b.profile.boot_s * 1000, POWER_STEP, b.index, 0) }
+      }
+    }
+  }
+  const powerStep = (b: SimBoard): void => {
+    if (b.power === 'shutting-down') b.setPower('gated')
+    else if (b.power === 'booting') b.setPower('on')
+  }
+
+  heap.push(0, MINUTE, 0)
+  heap.push(ps.scale.intervalMs, SCALE)
+  heap.push(ps.power.intervalMs, POWER)
+  const stopAt = endMs + o.drainMs
+  for (let e = heap.pop(); e !== undefined; e = heap.pop()) {
+    if (e.t > stopAt) break
+    now = e.t
+    switch (e.kind) {
+      case ARRIVAL: arrive(e.p!); break
+      case DONE: done(boards[e.a]!, e.p!, e.b); break
+      case MINUTE: minute(e.a); break
+      case SCALE: scaleTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.scale.intervalMs, SCALE); break
+      case POWER: powerTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.power.intervalMs, POWER); break
+      case POWER_STEP: powerStep(boards[e.a]!); break
+    }
+  }
+  now = Math.max(now, endMs)
+  for (const b of boards) b.account()
+  o.onProgress?.(1)
+  return figures(hist, slowSum, slowN, {
+    cold_starts: boards.reduce((s, b) => s + b.coldStarts, 0),
+    energy_j: boards.reduce((s, b) => s + b.energy, 0),
+    idle_energy_j: boards.reduce((s, b) => s + b.idleEnergy, 0),
+    boot_energy_j: boards.reduce((s, b) => s + b.bootEnergy, 0),
+    board_hours: boards.reduce((s, b) => s + b.poweredMs, 0) / 3_600_000,
+    rejected,
+    lost: outstanding,
+    invocations
+  })
+}
