@@ -12,8 +12,9 @@ export const memorySlots = (b: BoardView, memoryMb: number): number => Math.floo
 export const withEvictions = (view: ClusterView, warm: Record<string, Record<string, number>>): Record<string, Record<string, number>> => {
   for (const b of view.boards) {
     if (b.power !== 'on') continue
-    const w = warm[b.id] ?? (warm[b.id] = {})
-    for (const fn of Object.keys(b.functions)) if ((b.functions[fn]?.runtimes ?? 0) > 0 && w[fn] === undefined) w[fn] = 0
+    for (const fn of Object.keys(b.functions)) {
+      if ((b.functions[fn]?.runtimes ?? 0) > 0 && warm[b.id]?.[fn] === undefined) (warm[b.id] ??= {})[fn] = 0
+    }
   }
   return warm
 }

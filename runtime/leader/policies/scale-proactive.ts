@@ -58,7 +58,9 @@ export const createProactiveScale = (opts: Partial<ProactiveOptions> = {}): Scal
         let c = serversFor(plan, serviceMs, slack)
         // Work already in flight needs its runtimes too (a burst the forecast has not seen yet).
         c = Math.max(c, Math.ceil(d.inflight / Math.max(1, d.concurrency)))
-        if (c === 0 && view.now - st.lastArrivalAt < o.idleToZeroMs) c = 1
+        const idle = view.now - st.lastArrivalAt >= o.idleToZeroMs
+        if (idle) c = 0
+        else if (c === 0) c = 1
         targets[fn] = c
         forecast[fn] = plan
         decisions.push({
