@@ -40,6 +40,8 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
   const boards: BoardProcess[] = []
   // One simulated relay per board: opening it cuts the board's process, closing it boots it again.
   const relays = new Map<string, { pin: GpioPin, activeLow: boolean, profile: string }>()
+  let closing = false
+  const bootTimers = new Set<ReturnType<typeof setTimeout>>()
   for (let n = 1; n <= o.boards; n++) {
     const id = `b${n}`
     const profile = SIM_PROFILES[(n - 1) % SIM_PROFILES.length] as string
@@ -48,10 +50,12 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
     let boot: ReturnType<typeof setTimeout> | null = null
     pin.onChange((level) => {
       const proc = boards[n - 1]
-      if (proc === undefined) return
-      if (boot !== null) { clearTimeout(boot); boot = null }
+      if (proc === undefined || closing) return
+      if (boot !== null) { clearTimeout(boot); bootTimers.delete(boot); boot = null }
       if (level === 0) { void proc.stop(1000); return }
-      boot = setTimeout(() => { boot = null; proc.start() }, bootMs)
+      const timer = setTimeout(() => { boot = null; bootTimers.delete(timer); if (!closing) proc.start() }, bootMs)
+      boot = timer
+      bootTimers.add(timer)
     })
     relays.set(id, { pin, activeLow: false, profile })
   }
@@ -60,6 +64,8 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
     policy: o.policy, powerPolicy: o.powerPolicy, relays
   })
   const close = async (): Promise<void> => {
+    closing = true
+    for (const timer of bootTimers) clearTimeout(timer)
     await Promise.all(boards.map(async (b) => await b.stop()))
     await gateway.close()
   }

@@ -100,6 +100,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     transport, topics, leader, registry, broker, statusUrl, power,
     close: async () => {
       loop.stop()
+      power.close()
       await status.close()
       await leader.stop()
       await transport.close()

@@ -3,9 +3,12 @@ import type { PowerGate } from '../../node-firmware-bridge/index.js'
 import type { Logger } from '../shared/log.js'
 import type { Leader } from './leader.js'
 
-/** Resolves when `cond` holds, polling every 100 ms (the PowerGate bounds the wait itself). */
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((resolve) => setTimeout(resolve, 100))
+/** Resolves when `cond` holds, polling every 100 ms (the PowerGate bounds the wait; `stop` ends it). */
+const until = async (cond: () => boolean, stopped: () => boolean): Promise<void> => {
+  while (!cond()) {
+    if (stopped()) throw new Error('power controller closed')
+    await new Promise((resolve) => setTimeout(resolve, 100).unref())
+  }
 }
 
 /**
@@ -15,10 +18,12 @@ const until = async (cond: () => boolean): Promise<void> => {
  */
 export class PowerController {
   private readonly gates = new Map<string, PowerGate>()
+  private closed = false
 
   constructor (private readonly leader: Leader, private readonly log: Logger) {}
 
   add (id: string, gate: PowerGate): void { this.gates.set(id, gate) }
+  close (): void { this.closed = true }
   has (id: string): boolean { return this.gates.has(id) }
 
   /** The ports a PowerGate needs, speaking to the board through the leader. */
@@ -26,15 +31,15 @@ export class PowerController {
     const c = this.leader.cluster
     return {
       drain: async () => await this.leader.control(id, { v: 1, op: 'drain' }),
-      drained: async () => await until(() => (c.get(id)?.inflight ?? 0) === 0),
+      drained: async () => await until(() => (c.get(id)?.inflight ?? 0) === 0, () => this.closed),
       shutdown: async () => await this.leader.control(id, { v: 1, op: 'shutdown' }),
-      offline: async () => await until(() => c.get(id)?.status === 'offline')
+      offline: async () => await until(() => c.get(id)?.status === 'offline', () => this.closed)
     }
   }
 
   async gate (id: string): Promise<void> {
     const g = this.gates.get(id)
-    if (g === undefined || g.state !== 'on') return
+    if (this.closed || g === undefined || g.state !== 'on') return
     this.leader.cluster.setPower(id, 'shutting-down')
     try {
       await g.gate()
@@ -47,7 +52,7 @@ export class PowerController {
 
   async wake (id: string): Promise<void> {
     const g = this.gates.get(id)
-    if (g === undefined || g.state !== 'off') return
+    if (this.closed || g === undefined || g.state !== 'off') return
     this.leader.cluster.setPower(id, 'booting')
     await g.wake()
     this.log.info('board woken', { board: id })
@@ -67,7 +72,7 @@ export class PowerController {
   async lost (id: string): Promise<void> {
     const g = this.gates.get(id)
     const power = this.leader.cluster.get(id)?.power
-    if (g === undefined || g.state !== 'on' || power !== 'on') return
+    if (this.closed || g === undefined || g.state !== 'on' || power !== 'on') return
     this.log.warn('board stopped gossiping while powered; power-cycling it', { board: id })
     this.leader.cluster.setPower(id, 'booting')
     await g.powerCycle().catch((err: Error) => this.log.warn('power cycle failed', { board: id, err: err.message }))
