@@ -6,6 +6,7 @@ import { registerGateway } from './commands/gateway.js'
 import { registerInvoke } from './commands/invoke.js'
 import { registerStart } from './commands/start.js'
 import { registerFlash } from './commands/flash.js'
+import { registerSimulate } from './commands/simulate.js'
 
 /** Composition root of the `wisp` command line. */
 const program = new Command()
@@ -17,4 +18,5 @@ registerDeploy(program)
 registerInvoke(program)
 registerBoards(program)
 registerFlash(program)
+registerSimulate(program)
 await program.parseAsync(process.argv)
