@@ -20,8 +20,13 @@ export const serversFor = (lambdaPerS: number, serviceMs: number, waitMs: number
   const mu = 1000 / serviceMs
   const a = lambdaPerS / mu
   const t = Math.max(0, waitMs) / 1000
-  for (let c = Math.max(1, Math.floor(a) + 1); c <= max; c++) {
-    if (erlangC(c, a) * Math.exp(-(c * mu - lambdaPerS) * t) <= 1 - q) return c
+  // Erlang B grows one server at a time, so the whole search is O(c).
+  let b = 1
+  for (let c = 1; c <= max; c++) {
+    b = (a * b) / (c + a * b)
+    if (c <= a) continue
+    const pWait = (c * b) / (c - a * (1 - b))
+    if (pWait * Math.exp(-(c * mu - lambdaPerS) * t) <= 1 - q) return c
   }
   return max
 }

@@ -62,7 +62,7 @@ export const createProactiveScale = (opts: Partial<ProactiveOptions> = {}): Scal
         if (idle) c = 0
         else if (c === 0) c = 1
         targets[fn] = c
-        forecast[fn] = plan
+        forecast[fn] = Math.max(f, st.holt.level)
         decisions.push({
           kind: 'scale', policy: 'proactive', at: view.now, fn, choice: null, scores: { runtimes: c },
           inputs: { arrivals: d.arrivals, rate, level: st.holt.level, trend: st.holt.trend, forecast: f, plan, service_ms: serviceMs, p99_wait_ms: slack },
