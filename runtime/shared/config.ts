@@ -10,7 +10,15 @@ export const GatewayConfigSchema = z.object({
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/gateway'),
-  wait_ms: z.number().int().min(0).max(600_000).default(10_000)
+  wait_ms: z.number().int().min(0).max(600_000).default(10_000),
+  /** Control-plane policy set (wisp, wisp-no-gate, baseline, p2c). */
+  policy: z.string().default('wisp'),
+  /** The gateway's relays: board id → GPIO line (kernel number), polarity and the board's profile. */
+  relays: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.object({
+    line: z.number().int().min(0).max(1023),
+    active_low: z.boolean().default(false),
+    profile: z.string().regex(/^[a-z0-9-]{1,64}$/)
+  })).default({})
 })
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>
 

@@ -3,6 +3,8 @@ import { startGateway } from '../../leader/main.js'
 import { loadGatewayConfig } from '../../shared/config.js'
 import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
+import { openLinuxGpioPin, type GpioPin } from '../../../node-firmware-bridge/index.js'
+import { WispError } from '../../shared/errors.js'
 
 export const registerGateway = (program: Command): void => {
   program.command('gateway')
@@ -13,7 +15,15 @@ export const registerGateway = (program: Command): void => {
       try {
         const c = loadGatewayConfig(o.config)
         const log = createLogger('gateway')
-        const g = await startGateway({ dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
+        const relays = new Map<string, { pin: GpioPin, activeLow: boolean, profile: string }>()
+        for (const [id, r] of Object.entries(c.relays)) {
+          // Boards start powered: the relay closes at once (level 1, or 0 when active-low).
+          const pin = await openLinuxGpioPin(r.line, r.active_low ? 0 : 1).catch((err: Error) => {
+            throw new WispError('WISP_BAD_CONFIG', `relay of board ${id} on GPIO line ${r.line}: ${err.message}`)
+          })
+          relays.set(id, { pin, activeLow: r.active_low, profile: r.profile })
+        }
+        const g = await startGateway({ relays, policy: c.policy, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
         log.info('gateway up', { broker: g.url })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
         process.on('SIGINT', stop)
