@@ -18,7 +18,7 @@ const ivmVersion = (): string => {
 }
 const IVM_VERSION = ivmVersion()
 /** Bumped when the module transform changes, so old entries stop matching. */
-const FORMAT = 1
+const FORMAT = 2
 
 /**
  * V8 only accepts cached data made by the same V8 build for the same source, so the key

@@ -3,8 +3,8 @@ import type { Manifest } from '../protocol/messages.js'
 import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest } from './executor-port.js'
-import { compileFunction } from './module-compiler.js'
-import { sandboxSource } from './sandbox-source.js'
+import { compileFunction, type DecodedCodeMemo } from './module-compiler.js'
+import { compilePrelude, installPrelude, type PreludeContext } from './sandbox-source.js'
 import { HostTimers } from './host-timers.js'
 import { raceBudget, reapIfStuck } from './watchdog.js'
 
@@ -17,12 +17,62 @@ export interface RuntimeLimits {
   readonly killGraceMs: number
 }
 
-/** The host's handles on one context: the prelude's entry points, taken before user code ran. */
-interface Ctx {
-  readonly context: ivm.Context
-  readonly api: ivm.Reference<Record<string, unknown>>
-  readonly invoke: ivm.Reference
-  readonly timers: HostTimers
+/** A context with the prelude installed, and its host timers. */
+interface Ctx extends PreludeContext { readonly timers: HostTimers }
+
+const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon: () => number): Promise<Ctx> => {
+  const timers = new HostTimers(horizon)
+  return { ...await installPrelude(isolate, prelude, timers.reference), timers }
+}
+
+/**
+ * An isolate with its prelude compiled and its main context installed, but no function yet:
+ * what the pool keeps as a spare (like a pre-forked worker), so that a cold start only has
+ * to compile and run the function's module. Its memory limit is fixed when it is made.
+ */
+export class BlankIsolate {
+  /** The main context's timers read this; the runtime that adopts the blank sets it. */
+  horizon: () => number = () => 0
+  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {}
+
+  static async create (memoryMb: number, isolate = new ivm.Isolate({ memoryLimit: memoryMb })): Promise<BlankIsolate> {
+    try {
+      const prelude = await compilePrelude(isolate)
+      const made: { blank?: BlankIsolate } = {}
+      const main = await newCtx(isolate, prelude, () => made.blank?.horizon() ?? 0)
+      made.blank = new BlankIsolate(memoryMb, isolate, prelude, main)
+      return made.blank
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose()
+      throw err
+    }
+  }
+
+  heapBytes (): number { return heapOf(this.isolate) }
+
+  dispose (): void {
+    if (!this.isolate.isDisposed) {
+      try { this.isolate.dispose() } catch { /* already going */ }
+    }
+  }
+}
+
+/** Heap in use by an isolate (JS heap plus external buffers), bytes. */
+const heapOf = (isolate: ivm.Isolate): number => {
+  if (isolate.isDisposed) return 0
+  try {
+    const h = isolate.getHeapStatisticsSync()
+    return h.used_heap_size + (h.externally_allocated_size ?? 0)
+  } catch { return 0 }
+}
+
+export interface CreateOptions {
+  /** Build nothing but the top level (validation). */
+  readonly skipInit?: boolean
+  /** A spare to build on; used only if its memory limit is the function's. */
+  readonly blank?: Promise<BlankIsolate>
+  /** Decoded code-cache entries of the pool. */
+  readonly memo?: DecodedCodeMemo
 }
 
 interface Envelope { ok: boolean, logs?: unknown, code?: unknown, message?: unknown, result?: unknown }
@@ -41,9 +91,9 @@ const messageOf = (err: unknown): string => (err as Error)?.message ?? String(er
 /**
  * One isolate running one function. In `shared` mode every invocation runs in the main
  * context (the module's top level ran once); in `context` mode each invocation gets a new
- * context in which the already compiled script runs again, with `init`'s frozen result
- * handed over by reference. When the isolate has to go (memory limit, a handler that will
- * not stop) every invocation still in it gets an explicit error and `onDead` tells the pool.
+ * context in which the already compiled prelude and module run again, with `init`'s frozen
+ * result handed over by reference. When the isolate has to go (memory limit, a handler that
+ * will not stop) every invocation still in it gets an explicit error and `onDead` tells the pool.
  */
 export class IsolateRuntime {
   readonly sha256: string
@@ -61,16 +111,23 @@ export class IsolateRuntime {
     private readonly onDead: (rt: IsolateRuntime, err: WispError) => void
   ) { this.sha256 = manifest.sha256 }
 
-  /** Builds isolate, compiled code (through the cache), main context and init; rejects with a WispError. */
+  /**
+   * Builds isolate, compiled code (through the cache), main context and init; rejects with a
+   * WispError. Without a spare, the module compiles while the main context is set up.
+   */
   static async create (manifest: Manifest, code: string, cache: CodeCacheStore, limits: RuntimeLimits,
-    onDead: (rt: IsolateRuntime, err: WispError) => void, opts: { skipInit?: boolean } = {}): Promise<IsolateRuntime> {
-    const isolate = new ivm.Isolate({ memoryLimit: manifest.memory_mb })
+    onDead: (rt: IsolateRuntime, err: WispError) => void, opts: CreateOptions = {}): Promise<IsolateRuntime> {
+    let spare = opts.blank === undefined ? undefined : await opts.blank.catch(() => undefined)
+    if (spare !== undefined && (spare.memoryMb !== manifest.memory_mb || spare.isolate.isDisposed)) { spare.dispose(); spare = undefined }
+    const isolate = spare?.isolate ?? new ivm.Isolate({ memoryLimit: manifest.memory_mb })
     let rt: IsolateRuntime | undefined
     try {
-      const { script } = await compileFunction(isolate, manifest, code, cache)
-      const prelude = await isolate.compileScript(sandboxSource(), { filename: 'file:///wisp/sandbox.js' })
-      rt = new IsolateRuntime(manifest, isolate, script, prelude, limits, onDead)
-      await rt.boot(opts.skipInit === true)
+      const blankP = spare !== undefined ? Promise.resolve(spare) : BlankIsolate.create(manifest.memory_mb, isolate)
+      blankP.catch(() => {})
+      const { script } = await compileFunction(isolate, manifest, code, cache, opts.memo)
+      const blank = await blankP
+      rt = new IsolateRuntime(manifest, isolate, script, blank.prelude, limits, onDead)
+      await rt.boot(blank, opts.skipInit === true)
       return rt
     } catch (err) {
       const e = err instanceof WispError ? err : rt?.dead ?? IsolateRuntime.loadError(manifest, isolate, err)
@@ -90,13 +147,7 @@ export class IsolateRuntime {
   get running (): number { return this.deadlines.size }
 
   /** Heap in use by this isolate (JS heap plus external buffers), bytes. */
-  heapBytes (): number {
-    if (this.isolate.isDisposed) return 0
-    try {
-      const h = this.isolate.getHeapStatisticsSync()
-      return h.used_heap_size + (h.externally_allocated_size ?? 0)
-    } catch { return 0 }
-  }
+  heapBytes (): number { return heapOf(this.isolate) }
 
   private cpuNs (): bigint {
     try { return this.isolate.isDisposed ? 0n : this.isolate.cpuTime } catch { return 0n }
@@ -109,41 +160,34 @@ export class IsolateRuntime {
     return h
   }
 
-  private async newContext (horizon: () => number): Promise<Ctx> {
-    const context = await this.isolate.createContext()
-    const timers = new HostTimers(horizon)
-    await context.global.set('__wisp_sleep', timers.reference)
-    await this.prelude.run(context)
-    const api = await context.global.get('__wisp', { reference: true }) as ivm.Reference<Record<string, unknown>>
-    await context.global.delete('__wisp')
-    const fn = async (name: string): Promise<ivm.Reference> => await api.get(name, { reference: true }) as ivm.Reference
-    if (this.sharedRef !== undefined) await (await fn('setShared')).apply(undefined, [this.sharedRef.derefInto()])
-    let exportsRef: ivm.Reference
+  /** Runs the module's top level in a context; its exports, by reference. */
+  private async runModule (context: ivm.Context): Promise<ivm.Reference> {
     try {
-      exportsRef = await this.script.run(context, { reference: true, timeout: this.manifest.timeout_ms }) as ivm.Reference
+      return await this.script.run(context, { reference: true, timeout: this.manifest.timeout_ms }) as ivm.Reference
     } catch (err) {
       if (this.isolate.isDisposed) throw err
       const msg = messageOf(err)
       if (/timed out/i.test(msg)) throw new WispError('WISP_TIMEOUT', `${this.manifest.name}: the module's top level ran past ${this.manifest.timeout_ms} ms`)
       throw new WispError('WISP_BAD_CODE', `${this.manifest.name}: the module's top level threw: ${msg}`)
     }
-    const booted = parseEnvelope(await (await fn('boot')).apply(undefined, [exportsRef.derefInto()], { result: { copy: true } }))
-    exportsRef.release()
-    if (!booted.ok) throw failureOf(booted, 'WISP_BAD_CODE')
-    return { context, api, invoke: await fn('invoke'), timers }
   }
 
-  /** Main context, then `init` once (bounded by timeout_ms like a handler), then its frozen result. */
-  private async boot (skipInit: boolean): Promise<void> {
+  /**
+   * The blank's main context runs the module's top level, then `init` (bounded by
+   * timeout_ms like a handler, and with the exports check in the same call), then its
+   * frozen result is kept for `context` isolation.
+   */
+  private async boot (blank: BlankIsolate, skipInit: boolean): Promise<void> {
     const budget = this.manifest.timeout_ms
-    const initDeadline = performance.now() + budget
-    const main = await this.newContext(() => Math.max(initDeadline, this.horizon()))
+    const main = blank.main
     this.main = main
-    if (skipInit) return
-    const runInit = await main.api.get('runInit', { reference: true }) as ivm.Reference
-    const work = runInit.apply(undefined, [], { result: { promise: true, copy: true }, timeout: budget })
+    const exportsRef = await this.runModule(main.context)
+    const initDeadline = performance.now() + budget
+    blank.horizon = () => Math.max(initDeadline, this.horizon())
+    const work = main.call.apply(undefined, ['boot', exportsRef.derefInto(), !skipInit], { result: { promise: true, copy: true }, timeout: budget })
     work.catch(() => {})
     const raced = await raceBudget(work, budget)
+    exportsRef.release()
     if (!raced.done) {
       const err = new WispError('WISP_TIMEOUT', `${this.manifest.name}: init ran past ${budget} ms`)
       await reapIfStuck(this.reapable(main), this.limits.killGraceMs, err)
@@ -152,9 +196,9 @@ export class IsolateRuntime {
     const env = parseEnvelope(raced.value)
     if (!env.ok) throw failureOf(env, 'WISP_FUNCTION_ERROR')
     main.timers.cancelAll()
-    if (this.manifest.isolation === 'context') {
-      const getShared = await main.api.get('getShared', { reference: true }) as ivm.Reference
-      this.sharedRef = await getShared.apply(undefined, [], { result: { reference: true } }) as ivm.Reference
+    blank.horizon = () => this.horizon()
+    if (this.manifest.isolation === 'context' && !skipInit) {
+      this.sharedRef = await main.call.apply(undefined, ['shared'], { result: { reference: true } }) as ivm.Reference
     }
   }
 
@@ -208,15 +252,20 @@ export class IsolateRuntime {
     let ctx: Ctx | undefined
     let own: Ctx | undefined
     try {
+      // Context isolation: a fresh context, the prelude and the module (both compiled once
+      // per isolate) run in it, and the invocation takes its exports and `init`'s result.
+      let args: unknown[] = ['invoke', req.invocation, eventJson, meta]
       if (m.isolation === 'context') {
         const deadline = started + budgetMs
-        own = await this.newContext(() => deadline)
+        own = await newCtx(this.isolate, this.prelude, () => deadline)
         ctx = own
+        const exportsRef = await this.runModule(own.context)
+        args = [...args, exportsRef.derefInto({ release: true }), this.sharedRef?.derefInto()]
       } else {
         ctx = this.main
       }
       if (ctx === undefined) throw new Error('runtime has no context')
-      const work = ctx.invoke.apply(undefined, [req.invocation, eventJson, meta], {
+      const work = ctx.call.apply(undefined, args, {
         result: { promise: true, copy: true },
         // Stops a synchronous spin before the first await cheaply; later spins are the watchdog's.
         timeout: Math.max(1, Math.ceil(budgetMs - (performance.now() - started)))
@@ -242,7 +291,7 @@ export class IsolateRuntime {
     } finally {
       if (own !== undefined) {
         own.timers.cancelAll()
-        try { own.context.release() } catch { /* isolate gone */ }
+        try { own.call.release(); own.context.release() } catch { /* isolate gone */ }
       }
     }
   }

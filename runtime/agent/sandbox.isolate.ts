@@ -2,8 +2,9 @@
  * Runs inside every isolate context before the function's module, with nothing but the
  * ECMAScript built-ins around it (no process, require, timers, fs or network). It keeps the
  * function's exports in a closure, captures console output per invocation, offers a bounded
- * setTimeout backed by the host, serialises results, and speaks to the host only through
- * `globalThis.__wisp`, which the host takes and deletes before user code runs.
+ * setTimeout backed by the host, and serialises results. The script's completion value is
+ * `setup(hostSleep)`, which returns the one function the host calls, `call(op, ...)`: one
+ * round trip installs a context, one boots it, one runs an invocation.
  *
  * Built-ins are captured here, before user code can patch them, so a function that
  * replaces JSON.stringify or Array.prototype.push only breaks itself, never the envelope.
@@ -23,8 +24,8 @@ interface Sink { lines: string[], dropped: number, max: number, maxChars: number
 type Fn = (...args: unknown[]) => unknown
 
 const G = globalThis as unknown as Record<string, unknown>
-const hostSleep = G.__wisp_sleep as HostSleep
-delete G.__wisp_sleep
+// Set by setup() before any user code runs in this context.
+let hostSleep: HostSleep | undefined
 
 const stringify = JSON.stringify
 const parse = JSON.parse
@@ -107,6 +108,7 @@ G.setTimeout = (fn: unknown, ms?: unknown, ...args: unknown[]): number => {
   const id = nextTimer++
   timers.add(id)
   const delay = typeof ms === 'number' && ms > 0 ? ms : 0
+  if (hostSleep === undefined) throw new Error('timers are not available yet')
   void hostSleep.apply(undefined, [delay], { result: { promise: true } }).then((fire) => {
     if (timers.delete(id) && fire) (fn as Fn)(...args)
   }, () => { timers.delete(id) })
@@ -165,13 +167,14 @@ const result = (value: unknown, meta: Meta, sink: Sink): string => {
   return head.slice(0, -1) + ',"result":' + s + '}'
 }
 
-const boot = (exp: unknown): string => {
+/** Takes the module's exports; an envelope if they are unusable. */
+const adopt = (exp: unknown): string | undefined => {
   if (exp === null || typeof exp !== 'object') return envelope(false, { code: 'WISP_BAD_CODE', message: 'the module has no exports' })
   const e = exp as Record<string, unknown>
   if (typeof e.handler !== 'function') return envelope(false, { code: 'WISP_BAD_CODE', message: 'the module exports no function `handler`' })
   if (e.init !== undefined && typeof e.init !== 'function') return envelope(false, { code: 'WISP_BAD_CODE', message: '`init` is exported but is not a function' })
   exportsObj = e
-  return envelope(true, {})
+  return undefined
 }
 
 const runInit = async (): Promise<string> => {
@@ -186,7 +189,23 @@ const runInit = async (): Promise<string> => {
   }
 }
 
-const invoke = async (id: string, eventJson: string, metaJson: string): Promise<string> => {
+/** The main context: exports checked, then (unless only validating) `init`, in one call. */
+const boot = async (exp: unknown, withInit: boolean): Promise<string> => {
+  const bad = adopt(exp)
+  if (bad !== undefined) return bad
+  return withInit ? await runInit() : envelope(true, {})
+}
+
+/**
+ * `exp` and `sh` are given in a per-invocation context (`context` isolation): that context's
+ * own exports, and the main context's frozen `init` result, handed over by reference.
+ */
+const invoke = async (id: string, eventJson: string, metaJson: string, exp?: unknown, sh?: unknown): Promise<string> => {
+  if (exp !== undefined) {
+    const bad = adopt(exp)
+    if (bad !== undefined) return bad
+    shared = sh
+  }
   const meta = parse(metaJson) as Meta
   const sink: Sink = { lines: [], dropped: 0, max: meta.maxLogLines, maxChars: meta.maxLogLineChars }
   inflight.set(id, sink)
@@ -214,10 +233,18 @@ const invoke = async (id: string, eventJson: string, metaJson: string): Promise<
   }
 }
 
-G.__wisp = freeze({
-  boot,
-  runInit,
-  getShared: (): unknown => shared,
-  setShared: (v: unknown): void => { shared = v },
-  invoke
-})
+type Op = 'boot' | 'shared' | 'invoke'
+const call = (op: Op, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown): unknown => {
+  if (op === 'invoke') return invoke(a as string, b as string, c as string, d, e)
+  if (op === 'boot') return boot(a, b === true)
+  if (op === 'shared') return shared
+  throw new TypeError('unknown operation')
+}
+
+// Handed to the wrapper sandbox-source puts around this bundle, which takes and deletes it
+// in the same script run, before any user code exists in the context.
+G.__wisp_setup = (sleep: HostSleep): typeof call => {
+  if (hostSleep !== undefined) throw new Error('already set up')
+  hostSleep = sleep
+  return call
+}

@@ -36,7 +36,7 @@ await pool(warmCache)
 await pool(new MemoryCodeCache()) // warms esbuild and the sandbox bundle
 const withCache = await time(() => pool(warmCache), 20)
 const noCache = await time(() => pool(new MemoryCodeCache()), 10)
-const script = toScript('cold', code)
+const script = await toScript('cold', code)
 const vmCtx = await time(async () => {
   const ctx = vm.createContext({})
   const exp = new vm.Script(script).runInContext(ctx) as { handler: (e: unknown) => Promise<unknown> }
