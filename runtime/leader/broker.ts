@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net'
 import { Aedes } from 'aedes'
 import { WispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
+import type { AedesOptions } from 'aedes'
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes
@@ -11,8 +12,8 @@ export interface EmbeddedBroker {
 }
 
 /** Starts aedes (MQTT 3.1.1) on a TCP port. A port in use names the flag that changes it. */
-export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string }): Promise<EmbeddedBroker> => {
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000 })
+export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> }): Promise<EmbeddedBroker> => {
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
   // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
   const server: Server = createServer((socket) => { socket.setNoDelay(true); aedes.handle(socket) })

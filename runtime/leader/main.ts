@@ -18,6 +18,7 @@ import { PowerGate, type GpioPin } from '../../node-firmware-bridge/index.js'
 import { Registry } from './registry.js'
 import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
+import { brokerAuth, type BrokerUser } from './broker-auth.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   /** Cluster status page; null = none. */
   readonly httpPort?: number | null
   readonly httpHost?: string
+  /** Accounts of the embedded broker; none = anonymous access. */
+  readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
   readonly topicPrefix?: string
@@ -59,7 +62,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   let broker: EmbeddedBroker | null = null
   let transport: Transport
   if (o.brokerUrl === undefined) {
-    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log })
+    const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
+    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
     transport = new AedesTransport(broker.aedes)
   } else {
     transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })

@@ -11,6 +11,11 @@ export const GatewayConfigSchema = z.object({
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/gateway'),
   wait_ms: z.number().int().min(0).max(600_000).default(10_000),
+  /** Accounts of the embedded broker (none = anonymous): clients may only read their own replies. */
+  users: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.object({
+    password_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    role: z.enum(['client', 'board', 'admin']).default('client')
+  })).default({}),
   /** Control-plane policy set (wisp, wisp-no-gate, baseline, p2c). */
   policy: z.string().default('wisp'),
   /** The gateway's relays: board id → GPIO line (kernel number), polarity and the board's profile. */
