@@ -5,8 +5,9 @@ import { WispError, asWispError } from '../shared/errors.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
-import { BlankIsolate, IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
+import { IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
 import { DecodedCodeMemo } from './module-compiler.js'
+import { SpareIsolates } from './sandbox-source.js'
 import { validateFunction } from './validate.js'
 
 export interface IsolatePoolOptions {
@@ -80,8 +81,7 @@ export class IsolatePool implements Executor {
   private readonly maxPerFn: number
   private readonly keepAliveMs: number
   private readonly memo = new DecodedCodeMemo()
-  private readonly spares: Array<{ readonly memoryMb: number, readonly ready: Promise<BlankIsolate>, blank?: BlankIsolate }> = []
-  private readonly spareCount: number
+  private readonly spares: SpareIsolates
   private closed = false
 
   constructor (private readonly opts: IsolatePoolOptions) {
@@ -99,45 +99,11 @@ export class IsolatePool implements Executor {
       maxLogLineChars: opts.maxLogLineChars ?? 1024,
       killGraceMs: opts.killGraceMs ?? 100
     })
-    this.spareCount = Math.max(0, Math.floor(opts.spares ?? 1))
-    if (this.spareCount > 0) setImmediate(() => { this.addSpare(opts.spareMemoryMb ?? 64) })
+    this.spares = new SpareIsolates(Math.max(0, Math.floor(opts.spares ?? 1)), opts.spareMemoryMb ?? 64, this.log)
   }
 
   /** Resolves once the spares are made (benchmarks and tests wait for it). */
-  async sparesReady (): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve))
-    await Promise.allSettled(this.spares.map((s) => s.ready))
-  }
-
-  private addSpare (memoryMb: number): void {
-    if (this.closed || this.spares.length >= this.spareCount) return
-    const spare: { memoryMb: number, ready: Promise<BlankIsolate>, blank?: BlankIsolate } = { memoryMb, ready: BlankIsolate.create(memoryMb) }
-    this.spares.push(spare)
-    spare.ready.then((b) => {
-      spare.blank = b
-      if (this.closed) b.dispose()
-    }, (err: unknown) => {
-      this.log.warn('a spare isolate failed to start', { error: asWispError(err).message })
-      const i = this.spares.indexOf(spare)
-      if (i >= 0) this.spares.splice(i, 1)
-    })
-  }
-
-  /**
-   * A spare of this size, if there is one; it is replaced (off this cold start's path). A
-   * size no spare has replaces the oldest spare, so spares follow what the board runs.
-   */
-  private takeSpare (memoryMb: number): { blank?: Promise<BlankIsolate>, after: () => void } {
-    if (this.spareCount === 0) return { after: () => {} }
-    const i = this.spares.findIndex((s) => s.memoryMb === memoryMb)
-    if (i < 0) {
-      const old = this.spares.shift()
-      void old?.ready.then((b) => { b.dispose() }, () => {})
-      return { after: () => { this.addSpare(memoryMb) } }
-    }
-    const [spare] = this.spares.splice(i, 1)
-    return { blank: spare?.ready, after: () => { this.addSpare(memoryMb) } }
-  }
+  async sparesReady (): Promise<void> { await this.spares.ready() }
 
   async invoke (req: ExecRequest): Promise<ExecOutcome> {
     const fail = (error: WispError, cold = false): ExecOutcome =>
@@ -200,17 +166,16 @@ export class IsolatePool implements Executor {
   memMb (): number {
     let bytes = 0
     for (const e of this.entries) bytes += e.rt?.heapBytes() ?? 0
-    for (const s of this.spares) bytes += s.blank?.heapBytes() ?? 0
+    bytes += this.spares.heapBytes()
     return bytes / (1024 * 1024)
   }
 
   async close (): Promise<void> {
     this.closed = true
     for (const e of [...this.entries]) this.drop(e)
-    const spares = this.spares.splice(0)
-    for (const s of spares) s.blank?.dispose()
+    const spares = this.spares.close()
     this.wake()
-    await Promise.allSettled([...this.entries.map((e) => e.ready), ...spares.map((s) => s.ready)])
+    await Promise.allSettled([...this.entries.map((e) => e.ready), spares])
   }
 
   /** Budget in use: every planned or live runtime counts its memory_mb. */
@@ -289,7 +254,7 @@ export class IsolatePool implements Executor {
       ready: undefined as unknown as Promise<IsolateRuntime>,
       assigned: 0, lastUsed: this.clock.now(), gone: false, idleTimer: undefined
     }
-    const spare = this.takeSpare(m.memory_mb)
+    const spare = this.spares.take(m.memory_mb)
     const ready = IsolateRuntime.create(m, code, this.cache, this.limits, (_rt, err) => { this.onDead(entry, err) },
       { blank: spare.blank, memo: this.memo })
     ready.then((rt) => {

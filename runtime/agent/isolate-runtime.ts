@@ -4,8 +4,7 @@ import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest } from './executor-port.js'
 import { compileFunction, type DecodedCodeMemo } from './module-compiler.js'
-import { compilePrelude, installPrelude, type PreludeContext } from './sandbox-source.js'
-import { HostTimers } from './host-timers.js'
+import { BlankIsolate, heapOf, newCtx, type Ctx } from './sandbox-source.js'
 import { raceBudget, reapIfStuck } from './watchdog.js'
 
 export interface RuntimeLimits {
@@ -15,55 +14,6 @@ export interface RuntimeLimits {
   readonly maxLogLineChars: number
   /** How long a timed-out runtime may take to answer a probe before it is disposed, ms. */
   readonly killGraceMs: number
-}
-
-/** A context with the prelude installed, and its host timers. */
-interface Ctx extends PreludeContext { readonly timers: HostTimers }
-
-const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon: () => number): Promise<Ctx> => {
-  const timers = new HostTimers(horizon)
-  return { ...await installPrelude(isolate, prelude, timers.reference), timers }
-}
-
-/**
- * An isolate with its prelude compiled and its main context installed, but no function yet:
- * what the pool keeps as a spare (like a pre-forked worker), so that a cold start only has
- * to compile and run the function's module. Its memory limit is fixed when it is made.
- */
-export class BlankIsolate {
-  /** The main context's timers read this; the runtime that adopts the blank sets it. */
-  horizon: () => number = () => 0
-  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {}
-
-  static async create (memoryMb: number, isolate = new ivm.Isolate({ memoryLimit: memoryMb })): Promise<BlankIsolate> {
-    try {
-      const prelude = await compilePrelude(isolate)
-      const made: { blank?: BlankIsolate } = {}
-      const main = await newCtx(isolate, prelude, () => made.blank?.horizon() ?? 0)
-      made.blank = new BlankIsolate(memoryMb, isolate, prelude, main)
-      return made.blank
-    } catch (err) {
-      if (!isolate.isDisposed) isolate.dispose()
-      throw err
-    }
-  }
-
-  heapBytes (): number { return heapOf(this.isolate) }
-
-  dispose (): void {
-    if (!this.isolate.isDisposed) {
-      try { this.isolate.dispose() } catch { /* already going */ }
-    }
-  }
-}
-
-/** Heap in use by an isolate (JS heap plus external buffers), bytes. */
-const heapOf = (isolate: ivm.Isolate): number => {
-  if (isolate.isDisposed) return 0
-  try {
-    const h = isolate.getHeapStatisticsSync()
-    return h.used_heap_size + (h.externally_allocated_size ?? 0)
-  } catch { return 0 }
 }
 
 export interface CreateOptions {

@@ -1,6 +1,8 @@
 import ivm from 'isolated-vm'
 import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
+import type { Logger } from '../shared/log.js'
+import { HostTimers } from './host-timers.js'
 
 const FILENAME = 'file:///wisp/sandbox.js'
 let source: Promise<string> | undefined
@@ -69,5 +71,112 @@ export const installPrelude = async (isolate: ivm.Isolate, prelude: ivm.Script, 
   } catch (err) {
     try { context.release() } catch { /* isolate gone */ }
     throw err
+  }
+}
+
+/** A context with the prelude installed, and its host timers. */
+export interface Ctx extends PreludeContext { readonly timers: HostTimers }
+
+export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon: () => number): Promise<Ctx> => {
+  const timers = new HostTimers(horizon)
+  return { ...await installPrelude(isolate, prelude, timers.reference), timers }
+}
+
+/**
+ * An isolate with its prelude compiled and its main context installed, but no function yet:
+ * what the pool keeps as a spare (like a pre-forked worker), so that a cold start only has
+ * to compile and run the function's module. Its memory limit is fixed when it is made.
+ */
+export class BlankIsolate {
+  /** The main context's timers read this; the runtime that adopts the blank sets it. */
+  horizon: () => number = () => 0
+  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {}
+
+  static async create (memoryMb: number, isolate = new ivm.Isolate({ memoryLimit: memoryMb })): Promise<BlankIsolate> {
+    try {
+      const prelude = await compilePrelude(isolate)
+      const made: { blank?: BlankIsolate } = {}
+      const main = await newCtx(isolate, prelude, () => made.blank?.horizon() ?? 0)
+      made.blank = new BlankIsolate(memoryMb, isolate, prelude, main)
+      return made.blank
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose()
+      throw err
+    }
+  }
+
+  heapBytes (): number { return heapOf(this.isolate) }
+
+  dispose (): void {
+    if (!this.isolate.isDisposed) {
+      try { this.isolate.dispose() } catch { /* already going */ }
+    }
+  }
+}
+
+/** Heap in use by an isolate (JS heap plus external buffers), bytes. */
+export const heapOf = (isolate: ivm.Isolate): number => {
+  if (isolate.isDisposed) return 0
+  try {
+    const h = isolate.getHeapStatisticsSync()
+    return h.used_heap_size + (h.externally_allocated_size ?? 0)
+  } catch { return 0 }
+}
+
+interface Spare { readonly memoryMb: number, readonly ready: Promise<BlankIsolate>, blank?: BlankIsolate }
+
+/**
+ * The pool's spare blank isolates. A cold start takes one of its size; the next one is made
+ * after that cold start finished (`after`), off its path. A size no spare has replaces the
+ * oldest spare, so spares follow the memory limits the board's functions ask for.
+ */
+export class SpareIsolates {
+  private readonly spares: Spare[] = []
+  private closed = false
+
+  constructor (private readonly count: number, firstMb: number, private readonly log: Logger) {
+    if (count > 0) setImmediate(() => { this.add(firstMb) })
+  }
+
+  take (memoryMb: number): { blank?: Promise<BlankIsolate>, after: () => void } {
+    if (this.count === 0) return { after: () => {} }
+    const after = (): void => { this.add(memoryMb) }
+    const i = this.spares.findIndex((s) => s.memoryMb === memoryMb)
+    if (i < 0) {
+      if (this.spares.length >= this.count) void this.spares.shift()?.ready.then((b) => { b.dispose() }, () => {})
+      return { after }
+    }
+    const [spare] = this.spares.splice(i, 1)
+    return { blank: spare?.ready, after }
+  }
+
+  private add (memoryMb: number): void {
+    if (this.closed || this.spares.length >= this.count) return
+    const spare: Spare = { memoryMb, ready: BlankIsolate.create(memoryMb) }
+    this.spares.push(spare)
+    spare.ready.then((b) => {
+      spare.blank = b
+      if (this.closed) b.dispose()
+    }, (err: unknown) => {
+      this.log.warn('a spare isolate failed to start', { error: (err as Error)?.message ?? String(err) })
+      const i = this.spares.indexOf(spare)
+      if (i >= 0) this.spares.splice(i, 1)
+    })
+  }
+
+  /** Resolves once the spares being made are made. */
+  async ready (): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.allSettled(this.spares.map((s) => s.ready))
+  }
+
+  heapBytes (): number { return this.spares.reduce((n, s) => n + (s.blank?.heapBytes() ?? 0), 0) }
+
+  /** Disposes every spare; resolves once those still being made are gone too. */
+  async close (): Promise<void> {
+    this.closed = true
+    const all = this.spares.splice(0)
+    for (const s of all) s.blank?.dispose()
+    await Promise.allSettled(all.map((s) => s.ready))
   }
 }

@@ -14,6 +14,7 @@ const inFlight = async (levels: number[], make: (n: number) => { pool: IsolatePo
   for (const n of levels) {
     const { pool, start } = make(n)
     await start() // builds the runtime(s) once
+    await pool.sparesReady() // the spare replaced after that cold start is a fixed cost, not a marginal one
     const base = rss()
     const hold = Array.from({ length: n }, () => start())
     await settle()
@@ -24,7 +25,8 @@ const inFlight = async (levels: number[], make: (n: number) => { pool: IsolatePo
   return out
 }
 const mode = (isolation: 'shared' | 'context') => (_n: number) => {
-  const pool = new IsolatePool({ budgetMb: 8192, maxRuntimesPerFunction: 1 })
+  // Spares of the function's size, as a board's pool settles on (no spare of another size made and dropped).
+  const pool = new IsolatePool({ budgetMb: 8192, maxRuntimesPerFunction: 1, spareMemoryMb: 512 })
   const m = manifestOf(`mem-${isolation}`, code, { isolation, memory_mb: 512, concurrency: 200 })
   return { pool, start: () => pool.invoke(req(m, code, { hold: 1500 })) }
 }
@@ -34,8 +36,9 @@ const context = await inFlight(levels, mode('context'))
 // One isolate per invocation: each in-flight invocation needs its own runtime (and its own init).
 const perIso = new Map<number, number>()
 for (const n of [1, 10, 25]) {
-  const pool = new IsolatePool({ budgetMb: 65536, maxRuntimesPerFunction: 1000 })
+  const pool = new IsolatePool({ budgetMb: 65536, maxRuntimesPerFunction: 1000, spareMemoryMb: 128 })
   const m = manifestOf('mem-iso', code, { memory_mb: 128, concurrency: 1 })
+  await pool.sparesReady()
   const base = rss()
   const hold = Array.from({ length: n }, () => pool.invoke(req(m, code, { hold: 3000 })))
   await new Promise((r) => setTimeout(r, 2500))
