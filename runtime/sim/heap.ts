@@ -2,7 +2,8 @@
 export interface SimEvent { t: number, seq: number, kind: number, a: number, b: number, p: Inv | null }
 
 /** One invocation in flight in the simulator. */
-export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean }
+/** `est`: the board's expected service time (ms) for it, fixed at enqueue (what the agent counts as queued work). */
+export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number }
 
 export class EventHeap {
   private readonly h: SimEvent[] = []

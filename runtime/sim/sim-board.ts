@@ -21,6 +21,10 @@ export interface BoardHooks {
   slots: (fn: number) => number
   memoryMb: (fn: number) => number
   fnName: (fn: number) => string
+  /** Called when the board starts or stops holding warm runtimes of fn (keeps the leader's holders index). */
+  holds?: (board: SimBoard, fn: number, holds: boolean) => void
+  /** The function's mean service time at reference speed as the board knows it (ms; 0 = unknown). */
+  refMs?: (fn: number) => number
 }
 
 /**
@@ -35,6 +39,8 @@ export class SimBoard implements BoardView {
   inflight = 0
   serviceRate = 0
   meanServiceMs = 0
+  /** Expected work queued or running (ms at this board's speed). */
+  workMs = 0
   readonly functions: Record<string, SimFn> = {}
   readonly byFn: SimFn[] = []
   idleSinceMs: number | null = 0
@@ -44,6 +50,9 @@ export class SimBoard implements BoardView {
   idleEnergy = 0
   bootEnergy = 0
   poweredMs = 0
+  /** Powered time with nothing running. */
+  idleMs = 0
+  boots = 0
   coldStarts = 0
   private lastT = 0
   private readonly queue: Inv[] = []
@@ -78,7 +87,7 @@ export class SimBoard implements BoardView {
     const w = this.powerAt()
     this.energy += w * dt
     if (this.power === 'booting') this.bootEnergy += w * dt
-    else if (w > 0 && this.busy === 0) this.idleEnergy += w * dt
+    else if (w > 0 && this.busy === 0) { this.idleEnergy += w * dt; this.idleMs += dt * 1000 }
     if (w > 0) this.poweredMs += dt * 1000
   }
 
@@ -87,6 +96,9 @@ export class SimBoard implements BoardView {
     this.idleSinceMs = null
     const f = this.byFn[inv.fn]!
     f.queueLen++
+    const ref = this.h.refMs?.(inv.fn) ?? 0
+    inv.est = f.serviceMs > 0 ? f.serviceMs : (ref > 0 ? ref : 100) / this.profile.speed
+    this.workMs += inv.est
     this.queue.push(inv)
     this.dispatch()
   }
@@ -102,7 +114,7 @@ export class SimBoard implements BoardView {
       let extra = 0
       if (!free) {
         if (!this.makeRoom(inv.fn)) return
-        f.runtimes++
+        this.setRuntimes(inv.fn, f.runtimes + 1)
         this.memUsed += this.h.memoryMb(inv.fn)
         this.coldStarts++
         inv.cold = true
@@ -127,13 +139,16 @@ export class SimBoard implements BoardView {
     while (this.memUsed + need > this.profile.runtime_budget_mb) {
       let victim = -1
       let oldest = Infinity
-      this.byFn.forEach((g, i) => {
+      const fs = this.byFn
+      for (let i = 0; i < fs.length; i++) {
+        const g = fs[i]!
+        if (g.runtimes === 0 || i === fn || g.lastUsed >= oldest) continue
         const slots = this.h.slots(i)
         const busyRuntimes = slots === 0 ? (g.running > 0 ? 1 : 0) : Math.ceil(g.running / slots)
-        if (i !== fn && g.runtimes > busyRuntimes && g.lastUsed < oldest) { oldest = g.lastUsed; victim = i }
-      })
+        if (g.runtimes > busyRuntimes) { oldest = g.lastUsed; victim = i }
+      }
       if (victim < 0) return false
-      this.byFn[victim]!.runtimes--
+      this.setRuntimes(victim, fs[victim]!.runtimes - 1)
       this.memUsed -= this.h.memoryMb(victim)
     }
     return true
@@ -144,6 +159,7 @@ export class SimBoard implements BoardView {
     this.account()
     this.busy--
     this.inflight--
+    this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est
     f.running--
     f.serviceMs = f.serviceMs === 0 ? serviceMs : 0.8 * f.serviceMs + 0.2 * serviceMs
     f.serviceRate = 1000 / f.serviceMs
@@ -158,16 +174,24 @@ export class SimBoard implements BoardView {
     const f = this.byFn[fn]!
     const mem = this.h.memoryMb(fn)
     const want = Math.min(target, this.profile.cores)
-    while (f.runtimes < want && this.makeRoom(fn)) { f.runtimes++; this.memUsed += mem }
+    while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
     const slots = this.h.slots(fn)
     const busyRuntimes = slots === 0 ? (f.running > 0 ? 1 : 0) : Math.ceil(f.running / slots)
-    while (f.runtimes > Math.max(want, busyRuntimes)) { f.runtimes--; this.memUsed -= mem }
+    while (f.runtimes > Math.max(want, busyRuntimes)) { this.setRuntimes(fn, f.runtimes - 1); this.memUsed -= mem }
+  }
+
+  private setRuntimes (fn: number, n: number): void {
+    const f = this.byFn[fn]!
+    const was = f.runtimes > 0
+    f.runtimes = n
+    if (was !== n > 0) this.h.holds?.(this, fn, n > 0)
   }
 
   setPower (p: PowerState): void {
     this.account()
     this.power = p
-    if (p === 'gated') { for (const f of this.byFn) f.runtimes = 0; this.memUsed = 0 }
+    if (p === 'gated') { for (let i = 0; i < this.byFn.length; i++) this.setRuntimes(i, 0); this.memUsed = 0 }
     if (p === 'on') this.idleSinceMs = this.h.now()
+    if (p === 'booting') this.boots++
   }
 }

@@ -25,6 +25,13 @@ export interface SimOptions {
   readonly drainMs: number
   readonly onDecision?: (d: Decision) => void
   readonly onProgress?: (fraction: number) => void
+  /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
+  readonly onDetail?: (d: SimDetail) => void
+}
+
+export interface SimDetail {
+  readonly boards: ReadonlyArray<{ id: string, profile: string, powered_h: number, idle_h: number, idle_energy_j: number, boot_energy_j: number, energy_j: number, cold_starts: number, rejected: number, boots: number, invocations: number, mean_wait_ms: number }>
+  readonly fns: ReadonlyArray<{ fn: string, invocations: number, mean_slowdown: number, mean_ref_ms: number, rejected: number }>
 }
 
 export const SIM_DEFAULTS = { scale: 1, coldMs: 20, concurrency: 1, memoryMb: 64, queueLimit: 256, drainMs: 600_000 }
@@ -44,8 +51,15 @@ class SimDemand implements FnDemand {
   serviceMs = 0
   integ = 0
   lastT = 0
-  constructor (readonly concurrency: number, readonly memoryMb: number, readonly coldMs: number) {}
+  constructor (readonly concurrency: number, readonly memoryMb: number, readonly coldMs: number, readonly queueLimit: number) {}
   touch (now: number): void { this.integ += this.inflight * (now - this.lastT); this.lastT = now }
+}
+
+const targetsChanged = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean => {
+  let n = 0
+  for (const k in b) { n++; if (a[k] !== b[k]) return true }
+  for (const _ in a) n--
+  return n !== 0
 }
 
 /** Runs one policy set over a trace: a discrete-event simulation on a manual clock, deterministic for a seed. */
@@ -58,29 +72,44 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   let now = 0
   const names = trace.fns.map((f) => f.name)
   const fnIndex = new Map(names.map((n, i) => [n, i]))
-  const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs))
+  const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs, o.queueLimit))
   const hooks: BoardHooks = {
     now: () => now,
     complete: (b, inv, ms) => heap.push(now + ms, DONE, b.index, ms, inv),
     coldMs: () => o.coldMs,
     slots: () => o.concurrency,
     memoryMb: () => o.memoryMb,
-    fnName: (i) => names[i] ?? ''
+    fnName: (i) => names[i] ?? '',
+    refMs: (i) => demand[i]?.serviceMs ?? 0,
+    holds: (b, fn, on) => {
+      const list = holderLists[fn]!
+      if (on) list.push(b.index)
+      else { const k = list.indexOf(b.index); if (k >= 0) { list[k] = list[list.length - 1]!; list.pop() } }
+    }
   }
+  // The holders index (boards warm for each function), kept as runtimes start and stop, as the leader keeps it from gossip.
+  const holderLists: number[][] = names.map(() => [])
   const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length))
   const byId = new Map(boards.map((b) => [b.id, b]))
   const fnsView: Record<string, FnDemand> = {}
   names.forEach((n, i) => { fnsView[n] = demand[i]! })
-  const view: ClusterView = { get now () { return now }, boards, fns: fnsView }
+  const holders: Record<string, number[]> = {}
+  names.forEach((n, i) => { holders[n] = holderLists[i]! })
+  const view: ClusterView = { get now () { return now }, boards, fns: fnsView, holders }
   const hist = new LatencyHistogram()
   const slowSum = new Float64Array(names.length)
   const slowN = new Float64Array(names.length)
   let rejected = 0
+  const rejBoard = new Float64Array(o.boards.length + 1)
+  const rejFn = new Float64Array(names.length)
+  const durSum = new Float64Array(names.length)
+  const waitSum = new Float64Array(o.boards.length)
+  const doneN = new Float64Array(o.boards.length)
   let invocations = 0
   const record = o.onDecision
   const endMs = trace.minutes * 60_000
   let lastScale: ScaleResult = { targets: {}, forecast: {}, decisions: [] }
-  let lastTargets = ''
+  let lastTargets: Readonly<Record<string, number>> = {}
   let lastPlaceAt = -Infinity
   let outstanding = 0
 
@@ -92,7 +121,12 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     const dec = ps.balance.pick(view, names[inv.fn]!, policyRng)
     record?.(dec)
     const b = dec.choice === null ? undefined : byId.get(dec.choice)
-    if (b === undefined || !b.routable || b.queuedOf(inv.fn) >= o.queueLimit) { rejected++; return }
+    if (b === undefined || !b.routable || b.queuedOf(inv.fn) >= o.queueLimit) {
+      rejected++
+      rejBoard[b === undefined ? o.boards.length : b.index] = (rejBoard[b === undefined ? o.boards.length : b.index] ?? 0) + 1
+      rejFn[inv.fn] = (rejFn[inv.fn] ?? 0) + 1
+      return
+    }
     d.inflight++
     outstanding++
     b.enqueue(inv)
@@ -105,9 +139,12 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     outstanding--
     d.serviceMs = d.serviceMs === 0 ? inv.durRef : 0.9 * d.serviceMs + 0.1 * inv.durRef
     const lat = now - inv.arrival
+    waitSum[b.index] = (waitSum[b.index] ?? 0) + lat - serviceMs
+    doneN[b.index] = (doneN[b.index] ?? 0) + 1
     hist.add(lat)
     slowSum[inv.fn] = (slowSum[inv.fn] ?? 0) + lat / Math.max(inv.durRef, 1e-3)
     slowN[inv.fn] = (slowN[inv.fn] ?? 0) + 1
+    durSum[inv.fn] = (durSum[inv.fn] ?? 0) + inv.durRef
     if (b.power === 'draining' && b.inflight === 0) shutDown(b)
   }
   const shutDown = (b: SimBoard): void => {
@@ -123,7 +160,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
       if (arrivalsRng() < x - n) n++
       for (let k = 0; k < n; k++) {
         const t = base + arrivalsRng() * 60_000
-        heap.push(t, ARRIVAL, i, 0, { fn: i, arrival: t, durRef: Math.max(0.01, sampleDuration(f.pcts, arrivalsRng())), cold: false })
+        heap.push(t, ARRIVAL, i, 0, { fn: i, arrival: t, durRef: Math.max(0.01, sampleDuration(f.pcts, arrivalsRng())), cold: false, est: 0 })
       }
     })
     if (m + 1 < trace.minutes) heap.push(base + 60_000, MINUTE, m + 1)
@@ -133,9 +170,9 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     lastScale = ps.scale.tick(view, policyRng)
     if (record !== undefined) for (const d of lastScale.decisions) record(d)
     for (const d of demand) d.arrivals = 0
-    const key = JSON.stringify(lastScale.targets)
-    if (key !== lastTargets || now - lastPlaceAt >= PLACE_EVERY_MS) {
-      lastTargets = key
+    const changed = targetsChanged(lastTargets, lastScale.targets)
+    if (changed || now - lastPlaceAt >= PLACE_EVERY_MS) {
+      lastTargets = lastScale.targets
       lastPlaceAt = now
       const plan = ps.place.place(view, lastScale.targets, policyRng)
       if (record !== undefined) for (const d of plan.decisions) record(d)
@@ -185,6 +222,10 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   now = Math.max(now, endMs)
   for (const b of boards) b.account()
   o.onProgress?.(1)
+  o.onDetail?.({
+    boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
+    fns: names.map((fn, i) => ({ fn, invocations: slowN[i] ?? 0, mean_slowdown: (slowSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), mean_ref_ms: (durSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), rejected: rejFn[i] ?? 0 }))
+  })
   return figures(hist, slowSum, slowN, {
     cold_starts: boards.reduce((s, b) => s + b.coldStarts, 0),
     energy_j: boards.reduce((s, b) => s + b.energy, 0),

@@ -88,3 +88,21 @@ t.test('wisp simulate: CLI writes the report and rejects bad options', async (t)
   registerSimulate(bad2)
   await t.rejects(bad2.parseAsync(['node', 'wisp', 'simulate', '--trace', d, '--boards', 'raspberry-pi-4b:x']), { code: 'WISP_BAD_CONFIG' })
 })
+
+t.test('the holders index the simulator keeps matches the boards, and spill-over leaves no rejection at a loose bound', async (t) => {
+  const ps = createPolicySet('wisp')
+  let checked = 0
+  let mismatch = 0
+  const pick = ps.balance.pick
+  const spy = { ...ps, balance: { ...ps.balance, pick: (v: Parameters<typeof pick>[0], fn: string, r: Parameters<typeof pick>[2]) => {
+    if (checked++ % 97 === 0) {
+      const scan = v.boards.map((b, i) => ((b.functions[fn]?.runtimes ?? 0) > 0 ? i : -1)).filter((i) => i >= 0).sort()
+      if (JSON.stringify([...(v.holders?.[fn] ?? [])].sort()) !== JSON.stringify(scan)) mismatch++
+    }
+    return pick(v, fn, r)
+  } } }
+  const f = simulate({ ...SIM_DEFAULTS, trace, boards, policies: spy, seed: 3, scale: scale * 2, queueLimit: 64 })
+  t.ok(checked > 1000)
+  t.equal(mismatch, 0)
+  t.equal(f.rejected, 0)
+})

@@ -12,9 +12,17 @@ export interface MuBalanceOptions {
   /** Up to this many boards every routable board is scored; above it, the warm holders plus `sample` random others. */
   readonly fullScanBelow: number
   readonly sample: number
+  /**
+   * Isolation of bursts: a function with in-flight invocations (cluster-wide) of at least this
+   * share of the routable cores queues behind its own work — on the best board where it already
+   * has some queued or running — so one function's burst does not fill every board's FIFO queue
+   * in front of everyone else's short invocations (each function's fair share of service rate).
+   * 0 = off.
+   */
+  readonly isolateShare: number
 }
 
-export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2 }
+export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2, isolateShare: 0.5 }
 
 /**
  * Mu's load balancer: send the invocation to the board with the least expected completion
@@ -22,6 +30,8 @@ export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultSer
  *   ECT = max(0, q + 1 − c) · t̄ / c   (wait for a core)
  *       + t_f                         (the function's own service time on b)
  *       + cold                        (cold start, when no warm runtime slot is free)
+ * t̄ is the mean expected size of the work ahead (gossiped `workMs` ÷ q) when known. Boards whose
+ * queue of the function is at its bound are skipped (spill-over instead of WISP_OVERLOADED).
  * t_f is measured per function and board (gossip), or the function's reference time / profile
  * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
  */
@@ -34,7 +44,10 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     const cores = b.profile.cores
     const tf = fresh && fv?.serviceMs !== undefined && fv.serviceMs > 0 ? fv.serviceMs : refMs / speed
     const q = fresh ? outstanding(b) : b.inflight
-    const tAvg = fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
+    // Mean size of what is ahead: the gossiped expected work when there is one (a few long
+    // invocations ahead cost more than many short ones), else the board's mean service time.
+    const tAvg = fresh && b.workMs !== undefined && q > 0 ? b.workMs / q
+      : fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
     const wait = Math.max(0, q + 1 - cores) * tAvg / cores
     const runtimes = fv?.runtimes ?? 0
     const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)
@@ -49,14 +62,30 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
       const refMs = d !== undefined && d.serviceMs > 0 ? d.serviceMs : o.defaultServiceMs
       const coldRefMs = d?.coldMs ?? o.defaultColdMs
       const slots = d?.concurrency ?? 1
+      const limit = d?.queueLimit ?? Infinity
       const scores: Record<string, number> = {}
       let best: string[] = []
       let bestScore = Infinity
+      const isolate = o.isolateShare > 0 && (d?.inflight ?? 0) > 0
+      let cores = 0
+      let seen = 0
+      let own: string[] = []
+      let ownScore = Infinity
       const consider = (b: BoardView | undefined): void => {
         if (b === undefined || !b.routable || scores[b.id] !== undefined) return
+        // Spill over: a board whose queue of fn is full would answer WISP_OVERLOADED; the next best takes it.
+        if ((b.functions[fn]?.queueLen ?? 0) >= limit) return
         const s = ect(view, b, fn, refMs, coldRefMs, slots)
         scores[b.id] = s
         if (s < bestScore) { bestScore = s; best = [b.id] } else if (s === bestScore) best.push(b.id)
+        if (isolate) {
+          const fv = b.functions[fn]
+          cores += b.profile.cores
+          seen++
+          if (fv !== undefined && fv.running + fv.queueLen > 0) {
+            if (s < ownScore) { ownScore = s; own = [b.id] } else if (s === ownScore) own.push(b.id)
+          }
+        }
       }
       const n = view.boards.length
       if (n <= o.fullScanBelow) {
@@ -72,8 +101,11 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
         }
         if (best.length === 0) for (const b of view.boards) consider(b)
       }
+      // Routable cores: counted on a full scan, extrapolated from the sample on a large cluster.
+      const isolated = isolate && own.length > 0 && (d?.inflight ?? 0) >= o.isolateShare * cores * Math.max(1, n / Math.max(1, seen))
+      if (isolated) best = own
       const choice = best.length === 0 ? null : best.length === 1 ? best[0] ?? null : best[Math.floor(rng() * best.length)] ?? null
-      return { kind: 'balance', policy: 'mu', at: view.now, fn, choice, scores, inputs: { ref_service_ms: refMs, cold_ms: coldRefMs }, reason: choice === null ? 'no routable board' : 'least expected completion time (ms)' }
+      return { kind: 'balance', policy: 'mu', at: view.now, fn, choice, scores, inputs: { ref_service_ms: refMs, cold_ms: coldRefMs }, reason: choice === null ? 'no routable board' : isolated ? 'burst beyond its share: behind its own work, least expected completion time (ms)' : 'least expected completion time (ms)' }
     }
   }
 }

@@ -10,6 +10,16 @@ export const memorySlots = (b: BoardView, memoryMb: number): number => Math.floo
 
 /** Per-board warm targets with explicit zeros where a board holds runtimes the plan no longer wants. */
 export const withEvictions = (view: ClusterView, warm: Record<string, Record<string, number>>): Record<string, Record<string, number>> => {
+  const holders = view.holders
+  if (holders !== undefined) {
+    for (const fn of Object.keys(holders)) {
+      for (const i of holders[fn] ?? []) {
+        const b = view.boards[i]
+        if (b !== undefined && b.power === 'on' && (b.functions[fn]?.runtimes ?? 0) > 0 && warm[b.id]?.[fn] === undefined) (warm[b.id] ??= {})[fn] = 0
+      }
+    }
+    return warm
+  }
   for (const b of view.boards) {
     if (b.power !== 'on') continue
     for (const fn of Object.keys(b.functions)) {

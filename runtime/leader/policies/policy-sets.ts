@@ -5,7 +5,7 @@ import { createRoundRobin } from './balance-round-robin.js'
 import { p2c } from './balance-p2c.js'
 import { createProactiveScale } from './scale-proactive.js'
 import { createKpa } from './scale-knative-kpa.js'
-import { placeFair } from './place-fair.js'
+import { createPlaceFair } from './place-fair.js'
 import { placeSpread } from './place-spread.js'
 import { createPowerGate, powerNone } from './power-gate.js'
 
@@ -20,8 +20,8 @@ export interface PolicySet {
 
 /** Factories, because the stateful policies (round-robin, forecasts, KPA windows, hysteresis) must start fresh per run. */
 export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
-  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: placeFair, power: createPowerGate() }),
-  'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: placeFair, power: powerNone }),
+  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate() }),
+  'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone }),
   baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
   knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
   p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone })

@@ -39,6 +39,11 @@ export interface BoardView {
   readonly idleSinceMs: number | null
   /** Mean service time (ms) of invocations on the board, all functions (EWMA); 0 or absent = not measured. */
   readonly meanServiceMs?: number
+  /**
+   * Expected work (ms at this board's speed) of the invocations queued or running on the board: Σ
+   * of each one's function's measured service time. Absent = estimated as outstanding × meanServiceMs.
+   */
+  readonly workMs?: number
 }
 
 /** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */
@@ -56,6 +61,8 @@ export interface FnDemand {
   readonly memoryMb: number
   /** Cold-start cost (ms) at reference speed; absent = the policy's default. */
   readonly coldMs?: number
+  /** Per board queue bound of the function (past it the agent answers WISP_OVERLOADED); absent = unknown. */
+  readonly queueLimit?: number
 }
 
 export interface ClusterView {

@@ -71,3 +71,13 @@ t.test('policy sets', async (t) => {
   t.ok(POLICY_SETS.baseline)
   t.throws(() => createPolicySet('nope'), { code: 'WISP_BAD_CONFIG' })
 })
+
+t.test('fair placement is sticky: a board already holding the runtime keeps it over an equal one', async (t) => {
+  const v: ClusterView = { now: 0, boards: [board('p1', 'raspberry-pi-4b'), board('p2', 'raspberry-pi-4b', { runtimes: { a: 1 } })], fns: { a: demand } }
+  t.same(placeFair.place(v, { a: 1 }, seededRng(1)).warm, { p2: { a: 1 } })
+  // The holders index gives the same plan as a scan.
+  t.same(placeFair.place({ ...v, holders: { a: [1] } }, { a: 1 }, seededRng(1)).warm, { p2: { a: 1 } })
+  // ... but not over a board 4x faster.
+  const w: ClusterView = { now: 0, boards: [board('pi', 'raspberry-pi-4b'), board('bpi', 'banana-pi-m2-zero', { runtimes: { a: 1 } })], fns: { a: demand } }
+  t.same(placeFair.place(w, { a: 1 }, seededRng(1)).warm, { pi: { a: 1 }, bpi: { a: 0 } })
+})

@@ -1,0 +1,65 @@
+import t from 'tap'
+import { getProfile } from '../../../boards/index.js'
+import type { BoardView, ClusterView, FnDemand, FnView } from '../../../runtime/leader/policies/types.js'
+import { createMuBalance } from '../../../runtime/leader/policies/balance-mu.js'
+import { seededRng } from '../../../runtime/shared/rng.js'
+
+const fnv = (o: Partial<FnView> = {}): FnView => ({ queueLen: 0, serviceRate: 0, running: 0, runtimes: 1, ...o })
+const board = (id: string, profile: string, o: Partial<BoardView> = {}): BoardView => ({
+  id, profile: getProfile(profile), power: 'on', routable: true, queueLen: 0, inflight: 0,
+  serviceRate: 0, functions: {}, powerW: 1, lastSeenMs: 1000, idleSinceMs: 0, ...o
+})
+const demand = (o: Partial<FnDemand> = {}): FnDemand => ({ arrivals: 0, inflight: 0, serviceMs: 100, concurrency: 1, memoryMb: 64, ...o })
+const view = (boards: BoardView[], fns: Record<string, FnDemand>, now = 1000): ClusterView => ({ now, boards, fns })
+
+t.test('spill-over: a board whose queue of the function is at its bound is skipped, not chosen to reject', async (t) => {
+  const full = board('fast', 'raspberry-pi-4b', { inflight: 10, functions: { f: fnv({ queueLen: 4, running: 4, runtimes: 4 }) } })
+  const slow = board('slow', 'banana-pi-m2-zero', { functions: { f: fnv() } })
+  const mu = createMuBalance()
+  // Without a bound the fast board still wins (its wait is short); with a bound of 4 it is full.
+  t.equal(mu.pick(view([full, slow], { f: demand() }), 'f', seededRng(1)).choice, 'fast')
+  const d = mu.pick(view([full, slow], { f: demand({ queueLimit: 4 }) }), 'f', seededRng(1))
+  t.equal(d.choice, 'slow')
+  t.equal(d.scores.fast, undefined)
+  // Every board full: no choice (the leader answers WISP_OVERLOADED).
+  const slowFull = board('slow', 'banana-pi-m2-zero', { functions: { f: fnv({ queueLen: 4 }) } })
+  t.equal(mu.pick(view([full, slowFull], { f: demand({ queueLimit: 4 }) }), 'f', seededRng(1)).choice, null)
+})
+
+t.test('expected work ahead: a few long invocations queued count more than many short ones', async (t) => {
+  // Same outstanding count (8 on 4 cores); a has 8 short ones queued, b 8 long ones.
+  const a = board('a', 'raspberry-pi-4b', { inflight: 8, meanServiceMs: 100, workMs: 8 * 50, functions: { f: fnv() } })
+  const b = board('b', 'raspberry-pi-4b', { inflight: 8, meanServiceMs: 100, workMs: 8 * 5000, functions: { f: fnv() } })
+  const d = createMuBalance().pick(view([b, a], { f: demand() }), 'f', seededRng(1))
+  t.equal(d.choice, 'a')
+  t.ok((d.scores.b ?? 0) > 10 * (d.scores.a ?? 0))
+  // Stale gossip: workMs is ignored, the leader's own count and the profile decide (a tie here).
+  const stale = createMuBalance().pick(view([b, a], { f: demand() }, 60_000), 'f', seededRng(1))
+  t.equal(stale.scores.a, stale.scores.b)
+})
+
+t.test('burst isolation: a function past its share of the cores queues behind its own work', async (t) => {
+  // 2 Pi 4s = 8 cores; share 0.5 → isolation from 4 in flight. f runs on x only; y is idle but all cores
+  // of both are taken by others' work, so f queueing on y would sit in front of everyone else there.
+  const x = board('x', 'raspberry-pi-4b', { inflight: 12, functions: { f: fnv({ running: 2, queueLen: 6, runtimes: 2 }), g: fnv({ running: 2 }) } })
+  const y = board('y', 'raspberry-pi-4b', { inflight: 4, functions: { g: fnv({ running: 4, runtimes: 4 }) } })
+  const mu = createMuBalance()
+  const calm = mu.pick(view([x, y], { f: demand({ inflight: 3 }) }), 'f', seededRng(1))
+  t.equal(calm.choice, 'y', 'below its share: least expected completion time')
+  const burst = mu.pick(view([x, y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1))
+  t.equal(burst.choice, 'x')
+  t.match(burst.reason, /own work/)
+  t.ok((burst.scores.x ?? 0) > (burst.scores.y ?? 0), 'the isolated choice is not the least ECT')
+  // Off: plain Mu.
+  t.equal(createMuBalance({ isolateShare: 0 }).pick(view([x, y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1)).choice, 'y')
+  // Nowhere of its own yet: least ECT.
+  t.equal(mu.pick(view([y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1)).choice, 'y')
+})
+
+t.test('ties among equal boards stay seeded-random under isolation', async (t) => {
+  const mk = (id: string): BoardView => board(id, 'raspberry-pi-4b', { inflight: 8, functions: { f: fnv({ running: 4, queueLen: 4, runtimes: 4 }) } })
+  const v = view([mk('a'), mk('b')], { f: demand({ inflight: 16 }) })
+  const picks = (seed: number): string => { const r = seededRng(seed); const p = createMuBalance(); return Array.from({ length: 20 }, () => p.pick(v, 'f', r).choice).join() }
+  t.equal(picks(5), picks(5))
+  t.ok(picks(5).includes('a') && picks(5).includes('b'))
+})
