@@ -102,11 +102,13 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
   return { gateway, boards, close }
 }
 
+/** Ready when every board has joined once (an idle board may be power-gated right after). */
 const waitForBoards = async (g: Gateway, n: number, timeoutMs: number): Promise<void> => {
   const deadline = Date.now() + timeoutMs
+  const joined = (): number => g.leader.cluster.view().boards.length
   while (Date.now() < deadline) {
-    if (g.leader.cluster.view().boards.filter((b) => b.routable).length >= n) return
+    if (joined() >= n) return
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error(`only ${g.leader.cluster.view().boards.filter((b) => b.routable).length} of ${n} boards came online within ${timeoutMs} ms`)
+  throw new Error(`only ${joined()} of ${n} boards came online within ${timeoutMs} ms`)
 }
