@@ -22,7 +22,7 @@ export interface MuBalanceOptions {
   readonly isolateShare: number
 }
 
-export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2, isolateShare: 0.5 }
+export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2, isolateShare: 0 }
 
 /**
  * Mu's load balancer: send the invocation to the board with the least expected completion

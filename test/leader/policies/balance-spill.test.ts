@@ -43,15 +43,15 @@ t.test('burst isolation: a function past its share of the cores queues behind it
   // of both are taken by others' work, so f queueing on y would sit in front of everyone else there.
   const x = board('x', 'raspberry-pi-4b', { inflight: 12, functions: { f: fnv({ running: 2, queueLen: 6, runtimes: 2 }), g: fnv({ running: 2 }) } })
   const y = board('y', 'raspberry-pi-4b', { inflight: 4, functions: { g: fnv({ running: 4, runtimes: 4 }) } })
-  const mu = createMuBalance()
+  const mu = createMuBalance({ isolateShare: 0.5 }) // off by default (see docs/control-plane.md)
   const calm = mu.pick(view([x, y], { f: demand({ inflight: 3 }) }), 'f', seededRng(1))
   t.equal(calm.choice, 'y', 'below its share: least expected completion time')
   const burst = mu.pick(view([x, y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1))
   t.equal(burst.choice, 'x')
   t.match(burst.reason, /own work/)
   t.ok((burst.scores.x ?? 0) > (burst.scores.y ?? 0), 'the isolated choice is not the least ECT')
-  // Off: plain Mu.
-  t.equal(createMuBalance({ isolateShare: 0 }).pick(view([x, y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1)).choice, 'y')
+  // Off (the default): plain Mu.
+  t.equal(createMuBalance().pick(view([x, y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1)).choice, 'y')
   // Nowhere of its own yet: least ECT.
   t.equal(mu.pick(view([y], { f: demand({ inflight: 8 }) }), 'f', seededRng(1)).choice, 'y')
 })
@@ -59,7 +59,7 @@ t.test('burst isolation: a function past its share of the cores queues behind it
 t.test('ties among equal boards stay seeded-random under isolation', async (t) => {
   const mk = (id: string): BoardView => board(id, 'raspberry-pi-4b', { inflight: 8, functions: { f: fnv({ running: 4, queueLen: 4, runtimes: 4 }) } })
   const v = view([mk('a'), mk('b')], { f: demand({ inflight: 16 }) })
-  const picks = (seed: number): string => { const r = seededRng(seed); const p = createMuBalance(); return Array.from({ length: 20 }, () => p.pick(v, 'f', r).choice).join() }
+  const picks = (seed: number): string => { const r = seededRng(seed); const p = createMuBalance({ isolateShare: 0.5 }); return Array.from({ length: 20 }, () => p.pick(v, 'f', r).choice).join() }
   t.equal(picks(5), picks(5))
   t.ok(picks(5).includes('a') && picks(5).includes('b'))
 })
