@@ -13,6 +13,7 @@ import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { Agent, newIncarnation } from './agent.js'
 import { startBoardStatus } from './board-status.js'
+import { processTreeCpu } from './linux-process-cpu.js'
 import { CodeStore } from './code-store.js'
 import { LevelCodeCache } from './level-code-cache.js'
 import { RuntimePool } from './runtime-pool.js'
@@ -59,7 +60,8 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     log
   })
   await executor.start() // the isolate host process boots now, not on the first invocation
-  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log })
+  const cpuUsage = processTreeCpu(() => executor.hostPid, emulate ? 1 / profile.speed : 1)
+  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage })
   await energy.start()
   const powerOff = opts.onPowerOff ?? ((): void => {
     const [cmd, ...args] = cfg.shutdown_command
