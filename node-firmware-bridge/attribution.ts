@@ -46,6 +46,11 @@ interface Seg {
 
 interface Obs { readonly watts: number, readonly overlap: Map<string, number>, readonly dt: number, readonly rates: Map<string, { fn: string, rate: number }>, waiting: number }
 
+/** The reading behind a sample: its mean power and the length of the window it averages (centred on the sample). */
+export interface Reading { readonly watts: number, readonly windowMs: number }
+
+type Who = Pick<Seg, 'ids' | 'fnOf' | 'rates'>
+
 interface Running { readonly fn: string, readonly start: number, readonly segs: Seg[], readonly obs: Obs[] }
 
 export interface AttributionOptions {
@@ -68,6 +73,8 @@ export class Attribution {
   private unattributedIdle = 0
   private residual = 0
   private pendingObs = 0
+  /** The previous reading's error against the model (measured − modelled mean power over its window). */
+  private lastEps: number | undefined
 
   constructor (private readonly o: AttributionOptions) {}
 
@@ -76,14 +83,14 @@ export class Attribution {
    * t may lie before now (a meter's reading belongs to the middle of its window): segments
    * already cut past t are settled up to t and finish settling with the next sample.
    */
-  onSample (t: number, intervalJ: number): void {
-    if (this.lastSample === undefined || this.cursor === undefined) { this.lastSample = t; this.cursor ??= t; return }
+  onSample (t: number, intervalJ: number, reading?: Reading): void {
+    if (this.lastSample === undefined || this.cursor === undefined) { this.lastSample = t; this.cursor ??= t; this.lastEps = undefined; return }
     if (t <= this.lastSample) return
     this.cut(t)
     const from = this.lastSample
     this.lastSample = t
     this.measured += intervalJ
-    this.settle(from, t, intervalJ)
+    this.settle(from, t, intervalJ, reading)
     const max = this.o.maxRunMs ?? 15 * 60_000
     const now = this.o.clock.now()
     for (const [id, r] of this.running) if (now - r.start > max) this.end(id, this.estimateRate(r.fn) * (now - r.start))
@@ -128,14 +135,14 @@ export class Attribution {
     this.cursor = t
   }
 
-  private fnOf (seg: Seg, id: string): string { return seg.fnOf.get(id) ?? '' }
+  private fnOf (seg: Who, id: string): string { return seg.fnOf.get(id) ?? '' }
 
   private estimateRate (fn: string): number { return this.fnRate.get(fn) ?? 1 }
 
-  private rateOf (seg: Seg, id: string): number { return seg.rates.get(id) ?? this.estimateRate(this.fnOf(seg, id)) }
+  private rateOf (seg: Who, id: string): number { return seg.rates.get(id) ?? this.estimateRate(this.fnOf(seg, id)) }
 
   /** Modelled own power of each participant, and the modelled segment power. */
-  private predict (seg: Seg): { own: Map<string, number>, idleW: number, dynW: number } {
+  private predict (seg: Who): { own: Map<string, number>, idleW: number, dynW: number } {
     const m = this.o.model
     const own = new Map<string, number>()
     let sumOwn = 0
@@ -152,7 +159,7 @@ export class Attribution {
   }
 
   /** Spreads the interval's energy over the open segments it overlaps, by modelled power. */
-  private settle (from: number, to: number, energyJ: number): void {
+  private settle (from: number, to: number, measuredJ: number, reading: Reading | undefined): void {
     const parts = this.open.map((seg) => {
       const overlap = Math.max(0, Math.min(seg.to, to) - Math.max(seg.from, from))
       return { seg, overlap, pred: this.predict(seg) }
@@ -160,7 +167,9 @@ export class Attribution {
     const weight = parts.map((p) => (p.pred.idleW + p.pred.dynW) * p.overlap)
     const total = weight.reduce((a, b) => a + b, 0)
     const span = parts.reduce((a, p) => a + p.overlap, 0)
-    this.observe(parts, energyJ, to - from)
+    const energyJ = this.align(from, to, measuredJ, total / 1000, reading)
+    this.residual += measuredJ - energyJ
+    if (!this.observeReading(to, reading)) this.observe(parts, measuredJ / ((to - from) / 1000), to - from)
     parts.forEach((p, i) => {
       const e = total > 0 ? energyJ * (weight[i] ?? 0) / total : energyJ * p.overlap / Math.max(1e-9, span)
       p.seg.energy += e
@@ -169,6 +178,43 @@ export class Attribution {
     const keep: Seg[] = []
     for (const seg of this.open) { if (seg.to <= to) this.finalize(seg); else keep.push(seg) }
     this.open = keep
+  }
+
+  /**
+   * The energy of the interval as the model places it in time, corrected by what the meter
+   * saw. A reading averages its own window, and the trapezoid between two readings smears a
+   * short burst over the neighbouring intervals (and misses what falls between windows); the
+   * model knows when each invocation ran, so the interval gets the model's energy plus the
+   * trapezoid of the readings' errors against the model over their windows. The difference to
+   * the trapezoid of the readings themselves is the model's own smear, which sums to nearly
+   * nothing over a run and is kept as residual.
+   */
+  private align (from: number, to: number, measuredJ: number, modelJ: number, reading: Reading | undefined): number {
+    if (reading === undefined || !(reading.windowMs > 0)) { this.lastEps = undefined; return measuredJ }
+    const h = reading.windowMs / 2
+    const modelled = this.meanW(to - h, to + h)
+    const eps = modelled === undefined ? undefined : reading.watts - modelled
+    const prev = this.lastEps
+    this.lastEps = eps
+    if (eps === undefined || prev === undefined) return measuredJ
+    const e = modelJ + (prev + eps) / 2 * (to - from) / 1000
+    return e > 0 ? e : measuredJ
+  }
+
+  /** Modelled mean power over [a, b], from the open segments and the invocations running now. */
+  private meanW (a: number, b: number): number | undefined {
+    let e = 0
+    let span = 0
+    const add = (who: Who, from: number, to: number): void => {
+      const ov = Math.min(to, b) - Math.max(from, a)
+      if (ov <= 0) return
+      const p = this.predict(who)
+      e += (p.idleW + p.dynW) * ov
+      span += ov
+    }
+    for (const seg of this.open) add(seg, seg.from, seg.to)
+    if (this.cursor !== undefined) add(this.now(), this.cursor, Infinity)
+    return span > 0 ? e / span : undefined
   }
 
   /** All of the segment's energy is measured: what ended participants took provisionally is squared. */
@@ -212,9 +258,9 @@ export class Attribution {
   }
 
   /** Each measured interval becomes a model observation once all its invocations' CPU rates are known. */
-  private observe (parts: ReadonlyArray<{ seg: Seg, overlap: number }>, energyJ: number, spanMs: number): void {
-    if (spanMs <= 0) return
-    const ob: Obs = { watts: energyJ / (spanMs / 1000), overlap: new Map(), dt: spanMs, rates: new Map(), waiting: 0 }
+  private observe (parts: ReadonlyArray<{ seg: Who, overlap: number }>, watts: number, spanMs: number): boolean {
+    if (spanMs <= 0) return false
+    const ob: Obs = { watts, overlap: new Map(), dt: spanMs, rates: new Map(), waiting: 0 }
     for (const { seg, overlap } of parts) {
       for (const id of seg.ids) {
         const known = seg.rates.get(id)
@@ -226,9 +272,34 @@ export class Attribution {
       const r = this.running.get(id)
       if (r !== undefined && !ob.rates.has(id)) { r.obs.push(ob); ob.waiting++ }
     }
-    if (ob.waiting === 0) { this.commit(ob); return }
+    if (ob.waiting === 0) { this.commit(ob); return true }
     if (this.pendingObs >= (this.o.maxPendingObs ?? 5000)) { for (const r of this.running.values()) r.obs.length = 0; this.pendingObs = 0 }
     this.pendingObs++
+    return true
+  }
+
+  /**
+   * A reading is the mean power over its own window, so the observation is the reading against
+   * the invocations' overlap with that window (not the trapezoid interval, which smears short
+   * invocations into their neighbours and teaches the model that they draw less than they do).
+   */
+  private observeReading (t: number, reading: Reading | undefined): boolean {
+    if (reading === undefined || !(reading.windowMs > 0)) return false
+    const a = t - reading.windowMs / 2
+    const b = t + reading.windowMs / 2
+    const parts: Array<{ seg: Who, overlap: number }> = []
+    for (const seg of this.open) parts.push({ seg, overlap: Math.min(seg.to, b) - Math.max(seg.from, a) })
+    if (this.cursor !== undefined) parts.push({ seg: this.now(), overlap: b - Math.max(this.cursor, a) })
+    const inside = parts.filter((p) => p.overlap > 0)
+    const span = inside.reduce((s, p) => s + p.overlap, 0)
+    if (span < 0.99 * (b - a)) return false
+    return this.observe(inside, reading.watts, span)
+  }
+
+  /** Who is running since the last cut. */
+  private now (): Who {
+    const ids = [...this.running.keys()]
+    return { ids, fnOf: new Map(ids.map((id) => [id, this.running.get(id)?.fn ?? ''])), rates: new Map() }
   }
 
   private learn (ob: Obs, id: string, fn: string, rate: number): void {

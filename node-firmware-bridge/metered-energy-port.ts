@@ -51,7 +51,7 @@ export class MeteredEnergyPort implements EnergyPort {
       hz: this.o.profile.sample_hz,
       log: this.o.log,
       retainMs: this.o.retainMs,
-      onSample: (t, _w, j) => { this.attribution.onSample(t, j) }
+      onSample: (t, w, j, windowMs) => { this.attribution.onSample(t, j, windowMs === undefined ? undefined : { watts: w, windowMs }) }
     })
     this.sampler.start()
   }

@@ -49,6 +49,13 @@ export class PowerModel {
     return i
   }
 
+  /**
+   * The prior's pull on parameter i. U² is small (0.1 at a third of the cores), so a prior on γ
+   * worth as many observations as the others would hold γ near zero and push the excess into
+   * the β's, flattening them toward each other; γ's prior is scaled to U²'s range.
+   */
+  private ridge (i: number): number { return i === 1 ? this.priorWeight * 0.01 : this.priorWeight }
+
   private priorOf (i: number): number { return i === 0 ? this.prior.idleW : i === 1 ? 0 : this.prior.perCoreW }
 
   /** One interval: its mean power and the CPU rate of each function during it. */
@@ -71,8 +78,8 @@ export class PowerModel {
     if (!this.dirty) return
     this.dirty = false
     const m = this.atb.length
-    const a = this.ata.map((row, i) => row.map((v, j) => v + (i === j ? this.priorWeight : 0)))
-    const b = this.atb.map((v, i) => v + this.priorWeight * this.priorOf(i))
+    const a = this.ata.map((row, i) => row.map((v, j) => v + (i === j ? this.ridge(i) : 0)))
+    const b = this.atb.map((v, i) => v + this.ridge(i) * this.priorOf(i))
     const sol = gauss(a, b)
     if (sol === undefined) return
     for (let i = 0; i < m; i++) this.theta[i] = sol[i] ?? this.priorOf(i)

@@ -9,8 +9,8 @@ export interface SamplerOptions {
   readonly log: Logger
   /** How much history recent() keeps, ms. */
   readonly retainMs?: number
-  /** Called after each sample with the energy of the interval since the previous one. */
-  readonly onSample?: (tMs: number, watts: number, intervalJ: number) => void
+  /** Called after each sample with the energy of the interval since the previous one and the reading's window, ms. */
+  readonly onSample?: (tMs: number, watts: number, intervalJ: number, windowMs: number | undefined) => void
 }
 
 /**
@@ -53,7 +53,7 @@ export class PowerSampler {
     this.busy = true
     try {
       const r = await this.o.meter.read()
-      this.record(r.atMs, r.watts)
+      this.record(r.atMs, r.watts, r.windowMs)
       if (this.failures > 0) this.o.log.info('power sensor readable again', { after_failures: this.failures })
       this.failures = 0
     } catch (err) {
@@ -63,7 +63,7 @@ export class PowerSampler {
     }
   }
 
-  private record (t: number, watts: number): void {
+  private record (t: number, watts: number, windowMs?: number): void {
     let intervalJ = 0
     if (this.last !== undefined) {
       const [t0, w0] = this.last
@@ -77,7 +77,7 @@ export class PowerSampler {
     let drop = 0
     while (drop < this.samples.length && (this.samples[drop]?.[0] ?? t) < horizon) drop++
     if (drop > 0) this.samples.splice(0, drop)
-    this.o.onSample?.(t, watts, intervalJ)
+    this.o.onSample?.(t, watts, intervalJ, windowMs)
   }
 
   powerW (): number { return this.last?.[1] ?? 0 }

@@ -17,8 +17,9 @@ export const surrogateMeter = (profile: Pick<BoardProfile, 'idle_w' | 'peak_w'>,
     read: async () => {
       const now = clock.now()
       const atMs = (last + now) / 2
+      const windowMs = now - last
       last = now
-      return { watts: profilePowerW(profile, utilisation()), atMs }
+      return { watts: profilePowerW(profile, utilisation()), atMs, windowMs }
     },
     close: async () => {}
   }

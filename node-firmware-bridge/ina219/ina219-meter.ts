@@ -25,7 +25,7 @@ export const openIna219Meter = async (bus: I2cBus, clock: Clock, opts: Omit<Ina2
       await chip.trigger()
       triggeredAt = clock.now()
       if (!r.fresh) throw sensorError(bus.busNumber, opts.address, 'conversion not ready: sample rate too high for the ADC averaging')
-      return { watts: r.powerW, atMs }
+      return { watts: r.powerW, atMs, windowMs: 2 * half }
     },
     close: async () => { await bus.close() }
   }

@@ -2,8 +2,9 @@
  * Energy attribution benchmark: a simulated board (register-level INA219 at the profile's
  * sample rate) runs a mixed concurrent workload whose true per-invocation energy is known
  * from a non-linear power model with per-function intensity. Compares the attribution the
- * agent gets (learned intensities) with CPU-time-only attribution on the same samples.
- * Writes bench/results/energy.json.
+ * agent gets (learned intensities) with CPU-time-only attribution on the same samples, and
+ * breaks the per-invocation error down by function, by duration and by how far into the run
+ * the invocation started (the model is still learning early on). Writes bench/results/energy.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -23,6 +24,25 @@ const conservation = runs.reduce((a, r) => a + Math.abs(r.ledger.attributedJ + r
 const meterError = runs.reduce((a, r) => a + Math.abs(r.ledger.measuredJ - r.trueTotalJ), 0) / runs.reduce((a, r) => a + r.trueTotalJ, 0)
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6
+
+/** Per-invocation MAE and mean signed error of a group, learned and CPU-time-only. */
+const group = (rs: typeof all) => {
+  const bias = (pick: (i: (typeof all)[number]) => number): number => rs.reduce((a, i) => a + (pick(i) - i.trueJ) / i.trueJ, 0) / Math.max(1, rs.length)
+  return {
+    invocations: rs.length,
+    mae: round(errors(rs, (i) => i.attributedJ).perInvocation),
+    bias: round(bias((i) => i.attributedJ)),
+    baseline_mae: round(errors(rs, (i) => i.baselineJ).perInvocation)
+  }
+}
+const DURATIONS: ReadonlyArray<readonly [number, number]> = [[0, 100], [100, 300], [300, 800], [800, Infinity]]
+const PHASES: ReadonlyArray<readonly [number, number]> = [[0, 10_000], [10_000, 60_000], [60_000, Infinity]]
+const label = ([a, b]: readonly [number, number]): string => b === Infinity ? `>=${a}` : `${a}-${b}`
+const breakdown = {
+  by_function: Object.fromEntries([...new Set(all.map((i) => i.fn))].map((fn) => [fn, group(all.filter((i) => i.fn === fn))])),
+  by_wall_ms: Object.fromEntries(DURATIONS.map((d) => [label(d), group(all.filter((i) => i.wallMs >= d[0] && i.wallMs < d[1]))])),
+  by_start_ms: Object.fromEntries(PHASES.map((d) => [label(d), group(all.filter((i) => i.startMs >= d[0] && i.startMs < d[1]))]))
+}
 const figure = (name: string, value: number, unit: string, goal: string, ok: boolean, baseline: string | null = null, baselineValue: number | null = null) => ({
   figure: name,
   value: round(value),
@@ -45,9 +65,11 @@ const result = {
     figure('attribution_mae_per_invocation', learned.perInvocation, 'fraction', '<= 0.05', learned.perInvocation <= 0.05, 'cpu-time-only attribution', naive.perInvocation),
     figure('conservation_error', conservation, 'fraction', '<= 0.01', conservation <= 0.01),
     figure('meter_total_error', meterError, 'fraction', '<= 0.01', meterError <= 0.01)
-  ]
+  ],
+  per_invocation_error: breakdown
 }
 
 mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
 writeFileSync(new URL('../../bench/results/energy.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+for (const [k, v] of Object.entries(breakdown)) for (const [g, e] of Object.entries(v)) console.log(`${k} ${g}: n=${e.invocations} mae ${e.mae} bias ${e.bias} (cpu-time-only ${e.baseline_mae})`)
 for (const f of result.figures) console.log(`${f.figure}: ${f.value} ${f.unit} (goal ${f.goal}, ${f.met ? 'met' : 'NOT met'})${f.baseline === null ? '' : ` vs ${f.baseline} ${f.baseline_value}, ratio ${f.ratio}`}`)

@@ -21,6 +21,8 @@ t.test('accuracy: within 5 % of each invocation\'s true energy, better than CPU-
   const naive = errors(r.invocations, (i) => i.baselineJ)
   t.ok(learned.weighted < 0.05, `energy-weighted MAE ${(learned.weighted * 100).toFixed(2)} % < 5 %`)
   t.ok(learned.weighted < naive.weighted, `better than CPU-time-only (${(naive.weighted * 100).toFixed(2)} %)`)
+  t.ok(learned.perInvocation < 0.05, `per-invocation MAE ${(learned.perInvocation * 100).toFixed(2)} % < 5 %`)
+  t.ok(learned.perInvocation < naive.perInvocation, `better than CPU-time-only per invocation (${(naive.perInvocation * 100).toFixed(2)} %)`)
   const m = r.port.powerModel()
   t.ok((m.intensityW['kv-scan'] ?? 0) < (m.intensityW.hash ?? 0), 'memory-bound function learned as less power-intense than CPU-bound')
 })

@@ -37,7 +37,7 @@ export interface WorkloadOptions {
 
 interface Inv { readonly id: string, readonly fn: FnSpec, readonly start: number, readonly end: number, readonly u: number, readonly cpuMs: number }
 
-export interface InvocationResult { readonly id: string, readonly fn: string, readonly trueJ: number, readonly attributedJ: number, readonly baselineJ: number }
+export interface InvocationResult { readonly id: string, readonly fn: string, readonly startMs: number, readonly wallMs: number, readonly trueJ: number, readonly attributedJ: number, readonly baselineJ: number }
 
 export interface WorkloadResult {
   readonly invocations: readonly InvocationResult[]
@@ -147,7 +147,7 @@ export const runWorkload = async (o: WorkloadOptions): Promise<WorkloadResult> =
   }
   await port.stop()
   await baseline.stop()
-  const invocations = invs.map((i) => ({ id: i.id, fn: i.fn.name, trueJ: model.trueJ.get(i.id) ?? 0, attributedJ: shares.get(i.id)?.[0] ?? 0, baselineJ: shares.get(i.id)?.[1] ?? 0 }))
+  const invocations = invs.map((i) => ({ id: i.id, fn: i.fn.name, startMs: i.start - T0, wallMs: i.end - i.start, trueJ: model.trueJ.get(i.id) ?? 0, attributedJ: shares.get(i.id)?.[0] ?? 0, baselineJ: shares.get(i.id)?.[1] ?? 0 }))
   return { invocations, ledger: port.ledger(), baselineLedger: baseline.ledger(), trueTotalJ: model.totalJ(T0, endAt), port }
 }
 
