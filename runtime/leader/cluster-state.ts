@@ -43,7 +43,7 @@ export class ClusterState {
       if (msg.incarnation === cur.incarnation && seq < cur.seq && msg.status !== 'offline') return 'stale'
     }
     if (msg.status === 'offline') {
-      if (cur === undefined) return 'stale'
+      if (cur === undefined || (cur.status === 'offline' && cur.incarnation === msg.incarnation)) return 'stale'
       cur.status = 'offline'
       cur.incarnation = msg.incarnation
       return 'offline'

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { loadProfiles } from '../../boards/index.js'
+import { ClusterState } from '../../runtime/leader/cluster-state.js'
+import type { BoardState } from '../../runtime/protocol/messages.js'
+import { ManualClock } from '../../runtime/shared/clock.js'
+
+const profiles = loadProfiles()
+const state = (over: Partial<BoardState> = {}): BoardState => ({
+  v: 1, id: 'b1', incarnation: '00000000a-aaaaaa', profile: 'raspberry-pi-4b', status: 'online', ts: 0, seq: 1,
+  power_w: 2.7, energy_j: 0, queue_len: 0, service_rate: 0, functions: {}, mem_mb: 0, power_source: 'ina219', ...over
+})
+
+t.test('orders gossip by incarnation, then seq', async (t) => {
+  const c = new ClusterState(new ManualClock(), profiles, 3500)
+  t.equal(c.onState(state({ seq: 5 })), 'joined')
+  t.equal(c.onState(state({ seq: 4, queue_len: 9 })), 'stale', 'an older seq of the same boot is ignored')
+  t.equal(c.view().boards[0]?.queueLen, 0)
+  t.equal(c.onState(state({ seq: 6, queue_len: 2 })), 'updated')
+  t.equal(c.onState(state({ incarnation: '000000009-ffffff', seq: 99 })), 'stale', 'an older boot is ignored')
+  t.equal(c.onState(state({ incarnation: '00000000b-000000', seq: 1 })), 'joined', 'a newer boot replaces it')
+  t.equal(c.get('b1')?.incarnation, '00000000b-000000')
+})
+
+t.test('a Last Will of the current boot makes the board offline, once; an old boot\'s will is ignored', async (t) => {
+  const c = new ClusterState(new ManualClock(), profiles, 3500)
+  c.onState(state())
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: '000000001-000000', status: 'offline', ts: 0 }), 'stale')
+  t.ok(c.routable('b1'))
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: '00000000a-aaaaaa', status: 'offline', ts: 0 }), 'offline')
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: '00000000a-aaaaaa', status: 'offline', ts: 0 }), 'stale', 'a repeated offline is not news')
+  t.notOk(c.routable('b1'))
+  t.equal(c.view().boards[0]?.power, 'offline')
+})
+
+t.test('missed gossip ages a board out; draining and gated boards are never routable', async (t) => {
+  const clock = new ManualClock()
+  const c = new ClusterState(clock, profiles, 3500)
+  c.onState(state())
+  c.onState(state({ id: 'b2', seq: 1 }))
+  c.onState(state({ id: 'b3', seq: 1, status: 'draining' }))
+  t.same(c.view().boards.map((b) => [b.id, b.routable]), [['b1', true], ['b2', true], ['b3', false]])
+  c.setPower('b2', 'gated')
+  t.notOk(c.routable('b2'))
+  t.equal(c.view().boards[1]?.power, 'gated')
+  clock.advance(3000)
+  c.onState(state({ seq: 2 }))
+  clock.advance(1000)
+  t.same(c.sweep(), ['b2', 'b3'], 'boards quiet for more than 3.5 s are offline')
+  t.ok(c.routable('b1'), 'b1 gossiped 1 s ago')
+  t.same(c.sweep(), [], 'each is reported once')
+})
+
+t.test('unknown profiles are not admitted; in-flight accounting is exact', async (t) => {
+  const clock = new ManualClock()
+  const c = new ClusterState(clock, profiles, 3500)
+  t.equal(c.onState(state({ profile: 'cray-1' })), 'unknown-profile')
+  c.onState(state())
+  c.addInflight('b1', 'f', 1)
+  c.addInflight('b1', 'f', 1)
+  t.equal(c.view().boards[0]?.inflight, 2)
+  t.equal(c.view().boards[0]?.functions.f?.queueLen, 2, 'the leader\'s count stands in until gossip has the function')
+  t.equal(c.view().boards[0]?.idleSinceMs, null)
+  clock.advance(500)
+  c.addInflight('b1', 'f', -1)
+  c.addInflight('b1', 'f', -1)
+  c.addInflight('b1', 'f', -1)
+  t.equal(c.view().boards[0]?.inflight, 0, 'never negative')
+  t.equal(c.view().boards[0]?.idleSinceMs, 500)
+})
