@@ -55,38 +55,56 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     const cold = warmFree || runtimes >= cores ? 0 : coldRefMs / speed
     return wait + tf + cold
   }
+  // The state of one pick, kept at the factory so the candidate test is one function, not a
+  // closure per invocation (pick is synchronous and never re-entered).
+  let view: ClusterView = { now: 0, boards: [] }
+  let fn = ''
+  let refMs = 0
+  let coldRefMs = 0
+  let slots = 1
+  let limit = Infinity
+  let scores: Record<string, number> = {}
+  let best: string[] = []
+  let bestScore = Infinity
+  let isolate = false
+  let cores = 0
+  let seen = 0
+  let own: string[] = []
+  let ownScore = Infinity
+  const consider = (b: BoardView | undefined): void => {
+    if (b === undefined || !b.routable || scores[b.id] !== undefined) return
+    // Spill over: a board whose queue of fn is full would answer WISP_OVERLOADED; the next best takes it.
+    if ((b.functions[fn]?.queueLen ?? 0) >= limit) return
+    const s = ect(view, b, fn, refMs, coldRefMs, slots)
+    scores[b.id] = s
+    if (s < bestScore) { bestScore = s; best = [b.id] } else if (s === bestScore) best.push(b.id)
+    if (isolate) {
+      const fv = b.functions[fn]
+      cores += b.profile.cores
+      seen++
+      if (fv !== undefined && fv.running + fv.queueLen > 0) {
+        if (s < ownScore) { ownScore = s; own = [b.id] } else if (s === ownScore) own.push(b.id)
+      }
+    }
+  }
   return {
     name: 'mu',
-    pick (view: ClusterView, fn: string, rng: Rng): Decision {
+    pick (v: ClusterView, f: string, rng: Rng): Decision {
+      view = v
+      fn = f
       const d = view.fns?.[fn]
-      const refMs = d !== undefined && d.serviceMs > 0 ? d.serviceMs : o.defaultServiceMs
-      const coldRefMs = d?.coldMs ?? o.defaultColdMs
-      const slots = d?.concurrency ?? 1
-      const limit = d?.queueLimit ?? Infinity
-      const scores: Record<string, number> = {}
-      let best: string[] = []
-      let bestScore = Infinity
-      const isolate = o.isolateShare > 0 && (d?.inflight ?? 0) > 0
-      let cores = 0
-      let seen = 0
-      let own: string[] = []
-      let ownScore = Infinity
-      const consider = (b: BoardView | undefined): void => {
-        if (b === undefined || !b.routable || scores[b.id] !== undefined) return
-        // Spill over: a board whose queue of fn is full would answer WISP_OVERLOADED; the next best takes it.
-        if ((b.functions[fn]?.queueLen ?? 0) >= limit) return
-        const s = ect(view, b, fn, refMs, coldRefMs, slots)
-        scores[b.id] = s
-        if (s < bestScore) { bestScore = s; best = [b.id] } else if (s === bestScore) best.push(b.id)
-        if (isolate) {
-          const fv = b.functions[fn]
-          cores += b.profile.cores
-          seen++
-          if (fv !== undefined && fv.running + fv.queueLen > 0) {
-            if (s < ownScore) { ownScore = s; own = [b.id] } else if (s === ownScore) own.push(b.id)
-          }
-        }
-      }
+      refMs = d !== undefined && d.serviceMs > 0 ? d.serviceMs : o.defaultServiceMs
+      coldRefMs = d?.coldMs ?? o.defaultColdMs
+      slots = d?.concurrency ?? 1
+      limit = d?.queueLimit ?? Infinity
+      scores = {}
+      best = []
+      bestScore = Infinity
+      isolate = o.isolateShare > 0 && (d?.inflight ?? 0) > 0
+      cores = 0
+      seen = 0
+      own = []
+      ownScore = Infinity
       const n = view.boards.length
       if (n <= o.fullScanBelow) {
         for (const b of view.boards) consider(b)

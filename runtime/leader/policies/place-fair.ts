@@ -65,45 +65,117 @@ export const createPlaceFair = (opts: Partial<FairPlaceOptions> = {}): PlacePoli
       const per = fns.map(() => new Int32Array(n))
       const had = heldRuntimes(view, boards, fns)
       const slots = fns.map((fn) => slotsFor(view.fns?.[fn]?.memoryMb ?? DEFAULT_MEMORY_MB))
+      // Boards in a max-heap by score speed × (1 − work / capacity), ties to the lower index (the
+      // order of a scan of the boards), so each runtime costs O(log n) plus the function's own
+      // holders (sticky) instead of a scan of every board. A board full for the smallest function
+      // leaves the heap.
+      const minMem = Math.min(DEFAULT_MEMORY_MB, ...fns.map((fn) => view.fns?.[fn]?.memoryMb ?? DEFAULT_MEMORY_MB))
+      const minSlots = slotsFor(minMem)
+      const score = new Float64Array(n)
+      for (let i = 0; i < n; i++) score[i] = speed[i]!
+      const heap: number[] = []
+      const pos = new Int32Array(n).fill(-1)
+      const above = (a: number, b: number): boolean => score[a]! > score[b]! || (score[a] === score[b] && a < b)
+      const put = (k: number, i: number): void => { heap[k] = i; pos[i] = k }
+      const siftUp = (k: number): void => {
+        const i = heap[k]!
+        while (k > 0) { const p = (k - 1) >> 1; const q = heap[p]!; if (!above(i, q)) break; put(k, q); k = p }
+        put(k, i)
+      }
+      const siftDown = (k: number): void => {
+        const i = heap[k]!
+        const len = heap.length
+        for (;;) {
+          const l = 2 * k + 1
+          if (l >= len) break
+          const r = l + 1
+          const c = r < len && above(heap[r]!, heap[l]!) ? r : l
+          if (!above(heap[c]!, i)) break
+          put(k, heap[c]!)
+          k = c
+        }
+        put(k, i)
+      }
+      const remove = (i: number): void => {
+        const k = pos[i]!
+        pos[i] = -1
+        const last = heap.pop()!
+        if (k < heap.length) { put(k, last); siftUp(k); siftDown(pos[last]!) }
+      }
+      for (let i = 0; i < n; i++) if (count[i]! < minSlots[i]!) { heap.push(i); siftUp(heap.length - 1) }
+      // Holders (sticky candidates) of each function among the placeable boards.
+      const sticky = had.map((row) => { const out: number[] = []; for (let i = 0; i < n; i++) if (row[i]! > 0) out.push(i); return out })
+      // The function being placed and the best board found so far (hoisted out of the loop: no closure per runtime).
+      let mine = per[0] ?? new Int32Array(0)
+      let mem = slots[0] ?? new Int32Array(0)
+      let best = -1
+      let bestScore = -Infinity
+      const feasible = (i: number): boolean => mine[i]! < cores[i]! && count[i]! < mem[i]!
+      const better = (i: number, s: number): boolean => s > bestScore || (s === bestScore && i < best)
+      // Best feasible board of the heap: best-first descent, pruned below the best found.
+      const visit = (h: number): void => {
+        if (h >= heap.length) return
+        const i = heap[h]!
+        if (!better(i, score[i]!)) return
+        if (feasible(i)) { best = i; bestScore = score[i]!; return }
+        visit(2 * h + 1)
+        visit(2 * h + 2)
+      }
       let open = fns.map((_, k) => k)
       while (open.length > 0) {
         const still: number[] = []
         for (const k of open) {
           const target = targets[fns[k]!] ?? 0
           const got = provided[k]!
-          const mine = per[k]!
+          mine = per[k]!
+          mem = slots[k]!
           const old = had[k]!
-          const mem = slots[k]!
-          let best = -1
-          let bestScore = -Infinity
-          for (let i = 0; i < n; i++) {
-            if (mine[i]! >= cores[i]! || count[i]! >= mem[i]!) continue
-            let s = speed[i]! * (1 - work[i]! / cap[i]!)
-            if (mine[i]! < old[i]!) s *= 1 + o.stickiness
-            if (s > bestScore) { bestScore = s; best = i }
+          best = -1
+          bestScore = -Infinity
+          visit(0)
+          for (const i of sticky[k]!) {
+            if (!feasible(i)) continue
+            const s = mine[i]! < old[i]! ? score[i]! * (1 + o.stickiness) : score[i]!
+            if (better(i, s)) { best = i; bestScore = s }
           }
           if (best < 0) continue
           const sp = speed[best]!
           work[best] = work[best]! + Math.min(sp, target - got)
           count[best] = count[best]! + 1
           mine[best] = mine[best]! + 1
+          score[best] = speed[best]! * (1 - work[best]! / cap[best]!)
+          if (pos[best]! >= 0) {
+            if (count[best]! >= minSlots[best]!) remove(best)
+            else siftDown(pos[best]!)
+          }
           provided[k] = got + sp
           if (got + sp < target - 1e-9) still.push(k)
         }
         open = still
       }
       const warm: Record<string, Record<string, number>> = {}
-      const decisions: Decision[] = []
       fns.forEach((fn, k) => {
         const mine = per[k]!
-        const scores: Record<string, number> = {}
         for (let i = 0; i < n; i++) {
           const c = mine[i]!
-          if (c > 0) { const id = boards[i]!.id; (warm[id] ??= {})[fn] = c; scores[id] = c }
+          if (c > 0) (warm[boards[i]!.id] ??= {})[fn] = c
         }
-        decisions.push(placeDecision('fair', view.now, fn, targets[fn] ?? 0, provided[k]!, scores))
       })
-      return { warm: withEvictions(view, warm), decisions }
+      const now = view.now
+      // Decisions are built when read (the simulator reads them only when it records them).
+      let decisions: Decision[] | undefined
+      return {
+        warm: withEvictions(view, warm),
+        get decisions (): Decision[] {
+          decisions ??= fns.map((fn, k) => {
+            const mine = per[k]!
+            const scores: Record<string, number> = {}
+            for (let i = 0; i < n; i++) if (mine[i]! > 0) scores[boards[i]!.id] = mine[i]!
+            return placeDecision('fair', now, fn, targets[fn] ?? 0, provided[k]!, scores)
+          })
+          return decisions
+        }
+      }
     }
   }
 }

@@ -41,7 +41,7 @@ export const createProactiveScale = (opts: Partial<ProactiveOptions> = {}): Scal
     tick (view: ClusterView, _rng: Rng): ScaleResult {
       const targets: Record<string, number> = {}
       const forecast: Record<string, number> = {}
-      const decisions: Decision[] = []
+      const rows: Array<{ fn: string, c: number, arrivals: number, rate: number, level: number, trend: number, f: number, plan: number, serviceMs: number, slack: number }> = []
       const fns = view.fns ?? {}
       for (const fn of Object.keys(fns).sort()) {
         const d = fns[fn]
@@ -63,13 +63,23 @@ export const createProactiveScale = (opts: Partial<ProactiveOptions> = {}): Scal
         else if (c === 0) c = 1
         targets[fn] = c
         forecast[fn] = Math.max(f, st.holt.level)
-        decisions.push({
-          kind: 'scale', policy: 'proactive', at: view.now, fn, choice: null, scores: { runtimes: c },
-          inputs: { arrivals: d.arrivals, rate, level: st.holt.level, trend: st.holt.trend, forecast: f, plan, service_ms: serviceMs, p99_wait_ms: slack },
-          reason: c === 0 ? 'idle: scale to zero' : 'M/M/c p99 wait within target at forecast rate'
-        })
+        rows.push({ fn, c, arrivals: d.arrivals, rate, level: st.holt.level, trend: st.holt.trend, f, plan, serviceMs, slack })
       }
-      return { targets, forecast, decisions }
+      const now = view.now
+      // Decisions are built when read (the simulator reads them only when it records them).
+      let decisions: Decision[] | undefined
+      return {
+        targets,
+        forecast,
+        get decisions (): Decision[] {
+          decisions ??= rows.map((r) => ({
+            kind: 'scale', policy: 'proactive', at: now, fn: r.fn, choice: null, scores: { runtimes: r.c },
+            inputs: { arrivals: r.arrivals, rate: r.rate, level: r.level, trend: r.trend, forecast: r.f, plan: r.plan, service_ms: r.serviceMs, p99_wait_ms: r.slack },
+            reason: r.c === 0 ? 'idle: scale to zero' : 'M/M/c p99 wait within target at forecast rate'
+          }))
+          return decisions
+        }
+      }
     }
   }
 }
