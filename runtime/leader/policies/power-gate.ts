@@ -1,85 +1,148 @@
 import type { BoardView, ClusterView, Decision, PowerAction, PowerPlan, PowerPolicy, ScaleResult } from './types.js'
+import type { BoardProfile } from '../../../boards/schema.js'
 import type { Rng } from '../../shared/rng.js'
 import { DEFAULT_MEMORY_MB } from './place-common.js'
 
 export interface PowerGateOptions {
   readonly intervalMs: number
-  /** A board must have run nothing for this long before it may be gated. */
+  /** A board must have run nothing for this long before it may be gated (the balancer does not need it). */
   readonly idleMs: number
-  /** Plan for this utilisation of the powered capacity (speed × cores). */
-  readonly targetUtilisation: number
-  /** Hysteresis: gate only while the rest covers demand × (1 + gateMargin); wake when below demand. */
-  readonly gateMargin: number
-  /** No second action on a board within this time. */
+  /**
+   * Minimum off-time (no wake within this time of a gate, unless no board is powered), the time
+   * between two gates of one board, and the floor of the minimum on-time after a wake.
+   */
   readonly dwellMs: number
+  /**
+   * Minimum on-time after a wake: the board's boot break-even (boot energy ÷ idle power), at
+   * least `dwellMs` and at most this.
+   */
+  readonly maxMinOnMs: number
+  /**
+   * Wake a gated board when the best expected completion time on the powered boards exceeds the
+   * gated board's own service time by this much (the balancer would send work there) and the
+   * queue outlasts the board's boot.
+   */
+  readonly waitTargetMs: number
   readonly defaultServiceMs: number
 }
 
-export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 30_000, targetUtilisation: 0.7, gateMargin: 0.15, dwellMs: 120_000, defaultServiceMs: 100 }
+export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 1000, dwellMs: 30_000, maxMinOnMs: 30_000, waitTargetMs: 2000, defaultServiceMs: 100 }
 
 const capacity = (b: BoardView): number => b.profile.speed * b.profile.cores
 const poweredOrComing = (b: BoardView): boolean => b.power === 'on' || b.power === 'booting'
+/** Watts per reference core at full load: the order in which boards are worth keeping on. */
+export const wattsPerCapacity = (p: BoardProfile): number => p.peak_w / (p.speed * p.cores)
+/** Time of idling that costs as much energy as one boot (booting draws (idle + peak) / 2 for boot_s). */
+export const bootBreakEvenMs = (p: BoardProfile): number => 1000 * p.boot_s * (p.idle_w + p.peak_w) / 2 / Math.max(0.01, p.idle_w)
+/**
+ * Expected wait (ms) of a new invocation on the board: the work queued beyond its cores, shared by
+ * its cores; each queued invocation weighs the board's reported work per invocation, else its mean
+ * service time, else `refMs` (reference) ÷ its speed.
+ */
+const expectedWaitMs = (b: BoardView, refMs: number): number => {
+  const queued = b.inflight - b.profile.cores
+  if (queued <= 0) return 0
+  const per = b.workMs !== undefined && b.inflight > 0 ? b.workMs / b.inflight
+    : b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : refMs / b.profile.speed
+  return queued * per / b.profile.cores
+}
+/** Most efficient first (watts per speed × cores), then the larger, then by id. */
+const moreEfficient = (a: BoardView, b: BoardView): number =>
+  wattsPerCapacity(a.profile) - wattsPerCapacity(b.profile) || capacity(b) - capacity(a) || (a.id < b.id ? -1 : 1)
 
 /**
- * Power gating. Demand (reference cores) is the larger of the forecast — Σ forecast rate ×
- * service time, over the longest boot time ahead — and the work on the boards now. Powered
- * capacity is kept at demand / targetUtilisation: wake the fastest gated boards when below
- * (ahead of demand, since the forecast already looks a boot time ahead); gate idle boards,
- * slowest first, while the rest still cover it with a margin. Never gates a board whose profile
- * is not gateable (the gateway) nor the last powered board able to hold a function.
+ * Power gating to the capacity the balancer actually uses. Mu's balancer packs work onto the
+ * fast boards, so capacity powered "for the forecast" sits idle; instead:
+ * - gate a board that has run nothing for `idleMs` (least efficient first), once it has been on
+ *   for its minimum on-time after a wake (its boot break-even, within [dwellMs, maxMinOnMs]);
+ * - wake the most efficient gated board (watts per speed × cores at full load), one per tick,
+ *   when queueing on the powered boards passes the latency target for it — the best expected
+ *   completion time there exceeds the gated board's own service time by `waitTargetMs`, so the
+ *   balancer would use it — and is forecast to last beyond its boot: the backlog takes longer
+ *   than the boot (or `dwellMs`, the planning horizon, when shorter) to clear at the forecast
+ *   rate, or the forecast work exceeds the powered capacity (then as many as cover it);
+ * - wake one when no board is powered; a gated board stays off for `dwellMs` otherwise.
+ * Never gates a board whose profile is not gateable (the gateway) nor the last powered board
+ * able to hold the largest function.
  */
 export const createPowerGate = (opts: Partial<PowerGateOptions> = {}): PowerPolicy & { readonly lastAction: Map<string, number> } => {
   const o = { ...POWER_GATE_DEFAULTS, ...opts }
   const lastAction = new Map<string, number>()
+  const lastOp = new Map<string, 'gate' | 'wake'>()
   return {
     name: 'gate',
     intervalMs: o.intervalMs,
     lastAction,
     tick (view: ClusterView, scale: ScaleResult, _rng: Rng): PowerPlan {
       const fns = view.fns ?? {}
+      // Forecast work in reference cores, and the mean service time (reference ms) it is made of.
       let forecastWork = 0
+      let rate = 0
       for (const fn of Object.keys(scale.forecast)) {
         const ms = fns[fn]?.serviceMs ?? 0
-        forecastWork += (scale.forecast[fn] ?? 0) * (ms > 0 ? ms : o.defaultServiceMs) / 1000
+        const r = scale.forecast[fn] ?? 0
+        rate += r
+        forecastWork += r * (ms > 0 ? ms : o.defaultServiceMs) / 1000
       }
+      const meanRefMs = rate > 0 ? 1000 * forecastWork / rate : o.defaultServiceMs
       let nowWork = 0
-      for (const b of view.boards) if (b.power === 'on' || b.power === 'draining') nowWork += Math.min(b.inflight, b.profile.cores) * b.profile.speed
-      const demand = Math.max(forecastWork, nowWork) / o.targetUtilisation
+      let backlog = 0
+      let bestEct = Infinity
+      for (const b of view.boards) {
+        if (b.power === 'on' || b.power === 'draining') nowWork += Math.min(b.inflight, b.profile.cores) * b.profile.speed
+        if (b.power === 'on' && b.routable) {
+          const wait = expectedWaitMs(b, meanRefMs)
+          backlog += wait * b.profile.cores * b.profile.speed
+          bestEct = Math.min(bestEct, wait + meanRefMs / b.profile.speed)
+        }
+      }
+      let powered = view.boards.filter(poweredOrComing).reduce((s, b) => s + capacity(b), 0)
+      // Time (ms) the powered boards need to clear their queues beyond their cores at the forecast rate.
+      const clearMs = powered > forecastWork ? backlog / (powered - forecastWork) : Infinity
       const actions: PowerAction[] = []
       const decisions: Decision[] = []
-      const calm = (b: BoardView): boolean => view.now - (lastAction.get(b.id) ?? -Infinity) >= o.dwellMs
-      let powered = view.boards.filter(poweredOrComing).reduce((s, b) => s + capacity(b), 0)
+      const since = (b: BoardView): number => view.now - (lastAction.get(b.id) ?? -Infinity)
+      const minOnMs = (b: BoardView): number => Math.max(o.dwellMs, Math.min(bootBreakEvenMs(b.profile), o.maxMinOnMs))
       const scores: Record<string, number> = {}
-      for (const b of view.boards) scores[b.id] = capacity(b)
-      const inputs = { forecast_work: forecastWork, now_work: nowWork, demand, powered }
+      for (const b of view.boards) scores[b.id] = wattsPerCapacity(b.profile)
+      const inputs = { forecast_work: forecastWork, now_work: nowWork, powered, backlog_ms: backlog, clear_ms: clearMs, best_ect_ms: bestEct, mean_ref_ms: meanRefMs }
       const record = (b: BoardView, op: 'gate' | 'wake', reason: string): void => {
         actions.push({ board: b.id, op })
         lastAction.set(b.id, view.now)
+        lastOp.set(b.id, op)
         decisions.push({ kind: 'power', policy: 'gate', at: view.now, choice: b.id, scores, inputs: { ...inputs, op }, reason })
       }
       const noneOn = !view.boards.some(poweredOrComing)
-      if (powered < demand || noneOn) {
-        const gated = view.boards.filter((b) => b.power === 'gated' && (calm(b) || noneOn))
-          .sort((a, b) => capacity(b) - capacity(a) || (a.id < b.id ? -1 : 1))
-        for (const b of gated) {
-          if (powered >= demand && !(noneOn && actions.length === 0)) break
-          powered += capacity(b)
-          record(b, 'wake', noneOn ? 'no board powered' : 'forecast demand above powered capacity')
-        }
+      // The balancer would leave the powered boards for b: their best expected completion time
+      // exceeds b's own service time by the latency target.
+      const wanted = (b: BoardView): boolean => backlog > 0 && bestEct - meanRefMs / b.profile.speed > o.waitTargetMs
+      const gated = view.boards.filter((b) => b.power === 'gated' && (noneOn || since(b) >= o.dwellMs)).sort(moreEfficient)
+      if (noneOn) {
+        const b = gated[0]
+        if (b !== undefined) record(b, 'wake', 'no board powered')
         return { actions, decisions }
       }
+      for (const b of gated) {
+        if (!wanted(b)) continue
+        // Short: the forecast work exceeds the powered capacity (the queue only grows), wake until
+        // covered; else one board per tick while the queue takes longer than its boot to clear.
+        const short = forecastWork > powered
+        if (!short && (actions.length > 0 || clearMs <= Math.min(1000 * b.profile.boot_s, o.dwellMs))) continue
+        powered += capacity(b)
+        record(b, 'wake', short ? 'forecast work above powered capacity, queueing past the target' : `expected completion ${Math.round(bestEct)} ms: queueing outlasts a boot`)
+      }
+      if (actions.length > 0) return { actions, decisions }
       const maxMem = Math.max(DEFAULT_MEMORY_MB, ...Object.values(fns).map((d) => d.memoryMb))
       const idle = view.boards.filter((b) => b.power === 'on' && b.profile.gateable && b.inflight === 0 &&
-        b.idleSinceMs !== null && view.now - b.idleSinceMs >= o.idleMs && calm(b))
-        .sort((a, b) => a.profile.speed - b.profile.speed || b.profile.idle_w / capacity(b) - a.profile.idle_w / capacity(a) || (a.id < b.id ? -1 : 1))
+        b.idleSinceMs !== null && view.now - b.idleSinceMs >= o.idleMs &&
+        since(b) >= (lastOp.get(b.id) === 'wake' ? minOnMs(b) : o.dwellMs))
+        .sort((a, b) => moreEfficient(b, a))
       for (const b of idle) {
-        const rest = powered - capacity(b)
-        if (rest < demand * (1 + o.gateMargin)) continue
         const others = view.boards.filter((x) => x !== b && poweredOrComing(x) && !actions.some((a) => a.board === x.id))
         // The last board able to hold the largest function stays on.
         if (!others.some((x) => x.profile.runtime_budget_mb >= maxMem)) continue
-        powered = rest
-        record(b, 'gate', `idle ${Math.round((view.now - (b.idleSinceMs ?? view.now)) / 1000)} s and the rest cover demand`)
+        powered -= capacity(b)
+        record(b, 'gate', `idle ${Math.round((view.now - (b.idleSinceMs ?? view.now)) / 1000)} s: the balancer does not need it`)
       }
       return { actions, decisions }
     }

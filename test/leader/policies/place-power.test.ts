@@ -7,10 +7,10 @@ import { createPowerGate, powerNone } from '../../../runtime/leader/policies/pow
 import { createPolicySet, POLICY_SETS } from '../../../runtime/leader/policies/policy-sets.js'
 import { seededRng } from '../../../runtime/shared/rng.js'
 
-const board = (id: string, profile: string, o: { power?: PowerState, idleSinceMs?: number | null, inflight?: number, runtimes?: Record<string, number> } = {}): BoardView => ({
+const board = (id: string, profile: string, o: { power?: PowerState, idleSinceMs?: number | null, inflight?: number, workMs?: number, runtimes?: Record<string, number> } = {}): BoardView => ({
   id, profile: getProfile(profile), power: o.power ?? 'on', routable: (o.power ?? 'on') === 'on', queueLen: 0, inflight: o.inflight ?? 0, serviceRate: 0,
   functions: Object.fromEntries(Object.entries(o.runtimes ?? {}).map(([f, n]) => [f, { queueLen: 0, serviceRate: 0, running: 0, runtimes: n }])),
-  powerW: 1, lastSeenMs: 0, idleSinceMs: o.idleSinceMs === undefined ? 0 : o.idleSinceMs
+  powerW: 1, lastSeenMs: 0, idleSinceMs: o.idleSinceMs === undefined ? 0 : o.idleSinceMs, ...(o.workMs === undefined ? {} : { workMs: o.workMs })
 })
 const demand = { arrivals: 0, inflight: 0, serviceMs: 100, concurrency: 1, memoryMb: 64 }
 const scale = (forecast: Record<string, number>): ScaleResult => ({ targets: {}, forecast, decisions: [] })
@@ -53,16 +53,51 @@ t.test('power gate never gates the gateway nor the last board able to run a func
 })
 
 t.test('power gate leaves busy or recently busy boards on', async (t) => {
-  const v: ClusterView = { now: 100_000, boards: [board('a', 'raspberry-pi-4b', { inflight: 2, idleSinceMs: null }), board('b', 'orange-pi-zero3', { idleSinceMs: 90_000 }), board('c', 'orange-pi-zero3', { inflight: 1, idleSinceMs: null })], fns: { f: demand } }
+  const v: ClusterView = { now: 100_000, boards: [board('a', 'raspberry-pi-4b', { inflight: 2, idleSinceMs: null }), board('b', 'orange-pi-zero3', { idleSinceMs: 99_500 }), board('c', 'orange-pi-zero3', { inflight: 1, idleSinceMs: null })], fns: { f: demand } }
   t.same(createPowerGate().tick(v, scale({}), seededRng(1)).actions, [])
 })
 
-t.test('power gate wakes the fastest gated boards ahead of forecast demand, and one when all are gated', async (t) => {
-  const v: ClusterView = { now: 0, boards: [board('a', 'raspberry-pi-4b'), board('b', 'raspberry-pi-4b', { power: 'gated' }), board('c', 'banana-pi-m2-zero', { power: 'gated' })], fns: { f: demand } }
-  t.same(createPowerGate().tick(v, scale({ f: 40 }), seededRng(1)).actions, [{ board: 'b', op: 'wake' }])
-  const all: ClusterView = { now: 0, boards: [board('b', 'raspberry-pi-4b', { power: 'gated' }), board('c', 'banana-pi-m2-zero', { power: 'gated' })], fns: { f: demand } }
+t.test('power gate wakes the most efficient gated board when queueing passes the target, and one when all are gated', async (t) => {
+  // a: 40 in flight on 4 cores, 10 s each: 90 s of waiting, far past the target for another Pi 4, and longer than its boot.
+  const queued = board('a', 'raspberry-pi-4b', { inflight: 40, workMs: 400_000, idleSinceMs: null })
+  const v: ClusterView = { now: 0, boards: [queued, board('c', 'banana-pi-m2-zero', { power: 'gated' }), board('b', 'raspberry-pi-4b', { power: 'gated' })], fns: { f: demand } }
+  // Forecast work (60/s × 100 ms = 6 reference cores) above the powered 4: wake until covered, the efficient Pi 4 first.
+  t.same(createPowerGate().tick(v, scale({ f: 60 }), seededRng(1)).actions, [{ board: 'b', op: 'wake' }])
+  // Forecast within capacity but the backlog outlasts a boot: still one.
+  t.same(createPowerGate().tick(v, scale({ f: 1 }), seededRng(1)).actions, [{ board: 'b', op: 'wake' }])
+  // A queue the powered board clears before another would boot: no wake.
+  const clears: ClusterView = { ...v, boards: [board('a', 'raspberry-pi-4b', { inflight: 20, workMs: 20_000, idleSinceMs: null }), ...v.boards.slice(1)] }
+  t.same(createPowerGate().tick(clears, scale({ f: 1 }), seededRng(1)).actions, [])
+  // A short queue, within the latency target: no wake, even with a high forecast.
+  const light: ClusterView = { ...v, boards: [board('a', 'raspberry-pi-4b', { inflight: 6, workMs: 600, idleSinceMs: null }), ...v.boards.slice(1)] }
+  t.same(createPowerGate().tick(light, scale({ f: 60 }), seededRng(1)).actions, [])
+  const all: ClusterView = { now: 0, boards: [board('c', 'banana-pi-m2-zero', { power: 'gated' }), board('b', 'raspberry-pi-4b', { power: 'gated' })], fns: { f: demand } }
   t.same(createPowerGate().tick(all, scale({}), seededRng(1)).actions, [{ board: 'b', op: 'wake' }])
+  // All gated and demand: one wake per tick at most is enough to start, even right after gating.
+  const pg = createPowerGate()
+  pg.lastAction.set('b', 0)
+  t.same(pg.tick({ ...all, now: 1000 }, scale({ f: 100 }), seededRng(1)).actions, [{ board: 'b', op: 'wake' }])
   t.same(powerNone.tick(all, scale({}), seededRng(1)).actions, [])
+})
+
+t.test('power gate hysteresis: minimum off-time before a wake, minimum on-time before a gate', async (t) => {
+  const pg = createPowerGate({ dwellMs: 30_000, maxMinOnMs: 60_000, idleMs: 3000 })
+  const on = (now: number, power: PowerState, idleSinceMs: number | null = 0): ClusterView => ({
+    now,
+    boards: [board('a', 'raspberry-pi-4b', { inflight: 40, workMs: 400_000, idleSinceMs: null }), board('z', 'orange-pi-zero3', { power, idleSinceMs })],
+    fns: { f: demand }
+  })
+  const idle = (now: number): ClusterView => ({ now, boards: [board('a', 'raspberry-pi-4b', { inflight: 1, idleSinceMs: null }), board('z', 'orange-pi-zero3', { idleSinceMs: 0 })], fns: { f: demand } })
+  t.same(pg.tick(idle(10_000), scale({}), seededRng(1)).actions, [{ board: 'z', op: 'gate' }])
+  // Queueing right after the gate: z stays off for the dwell time, then wakes.
+  t.same(pg.tick(on(20_000, 'gated'), scale({ f: 1 }), seededRng(1)).actions, [])
+  t.same(pg.tick(on(40_000, 'gated'), scale({ f: 1 }), seededRng(1)).actions, [{ board: 'z', op: 'wake' }])
+  // Woken, then idle: kept on for its boot break-even (22 s × 2.3 W ÷ 1 W ≈ 51 s), then gated.
+  const { bootBreakEvenMs } = await import('../../../runtime/leader/policies/power-gate.js')
+  const minOn = bootBreakEvenMs(getProfile('orange-pi-zero3'))
+  t.ok(minOn > 30_000 && minOn < 60_000, `break-even ${minOn} ms`)
+  t.same(pg.tick(idle(40_000 + minOn - 1000), scale({}), seededRng(1)).actions, [])
+  t.same(pg.tick(idle(40_000 + minOn + 1000), scale({}), seededRng(1)).actions, [{ board: 'z', op: 'gate' }])
 })
 
 t.test('policy sets', async (t) => {
