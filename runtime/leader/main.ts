@@ -55,6 +55,13 @@ export interface Gateway {
   close: () => Promise<void>
 }
 
+/**
+ * Real boards boot in 20-30 s and their SD cards should not be power-cycled every few seconds:
+ * live, a board is gated only after a minute idle and stays on or off for minutes. (The
+ * simulator's evaluation uses the policy's own, more aggressive defaults.)
+ */
+export const LIVE_POWER_DEFAULTS = Object.freeze({ idleMs: 60_000, dwellMs: 120_000, maxMinOnMs: 300_000 })
+
 /** Composition root of the gateway process: broker (embedded or external), registry, leader. */
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const topics = new Topics(o.topicPrefix)
@@ -73,7 +80,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const registry = new Registry(registryDir, transport, topics, o.log)
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
-  const set = o.powerPolicy !== undefined && base.power.name !== 'none' ? { ...base, power: createPowerGate(o.powerPolicy) } : base
+  const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
   const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader })
   const power = new PowerController(leader, o.log)

@@ -19,7 +19,7 @@ export const registerStart = (program: Command): void => {
       const log = createLogger('wisp')
       try {
         if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')
-        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
+        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), maxMinOnMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
         const port = cluster.gateway.broker?.port ?? o.mqttPort
         const p = port === 1883 ? '' : ` -p ${port}`
         process.stdout.write([
