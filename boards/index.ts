@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { WispError } from '../runtime/shared/errors.js'
 import { deepFreeze } from '../runtime/shared/freeze.js'
+import { firstIssue } from '../runtime/shared/zod-issue.js'
 import { ProfileSchema, type BoardProfile } from './schema.js'
 
 export const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
@@ -12,9 +13,8 @@ export const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url
 export const validateConfig = <S extends z.ZodType>(schema: S, raw: unknown, what: string): Readonly<z.infer<S>> => {
   const r = schema.safeParse(raw)
   if (!r.success) {
-    const issue = r.error.issues[0]
-    const where = issue?.path.length ? issue.path.join('.') : '(root)'
-    throw new WispError('WISP_BAD_CONFIG', `${what}: field "${where}": ${issue?.message ?? 'invalid'}`)
+    const { where, message } = firstIssue(r.error)
+    throw new WispError('WISP_BAD_CONFIG', `${what}: field "${where}": ${message}`)
   }
   return deepFreeze(r.data)
 }

@@ -157,7 +157,7 @@ export class Agent {
     let startedAt = 0
     let admitted = false
     let outcome: ExecOutcome | null = null
-    let reply: Reply
+    let failure: WispError | null = null
     try {
       if (this.status !== 'online') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
       this.queue.admit(run.fn)
@@ -174,15 +174,16 @@ export class Agent {
         deadlineMs: receivedAt + run.budget_ms,
         onStart: () => { startedAt = Date.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
       })
-      const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome.cpuMs) : { energy_mj: 0, power_w: this.d.energy.powerW() }
-      const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
-      reply = outcome.ok ? { ok: true, result: outcome.result, receipt } : errorReply(outcome.error, receipt)
+      if (!outcome.ok) failure = outcome.error
     } catch (err) {
-      const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }
-      reply = errorReply(asWispError(err, 'WISP_FUNCTION_ERROR'), this.receipt(run, receivedAt, startedAt, outcome, share))
+      failure = asWispError(err, 'WISP_FUNCTION_ERROR')
     } finally {
       if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
     }
+    // Every invocation that started is settled with the meter, whatever became of it.
+    const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }
+    const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
+    const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
     const done = { v: 1, invocation: run.invocation, attempt: run.attempt, reply, state: this.state() }
     await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), encode(done), { qos: 1 })

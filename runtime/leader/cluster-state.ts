@@ -100,7 +100,6 @@ export class ClusterState {
     if (b !== undefined) b.power = power
   }
 
-  ids (): string[] { return [...this.boards.keys()] }
   get (id: string): Readonly<BoardRecord> | undefined { return this.boards.get(id) }
 
   addInflight (id: string, fn: string, delta: 1 | -1): void {

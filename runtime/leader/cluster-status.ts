@@ -71,7 +71,7 @@ export class ClusterStatus {
       if (b.power === 'gated' || b.power === 'offline') continue
       boards[b.id] = b.powerW
       total += b.powerW
-      this.metrics.power.set({ board: b.id, source: 'gossip' }, b.powerW)
+      this.metrics.power.set({ board: b.id, source: this.leader.cluster.get(b.id)?.state?.power_source ?? 'surrogate' }, b.powerW)
       this.metrics.queueLength.set({ board: b.id, function: '*' }, b.queueLen)
     }
     if (this.lastSample > 0) this.energyJ += total * (now - this.lastSample) / 1000

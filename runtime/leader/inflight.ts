@@ -30,6 +30,8 @@ export interface Invocation {
 export class InflightTable {
   private readonly byId = new Map<string, Invocation>()
   private readonly seen = new Map<string, number>()
+  /** In-flight invocations per function (queued, waiting or running): the policies' demand. */
+  readonly byFn = new Map<string, number>()
 
   constructor (private readonly rememberMs = 10 * 60_000, private readonly maxRemembered = 100_000) {}
 
@@ -41,6 +43,7 @@ export class InflightTable {
 
   add (inv: Invocation, now: number): void {
     this.byId.set(inv.invocation, inv)
+    this.byFn.set(inv.fn, (this.byFn.get(inv.fn) ?? 0) + 1)
     if (inv.dedupeKey !== null) {
       this.seen.set(inv.dedupeKey, now)
       if (this.seen.size > this.maxRemembered) this.forgetOldest(now)
@@ -48,9 +51,14 @@ export class InflightTable {
   }
 
   get (id: string): Invocation | undefined { return this.byId.get(id) }
-  delete (id: string): void { this.byId.delete(id) }
+  delete (id: string): void {
+    const inv = this.byId.get(id)
+    if (inv === undefined) return
+    this.byId.delete(id)
+    const n = (this.byFn.get(inv.fn) ?? 1) - 1
+    if (n > 0) this.byFn.set(inv.fn, n); else this.byFn.delete(inv.fn)
+  }
   onBoard (board: string): Invocation[] { return [...this.byId.values()].filter((i) => i.board === board) }
-  all (): IterableIterator<Invocation> { return this.byId.values() }
   waiting (): Invocation[] { return [...this.byId.values()].filter((i) => i.board === null) }
   get size (): number { return this.byId.size }
 

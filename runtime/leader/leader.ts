@@ -91,9 +91,7 @@ export class Leader {
 
   /** The cluster as the policies see it: boards from gossip plus per-function demand. */
   policyView (consumeArrivals = false): ClusterView {
-    const inflightByFn = new Map<string, number>()
-    for (const inv of this.inflight.all()) inflightByFn.set(inv.fn, (inflightByFn.get(inv.fn) ?? 0) + 1)
-    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), inflightByFn, consumeArrivals) }
+    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals) }
   }
 
   recordDecision (d: Decision): void { this.record(d) }

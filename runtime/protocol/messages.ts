@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ERROR_CODES, WispError, type ErrorCode } from '../shared/errors.js'
 import { deepFreeze } from '../shared/freeze.js'
+import { firstIssue } from '../shared/zod-issue.js'
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
 
 /** Every message wisp writes carries the protocol version. */
@@ -122,9 +123,8 @@ export const parseWith = <S extends z.ZodType>(schema: S, payload: Uint8Array, w
   }
   const r = schema.safeParse(raw)
   if (!r.success) {
-    const issue = r.error.issues[0]
-    const where = issue?.path.length ? issue.path.join('.') : '(root)'
-    throw new WispError('WISP_BAD_PAYLOAD', `${what}: ${where}: ${issue?.message ?? 'invalid'}`)
+    const { where, message } = firstIssue(r.error)
+    throw new WispError('WISP_BAD_PAYLOAD', `${what}: ${where}: ${message}`)
   }
   return deepFreeze(r.data)
 }

@@ -4,6 +4,7 @@ import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
 import { WispError } from './errors.js'
 import { deepFreeze } from './freeze.js'
+import { firstIssue } from './zod-issue.js'
 
 export interface DeployOptions {
   readonly memory_mb?: number
@@ -21,8 +22,8 @@ export const buildManifest = (name: string, code: string, opts: DeployOptions = 
   if (size === 0) throw new WispError('WISP_BAD_CODE', 'function code is empty')
   const r = ManifestSchema.safeParse({ v: 1, name, sha256: sha256(code), size, ...opts })
   if (!r.success) {
-    const issue = r.error.issues[0]
-    throw new WispError('WISP_BAD_CONFIG', `function ${name}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`)
+    const { where, message } = firstIssue(r.error)
+    throw new WispError('WISP_BAD_CONFIG', `function ${name}: ${where}: ${message}`)
   }
   return deepFreeze(r.data)
 }

@@ -11,9 +11,3 @@ export const freePort = async (): Promise<number> => await new Promise((resolve,
   })
 })
 
-/** Several distinct free ports, each with `span` free ports after it unused by the others. */
-export const freePorts = async (n: number): Promise<number[]> => {
-  const out = new Set<number>()
-  for (let guard = 0; out.size < n && guard < 100; guard++) out.add(await freePort())
-  return [...out]
-}
