@@ -41,6 +41,8 @@ export const BoardConfigSchema = z.object({
   keepalive_s: z.number().int().min(1).max(600).default(3),
   max_event_bytes: z.number().int().min(1024).max(2 * 1024 * 1024).default(256 * 1024),
   queue_limit: z.number().int().min(1).max(100_000).default(256),
+  /** Invocations run at once; the rest wait, highest response ratio first. Default: the profile's cores. */
+  run_slots: z.number().int().min(1).max(4096).optional(),
   shutdown_command: z.array(z.string()).default(['systemctl', 'poweroff']),
   ina219: z.object({
     bus: z.number().int().min(0).max(255),

@@ -13,6 +13,7 @@ import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
 import { AdmissionQueue } from './queue.js'
+import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
 /** A fixed-width boot id: newer incarnations sort after older ones. */
 export const newIncarnation = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(3).toString('hex')}`
@@ -25,6 +26,8 @@ export interface AgentDeps {
   readonly executor: Executor
   readonly energy: EnergyPort
   readonly code: CodeStore
+  /** Who runs next when every core is busy (response ratio order). */
+  readonly scheduler: RunScheduler
   readonly log: Logger
   readonly incarnation: string
   /** What `shutdown` does after the board has said it is offline (the OS power-off, or exit in simulation). */
@@ -155,7 +158,9 @@ export class Agent {
 
   private async execute (run: RunMessage, receivedAt: number): Promise<void> {
     let startedAt = 0
+    let finishedAt = 0
     let admitted = false
+    let permit: RunPermit | null = null
     let outcome: ExecOutcome | null = null
     let failure: WispError | null = null
     try {
@@ -165,6 +170,7 @@ export class Agent {
       this.running++
       const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
       const code = await this.d.code.get(run.sha256)
+      permit = await this.d.scheduler.acquire(run.fn, receivedAt + run.budget_ms - Date.now())
       outcome = await this.d.executor.invoke({
         invocation: run.invocation,
         requestId: run.request_id,
@@ -174,10 +180,12 @@ export class Agent {
         deadlineMs: receivedAt + run.budget_ms,
         onStart: () => { startedAt = Date.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
       })
+      finishedAt = Date.now()
       if (!outcome.ok) failure = outcome.error
     } catch (err) {
       failure = asWispError(err, 'WISP_FUNCTION_ERROR')
     } finally {
+      permit?.release(startedAt > 0 && finishedAt > 0 ? finishedAt - startedAt : null)
       if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
     }
     // Every invocation that started is settled with the meter, whatever became of it.

@@ -1,6 +1,8 @@
 import type { BoardProfile } from '../../boards/schema.js'
 import type { BoardView, FnView, PowerState } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
+import type { QueueDiscipline } from '../leader/policies/types.js'
+import { responseRatio } from '../shared/response-ratio.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
 export class SimFn implements FnView {
@@ -28,7 +30,9 @@ export interface BoardHooks {
 }
 
 /**
- * A board: `cores` cores at `speed`; one FIFO queue across functions; an invocation needs a core
+ * A board: `cores` cores at `speed`; its queue is one FIFO across functions (`fifo`), or one
+ * queue per function served highest response ratio first (`ratio`, what the wisp agent's run
+ * scheduler does; a head that cannot get a runtime is skipped); an invocation needs a core
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
  * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
@@ -55,10 +59,14 @@ export class SimBoard implements BoardView {
   boots = 0
   coldStarts = 0
   private lastT = 0
+  /** FIFO: one queue across functions. */
   private readonly queue: Inv[] = []
   private head = 0
+  /** Response ratio: a queue per function, and the functions that have some waiting. */
+  private readonly fq: Array<{ items: Inv[], head: number }> = []
+  private readonly waiting: number[] = []
 
-  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number) {
+  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo') {
     for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
   }
 
@@ -99,36 +107,87 @@ export class SimBoard implements BoardView {
     const ref = this.h.refMs?.(inv.fn) ?? 0
     inv.est = f.serviceMs > 0 ? f.serviceMs : (ref > 0 ? ref : 100) / this.profile.speed
     this.workMs += inv.est
-    this.queue.push(inv)
+    if (this.discipline === 'fifo') this.queue.push(inv)
+    else {
+      let q = this.fq[inv.fn]
+      if (q === undefined) { q = { items: [], head: 0 }; this.fq[inv.fn] = q }
+      if (q.items.length === q.head) this.waiting.push(inv.fn)
+      q.items.push(inv)
+    }
     this.dispatch()
   }
 
   queuedOf (fn: number): number { return this.byFn[fn]?.queueLen ?? 0 }
 
   dispatch (): void {
+    if (this.discipline === 'fifo') this.dispatchFifo(); else this.dispatchByRatio()
+  }
+
+  /** One queue in arrival order; the head waits for a runtime (head-of-line) when none can be had. */
+  private dispatchFifo (): void {
     while (this.busy < this.profile.cores && this.head < this.queue.length) {
-      const inv = this.queue[this.head]!
-      const f = this.byFn[inv.fn]!
-      const slots = this.h.slots(inv.fn)
-      const free = f.runtimes > 0 && (slots === 0 || f.runtimes * slots > f.running)
-      let extra = 0
-      if (!free) {
-        if (!this.makeRoom(inv.fn)) return
-        this.setRuntimes(inv.fn, f.runtimes + 1)
-        this.memUsed += this.h.memoryMb(inv.fn)
-        this.coldStarts++
-        inv.cold = true
-        extra = this.h.coldMs(inv.fn) / this.profile.speed
-      }
+      if (!this.start(this.queue[this.head]!)) return
       this.head++
       if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0 }
-      f.queueLen--
-      f.running++
-      f.lastUsed = this.h.now()
-      this.account()
-      this.busy++
-      this.h.complete(this, inv, inv.durRef / this.profile.speed + extra)
     }
+  }
+
+  /** A queue per function; a free core takes the head with the highest response ratio that can start. */
+  private dispatchByRatio (): void {
+    while (this.busy < this.profile.cores && this.waiting.length > 0) {
+      const now = this.h.now()
+      let best = -1
+      let bestRatio = -Infinity
+      for (let k = 0; k < this.waiting.length; k++) {
+        const q = this.fq[this.waiting[k]!]!
+        const inv = q.items[q.head]!
+        const r = responseRatio(now - inv.arrival, inv.est)
+        if (r > bestRatio && this.canStart(inv.fn)) { bestRatio = r; best = k }
+      }
+      if (best < 0) return
+      const q = this.fq[this.waiting[best]!]!
+      this.start(q.items[q.head]!)
+      q.head++
+      if (q.head === q.items.length) {
+        q.items.length = 0
+        q.head = 0
+        this.waiting[best] = this.waiting[this.waiting.length - 1]!
+        this.waiting.pop()
+      }
+    }
+  }
+
+  /** A warm runtime slot is free, or one more runtime of fn may be started (memory permitting). */
+  private canStart (fn: number): boolean {
+    const f = this.byFn[fn]!
+    return this.warmFree(fn) || f.runtimes < this.profile.cores
+  }
+
+  private warmFree (fn: number): boolean {
+    const f = this.byFn[fn]!
+    const slots = this.h.slots(fn)
+    return f.runtimes > 0 && (slots === 0 || f.runtimes * slots > f.running)
+  }
+
+  /** Starts inv on a core (cold when no warm slot is free); false when no runtime can be had. */
+  private start (inv: Inv): boolean {
+    const f = this.byFn[inv.fn]!
+    let extra = 0
+    if (!this.warmFree(inv.fn)) {
+      if (!this.makeRoom(inv.fn)) return false
+      this.setRuntimes(inv.fn, f.runtimes + 1)
+      this.memUsed += this.h.memoryMb(inv.fn)
+      this.coldStarts++
+      inv.cold = true
+      extra = this.h.coldMs(inv.fn) / this.profile.speed
+    }
+    f.queueLen--
+    f.running++
+    f.lastUsed = this.h.now()
+    this.account()
+    this.busy++
+    this.h.complete(this, inv, inv.durRef / this.profile.speed + extra)
+    return true
   }
 
   /** Room for one more runtime of fn: under `cores` of it, and memory (evicting the least recently used idle runtime). */

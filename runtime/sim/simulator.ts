@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { ClusterView, Decision, FnDemand, ScaleResult } from '../leader/policies/types.js'
+import type { ClusterView, Decision, FnDemand, QueueDiscipline, ScaleResult } from '../leader/policies/types.js'
 import type { PolicySet } from '../leader/policies/policy-sets.js'
 import { seededRng, type Rng } from '../shared/rng.js'
 import { EventHeap, type Inv } from './heap.js'
@@ -23,6 +23,8 @@ export interface SimOptions {
   readonly queueLimit: number
   /** After the trace ends, how long in-flight work may finish before it counts as lost. */
   readonly drainMs: number
+  /** Overrides the policy set's board queue discipline (an ablation: the baseline with the agent's order). */
+  readonly queue?: QueueDiscipline
   readonly onDecision?: (d: Decision) => void
   readonly onProgress?: (fraction: number) => void
   /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
@@ -89,7 +91,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   // The holders index (boards warm for each function), kept as runtimes start and stop, as the leader keeps it from gossip.
   const holderLists: number[][] = names.map(() => [])
-  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length))
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, o.queue ?? ps.queue))
   const byId = new Map(boards.map((b) => [b.id, b]))
   const fnsView: Record<string, FnDemand> = {}
   names.forEach((n, i) => { fnsView[n] = demand[i]! })

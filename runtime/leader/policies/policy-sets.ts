@@ -1,4 +1,4 @@
-import type { BalancePolicy, PlacePolicy, PowerPolicy, ScalePolicy } from './types.js'
+import type { BalancePolicy, PlacePolicy, PowerPolicy, QueueDiscipline, ScalePolicy } from './types.js'
 import { WispError } from '../../shared/errors.js'
 import { createMuBalance } from './balance-mu.js'
 import { createRoundRobin } from './balance-round-robin.js'
@@ -16,15 +16,20 @@ export interface PolicySet {
   readonly scale: ScalePolicy
   readonly place: PlacePolicy
   readonly power: PowerPolicy
+  /**
+   * The boards' queue discipline the simulator models for this set. Live boards always run the
+   * agent's run scheduler (`ratio`); the baselines model a node serving its queue in arrival order.
+   */
+  readonly queue: QueueDiscipline
 }
 
 /** Factories, because the stateful policies (round-robin, forecasts, KPA windows, hysteresis) must start fresh per run. */
 export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
-  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate() }),
-  'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone }),
-  baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
-  knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone }),
-  p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone })
+  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate(), queue: 'ratio' }),
+  'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone, queue: 'ratio' }),
+  baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
+  knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
+  p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' })
 }
 
 /** The sets `--policy all` runs (knative is the same as baseline, so it is not run twice). */

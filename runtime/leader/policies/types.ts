@@ -6,6 +6,13 @@ import type { Rng } from '../../shared/rng.js'
  * gossip; the simulator builds it from its simulated boards. Policies never read clocks or
  * Math.random: time is `view.now`, randomness the injected Rng.
  */
+/**
+ * How a board orders the invocations waiting for a core: `ratio` = one queue per function,
+ * highest response ratio first (the wisp agent's run scheduler); `fifo` = one queue in arrival
+ * order (the baseline's model of a node).
+ */
+export type QueueDiscipline = 'ratio' | 'fifo'
+
 export type PowerState = 'on' | 'booting' | 'draining' | 'shutting-down' | 'gated' | 'offline'
 
 export interface FnView {

@@ -1,0 +1,106 @@
+import type { Clock, TimerHandle } from '../shared/clock.js'
+import { WispError } from '../shared/errors.js'
+import { responseRatio } from '../shared/response-ratio.js'
+
+export interface RunSchedulerOptions {
+  /** Invocations that may run at once (the board's cores by default). */
+  readonly slots: number
+  /** Expected run time (ms) of a function not yet measured on this board. */
+  readonly defaultMs: number
+  readonly clock: Clock
+  /** Weight of the newest run time in each function's moving average. */
+  readonly alpha?: number
+}
+
+/** A core held by one invocation; `release` gives it to the next waiter and teaches the estimate. */
+export interface RunPermit { release: (ranMs: number | null) => void }
+
+interface Waiter {
+  readonly fn: string
+  readonly since: number
+  readonly grant: (p: RunPermit) => void
+  readonly fail: (e: WispError) => void
+  timer: TimerHandle | null
+}
+
+/**
+ * The board's run queue: at most `slots` invocations run at once; the others wait in one FIFO
+ * per function, and a freed core goes to the function whose oldest waiter has the highest
+ * response ratio (see `responseRatio`), each function's expected run time being the moving
+ * average of its runs here. A waiter whose deadline passes leaves with WISP_TIMEOUT.
+ */
+export class RunScheduler {
+  private running = 0
+  private readonly queues = new Map<string, Waiter[]>()
+  private readonly estMs = new Map<string, number>()
+  private waiting = 0
+
+  constructor (private readonly o: RunSchedulerOptions) {}
+
+  get runningCount (): number { return this.running }
+  get waitingCount (): number { return this.waiting }
+  /** The expected run time (ms) the queue uses for fn. */
+  expectedMs (fn: string): number { return this.estMs.get(fn) ?? this.o.defaultMs }
+
+  /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
+  async acquire (fn: string, withinMs: number): Promise<RunPermit> {
+    if (this.running < this.o.slots && this.waiting === 0) return this.permit(fn)
+    const left = withinMs
+    if (left <= 0) throw timeout(fn)
+    return await new Promise<RunPermit>((resolve, reject) => {
+      const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, fail: reject, timer: null }
+      w.timer = this.o.clock.setTimeout(() => { if (this.remove(w)) reject(timeout(fn)) }, left)
+      const q = this.queues.get(fn)
+      if (q === undefined) this.queues.set(fn, [w]); else q.push(w)
+      this.waiting++
+    })
+  }
+
+  private permit (fn: string): RunPermit {
+    this.running++
+    let done = false
+    return {
+      release: (ranMs) => {
+        if (done) return
+        done = true
+        this.running--
+        if (ranMs !== null && ranMs >= 0) {
+          const a = this.o.alpha ?? 0.2
+          const e = this.estMs.get(fn)
+          this.estMs.set(fn, e === undefined ? ranMs : a * ranMs + (1 - a) * e)
+        }
+        this.next()
+      }
+    }
+  }
+
+  /** Starts waiters while cores are free, highest response ratio first. */
+  private next (): void {
+    while (this.running < this.o.slots && this.waiting > 0) {
+      const now = this.o.clock.now()
+      let best: Waiter | undefined
+      let bestRatio = -Infinity
+      for (const q of this.queues.values()) {
+        const head = q[0]
+        if (head === undefined) continue
+        const r = responseRatio(now - head.since, this.expectedMs(head.fn))
+        if (r > bestRatio) { bestRatio = r; best = head }
+      }
+      if (best === undefined || !this.remove(best)) return
+      best.grant(this.permit(best.fn))
+    }
+  }
+
+  private remove (w: Waiter): boolean {
+    const q = this.queues.get(w.fn)
+    const i = q?.indexOf(w) ?? -1
+    if (q === undefined || i < 0) return false
+    q.splice(i, 1)
+    if (q.length === 0) this.queues.delete(w.fn)
+    this.waiting--
+    if (w.timer !== null) this.o.clock.clearTimeout(w.timer)
+    return true
+  }
+}
+
+const timeout = (fn: string): WispError => new WispError('WISP_TIMEOUT', `${fn}: no core came free on this board before the deadline`)

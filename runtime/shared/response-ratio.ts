@@ -1,0 +1,12 @@
+/**
+ * Highest response ratio next (Brinch Hansen, 1971): when a core comes free, the waiting
+ * invocation with the largest (waited + expected service) ÷ expected service starts. A short
+ * invocation overtakes a queue of long ones at once, and a long one ages until it goes, so
+ * each function's slowdown (response ÷ service) is evened out rather than a burst of one long
+ * function holding every other function behind it, as a FIFO does. The agent and the
+ * simulator's boards both order their queues with it.
+ */
+export const responseRatio = (waitedMs: number, expectedMs: number): number => {
+  const e = Math.max(expectedMs, 0.001)
+  return (Math.max(0, waitedMs) + e) / e
+}

@@ -1,0 +1,84 @@
+import t from 'tap'
+import { RunScheduler, type RunPermit } from '../../runtime/agent/run-scheduler.js'
+import { ManualClock } from '../../runtime/shared/clock.js'
+import { WispError } from '../../runtime/shared/errors.js'
+
+const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
+
+/** One core, with 'long' known to take 1000 ms and 'short' 10 ms on this board. */
+const oneCore = async (): Promise<{ clock: ManualClock, s: RunScheduler, started: string[], permits: RunPermit[], wait: (fn: string, tag: string) => void }> => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock })
+  ;(await s.acquire('long', 1000)).release(1000)
+  ;(await s.acquire('short', 1000)).release(10)
+  const started: string[] = []
+  const permits: RunPermit[] = []
+  const wait = (fn: string, tag: string): void => { void s.acquire(fn, 60_000).then((p) => { started.push(tag); permits.push(p) }) }
+  return { clock, s, started, permits, wait }
+}
+
+t.test('a short function overtakes a queue of long ones; within a function the order is FIFO', async (t) => {
+  const { clock, s, started, permits, wait } = await oneCore()
+  t.equal(s.expectedMs('long'), 1000)
+  t.equal(s.expectedMs('never-run'), 100, 'unmeasured functions use the default')
+  const held = await s.acquire('long', 60_000)
+  wait('long', 'long-1')
+  wait('long', 'long-2')
+  clock.advance(20)
+  wait('short', 'short-1')
+  clock.advance(20)
+  await flush()
+  t.same(started, [], 'nothing starts while the only core is held')
+  t.equal(s.waitingCount, 3)
+  // At release: long-1 (40 + 1000) / 1000 = 1.04, short-1 (20 + 10) / 10 = 3.
+  held.release(1000)
+  await flush()
+  t.same(started, ['short-1'])
+  permits[0]?.release(10)
+  await flush()
+  t.same(started, ['short-1', 'long-1'], 'long-1 before long-2')
+  permits[1]?.release(1000)
+  await flush()
+  t.same(started, ['short-1', 'long-1', 'long-2'])
+  t.equal(s.runningCount, 1)
+  t.equal(s.waitingCount, 0)
+})
+
+t.test('a long invocation that has waited long enough goes before a fresh short one', async (t) => {
+  const { clock, s, started, wait } = await oneCore()
+  const held = await s.acquire('long', 60_000)
+  wait('long', 'long-1')
+  clock.advance(3000)
+  wait('short', 'short-1')
+  clock.advance(10)
+  // long-1 (3010 + 1000) / 1000 = 4.01 beats short-1 (10 + 10) / 10 = 2.
+  held.release(1000)
+  await flush()
+  t.same(started, ['long-1'])
+  t.equal(s.waitingCount, 1)
+})
+
+t.test('never more than `slots` run; a waiter past its deadline leaves with WISP_TIMEOUT and takes no core', async (t) => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 2, defaultMs: 100, clock })
+  const a = await s.acquire('f', 1000)
+  const b = await s.acquire('g', 1000)
+  t.equal(s.runningCount, 2)
+  const late = s.acquire('h', 500)
+  const patient = s.acquire('h', 5000)
+  clock.advance(499)
+  await flush()
+  t.equal(s.waitingCount, 2)
+  clock.advance(1)
+  const err = await late.catch((e: unknown) => e)
+  t.ok(err instanceof WispError && err.code === 'WISP_TIMEOUT', 'WISP_TIMEOUT at the deadline')
+  t.equal(s.waitingCount, 1)
+  a.release(50)
+  a.release(50) // a second release is ignored
+  const p = await patient
+  t.equal(s.runningCount, 2, 'the freed core went to the patient waiter, and only once')
+  b.release(null)
+  p.release(null)
+  t.equal(s.runningCount, 0)
+  await t.rejects(s.acquire('f', 0).then(async () => await s.acquire('f', 0)).then(async () => await s.acquire('f', 0)), { code: 'WISP_TIMEOUT' }, 'no time left and no core free')
+})
