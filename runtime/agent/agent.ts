@@ -75,6 +75,7 @@ export class Agent {
   state (): BoardState {
     const runtimes = this.d.executor.stats()
     const totals = this.queue.totals()
+    const work = this.d.scheduler.work()
     return {
       v: 1,
       id: this.d.config.id,
@@ -90,7 +91,9 @@ export class Agent {
       functions: this.queue.stats(runtimes),
       mem_mb: round(this.d.executor.memMb()),
       status_url: this.d.config.status_url,
-      power_source: this.d.energy.source
+      power_source: this.d.energy.source,
+      work_ms: round(work.workMs),
+      queued_ms_by_class: work.queuedByClass.map(round)
     }
   }
 

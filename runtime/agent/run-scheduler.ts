@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
-import { responseRatio } from '../shared/response-ratio.js'
+import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
 
 export interface RunSchedulerOptions {
   /** Invocations that may run at once (the board's cores by default). */
@@ -34,6 +34,8 @@ export class RunScheduler {
   private readonly queues = new Map<string, Waiter[]>()
   private readonly estMs = new Map<string, number>()
   private waiting = 0
+  /** Expected work (ms) of the running invocations, each counted at its function's estimate when it started. */
+  private runningWork = 0
 
   constructor (private readonly o: RunSchedulerOptions) {}
 
@@ -56,14 +58,33 @@ export class RunScheduler {
     })
   }
 
+  /**
+   * What the board gossips for the balancer: expected work queued or running (ms), and the queued
+   * part by class of expected run time (`workClass`).
+   */
+  work (): { workMs: number, queuedByClass: number[] } {
+    const byClass = new Array<number>(WORK_CLASSES).fill(0)
+    let queued = 0
+    for (const [fn, q] of this.queues) {
+      const e = this.expectedMs(fn)
+      const k = workClass(e)
+      byClass[k] = (byClass[k] ?? 0) + e * q.length
+      queued += e * q.length
+    }
+    return { workMs: this.runningWork + queued, queuedByClass: byClass }
+  }
+
   private permit (fn: string): RunPermit {
     this.running++
+    const est = this.expectedMs(fn)
+    this.runningWork += est
     let done = false
     return {
       release: (ranMs) => {
         if (done) return
         done = true
         this.running--
+        this.runningWork = this.running === 0 ? 0 : Math.max(0, this.runningWork - est)
         if (ranMs !== null && ranMs >= 0) {
           const a = this.o.alpha ?? 0.2
           const e = this.estMs.get(fn)

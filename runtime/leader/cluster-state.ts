@@ -132,7 +132,9 @@ export class ClusterState {
         functions,
         powerW: b.status === 'offline' ? 0 : b.state?.power_w ?? 0,
         lastSeenMs: b.lastSeen,
-        idleSinceMs: b.idleSince
+        idleSinceMs: b.idleSince,
+        workMs: b.state?.work_ms,
+        queuedByClass: b.state?.queued_ms_by_class
       })
     }
     boards.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

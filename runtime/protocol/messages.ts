@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { WORK_CLASSES } from '../shared/response-ratio.js'
 import { ERROR_CODES, WispError, type ErrorCode } from '../shared/errors.js'
 import { deepFreeze } from '../shared/freeze.js'
 import { firstIssue } from '../shared/zod-issue.js'
@@ -76,7 +77,11 @@ export const BoardStateSchema = z.object({
   functions: z.record(z.string(), FunctionStatsSchema),
   mem_mb: z.number().min(0),
   status_url: z.string().max(256).optional(),
-  power_source: z.enum(['ina219', 'surrogate'])
+  power_source: z.enum(['ina219', 'surrogate']),
+  /** Expected work queued or running (ms at this board's speed). */
+  work_ms: z.number().min(0).optional(),
+  /** The queued part of it by class of expected run time: class k holds runs of [2^k, 2^(k+1)) ms. */
+  queued_ms_by_class: z.array(z.number().min(0)).max(WORK_CLASSES).optional()
 })
 export type BoardState = z.infer<typeof BoardStateSchema>
 

@@ -10,3 +10,7 @@ export const responseRatio = (waitedMs: number, expectedMs: number): number => {
   const e = Math.max(expectedMs, 0.001)
   return (Math.max(0, waitedMs) + e) / e
 }
+
+/** Classes of expected run time for the queued-work histogram: class k holds [2^k, 2^(k+1)) ms. */
+export const WORK_CLASSES = 16
+export const workClass = (ms: number): number => Math.min(WORK_CLASSES - 1, Math.max(0, Math.floor(Math.log2(Math.max(1, ms)))))

@@ -2,8 +2,12 @@
 export interface SimEvent { t: number, seq: number, kind: number, a: number, b: number, p: Inv | null }
 
 /** One invocation in flight in the simulator. */
-/** `est`: the board's expected service time (ms) for it, fixed at enqueue (what the agent counts as queued work). */
-export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number }
+/**
+ * `est`: the board's expected service time (ms) for it, fixed at enqueue (what the agent counts as
+ * queued work); `start` and `finishV` (the board's virtual time at which its service is complete)
+ * are set when it starts.
+ */
+export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number }
 
 export class EventHeap {
   private readonly h: SimEvent[] = []

@@ -2,7 +2,7 @@ import type { BoardProfile } from '../../boards/schema.js'
 import type { BoardView, FnView, PowerState } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
 import type { QueueDiscipline } from '../leader/policies/types.js'
-import { responseRatio } from '../shared/response-ratio.js'
+import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
 export class SimFn implements FnView {
@@ -17,8 +17,10 @@ export class SimFn implements FnView {
 
 export interface BoardHooks {
   now: () => number
-  /** Schedules the completion of an invocation after `ms`. */
-  complete: (board: SimBoard, inv: Inv, ms: number) => void
+  /** Asks for `board.tick(gen)` at time `at` (the board's next completion, unless rescheduled since). */
+  wakeAt: (board: SimBoard, at: number, gen: number) => void
+  /** An invocation finished after `ms` of (shared) service. */
+  finished: (board: SimBoard, inv: Inv, ms: number) => void
   coldMs: (fn: number) => number
   slots: (fn: number) => number
   memoryMb: (fn: number) => number
@@ -45,6 +47,7 @@ export class SimBoard implements BoardView {
   meanServiceMs = 0
   /** Expected work queued or running (ms at this board's speed). */
   workMs = 0
+  readonly queuedByClass = new Float64Array(WORK_CLASSES)
   readonly functions: Record<string, SimFn> = {}
   readonly byFn: SimFn[] = []
   idleSinceMs: number | null = 0
@@ -62,11 +65,16 @@ export class SimBoard implements BoardView {
   /** FIFO: one queue across functions. */
   private readonly queue: Inv[] = []
   private head = 0
+  /** Invocations running (each progresses at `rate()`), the virtual time, and the current wake-up's generation. */
+  private readonly running: Inv[] = []
+  private vt = 0
+  private lastVt = 0
+  private gen = 0
   /** Response ratio: a queue per function, and the functions that have some waiting. */
   private readonly fq: Array<{ items: Inv[], head: number }> = []
   private readonly waiting: number[] = []
 
-  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo') {
+  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo', readonly slots = profile.cores) {
     for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
   }
 
@@ -79,7 +87,7 @@ export class SimBoard implements BoardView {
   private powerAt (): number {
     const p = this.profile
     switch (this.power) {
-      case 'on': case 'draining': return p.idle_w + (p.peak_w - p.idle_w) * this.busy / p.cores
+      case 'on': case 'draining': return p.idle_w + (p.peak_w - p.idle_w) * Math.min(this.busy, p.cores) / p.cores
       case 'shutting-down': return p.idle_w
       case 'booting': return this.bootW
       default: return 0
@@ -107,6 +115,7 @@ export class SimBoard implements BoardView {
     const ref = this.h.refMs?.(inv.fn) ?? 0
     inv.est = f.serviceMs > 0 ? f.serviceMs : (ref > 0 ? ref : 100) / this.profile.speed
     this.workMs += inv.est
+    this.addQueued(inv.est, 1)
     if (this.discipline === 'fifo') this.queue.push(inv)
     else {
       let q = this.fq[inv.fn]
@@ -117,6 +126,11 @@ export class SimBoard implements BoardView {
     this.dispatch()
   }
 
+  private addQueued (est: number, sign: 1 | -1): void {
+    const k = workClass(est)
+    this.queuedByClass[k] = (this.queuedByClass[k] ?? 0) + sign * est
+  }
+
   queuedOf (fn: number): number { return this.byFn[fn]?.queueLen ?? 0 }
 
   dispatch (): void {
@@ -125,33 +139,45 @@ export class SimBoard implements BoardView {
 
   /** One queue in arrival order; the head waits for a runtime (head-of-line) when none can be had. */
   private dispatchFifo (): void {
-    while (this.busy < this.profile.cores && this.head < this.queue.length) {
+    while (this.busy < this.slots && this.head < this.queue.length) {
       if (!this.start(this.queue[this.head]!)) return
       this.head++
       if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0 }
     }
   }
 
-  /** A queue per function; a free core takes the head with the highest response ratio that can start. */
+  /** A queue per function; a free slot takes the head with the highest response ratio that can start. */
   private dispatchByRatio (): void {
-    while (this.busy < this.profile.cores && this.waiting.length > 0) {
+    let blocked = 0 // functions (at the end of `waiting`) whose head cannot get a runtime now
+    while (this.busy < this.slots && this.waiting.length > blocked) {
       const now = this.h.now()
+      const open = this.waiting.length - blocked
       let best = -1
       let bestRatio = -Infinity
-      for (let k = 0; k < this.waiting.length; k++) {
+      for (let k = 0; k < open; k++) {
         const q = this.fq[this.waiting[k]!]!
         const inv = q.items[q.head]!
         const r = responseRatio(now - inv.arrival, inv.est)
         if (r > bestRatio && this.canStart(inv.fn)) { bestRatio = r; best = k }
       }
       if (best < 0) return
-      const q = this.fq[this.waiting[best]!]!
-      this.start(q.items[q.head]!)
+      const fn = this.waiting[best]!
+      const q = this.fq[fn]!
+      if (!this.start(q.items[q.head]!)) {
+        // No memory for a runtime: set this function aside for this pass (swap it behind the open part).
+        blocked++
+        const last = this.waiting.length - blocked
+        this.waiting[best] = this.waiting[last]!
+        this.waiting[last] = fn
+        continue
+      }
       q.head++
       if (q.head === q.items.length) {
         q.items.length = 0
         q.head = 0
-        this.waiting[best] = this.waiting[this.waiting.length - 1]!
+        const last = this.waiting.length - 1 - blocked
+        this.waiting[best] = this.waiting[last]!
+        if (blocked > 0) this.waiting[last] = this.waiting[this.waiting.length - 1]!
         this.waiting.pop()
       }
     }
@@ -181,13 +207,51 @@ export class SimBoard implements BoardView {
       inv.cold = true
       extra = this.h.coldMs(inv.fn) / this.profile.speed
     }
+    this.addQueued(inv.est, -1)
     f.queueLen--
     f.running++
     f.lastUsed = this.h.now()
     this.account()
+    this.advance()
     this.busy++
-    this.h.complete(this, inv, inv.durRef / this.profile.speed + extra)
+    inv.start = this.h.now()
+    inv.finishV = this.vt + inv.durRef / this.profile.speed + extra
+    this.running.push(inv)
+    this.reschedule()
     return true
+  }
+
+  /** Service rate of each running invocation: the cores shared equally (the OS time-slices the runtimes' threads). */
+  private rate (): number { return this.busy <= this.profile.cores ? 1 : this.profile.cores / this.busy }
+
+  /** Moves the board's virtual time (ms of full-speed service each running invocation has had) to now. */
+  private advance (): void {
+    const now = this.h.now()
+    this.vt += (now - this.lastVt) * this.rate()
+    this.lastVt = now
+  }
+
+  /** The running invocation that finishes first, and when; earlier wake-ups become stale. */
+  private reschedule (): void {
+    this.gen++
+    let min = Infinity
+    for (const r of this.running) if ((r.finishV ?? 0) < min) min = r.finishV ?? 0
+    if (min < Infinity) this.h.wakeAt(this, this.h.now() + Math.max(0, min - this.vt) / this.rate(), this.gen)
+  }
+
+  /** The board's wake-up: the invocation whose service is complete finishes (stale wake-ups are ignored). */
+  tick (gen: number): void {
+    if (gen !== this.gen) return
+    this.advance()
+    let k = -1
+    let min = Infinity
+    for (let i = 0; i < this.running.length; i++) { const v = this.running[i]!.finishV ?? 0; if (v < min) { min = v; k = i } }
+    if (k < 0) return
+    const inv = this.running[k]!
+    this.running[k] = this.running[this.running.length - 1]!
+    this.running.pop()
+    this.h.finished(this, inv, this.h.now() - (inv.start ?? this.h.now()))
+    this.reschedule()
   }
 
   /** Room for one more runtime of fn: under `cores` of it, and memory (evicting the least recently used idle runtime). */
@@ -216,6 +280,7 @@ export class SimBoard implements BoardView {
   finish (inv: Inv, serviceMs: number): void {
     const f = this.byFn[inv.fn]!
     this.account()
+    this.advance()
     this.busy--
     this.inflight--
     this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est

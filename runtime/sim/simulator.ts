@@ -25,6 +25,8 @@ export interface SimOptions {
   readonly drainMs: number
   /** Overrides the policy set's board queue discipline (an ablation: the baseline with the agent's order). */
   readonly queue?: QueueDiscipline
+  /** Invocations a board runs at once per core (the agent's `run_slots` ÷ cores); beyond the cores they share them. */
+  readonly slotsPerCore?: number
   readonly onDecision?: (d: Decision) => void
   readonly onProgress?: (fraction: number) => void
   /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
@@ -77,7 +79,8 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs, o.queueLimit))
   const hooks: BoardHooks = {
     now: () => now,
-    complete: (b, inv, ms) => heap.push(now + ms, DONE, b.index, ms, inv),
+    wakeAt: (b, at, gen) => heap.push(at, DONE, b.index, gen),
+    finished: (b, inv, ms) => done(b, inv, ms),
     coldMs: () => o.coldMs,
     slots: () => o.concurrency,
     memoryMb: () => o.memoryMb,
@@ -91,7 +94,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   // The holders index (boards warm for each function), kept as runtimes start and stop, as the leader keeps it from gossip.
   const holderLists: number[][] = names.map(() => [])
-  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, o.queue ?? ps.queue))
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, o.queue ?? ps.queue, Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? 1)))))
   const byId = new Map(boards.map((b) => [b.id, b]))
   const fnsView: Record<string, FnDemand> = {}
   names.forEach((n, i) => { fnsView[n] = demand[i]! })
@@ -214,7 +217,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     now = e.t
     switch (e.kind) {
       case ARRIVAL: arrive(e.p!); break
-      case DONE: done(boards[e.a]!, e.p!, e.b); break
+      case DONE: boards[e.a]!.tick(e.b); break
       case MINUTE: minute(e.a); break
       case SCALE: scaleTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.scale.intervalMs, SCALE); break
       case POWER: powerTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.power.intervalMs, POWER); break

@@ -82,3 +82,17 @@ t.test('never more than `slots` run; a waiter past its deadline leaves with WISP
   t.equal(s.runningCount, 0)
   await t.rejects(s.acquire('f', 0).then(async () => await s.acquire('f', 0)).then(async () => await s.acquire('f', 0)), { code: 'WISP_TIMEOUT' }, 'no time left and no core free')
 })
+
+t.test('the gossiped work: running work at each function\'s estimate, queued work by class of run time', async (t) => {
+  const { s } = await oneCore()
+  t.same(s.work(), { workMs: 0, queuedByClass: new Array(16).fill(0) })
+  const held = await s.acquire('long', 60_000)
+  void s.acquire('long', 60_000)
+  void s.acquire('short', 60_000)
+  void s.acquire('short', 60_000)
+  const w = s.work()
+  t.equal(w.workMs, 1000 + 1000 + 2 * 10, 'one long running, one long and two short waiting')
+  t.equal(w.queuedByClass[9], 1000, 'the waiting long run in class 9 ([512, 1024) ms)')
+  t.equal(w.queuedByClass[3], 20, 'the two short ones in class 3 ([8, 16) ms)')
+  held.release(1000)
+})

@@ -1,6 +1,7 @@
 import type { BalancePolicy, BoardView, ClusterView, Decision } from './types.js'
 import type { Rng } from '../../shared/rng.js'
 import { outstanding } from './candidates.js'
+import { workClass } from '../../shared/response-ratio.js'
 
 export interface MuBalanceOptions {
   /** Gossip older than this is not trusted: queue and rates fall back to the leader's count and the profile. */
@@ -27,10 +28,13 @@ export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultSer
 /**
  * Mu's load balancer: send the invocation to the board with the least expected completion
  * time. For board b with c cores, q outstanding invocations and mean service time t̄:
- *   ECT = max(0, q + 1 − c) · t̄ / c   (wait for a core)
+ *   ECT = max(0, q + 1 − c) · t̄ / c   (wait for a core, in arrival order)
  *       + t_f                         (the function's own service time on b)
  *       + cold                        (cold start, when no warm runtime slot is free)
- * t̄ is the mean expected size of the work ahead (gossiped `workMs` ÷ q) when known. Boards whose
+ * t̄ is the mean expected size of the work ahead (gossiped `workMs` ÷ q) when known. When the board
+ * also reports its queued work by class of run time (`queuedByClass`), the wait is at most
+ *   running work ÷ c(c+1) + queued work of classes ≤ t_f's ÷ c
+ * as the board serves the highest response ratio first (short runs overtake long ones). Boards whose
  * queue of the function is at its bound are skipped (spill-over instead of WISP_OVERLOADED).
  * t_f is measured per function and board (gossip), or the function's reference time / profile
  * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
@@ -48,7 +52,19 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     // invocations ahead cost more than many short ones), else the board's mean service time.
     const tAvg = fresh && b.workMs !== undefined && q > 0 ? b.workMs / q
       : fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
-    const wait = Math.max(0, q + 1 - cores) * tAvg / cores
+    let wait = Math.max(0, q + 1 - cores) * tAvg / cores
+    const byClass = b.queuedByClass
+    if (wait > 0 && fresh && byClass !== undefined && b.workMs !== undefined) {
+      // The board serves the highest response ratio first: a new run waits for a core to come
+      // free (≈ the running work ÷ c(c+1), the first of c runs to end) and for the queued work no
+      // longer than its own, not for everything ahead of it.
+      let queued = 0
+      let ahead = 0
+      const mine = workClass(tf)
+      for (let k = 0; k < byClass.length; k++) { const w = byClass[k] ?? 0; queued += w; if (k <= mine) ahead += w }
+      const running = Math.max(0, b.workMs - queued)
+      wait = Math.min(wait, running / (cores * (cores + 1)) + ahead / cores)
+    }
     const runtimes = fv?.runtimes ?? 0
     const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)
     const warmFree = runtimes > 0 && (slots === 0 || runtimes * slots > busy)

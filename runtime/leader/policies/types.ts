@@ -51,6 +51,13 @@ export interface BoardView {
    * of each one's function's measured service time. Absent = estimated as outstanding × meanServiceMs.
    */
   readonly workMs?: number
+  /**
+   * Expected work (ms at this board's speed) waiting for a core, by class of expected run time
+   * (`workClass`: class k holds runs of [2^k, 2^(k+1)) ms). The board serves the highest response
+   * ratio first, so a new run waits only for the queued work no longer than its own (and, in
+   * time, for long runs that have aged past it). Absent = unknown (the FIFO estimate is used).
+   */
+  readonly queuedByClass?: ArrayLike<number>
 }
 
 /** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */

@@ -63,3 +63,26 @@ t.test('ties among equal boards stay seeded-random under isolation', async (t) =
   t.equal(picks(5), picks(5))
   t.ok(picks(5).includes('a') && picks(5).includes('b'))
 })
+
+t.test('queued work by class of run time: a short run expects to overtake long queued ones, a long run does not', async (t) => {
+  // A Pi 4 with 4 long runs going and 8 long ones (1000 ms each, class 9) queued, next to an idle BPI-M2 Zero (0.25x).
+  const withClasses = (cls: number[] | undefined): BoardView => board('pi4', 'raspberry-pi-4b', {
+    inflight: 12, workMs: 12 * 1000, queuedByClass: cls, functions: { short: fnv(), long: fnv() }
+  })
+  const classes = Array.from({ length: 16 }, (_, k) => (k === 9 ? 8000 : 0))
+  const bpi = board('bpi', 'banana-pi-m2-zero', { functions: { short: fnv(), long: fnv() } })
+  const fns = { short: demand({ serviceMs: 100 }), long: demand({ serviceMs: 1000 }) }
+  const mu = createMuBalance()
+  // In arrival order the short run would wait (12 + 1 − 4) × 1000 / 4 = 2250 ms: the idle slow board wins.
+  const fifo = mu.pick(view([withClasses(undefined), bpi], fns), 'short', seededRng(1))
+  t.equal(fifo.choice, 'bpi')
+  t.equal(Math.round(fifo.scores.pi4 ?? 0), 2250 + 100)
+  // By response ratio it waits for the first of 4 runs to end (4000 / 20 = 200 ms), not for the queue.
+  const ratio = mu.pick(view([withClasses(classes), bpi], fns), 'short', seededRng(1))
+  t.equal(ratio.choice, 'pi4')
+  t.equal(Math.round(ratio.scores.pi4 ?? 0), 200 + 100)
+  // A long run is no shorter than the queued ones: it waits for them (min(2250, 200 + 8000 / 4) = 2200 ms).
+  const long = mu.pick(view([withClasses(classes), bpi], fns), 'long', seededRng(1))
+  t.equal(Math.round(long.scores.pi4 ?? 0), 2200 + 1000)
+  t.equal(long.choice, 'pi4', 'still below the 4000 ms it takes on the slow board')
+})
