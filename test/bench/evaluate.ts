@@ -5,7 +5,7 @@
  * (Knative: round-robin + KPA + Kubernetes spread, no gating). Runs one child process per
  * simulation, as many at once as there are CPUs (the 100-board speed run last, alone). Writes
  * bench/results/evaluation.{json,svg}.
- * Options: --seeds N (default 5), --hours H (default 24), --sets a,b.
+ * Options: --seeds N (default 5), --hours H (default 24), --sets a,b (default wisp,baseline,baseline-ratio).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { cpus, tmpdir } from 'node:os'
@@ -43,7 +43,8 @@ if (process.argv.includes('--one')) {
   process.stdout.write(JSON.stringify({ ...f, seconds: (performance.now() - t0) / 1000 }))
 } else {
   const seeds = Number(arg('--seeds', '5'))
-  const sets = arg('--sets', 'wisp,baseline').split(',')
+  // baseline-ratio (an ablation): the baseline's control plane on boards with wisp's run queue.
+  const sets = arg('--sets', 'wisp,baseline,baseline-ratio').split(',')
   const utils = [0.5, 0.8]
   generateTrace(TRACE_DIR, { functions: 200, minutes: 1440, seed: 2019, day: 1 })
   const jobs: Array<{ u: number, seed: number, set: string, boards?: string }> = []
@@ -104,8 +105,9 @@ if (process.argv.includes('--one')) {
     setup: {
       trace: `synthetic Azure-2019-format day, 200 functions, seed 2019, ${hours} h`, boards: boardsSpec, seeds, utilisation: utils,
       cold_start_ms: coldStartMs(), simulator: SIM_DEFAULTS,
-      baseline: { balance: 'round-robin over warm boards', scale: KPA_DEFAULTS, place: 'kube-scheduler LeastAllocated + spread', power: 'none' },
-      wisp: { balance: 'mu (least expected completion time)', scale: PROACTIVE_DEFAULTS, place: 'fair', power: POWER_GATE_DEFAULTS },
+      baseline: { balance: 'round-robin over warm boards', scale: KPA_DEFAULTS, place: 'kube-scheduler LeastAllocated + spread', power: 'none', board_queue: 'fifo (one queue, arrival order)' },
+      'baseline-ratio': 'the baseline on boards with the wisp run queue (per-function queues, highest response ratio first): an ablation',
+      wisp: { balance: 'mu (least expected completion time, queued work by class of run time)', scale: PROACTIVE_DEFAULTS, place: 'fair', power: POWER_GATE_DEFAULTS, board_queue: 'ratio (per-function queues, highest response ratio first)' },
       git: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim() } catch { return null } })()
     },
     summary

@@ -29,6 +29,8 @@ export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
   'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone, queue: 'ratio' }),
   baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
   knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
+  // Ablation: Knative's control plane on boards that order their queues as wisp's agent does.
+  'baseline-ratio': () => ({ name: 'baseline-ratio', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'ratio' }),
   p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' })
 }
 
