@@ -26,13 +26,16 @@ interface Waiter {
 /**
  * The board's run queue: at most `slots` invocations run at once; the others wait in one FIFO
  * per function, and a freed core goes to the function whose oldest waiter has the highest
- * response ratio (see `responseRatio`), each function's expected run time being the moving
- * average of its runs here. A waiter whose deadline passes leaves with WISP_TIMEOUT.
+ * response ratio (see `responseRatio`) against the function's harmonic-mean run time here, i.e.
+ * the waiter that would see the highest expected slowdown. A waiter whose deadline passes
+ * leaves with WISP_TIMEOUT.
  */
 export class RunScheduler {
   private running = 0
   private readonly queues = new Map<string, Waiter[]>()
   private readonly estMs = new Map<string, number>()
+  /** Per function, the moving average of 1 / run time: its reciprocal is the harmonic-mean run time. */
+  private readonly invMs = new Map<string, number>()
   private waiting = 0
   /** Expected work (ms) of the running invocations, each counted at its function's estimate when it started. */
   private runningWork = 0
@@ -41,8 +44,13 @@ export class RunScheduler {
 
   get runningCount (): number { return this.running }
   get waitingCount (): number { return this.waiting }
-  /** The expected run time (ms) the queue uses for fn. */
+  /** The expected (mean) run time of fn here (ms): what the board reports as queued work. */
   expectedMs (fn: string): number { return this.estMs.get(fn) ?? this.o.defaultMs }
+  /**
+   * The harmonic-mean run time of fn here (ms), 1 / E[1 / run time]: a waiter's expected slowdown
+   * if it started now is (waited + this) / this, so the queue is ordered by it (see responseRatio).
+   */
+  harmonicMs (fn: string): number { const v = this.invMs.get(fn); return v === undefined ? this.expectedMs(fn) : 1 / v }
 
   /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
   async acquire (fn: string, withinMs: number): Promise<RunPermit> {
@@ -89,6 +97,9 @@ export class RunScheduler {
           const a = this.o.alpha ?? 0.2
           const e = this.estMs.get(fn)
           this.estMs.set(fn, e === undefined ? ranMs : a * ranMs + (1 - a) * e)
+          const inv = 1 / Math.max(ranMs, 0.01)
+          const h = this.invMs.get(fn)
+          this.invMs.set(fn, h === undefined ? inv : a * inv + (1 - a) * h)
         }
         this.next()
       }
@@ -104,7 +115,7 @@ export class RunScheduler {
       for (const q of this.queues.values()) {
         const head = q[0]
         if (head === undefined) continue
-        const r = responseRatio(now - head.since, this.expectedMs(head.fn))
+        const r = responseRatio(now - head.since, this.harmonicMs(head.fn))
         if (r > bestRatio) { bestRatio = r; best = head }
       }
       if (best === undefined || !this.remove(best)) return

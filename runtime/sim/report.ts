@@ -32,8 +32,11 @@ export interface PolicyFigures {
   jain: number
   cold_starts: number
   energy_j: number
+  /** Energy of powered boards while running nothing (on or draining; not booting or shutting down). */
   idle_energy_j: number
   boot_energy_j: number
+  /** Energy of boards shutting down before their relay opens (with boot energy, the cost of gating). */
+  shutdown_energy_j: number
   board_hours: number
   rejected: number
   lost: number
@@ -73,7 +76,7 @@ export const formatTable = (r: SimReport): string => {
   const cols: Array<[string, (f: PolicyFigures) => string]> = [
     ['p50 ms', (f) => fmt(f.p50_ms)], ['p99 ms', (f) => fmt(f.p99_ms)], ['slowdown', (f) => fmt(f.mean_slowdown, 2)],
     ['jain', (f) => fmt(f.jain, 3)], ['cold', (f) => String(Math.round(f.cold_starts))], ['energy J', (f) => fmt(f.energy_j, 0)],
-    ['idle J', (f) => fmt(f.idle_energy_j, 0)], ['boot J', (f) => fmt(f.boot_energy_j, 0)], ['board h', (f) => fmt(f.board_hours, 2)],
+    ['idle J', (f) => fmt(f.idle_energy_j, 0)], ['boot J', (f) => fmt(f.boot_energy_j, 0)], ['shutdown J', (f) => fmt(f.shutdown_energy_j, 0)], ['board h', (f) => fmt(f.board_hours, 2)],
     ['rejected', (f) => String(Math.round(f.rejected))], ['lost', (f) => String(Math.round(f.lost))], ['invocations', (f) => String(Math.round(f.invocations))]
   ]
   const rows = [['policy', ...cols.map((c) => c[0])], ...Object.entries(r.policies).map(([n, f]) => [n, ...cols.map((c) => c[1](f))])]

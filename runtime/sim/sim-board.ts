@@ -10,6 +10,8 @@ export class SimFn implements FnView {
   /** Completions per busy second of one runtime (1000 / serviceMs). */
   serviceRate = 0
   serviceMs = 0
+  /** Moving average of 1 / run time (the harmonic mean's reciprocal). */
+  invMs = 0
   running = 0
   runtimes = 0
   lastUsed = 0
@@ -54,8 +56,11 @@ export class SimBoard implements BoardView {
   busy = 0
   memUsed = 0
   energy = 0
+  /** Energy while on (or draining) and running nothing. */
   idleEnergy = 0
   bootEnergy = 0
+  /** Energy while shutting down before the relay opens: with boot energy, the cost of gating. */
+  shutdownEnergy = 0
   poweredMs = 0
   /** Powered time with nothing running. */
   idleMs = 0
@@ -103,6 +108,7 @@ export class SimBoard implements BoardView {
     const w = this.powerAt()
     this.energy += w * dt
     if (this.power === 'booting') this.bootEnergy += w * dt
+    else if (this.power === 'shutting-down') this.shutdownEnergy += w * dt
     else if (w > 0 && this.busy === 0) { this.idleEnergy += w * dt; this.idleMs += dt * 1000 }
     if (w > 0) this.poweredMs += dt * 1000
   }
@@ -115,6 +121,7 @@ export class SimBoard implements BoardView {
     const ref = this.h.refMs?.(inv.fn) ?? 0
     inv.est = f.serviceMs > 0 ? f.serviceMs : (ref > 0 ? ref : 100) / this.profile.speed
     this.workMs += inv.est
+    inv.hm = f.invMs > 0 ? 1 / f.invMs : inv.est
     this.addQueued(inv.est, 1)
     if (this.discipline === 'fifo') this.queue.push(inv)
     else {
@@ -157,7 +164,7 @@ export class SimBoard implements BoardView {
       for (let k = 0; k < open; k++) {
         const q = this.fq[this.waiting[k]!]!
         const inv = q.items[q.head]!
-        const r = responseRatio(now - inv.arrival, inv.est)
+        const r = responseRatio(now - inv.arrival, inv.hm ?? inv.est)
         if (r > bestRatio && this.canStart(inv.fn)) { bestRatio = r; best = k }
       }
       if (best < 0) return
@@ -287,6 +294,7 @@ export class SimBoard implements BoardView {
     f.running--
     f.serviceMs = f.serviceMs === 0 ? serviceMs : 0.8 * f.serviceMs + 0.2 * serviceMs
     f.serviceRate = 1000 / f.serviceMs
+    f.invMs = f.invMs === 0 ? 1 / Math.max(serviceMs, 0.01) : 0.8 * f.invMs + 0.2 / Math.max(serviceMs, 0.01)
     this.meanServiceMs = this.meanServiceMs === 0 ? serviceMs : 0.95 * this.meanServiceMs + 0.05 * serviceMs
     this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
     if (this.inflight === 0) this.idleSinceMs = this.h.now()

@@ -34,7 +34,7 @@ export interface SimOptions {
 }
 
 export interface SimDetail {
-  readonly boards: ReadonlyArray<{ id: string, profile: string, powered_h: number, idle_h: number, idle_energy_j: number, boot_energy_j: number, energy_j: number, cold_starts: number, rejected: number, boots: number, invocations: number, mean_wait_ms: number }>
+  readonly boards: ReadonlyArray<{ id: string, profile: string, powered_h: number, idle_h: number, idle_energy_j: number, boot_energy_j: number, shutdown_energy_j: number, energy_j: number, cold_starts: number, rejected: number, boots: number, invocations: number, mean_wait_ms: number }>
   readonly fns: ReadonlyArray<{ fn: string, invocations: number, mean_slowdown: number, mean_ref_ms: number, rejected: number }>
 }
 
@@ -228,7 +228,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   for (const b of boards) b.account()
   o.onProgress?.(1)
   o.onDetail?.({
-    boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
+    boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, shutdown_energy_j: b.shutdownEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
     fns: names.map((fn, i) => ({ fn, invocations: slowN[i] ?? 0, mean_slowdown: (slowSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), mean_ref_ms: (durSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), rejected: rejFn[i] ?? 0 }))
   })
   return figures(hist, slowSum, slowN, {
@@ -236,6 +236,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     energy_j: boards.reduce((s, b) => s + b.energy, 0),
     idle_energy_j: boards.reduce((s, b) => s + b.idleEnergy, 0),
     boot_energy_j: boards.reduce((s, b) => s + b.bootEnergy, 0),
+    shutdown_energy_j: boards.reduce((s, b) => s + b.shutdownEnergy, 0),
     board_hours: boards.reduce((s, b) => s + b.poweredMs, 0) / 3_600_000,
     rejected,
     lost: outstanding,

@@ -96,3 +96,21 @@ t.test('the gossiped work: running work at each function\'s estimate, queued wor
   t.equal(w.queuedByClass[3], 20, 'the two short ones in class 3 ([8, 16) ms)')
   held.release(1000)
 })
+
+t.test('a function whose run times vary is ranked by its harmonic-mean run time: its short runs would suffer most', async (t) => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock })
+  for (const ms of [100, 100]) (await s.acquire('steady', 1000)).release(ms)
+  for (const ms of [400, 10, 400]) (await s.acquire('varied', 1000)).release(ms)
+  t.ok(s.expectedMs('varied') > s.expectedMs('steady'), `mean run time: varied ${s.expectedMs('varied')} ms, steady ${s.expectedMs('steady')} ms`)
+  t.ok(s.harmonicMs('varied') < 60, `harmonic mean of varied ${s.harmonicMs('varied').toFixed(1)} ms, below steady's 100 although its mean is above`)
+  t.equal(s.harmonicMs('steady'), 100)
+  const held = await s.acquire('x', 1000)
+  const started: string[] = []
+  void s.acquire('steady', 60_000).then((p) => { started.push('steady'); p.release(null) })
+  void s.acquire('varied', 60_000).then((p) => { started.push('varied'); p.release(null) })
+  clock.advance(50)
+  held.release(null)
+  await flush()
+  t.same(started, ['varied', 'steady'], 'both waited 50 ms; the varied function\'s expected slowdown is higher')
+})

@@ -41,7 +41,7 @@ t.test('the simulator is deterministic for a seed, and seeds differ', async (t) 
   t.ok(Math.abs(r.utilisation - 0.4) < 1e-9)
   for (const s of ['wisp', 'baseline']) {
     const f = r.policies[s]!
-    t.same(Object.keys(f).sort(), ['board_hours', 'boot_energy_j', 'cold_starts', 'energy_j', 'idle_energy_j', 'invocations', 'jain', 'lost', 'mean_slowdown', 'p50_ms', 'p99_ms', 'rejected'].sort())
+    t.same(Object.keys(f).sort(), ['board_hours', 'boot_energy_j', 'cold_starts', 'energy_j', 'idle_energy_j', 'invocations', 'jain', 'lost', 'mean_slowdown', 'p50_ms', 'p99_ms', 'rejected', 'shutdown_energy_j'].sort())
     t.ok(f.invocations! > 1000)
     t.equal(f.lost, 0)
     t.ok(f.energy_j! > 0 && f.p99_ms! >= f.p50_ms!)
