@@ -19,7 +19,6 @@ interface Waiter {
   readonly fn: string
   readonly since: number
   readonly grant: (p: RunPermit) => void
-  readonly fail: (e: WispError) => void
   timer: TimerHandle | null
 }
 
@@ -55,11 +54,10 @@ export class RunScheduler {
   /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
   async acquire (fn: string, withinMs: number): Promise<RunPermit> {
     if (this.running < this.o.slots && this.waiting === 0) return this.permit(fn)
-    const left = withinMs
-    if (left <= 0) throw timeout(fn)
+    if (withinMs <= 0) throw timeout(fn)
     return await new Promise<RunPermit>((resolve, reject) => {
-      const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, fail: reject, timer: null }
-      w.timer = this.o.clock.setTimeout(() => { if (this.remove(w)) reject(timeout(fn)) }, left)
+      const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, timer: null }
+      w.timer = this.o.clock.setTimeout(() => { if (this.remove(w)) reject(timeout(fn)) }, withinMs)
       const q = this.queues.get(fn)
       if (q === undefined) this.queues.set(fn, [w]); else q.push(w)
       this.waiting++

@@ -1,7 +1,6 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { BoardView, FnView, PowerState } from '../leader/policies/types.js'
+import type { BoardView, FnView, PowerState, QueueDiscipline } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
-import type { QueueDiscipline } from '../leader/policies/types.js'
 import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
@@ -34,9 +33,11 @@ export interface BoardHooks {
 }
 
 /**
- * A board: `cores` cores at `speed`; its queue is one FIFO across functions (`fifo`), or one
- * queue per function served highest response ratio first (`ratio`, what the wisp agent's run
- * scheduler does; a head that cannot get a runtime is skipped); an invocation needs a core
+ * A board: `cores` cores at `speed`, up to `slots` runs at once (beyond the cores they share them
+ * equally: processor sharing on a virtual clock). Its queue is one FIFO across functions (`fifo`),
+ * or one queue per function served highest response ratio first against the function's
+ * harmonic-mean run time (`ratio`, what the wisp agent's run scheduler does; a head that cannot
+ * get a runtime is skipped); an invocation needs a slot
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
  * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
