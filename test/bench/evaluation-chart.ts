@@ -8,7 +8,7 @@ export const chart = (summary: Record<string, Record<string, { mean: Record<stri
   const bottom = H - 60
   const y = (r: number): number => { const l = Math.max(-3, Math.min(3, Math.log10(Math.max(r, 1e-3)))); return top + (bottom - top) * (3 - l) / 6 }
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<text x="10" y="20" font-size="14">wisp ÷ knative baseline (log scale; below 1 is lower) — sets: ${sets.join(', ')}</text>`]
+    `<text x="10" y="20" font-size="14">wisp ÷ knative baseline (log scale; below 1 is lower)${sets.length > 2 ? ` — also in the JSON: ${sets.filter((s) => s !== 'wisp' && s !== 'baseline').join(', ')}` : ''}</text>`]
   for (const l of [-3, -2, -1, 0, 1, 2, 3]) {
     const yy = y(10 ** l)
     parts.push(`<line x1="50" x2="${W - 10}" y1="${yy}" y2="${yy}" stroke="${l === 0 ? '#000' : '#ddd'}"/><text x="8" y="${yy + 4}">1e${l}</text>`)
