@@ -93,6 +93,7 @@ export class Agent {
       status_url: this.d.config.status_url,
       power_source: this.d.energy.source,
       work_ms: round(work.workMs),
+      work_runs: work.runs,
       queued_ms_by_class: work.queuedByClass.map(round)
     }
   }

@@ -65,10 +65,10 @@ export class RunScheduler {
   }
 
   /**
-   * What the board gossips for the balancer: expected work queued or running (ms), and the queued
-   * part by class of expected run time (`workClass`).
+   * What the board gossips for the balancer: expected work queued or running (ms), how many runs
+   * it covers, and the queued part by class of expected run time (`workClass`).
    */
-  work (): { workMs: number, queuedByClass: number[] } {
+  work (): { workMs: number, runs: number, queuedByClass: number[] } {
     const byClass = new Array<number>(WORK_CLASSES).fill(0)
     let queued = 0
     for (const [fn, q] of this.queues) {
@@ -77,7 +77,7 @@ export class RunScheduler {
       byClass[k] = (byClass[k] ?? 0) + e * q.length
       queued += e * q.length
     }
-    return { workMs: this.runningWork + queued, queuedByClass: byClass }
+    return { workMs: this.runningWork + queued, runs: this.running + this.waiting, queuedByClass: byClass }
   }
 
   private permit (fn: string): RunPermit {

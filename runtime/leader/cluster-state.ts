@@ -134,6 +134,7 @@ export class ClusterState {
         lastSeenMs: b.lastSeen,
         idleSinceMs: b.idleSince,
         workMs: b.state?.work_ms,
+        workRuns: b.state?.work_runs,
         queuedByClass: b.state?.queued_ms_by_class
       })
     }

@@ -80,6 +80,8 @@ export const BoardStateSchema = z.object({
   power_source: z.enum(['ina219', 'surrogate']),
   /** Expected work queued or running (ms at this board's speed). */
   work_ms: z.number().min(0).optional(),
+  /** How many runs (queued or running) `work_ms` covers. */
+  work_runs: z.number().int().min(0).optional(),
   /** The queued part of it by class of expected run time: class k holds runs of [2^k, 2^(k+1)) ms. */
   queued_ms_by_class: z.array(z.number().min(0)).max(WORK_CLASSES).optional()
 })

@@ -85,13 +85,14 @@ t.test('never more than `slots` run; a waiter past its deadline leaves with WISP
 
 t.test('the gossiped work: running work at each function\'s estimate, queued work by class of run time', async (t) => {
   const { s } = await oneCore()
-  t.same(s.work(), { workMs: 0, queuedByClass: new Array(16).fill(0) })
+  t.same(s.work(), { workMs: 0, runs: 0, queuedByClass: new Array(16).fill(0) })
   const held = await s.acquire('long', 60_000)
   void s.acquire('long', 60_000)
   void s.acquire('short', 60_000)
   void s.acquire('short', 60_000)
   const w = s.work()
   t.equal(w.workMs, 1000 + 1000 + 2 * 10, 'one long running, one long and two short waiting')
+  t.equal(w.runs, 4)
   t.equal(w.queuedByClass[9], 1000, 'the waiting long run in class 9 ([512, 1024) ms)')
   t.equal(w.queuedByClass[3], 20, 'the two short ones in class 3 ([8, 16) ms)')
   held.release(1000)

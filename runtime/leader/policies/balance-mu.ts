@@ -50,7 +50,9 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     const q = fresh ? outstanding(b) : b.inflight
     // Mean size of what is ahead: the gossiped expected work when there is one (a few long
     // invocations ahead cost more than many short ones), else the board's mean service time.
-    const tAvg = fresh && b.workMs !== undefined && q > 0 ? b.workMs / q
+    // (`workRuns` of them when the board says how many runs its `workMs` covers.)
+    const covered = b.workRuns ?? q
+    const tAvg = fresh && b.workMs !== undefined && covered > 0 && b.workMs > 0 ? b.workMs / covered
       : fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
     let wait = Math.max(0, q + 1 - cores) * tAvg / cores
     const byClass = b.queuedByClass
@@ -63,7 +65,9 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
       const mine = workClass(tf)
       for (let k = 0; k < byClass.length; k++) { const w = byClass[k] ?? 0; queued += w; if (k <= mine) ahead += w }
       const running = Math.max(0, b.workMs - queued)
-      wait = Math.min(wait, running / (cores * (cores + 1)) + ahead / cores)
+      // Runs the leader sent after the board's last report: of unknown class, so ahead of this one.
+      const unreported = Math.max(0, q - (b.workRuns ?? q)) * tAvg
+      wait = Math.min(wait, running / (cores * (cores + 1)) + (ahead + unreported) / cores)
     }
     const runtimes = fv?.runtimes ?? 0
     const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)

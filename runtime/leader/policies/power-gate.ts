@@ -42,7 +42,8 @@ export const bootBreakEvenMs = (p: BoardProfile): number => 1000 * p.boot_s * (p
 const expectedWaitMs = (b: BoardView, refMs: number): number => {
   const queued = b.inflight - b.profile.cores
   if (queued <= 0) return 0
-  const per = b.workMs !== undefined && b.inflight > 0 ? b.workMs / b.inflight
+  const covered = b.workRuns ?? b.inflight // runs the reported work covers (the leader may have sent more since)
+  const per = b.workMs !== undefined && b.workMs > 0 && covered > 0 ? b.workMs / covered
     : b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : refMs / b.profile.speed
   return queued * per / b.profile.cores
 }

@@ -58,6 +58,12 @@ export interface BoardView {
    * time, for long runs that have aged past it). Absent = unknown (the FIFO estimate is used).
    */
   readonly queuedByClass?: ArrayLike<number>
+  /**
+   * How many invocations `workMs` and `queuedByClass` cover. The leader's own in-flight count
+   * beyond it (sent since the board last reported) is work of unknown class, assumed ahead of a
+   * new run. Absent = all of `inflight`.
+   */
+  readonly workRuns?: number
 }
 
 /** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */

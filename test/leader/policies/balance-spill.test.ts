@@ -86,3 +86,13 @@ t.test('queued work by class of run time: a short run expects to overtake long q
   t.equal(Math.round(long.scores.pi4 ?? 0), 2200 + 1000)
   t.equal(long.choice, 'pi4', 'still below the 4000 ms it takes on the slow board')
 })
+
+t.test('runs the leader sent after the board last reported count as ahead: a stale report is not optimistic', async (t) => {
+  // The board reported nothing running or queued; since then the leader has sent it 40 runs.
+  const pi4 = board('pi4', 'raspberry-pi-4b', { inflight: 40, workMs: 0, workRuns: 0, queuedByClass: new Array(16).fill(0), functions: { f: fnv() } })
+  const bpi = board('bpi', 'banana-pi-m2-zero', { functions: { f: fnv() } })
+  const d = createMuBalance().pick(view([pi4, bpi], { f: demand({ serviceMs: 100 }) }), 'f', seededRng(1))
+  // As in arrival order: (40 + 1 − 4) × 100 / 4 = 925 ms of wait, not 0.
+  t.equal(Math.round(d.scores.pi4 ?? 0), 925 + 100)
+  t.equal(d.choice, 'bpi')
+})
