@@ -1,6 +1,6 @@
 import type { BalancePolicy, BoardView, ClusterView, Decision } from './types.js'
 import type { Rng } from '../../shared/rng.js'
-import { outstanding } from './candidates.js'
+import { outstanding, workPerRun } from './candidates.js'
 import { workClass } from '../../shared/response-ratio.js'
 
 export interface MuBalanceOptions {
@@ -50,10 +50,7 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     const q = fresh ? outstanding(b) : b.inflight
     // Mean size of what is ahead: the gossiped expected work when there is one (a few long
     // invocations ahead cost more than many short ones), else the board's mean service time.
-    // (`workRuns` of them when the board says how many runs its `workMs` covers.)
-    const covered = b.workRuns ?? q
-    const tAvg = fresh && b.workMs !== undefined && covered > 0 && b.workMs > 0 ? b.workMs / covered
-      : fresh && b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : tf
+    const tAvg = fresh ? workPerRun(b, q, tf) : tf
     let wait = Math.max(0, q + 1 - cores) * tAvg / cores
     const byClass = b.queuedByClass
     if (wait > 0 && fresh && byClass !== undefined && b.workMs !== undefined) {

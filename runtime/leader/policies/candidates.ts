@@ -24,6 +24,17 @@ export const warmCandidates = (view: ClusterView, fn: string): BoardView[] => {
 /** Outstanding invocations on a board: the leader's exact in-flight count or the gossiped queue, whichever is larger. */
 export const outstanding = (b: BoardView): number => Math.max(b.inflight, b.queueLen)
 
+/**
+ * Mean expected size (ms at the board's speed) of one run queued or running on b: the reported
+ * work ÷ the runs it covers (`workRuns`; else `runs`, the leader's count), else the board's mean
+ * service time, else `fallbackMs`.
+ */
+export const workPerRun = (b: BoardView, runs: number, fallbackMs: number): number => {
+  const covered = b.workRuns ?? runs
+  return b.workMs !== undefined && b.workMs > 0 && covered > 0 ? b.workMs / covered
+    : b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : fallbackMs
+}
+
 /** Jain's fairness index of non-negative values: 1 = all equal, 1/n = one takes all. */
 export const jainIndex = (xs: readonly number[]): number => {
   let s = 0

@@ -2,6 +2,7 @@ import type { BoardView, ClusterView, Decision, PowerAction, PowerPlan, PowerPol
 import type { BoardProfile } from '../../../boards/schema.js'
 import type { Rng } from '../../shared/rng.js'
 import { DEFAULT_MEMORY_MB } from './place-common.js'
+import { workPerRun } from './candidates.js'
 
 export interface PowerGateOptions {
   readonly intervalMs: number
@@ -42,10 +43,7 @@ export const bootBreakEvenMs = (p: BoardProfile): number => 1000 * p.boot_s * (p
 const expectedWaitMs = (b: BoardView, refMs: number): number => {
   const queued = b.inflight - b.profile.cores
   if (queued <= 0) return 0
-  const covered = b.workRuns ?? b.inflight // runs the reported work covers (the leader may have sent more since)
-  const per = b.workMs !== undefined && b.workMs > 0 && covered > 0 ? b.workMs / covered
-    : b.meanServiceMs !== undefined && b.meanServiceMs > 0 ? b.meanServiceMs : refMs / b.profile.speed
-  return queued * per / b.profile.cores
+  return queued * workPerRun(b, b.inflight, refMs / b.profile.speed) / b.profile.cores
 }
 /** Most efficient first (watts per speed × cores), then the larger, then by id. */
 const moreEfficient = (a: BoardView, b: BoardView): number =>
