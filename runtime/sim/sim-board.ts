@@ -76,6 +76,8 @@ export class SimBoard implements BoardView {
   private vt = 0
   private lastVt = 0
   private gen = 0
+  /** In `tick`: the starts its completion triggers leave the rescheduling to it. */
+  private ticking = false
   /** Response ratio: a queue per function, and the functions that have some waiting. */
   private readonly fq: Array<{ items: Inv[], head: number }> = []
   private readonly waiting: number[] = []
@@ -141,8 +143,11 @@ export class SimBoard implements BoardView {
 
   queuedOf (fn: number): number { return this.byFn[fn]?.queueLen ?? 0 }
 
+  /** Starts what can start; the next completion is rescheduled once (in `tick`, after it). */
   dispatch (): void {
+    const before = this.busy
     if (this.discipline === 'fifo') this.dispatchFifo(); else this.dispatchByRatio()
+    if (this.busy !== before && !this.ticking) this.reschedule()
   }
 
   /** One queue in arrival order; the head waits for a runtime (head-of-line) when none can be had. */
@@ -225,7 +230,6 @@ export class SimBoard implements BoardView {
     inv.start = this.h.now()
     inv.finishV = this.vt + inv.durRef / this.profile.speed + extra
     this.running.push(inv)
-    this.reschedule()
     return true
   }
 
@@ -258,7 +262,8 @@ export class SimBoard implements BoardView {
     const inv = this.running[k]!
     this.running[k] = this.running[this.running.length - 1]!
     this.running.pop()
-    this.h.finished(this, inv, this.h.now() - (inv.start ?? this.h.now()))
+    this.ticking = true
+    try { this.h.finished(this, inv, this.h.now() - (inv.start ?? this.h.now())) } finally { this.ticking = false }
     this.reschedule()
   }
 
