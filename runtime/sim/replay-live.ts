@@ -4,33 +4,21 @@ import { buildManifest, publishDeployment } from '../shared/deploy.js'
 import { seededRng } from '../shared/rng.js'
 import type { Transport } from '../transport/transport.js'
 import { noDelay } from '../transport/mqtt-transport.js'
-import { sampleDuration, type Trace } from './trace.js'
+import { drawMinute, type Trace } from './trace.js'
 
 /** One invocation of a trace slice: function index, arrival (ms from the slice start), duration at reference speed (ms). */
 export interface TraceInvocation { readonly fn: number, readonly t: number, readonly durRef: number }
 
 /**
- * The simulator's arrival expansion, draw for draw: one mulberry32 stream seeded with `seed`;
- * minute by minute, function by function, a count rounded at random, then per invocation a
- * uniform arrival inside the minute and a duration from the percentile knots. `simulate`
+ * The simulator's arrival expansion, draw for draw: one mulberry32 stream seeded with `seed`,
+ * minute by minute through `drawMinute`, as `simulate` does. `simulate`
  * with the same trace, seed and scale sees exactly this list (it draws nothing else from
  * that stream). Sorted by arrival, ties in draw order.
  */
 export const expandInvocations = (trace: Trace, seed: number, scale = 1): TraceInvocation[] => {
   const rng = seededRng(seed)
   const out: TraceInvocation[] = []
-  for (let m = 0; m < trace.minutes; m++) {
-    const base = m * 60_000
-    trace.fns.forEach((f, fn) => {
-      const x = (f.counts[m] ?? 0) * scale
-      let n = Math.floor(x)
-      if (rng() < x - n) n++
-      for (let k = 0; k < n; k++) {
-        const t = base + rng() * 60_000
-        out.push({ fn, t, durRef: Math.max(0.01, sampleDuration(f.pcts, rng())) })
-      }
-    })
-  }
+  for (let m = 0; m < trace.minutes; m++) drawMinute(trace, m, scale, rng, (fn, t, durRef) => { out.push({ fn, t, durRef }) })
   return out.map((inv, i) => ({ inv, i })).sort((a, b) => a.inv.t - b.inv.t || a.i - b.i).map((x) => x.inv)
 }
 

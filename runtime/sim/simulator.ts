@@ -4,7 +4,7 @@ import type { PolicySet } from '../leader/policies/policy-sets.js'
 import { seededRng, type Rng } from '../shared/rng.js'
 import { EventHeap, type Inv } from './heap.js'
 import { SimBoard, type BoardHooks } from './sim-board.js'
-import { sampleDuration, type Trace } from './trace.js'
+import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
 
 export interface SimOptions {
@@ -158,17 +158,8 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const minute = (m: number): void => {
     o.onProgress?.(m / trace.minutes)
-    const base = m * 60_000
-    trace.fns.forEach((f, i) => {
-      const x = (f.counts[m] ?? 0) * o.scale
-      let n = Math.floor(x)
-      if (arrivalsRng() < x - n) n++
-      for (let k = 0; k < n; k++) {
-        const t = base + arrivalsRng() * 60_000
-        heap.push(t, ARRIVAL, i, 0, { fn: i, arrival: t, durRef: Math.max(0.01, sampleDuration(f.pcts, arrivalsRng())), cold: false, est: 0 })
-      }
-    })
-    if (m + 1 < trace.minutes) heap.push(base + 60_000, MINUTE, m + 1)
+    drawMinute(trace, m, o.scale, arrivalsRng, (fn, t, durRef) => heap.push(t, ARRIVAL, fn, 0, { fn, arrival: t, durRef, cold: false, est: 0 }))
+    if (m + 1 < trace.minutes) heap.push((m + 1) * 60_000, MINUTE, m + 1)
   }
   const scaleTick = (): void => {
     for (const d of demand) { d.touch(now); d.meanInflight = d.integ / ps.scale.intervalMs; d.integ = 0 }

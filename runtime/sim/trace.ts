@@ -85,6 +85,25 @@ export const sampleDuration = (p: readonly number[], u: number): number => {
   return p[p.length - 1] ?? 0
 }
 
+/**
+ * The invocations of one trace minute, as the simulator draws them from its arrivals stream:
+ * function by function, the count × scale rounded at random, then per invocation a uniform
+ * arrival inside the minute and a duration from the percentile knots. `emit` gets the function's
+ * index, the arrival (ms from the trace start) and the duration at reference speed (ms).
+ */
+export const drawMinute = (trace: Trace, m: number, scale: number, rng: () => number, emit: (fn: number, t: number, durRef: number) => void): void => {
+  const base = m * 60_000
+  trace.fns.forEach((f, fn) => {
+    const x = (f.counts[m] ?? 0) * scale
+    let n = Math.floor(x)
+    if (rng() < x - n) n++
+    for (let k = 0; k < n; k++) {
+      const t = base + rng() * 60_000
+      emit(fn, t, Math.max(0.01, sampleDuration(f.pcts, rng())))
+    }
+  })
+}
+
 export const fnName = (hash: string): string => 'f-' + (hash.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16) || 'x')
 
 /** Parses and joins a day of the trace; malformed rows are WISP_BAD_CONFIG naming file and line. Functions without durations are skipped (as in the public trace). */
