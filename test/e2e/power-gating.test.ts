@@ -11,8 +11,7 @@ const until = async (what: string, cond: () => boolean, ms: number): Promise<voi
 }
 
 t.test('an idle board is gated (drain, shutdown, relay) and woken by a burst; no invocation lost', async (t) => {
-  // Times scaled down (boots to 5 %); the latency target too: the burst below queues for about a
-  // second on the powered boards' run queues, past 300 ms but not past the default 2 s.
+  // Times scaled down (boots to 5 %), and the latency target with them (300 ms instead of 2 s).
   const c = await testCluster({ boards: 4, policy: 'wisp', powerPolicy: { idleMs: 1500, dwellMs: 1500, intervalMs: 300, waitTargetMs: 300 }, bootScale: 0.05 })
   t.teardown(c.close)
   const leader = c.cluster.gateway.leader
@@ -33,9 +32,18 @@ t.test('an idle board is gated (drain, shutdown, relay) and woken by a burst; no
   await client.sub('wisp/result/burst/#')
   const N = 150
   const woken = new Set<string>()
-  const watch = setInterval(() => { for (const [id, p] of Object.entries(power())) if (gated.includes(id) && (p === 'booting' || p === 'on')) woken.add(id) }, 50)
+  // Boards the policy gates later (the idle Pi 4 often goes last) count too: the policy wakes the
+  // most efficient gated board, whichever that is by then.
+  const everGated = new Set(gated)
+  const watch = setInterval(() => {
+    for (const [id, p] of Object.entries(power())) {
+      if (p === 'gated') everGated.add(id)
+      else if (everGated.has(id) && (p === 'booting' || p === 'on')) woken.add(id)
+    }
+  }, 50)
   t.teardown(() => clearInterval(watch))
-  await Promise.all(Array.from({ length: N }, async (_, i) => await client.pub(`wisp/invoke/primes/burst/b${i}`, JSON.stringify({ n: 400000 }))))
+  // Each run sieves 4 M numbers (tens of ms), so the burst queues for seconds: several power ticks see it.
+  await Promise.all(Array.from({ length: N }, async (_, i) => await client.pub(`wisp/invoke/primes/burst/b${i}`, JSON.stringify({ n: 4_000_000 }))))
   await client.waitFor((r) => r.length >= N, 90_000)
   const ok = client.received.filter((r) => (r.json as { ok: boolean }).ok).length
   t.equal(client.received.length, N, 'one reply per invocation')
