@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
 import type { FlashPlan } from './options.js'
 import { FIRST_BOOT_PATH, firstBootScript } from './first-boot.js'
-import { CONFIG_PATH, UNIT_NAME, systemdUnit } from './systemd.js'
+import { POLKIT_PKLA_PATH, POLKIT_RULES_PATH, UDEV_RULES_PATH, polkitPkla, polkitRules, udevRules } from './permissions.js'
+import { UNIT_NAME, systemdUnit } from './systemd.js'
 
 /** Boards with this little memory cannot compile isolated-vm (V8 headers) without swap. */
 export const SWAP_BELOW_MB = 1024
@@ -12,7 +13,11 @@ export const needsSwap = (plan: FlashPlan): boolean =>
 
 export const configJson = (plan: FlashPlan): string => JSON.stringify(plan.config, null, 2) + '\n'
 
-/** cloud-init user-data (cloud-config): files, packages, swap, then the first-boot script. */
+/**
+ * cloud-init user-data (cloud-config): files, packages, swap, then the first-boot script. It
+ * holds no secret: the board config travels in wisp/board.json, which first boot moves off the
+ * boot partition (cloud-init keeps a copy of user-data in /var/lib/cloud for good).
+ */
 export const userData = (plan: FlashPlan, packageFile: string): string => {
   const compile = plan.prebuilt === undefined
   const doc = {
@@ -23,14 +28,16 @@ export const userData = (plan: FlashPlan, packageFile: string): string => {
     package_update: true,
     packages: ['ca-certificates', 'curl', 'xz-utils', ...(compile ? ['build-essential', 'python3'] : []), ...(plan.config.ina219 !== undefined ? ['i2c-tools'] : [])],
     write_files: [
-      { path: CONFIG_PATH, owner: 'root:root', permissions: '0600', content: configJson(plan) },
       { path: `/etc/systemd/system/${UNIT_NAME}`, owner: 'root:root', permissions: '0644', content: systemdUnit(plan.config, plan.profile) },
+      { path: POLKIT_RULES_PATH, owner: 'root:root', permissions: '0644', content: polkitRules() },
+      { path: POLKIT_PKLA_PATH, owner: 'root:root', permissions: '0644', content: polkitPkla() },
+      { path: UDEV_RULES_PATH, owner: 'root:root', permissions: '0644', content: udevRules() },
       ...(plan.config.ina219 !== undefined ? [{ path: '/etc/modules-load.d/wisp-i2c.conf', permissions: '0644', content: 'i2c-dev\n' }] : []),
       {
         path: FIRST_BOOT_PATH,
         owner: 'root:root',
         permissions: '0755',
-        content: firstBootScript({ profile: plan.profile, packageFile, prebuilt: !compile, nodeVersion: plan.nodeVersion })
+        content: firstBootScript({ profile: plan.profile, packageFile, prebuilt: !compile, nodeVersion: plan.nodeVersion, dataDir: plan.config.data_dir })
       }
     ],
     runcmd: [[FIRST_BOOT_PATH]],
@@ -39,9 +46,12 @@ export const userData = (plan: FlashPlan, packageFile: string): string => {
   return `#cloud-config\n# wisp board ${plan.config.id} (${plan.profile.name}), written by wisp flash.\n${stringify(doc, { lineWidth: 0 })}`
 }
 
-/** NoCloud meta-data; a new instance-id makes cloud-init run again after a re-flash. */
+/**
+ * NoCloud meta-data; a new instance-id makes cloud-init run again after a re-flash. It hashes
+ * the config and network too, which user-data no longer carries, so a new password is a new instance.
+ */
 export const metaData = (plan: FlashPlan, userDataText: string): string => {
-  const id = createHash('sha256').update(userDataText).digest('hex').slice(0, 12)
+  const id = createHash('sha256').update(userDataText).update(configJson(plan)).update(networkConfig(plan) ?? '').digest('hex').slice(0, 12)
   return stringify({ 'instance-id': `wisp-${plan.config.id}-${id}`, 'local-hostname': plan.hostname })
 }
 

@@ -3,7 +3,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, wri
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { configJson, metaData, needsSwap, networkConfig, userData } from './cloud-init.js'
-import { PREBUILT_FILE } from './first-boot.js'
+import { GATEWAY_USER_FILE, PREBUILT_FILE } from './first-boot.js'
+import { gatewayUser, type GatewayUserEntry } from './gateway-user.js'
+import { LOCKFILE } from './lockfile.js'
 import { planFlash, type FlashInput, type FlashPlan } from './options.js'
 import { packProject } from './pack.js'
 import { UNIT_NAME, systemdUnit } from './systemd.js'
@@ -20,6 +22,8 @@ export interface FlashResult {
   readonly plan: FlashPlan
   /** Every file written, relative to the destination. */
   readonly files: readonly string[]
+  /** The board's account for the gateway config's `users`: user name → scrypt hash and role. */
+  readonly gatewayUser: GatewayUserEntry
 }
 
 const kb = (file: string): string => `${Math.round(statSync(file).size / 1024)} KiB`
@@ -38,19 +42,20 @@ export const flash = async (input: FlashInput, deps: FlashDeps): Promise<FlashRe
 
   step(`checking options for board ${input.id} (${input.profile})`)
   const plan = planFlash(input)
-  say(`      ${plan.profile.model}, ${plan.profile.arch}, ${plan.profile.memory_mb} MB; broker ${plan.config.broker}`)
+  say(`      ${plan.profile.model}, ${plan.profile.arch}, ${plan.profile.memory_mb} MB; broker ${plan.config.broker} as ${plan.config.username ?? ''}`)
+  const account = await gatewayUser(plan.config)
 
   step(plan.packageFile !== undefined ? `using the package ${plan.packageFile}` : 'packing wisp (npm pack)')
   const tgz = plan.packageFile ?? await (deps.pack ?? packProject)()
   say(`      ${basename(tgz)}, ${kb(tgz)}`)
   try {
-    return await writeBundle(plan, tgz, say, step)
+    return await writeBundle(plan, tgz, account, say, step)
   } finally {
     if (plan.packageFile === undefined) rmSync(dirname(tgz), { recursive: true, force: true })
   }
 }
 
-const writeBundle = async (plan: FlashPlan, tgz: string, say: (line: string) => void, step: (msg: string) => void): Promise<FlashResult> => {
+const writeBundle = async (plan: FlashPlan, tgz: string, account: GatewayUserEntry, say: (line: string) => void, step: (msg: string) => void): Promise<FlashResult> => {
   const bundle = join(plan.dest, 'wisp')
   const written: string[] = []
   const write = (rel: string, text: string, mode = 0o644): void => {
@@ -67,6 +72,10 @@ const writeBundle = async (plan: FlashPlan, tgz: string, say: (line: string) => 
   written.push(`wisp/${basename(tgz)}`)
   write('wisp/board.json', configJson(plan), 0o600)
   write(`wisp/${UNIT_NAME}`, systemdUnit(plan.config, plan.profile))
+  if (plan.lockfile !== undefined) {
+    copyFileSync(plan.lockfile, join(bundle, LOCKFILE))
+    written.push(`wisp/${LOCKFILE}`)
+  }
 
   step(plan.prebuilt !== undefined ? `packing prebuilt node_modules from ${plan.prebuilt}` : 'native modules will be built on the board at first boot')
   if (plan.prebuilt !== undefined) {
@@ -86,10 +95,15 @@ const writeBundle = async (plan: FlashPlan, tgz: string, say: (line: string) => 
   if (net !== undefined) write('network-config', net, 0o600)
   else if (plan.force && existsSync(join(plan.dest, 'network-config'))) rmSync(join(plan.dest, 'network-config'))
 
+  // The gateway needs the hash, the board never does: --out gets a copy to move to the gateway
+  // (first boot erases it should it reach the card); --boot writes nothing extra onto the card.
+  if (plan.mode === 'out') write(GATEWAY_USER_FILE, JSON.stringify(account, null, 2) + '\n', 0o600)
+
   step('done')
   const where = plan.mode === 'boot' ? 'Unmount the card and boot the board' : `Copy the contents of ${plan.dest} onto the SD card's boot partition and boot the board`
   say(`      ${where}; it joins ${plan.config.broker} as ${plan.config.id} and serves its status page on port ${plan.config.http_port}.`)
-  return { plan, files: written.sort() }
+  say(`      Add the board's account to the gateway config's "users"${plan.mode === 'out' ? ` (also in ${join(plan.dest, GATEWAY_USER_FILE)})` : ''}.`)
+  return { plan, files: written.sort(), gatewayUser: account }
 }
 
 /** Files in a destination, for tests and for the "nothing written" check. */

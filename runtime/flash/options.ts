@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { basename, join, resolve } from 'node:path'
 import { getProfile, validateConfig } from '../../boards/index.js'
 import { BoardConfigSchema, type BoardConfig, type BoardProfile } from '../../boards/schema.js'
 import { WispError } from '../shared/errors.js'
+import { checkBrokerUrl } from './broker-url.js'
+import { checkLockfile } from './lockfile.js'
 import { checkPrebuilt } from './prebuilt.js'
 
 /** The options of `wisp flash` as the command line gives them (strings, before validation). */
@@ -18,6 +22,7 @@ export interface FlashInput {
   wifiPassword?: string
   wifiCountry?: string
   hostname?: string
+  httpHost?: string
   httpPort?: string
   dataDir?: string
   ina219Bus?: string
@@ -29,6 +34,8 @@ export interface FlashInput {
   prebuilt?: string
   package?: string
   nodeVersion?: string
+  lockfile?: string
+  insecure?: boolean
   force?: boolean
 }
 
@@ -47,6 +54,8 @@ export interface FlashPlan {
   readonly prebuilt?: string
   /** A packed wisp tarball to ship instead of packing this project. */
   readonly packageFile?: string
+  /** The package-lock.json first boot runs `npm ci` from (absent with a prebuilt node_modules). */
+  readonly lockfile?: string
   readonly nodeVersion: string
   readonly force: boolean
 }
@@ -65,13 +74,6 @@ const number = (flag: string, raw: string | undefined, opts: { int?: boolean, mi
     throw bad(`${flag} must be a${opts.int === true ? 'n integer' : ' number'}${range}, got "${raw}"`)
   }
   return n
-}
-
-const checkBroker = (raw: string): void => {
-  let u: URL
-  try { u = new URL(raw) } catch { throw bad(`--broker must be a URL such as mqtt://gateway.local:1883, got "${raw}"`) }
-  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(u.protocol)) throw bad(`--broker must use mqtt, mqtts, ws or wss, got "${u.protocol.slice(0, -1)}"`)
-  if (u.hostname === '') throw bad(`--broker has no host: "${raw}"`)
 }
 
 const checkDest = (input: FlashInput): { dest: string, mode: 'out' | 'boot' } => {
@@ -115,24 +117,46 @@ const ina219 = (input: FlashInput): Record<string, number> | undefined => {
   return { bus, address: address ?? 0x40, ...(shunt !== undefined ? { shunt_ohm: shunt } : {}), ...(maxA !== undefined ? { max_current_a: maxA } : {}) }
 }
 
+/** 24 random bytes (192 bits) as base64url: no character needs quoting in JSON, shell or URL. */
+const generatePassword = (): string => randomBytes(24).toString('base64url')
+
+const DEFAULT_DATA_DIR = '/var/lib/wisp/board'
+
+/** The unit names the folder in ReadWritePaths= and first boot creates it, so: absolute, no spaces or `..`. */
+const checkDataDir = (raw: string | undefined): string => {
+  if (raw === undefined) return DEFAULT_DATA_DIR
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(raw) || raw.split('/').includes('..')) throw bad(`--data-dir must be an absolute path of [A-Za-z0-9._/-] without "..", got "${raw}"`)
+  return raw
+}
+
+const checkHttpHost = (raw: string | undefined): string => {
+  if (raw === undefined) return '127.0.0.1'
+  if (isIP(raw) === 0) throw bad(`--http-host must be an IP address such as 127.0.0.1 or 0.0.0.0, got "${raw}"`)
+  return raw
+}
+
 /** Validates every option before anything is written; throws WISP_BAD_CONFIG naming the option. */
 export const planFlash = (input: FlashInput): FlashPlan => {
   const profile = getProfile(input.profile)
-  checkBroker(input.broker)
+  checkBrokerUrl(input.broker, input.insecure === true)
   const { dest, mode } = checkDest(input)
   const wifi = checkWifi(input)
   const relayLine = number('--relay-line', input.relayLine, { int: true, min: 0, max: 1023 })
   if (relayLine === undefined && input.relayActiveLow === true) throw bad('--relay-active-low needs --relay-line')
-  if ((input.username === undefined) !== (input.password === undefined)) throw bad('give --username and --password together')
+  // The gateway's account names (its config's `users` keys) are 1-64 of [a-z0-9-].
+  if (input.username !== undefined && !/^[a-z0-9-]{1,64}$/.test(input.username)) throw bad(`--username must be 1-64 of [a-z0-9-] (a gateway account name), got "${input.username}"`)
+  if (input.password !== undefined && input.username === undefined) throw bad('--password needs --username (without both, the board gets its id as user name and a generated password)')
   const httpPort = number('--http-port', input.httpPort, { int: true, min: 1, max: 65535 }) ?? 8081
   const sensor = ina219(input)
   const raw = {
     id: input.id,
     profile: profile.name,
     broker: input.broker,
-    ...(input.username !== undefined ? { username: input.username, password: input.password } : {}),
-    data_dir: input.dataDir ?? '/var/lib/wisp/board',
-    http_host: '0.0.0.0',
+    username: input.username ?? input.id,
+    password: input.password ?? generatePassword(),
+    data_dir: checkDataDir(input.dataDir),
+    // The board page stays on the board unless asked: it shows functions and receipts.
+    http_host: checkHttpHost(input.httpHost),
     http_port: httpPort,
     ...(sensor !== undefined ? { ina219: sensor } : {}),
     ...(relayLine !== undefined ? { relay: { line: relayLine, active_low: input.relayActiveLow === true } } : {})
@@ -148,8 +172,10 @@ export const planFlash = (input: FlashInput): FlashPlan => {
     packageFile = resolve(input.package)
     if (!existsSync(packageFile) || !statSync(packageFile).isFile() || !basename(packageFile).endsWith('.tgz')) throw bad(`--package ${packageFile} is not a .tgz file`)
   }
+  const lockfile = prebuilt === undefined ? checkLockfile(input.lockfile === undefined ? undefined : resolve(input.lockfile), packageFile) : undefined
   return Object.freeze({
     config, profile, dest, mode, hostname, nodeVersion, force: input.force === true,
+    ...(lockfile !== undefined ? { lockfile } : {}),
     ...(wifi !== undefined ? { wifi } : {}),
     ...(prebuilt !== undefined ? { prebuilt } : {}),
     ...(packageFile !== undefined ? { packageFile } : {})

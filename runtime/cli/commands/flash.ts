@@ -5,18 +5,20 @@ import { fail } from '../errors.js'
 
 export const registerFlash = (program: Command): void => {
   program.command('flash')
-    .description('write a board\'s first-boot bundle: packed wisp, board config, systemd unit, cloud-init user-data')
+    .description('write a board\'s first-boot bundle (packed wisp, board config, hardened systemd unit, cloud-init user-data) and print its gateway account')
     .requiredOption('--profile <name>', 'board profile (see `wisp boards`)')
     .requiredOption('--id <id>', 'board id, 1-64 of [a-z0-9-]')
-    .requiredOption('--broker <url>', 'MQTT broker the board joins, e.g. mqtt://gateway.local:1883')
+    .requiredOption('--broker <url>', 'MQTT broker the board joins, e.g. mqtts://gateway.local:8883')
+    .option('--insecure', 'allow plain mqtt:// or ws:// to a broker that is not on loopback (the password travels unencrypted)')
     .option('--out <dir>', 'write the bundle into this (empty) folder, to copy onto the boot partition')
     .option('--boot <dir>', 'write straight into a mounted SD-card boot partition')
-    .option('--username <name>', 'MQTT username')
-    .option('--password <secret>', 'MQTT password')
+    .option('--username <name>', 'MQTT user name (default: the board id)')
+    .option('--password <secret>', 'MQTT password (default: a random one, printed only as a hash)')
     .option('--wifi-ssid <ssid>', 'Wi-Fi network to join')
     .option('--wifi-password <secret>', 'Wi-Fi WPA2 passphrase')
     .option('--wifi-country <CC>', 'Wi-Fi regulatory domain, e.g. GB')
     .option('--hostname <name>', 'host name (default wisp-<id>)')
+    .option('--http-host <ip>', 'address the board page listens on (default 127.0.0.1; 0.0.0.0 for every interface)')
     .option('--http-port <port>', 'status page port on the board (default 8081)')
     .option('--data-dir <dir>', 'agent data folder on the board (default /var/lib/wisp/board)')
     .option('--ina219-bus <n>', 'I2C bus of the INA219 power meter (e.g. 1 for /dev/i2c-1)')
@@ -28,10 +30,13 @@ export const registerFlash = (program: Command): void => {
     .option('--prebuilt <dir>', 'node_modules built once on a board of the same architecture (skips compiling on the board)')
     .option('--package <tgz>', 'ship this packed wisp tarball instead of packing this project')
     .option('--node-version <v>', 'Node.js 20 release to install when the image has none')
+    .option('--lockfile <file>', 'package-lock.json for npm ci on the board (default: this project\'s)')
     .option('--force', 'write into a non-empty folder, replacing an earlier bundle')
     .action(async (o: FlashInput) => {
       try {
-        await flash(o, { progress: (line) => { process.stderr.write(line + '\n') } })
+        const r = await flash(o, { progress: (line) => { process.stderr.write(line + '\n') } })
+        // stdout carries only the gateway's "users" entry, so it can be piped into a config tool.
+        process.stdout.write(JSON.stringify(r.gatewayUser, null, 2) + '\n')
       } catch (err) { fail(err) }
     })
 }
