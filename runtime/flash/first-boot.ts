@@ -60,8 +60,9 @@ say() { echo "wisp first boot: $*"; }
 # Overwrite, then unlink. This clears the file system's copy; an SD card's controller may still
 # hold the old blocks (wear levelling), so treat a card that carried secrets as carrying them.
 erase() {
-  shred --zero --remove "$1" 2>/dev/null && return 0
-  dd if=/dev/zero of="$1" bs=1 count="$(wc -c <"$1")" conv=notrunc 2>/dev/null || true
+  if shred --iterations=1 --zero "$1" 2>/dev/null; then rm -f "$1"; return 0; fi
+  size=$(wc -c <"$1")
+  dd if=/dev/zero of="$1" bs=1 count=$((size)) conv=notrunc 2>/dev/null || true
   rm -f "$1"
 }
 
