@@ -3,6 +3,7 @@ import { stringify } from 'yaml'
 import type { FlashPlan } from './options.js'
 import { FIRST_BOOT_PATH, firstBootScript } from './first-boot.js'
 import { POLKIT_PKLA_PATH, POLKIT_RULES_PATH, UDEV_RULES_PATH, polkitPkla, polkitRules, udevRules } from './permissions.js'
+import { GATEWAY_CA_PATH } from './gateway-ca.js'
 import { UNIT_NAME, systemdUnit } from './systemd.js'
 
 /** Boards with this little memory cannot compile isolated-vm (V8 headers) without swap. */
@@ -10,6 +11,8 @@ export const SWAP_BELOW_MB = 1024
 
 export const needsSwap = (plan: FlashPlan): boolean =>
   plan.prebuilt === undefined && plan.profile.memory_mb < SWAP_BELOW_MB && (plan.profile.arch === 'armv7l' || plan.profile.arch === 'armv6l')
+
+export const unitOf = (plan: FlashPlan): string => systemdUnit(plan.config, plan.profile, plan.gatewayCa !== undefined ? GATEWAY_CA_PATH : undefined)
 
 export const configJson = (plan: FlashPlan): string => JSON.stringify(plan.config, null, 2) + '\n'
 
@@ -28,7 +31,8 @@ export const userData = (plan: FlashPlan, packageFile: string): string => {
     package_update: true,
     packages: ['ca-certificates', 'curl', 'xz-utils', ...(compile ? ['build-essential', 'python3'] : []), ...(plan.config.ina219 !== undefined ? ['i2c-tools'] : [])],
     write_files: [
-      { path: `/etc/systemd/system/${UNIT_NAME}`, owner: 'root:root', permissions: '0644', content: systemdUnit(plan.config, plan.profile) },
+      { path: `/etc/systemd/system/${UNIT_NAME}`, owner: 'root:root', permissions: '0644', content: unitOf(plan) },
+      ...(plan.gatewayCa !== undefined ? [{ path: GATEWAY_CA_PATH, owner: 'root:root', permissions: '0644', content: plan.gatewayCa }] : []),
       { path: POLKIT_RULES_PATH, owner: 'root:root', permissions: '0644', content: polkitRules() },
       { path: POLKIT_PKLA_PATH, owner: 'root:root', permissions: '0644', content: polkitPkla() },
       { path: UDEV_RULES_PATH, owner: 'root:root', permissions: '0644', content: udevRules() },

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
-import { configJson, metaData, needsSwap, networkConfig, userData } from './cloud-init.js'
+import { configJson, metaData, needsSwap, networkConfig, unitOf, userData } from './cloud-init.js'
 import { GATEWAY_USER_FILE, PREBUILT_FILE } from './first-boot.js'
 import { gatewayUser, type GatewayUserEntry } from './gateway-user.js'
 import { LOCKFILE } from './lockfile.js'
 import { planFlash, type FlashInput, type FlashPlan } from './options.js'
 import { packProject } from './pack.js'
-import { UNIT_NAME, systemdUnit } from './systemd.js'
+import { UNIT_NAME } from './systemd.js'
 
 const run = promisify(execFile)
 
@@ -71,7 +71,7 @@ const writeBundle = async (plan: FlashPlan, tgz: string, account: GatewayUserEnt
   copyFileSync(tgz, join(bundle, basename(tgz)))
   written.push(`wisp/${basename(tgz)}`)
   write('wisp/board.json', configJson(plan), 0o600)
-  write(`wisp/${UNIT_NAME}`, systemdUnit(plan.config, plan.profile))
+  write(`wisp/${UNIT_NAME}`, unitOf(plan))
   if (plan.lockfile !== undefined) {
     copyFileSync(plan.lockfile, join(bundle, LOCKFILE))
     written.push(`wisp/${LOCKFILE}`)

@@ -6,6 +6,7 @@ import { getProfile, validateConfig } from '../../boards/index.js'
 import { BoardConfigSchema, type BoardConfig, type BoardProfile } from '../../boards/schema.js'
 import { WispError } from '../shared/errors.js'
 import { checkBrokerUrl } from './broker-url.js'
+import { readGatewayCa } from './gateway-ca.js'
 import { checkLockfile } from './lockfile.js'
 import { checkPrebuilt } from './prebuilt.js'
 
@@ -35,6 +36,7 @@ export interface FlashInput {
   package?: string
   nodeVersion?: string
   lockfile?: string
+  ca?: string
   insecure?: boolean
   force?: boolean
 }
@@ -56,6 +58,8 @@ export interface FlashPlan {
   readonly packageFile?: string
   /** The package-lock.json first boot runs `npm ci` from (absent with a prebuilt node_modules). */
   readonly lockfile?: string
+  /** PEM of the CA the board trusts for the broker, besides the system's roots. */
+  readonly gatewayCa?: string
   readonly nodeVersion: string
   readonly force: boolean
 }
@@ -139,6 +143,7 @@ const checkHttpHost = (raw: string | undefined): string => {
 export const planFlash = (input: FlashInput): FlashPlan => {
   const profile = getProfile(input.profile)
   checkBrokerUrl(input.broker, input.insecure === true)
+  const gatewayCa = readGatewayCa(input.ca, input.broker)
   const { dest, mode } = checkDest(input)
   const wifi = checkWifi(input)
   const relayLine = number('--relay-line', input.relayLine, { int: true, min: 0, max: 1023 })
@@ -176,6 +181,7 @@ export const planFlash = (input: FlashInput): FlashPlan => {
   return Object.freeze({
     config, profile, dest, mode, hostname, nodeVersion, force: input.force === true,
     ...(lockfile !== undefined ? { lockfile } : {}),
+    ...(gatewayCa !== undefined ? { gatewayCa } : {}),
     ...(wifi !== undefined ? { wifi } : {}),
     ...(prebuilt !== undefined ? { prebuilt } : {}),
     ...(packageFile !== undefined ? { packageFile } : {})

@@ -16,7 +16,7 @@ export const STATE_DIR = '/var/lib/wisp'
  * unprivileged user, no capabilities, a read-only system but for its data folder, devices
  * limited to I2C and GPIO, and the syscalls of an ordinary service.
  */
-export const systemdUnit = (config: BoardConfig, profile: BoardProfile): string => `# Written by wisp flash for board ${config.id} (${profile.name}).
+export const systemdUnit = (config: BoardConfig, profile: BoardProfile, extraCa?: string): string => `# Written by wisp flash for board ${config.id} (${profile.name}).
 [Unit]
 Description=wisp board agent ${config.id} (${profile.model})
 Wants=network-online.target
@@ -35,7 +35,7 @@ WorkingDirectory=${STATE_DIR}
 StateDirectory=wisp
 StateDirectoryMode=0750
 Environment=NODE_ENV=production
-Restart=always
+${extraCa !== undefined ? `# The gateway's private CA, trusted besides the system's roots (node(1), NODE_EXTRA_CA_CERTS).\nEnvironment=NODE_EXTRA_CA_CERTS=${extraCa}\n` : ''}Restart=always
 RestartSec=3
 # The agent drains in-flight work on SIGTERM (its budget is below this timeout).
 KillSignal=SIGTERM

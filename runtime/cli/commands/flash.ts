@@ -10,6 +10,7 @@ export const registerFlash = (program: Command): void => {
     .requiredOption('--id <id>', 'board id, 1-64 of [a-z0-9-]')
     .requiredOption('--broker <url>', 'MQTT broker the board joins, e.g. mqtts://gateway.local:8883')
     .option('--insecure', 'allow plain mqtt:// or ws:// to a broker that is not on loopback (the password travels unencrypted)')
+    .option('--ca <pem>', 'CA certificate that signed the broker\'s certificate, for a gateway with a private CA')
     .option('--out <dir>', 'write the bundle into this (empty) folder, to copy onto the boot partition')
     .option('--boot <dir>', 'write straight into a mounted SD-card boot partition')
     .option('--username <name>', 'MQTT user name (default: the board id)')
