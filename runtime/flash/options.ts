@@ -148,8 +148,8 @@ export const planFlash = (input: FlashInput): FlashPlan => {
   const wifi = checkWifi(input)
   const relayLine = number('--relay-line', input.relayLine, { int: true, min: 0, max: 1023 })
   if (relayLine === undefined && input.relayActiveLow === true) throw bad('--relay-active-low needs --relay-line')
-  // The gateway's account names (its config's `users` keys) are 1-64 of [a-z0-9-].
-  if (input.username !== undefined && !/^[a-z0-9-]{1,64}$/.test(input.username)) throw bad(`--username must be 1-64 of [a-z0-9-] (a gateway account name), got "${input.username}"`)
+  // The broker's board role lets an account publish only under wisp/boards/<its user name>/.
+  if (input.username !== undefined && input.username !== input.id) throw bad(`--username must be the board id ("${input.id}"): the broker ties a board's topics to its account name, got "${input.username}"`)
   if (input.password !== undefined && input.username === undefined) throw bad('--password needs --username (without both, the board gets its id as user name and a generated password)')
   const httpPort = number('--http-port', input.httpPort, { int: true, min: 1, max: 65535 }) ?? 8081
   const sensor = ina219(input)

@@ -206,7 +206,7 @@ t.test('bad options give WISP_BAD_CONFIG and write nothing', async (t) => {
     ['address out of range', { ina219Bus: '1', ina219Address: '0x70' }, /--ina219-address/],
     ['shunt without bus', { shuntOhm: '0.1' }, /need --ina219-bus/],
     ['password without user', { password: 'x' }, /--password needs --username/],
-    ['bad user name', { username: 'Board 7', password: 'long enough' }, /--username must be/],
+    ['user name not the id', { username: 'gateway', password: 'long enough' }, /--username must be the board id \("b7"\)/],
     ['plain MQTT to another host', { broker: 'mqtt://gateway.local:1883' }, /unencrypted to gateway\.local; use mqtts:\/\/, or add --insecure/],
     ['plain WebSocket to another host', { broker: 'ws://10.0.0.2:8080' }, /use wss:\/\//],
     ['relative data dir', { dataDir: 'data' }, /--data-dir must be an absolute path/],

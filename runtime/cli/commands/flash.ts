@@ -13,7 +13,7 @@ export const registerFlash = (program: Command): void => {
     .option('--ca <pem>', 'CA certificate that signed the broker\'s certificate, for a gateway with a private CA')
     .option('--out <dir>', 'write the bundle into this (empty) folder, to copy onto the boot partition')
     .option('--boot <dir>', 'write straight into a mounted SD-card boot partition')
-    .option('--username <name>', 'MQTT user name (default: the board id)')
+    .option('--username <name>', 'MQTT user name; must be the board id (the default)')
     .option('--password <secret>', 'MQTT password (default: a random one, printed only as a hash)')
     .option('--wifi-ssid <ssid>', 'Wi-Fi network to join')
     .option('--wifi-password <secret>', 'Wi-Fi WPA2 passphrase')
