@@ -150,6 +150,7 @@ export const planFlash = (input: FlashInput): FlashPlan => {
   if (relayLine === undefined && input.relayActiveLow === true) throw bad('--relay-active-low needs --relay-line')
   // The broker's board role lets an account publish only under wisp/boards/<its user name>/.
   if (input.username !== undefined && input.username !== input.id) throw bad(`--username must be the board id ("${input.id}"): the broker ties a board's topics to its account name, got "${input.username}"`)
+  if (input.password !== undefined && input.password.length < 8) throw bad('--password must be at least 8 characters (leave it out for a generated one)')
   if (input.password !== undefined && input.username === undefined) throw bad('--password needs --username (without both, the board gets its id as user name and a generated password)')
   const httpPort = number('--http-port', input.httpPort, { int: true, min: 1, max: 65535 }) ?? 8081
   const sensor = ina219(input)
