@@ -57,6 +57,9 @@ ProtectHome=true
 PrivateTmp=true
 RemoveIPC=true
 KeyringMode=private
+PrivateMounts=true
+# Other users' processes hidden; /proc's system files stay (os.cpus() and os.totalmem() read them).
+ProtectProc=invisible
 # Devices: the null/zero/random basics, I2C buses and GPIO chips (devices(7) major names).
 DevicePolicy=closed
 DeviceAllow=char-i2c rw
@@ -75,8 +78,9 @@ RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
 # V8 compiles to machine code at run time, so MemoryDenyWriteExecute= must stay off.
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
 # A refused call fails with EPERM instead of killing the agent: libuv then falls back from
-# io_uring (outside @system-service) to its thread pool.
+# io_uring (outside @system-service) to its thread pool, and Node ignores a refused setrlimit.
 SystemCallErrorNumber=EPERM
 
 [Install]

@@ -41,7 +41,7 @@ t.test('the agent runs unprivileged, in a read-only system, with I2C and GPIO on
   t.equal(one('AmbientCapabilities'), '')
   t.equal(one('DevicePolicy'), 'closed')
   t.same(s.DeviceAllow, ['char-i2c rw', 'char-gpiochip rw'])
-  t.equal(one('SystemCallFilter'), '@system-service')
+  t.same(s.SystemCallFilter, ['@system-service', '~@privileged @resources'])
   t.equal(one('SystemCallErrorNumber'), 'EPERM')
   t.same(one('RestrictAddressFamilies')?.split(' ').sort(), ['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX'])
   t.equal(s.MemoryDenyWriteExecute, undefined, 'V8 compiles at run time')
@@ -60,6 +60,22 @@ t.test('systemd accepts every line of the unit', async (t) => {
   // The one expected complaint: this machine has no /usr/local/bin/node of the board's.
   const complaints = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/\/usr\/local\/bin\/node is not executable/.test(l))
   t.same(complaints, [], 'no unknown key, group or value')
+})
+
+t.test('systemd rates the unit\'s exposure low', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-unit-test-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'wisp-board.service')
+  writeFileSync(file, unitText)
+  // systemd 250 and later rate a unit file offline (systemd-analyze(1), "security").
+  const r = await new Promise<{ supported: boolean, stdout: string }>((resolve) => {
+    execFile('systemd-analyze', ['security', '--offline=true', '--no-pager', file], { timeout: 60_000 }, (err, stdout) =>
+      resolve({ supported: err?.code !== 'ENOENT' && /Overall exposure level/.test(stdout), stdout }))
+  })
+  if (!r.supported) { t.comment('no systemd-analyze security --offline here; exposure not rated'); return }
+  const level = Number(/Overall exposure level for [^:]+: ([\d.]+)/.exec(r.stdout)?.[1])
+  t.comment(`exposure ${level} (0 = locked down, 10 = unconfined)`)
+  t.ok(level <= 2, `exposure ${level} at most 2.0 ("OK"; a unit with no confinement rates 9.6)`)
 })
 
 t.test('polkit lets the wisp user power off, and nothing else', async (t) => {
