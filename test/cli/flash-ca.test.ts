@@ -1,25 +1,16 @@
 import t from 'tap'
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:tls'
-import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { flash } from '../../runtime/flash/flash.js'
+import { fakePackage } from '../helpers/flash-bundle.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'wisp-flash-ca-test-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const quiet = { progress: () => {} }
-
-const fakePackage = (): string => {
-  const d = join(dir, 'pkg')
-  mkdirSync(join(d, 'package'), { recursive: true })
-  writeFileSync(join(d, 'package', 'package.json'), readFileSync(join(ROOT, 'package.json')))
-  execFileSync('tar', ['-czf', join(d, 'wisp-0.1.0.tgz'), '-C', d, 'package'])
-  return join(d, 'wisp-0.1.0.tgz')
-}
 
 /** A private CA and a broker certificate for 127.0.0.1 signed by it, made by openssl(1). */
 const makeCa = (): boolean => {
@@ -48,7 +39,7 @@ t.test('--ca: the board trusts the gateway\'s private CA through NODE_EXTRA_CA_C
   const port = (server.address() as { port: number }).port
 
   const out = join(dir, 'card')
-  await flash({ profile: 'raspberry-pi-4b', id: 'pi4', broker: `mqtts://127.0.0.1:${port}`, out, package: fakePackage(), ca: join(dir, 'ca.pem') }, quiet)
+  await flash({ profile: 'raspberry-pi-4b', id: 'pi4', broker: `mqtts://127.0.0.1:${port}`, out, package: fakePackage(mkdtempSync(join(dir, 'pkg-'))), ca: join(dir, 'ca.pem') }, quiet)
   const unit = readFileSync(join(out, 'wisp/wisp-board.service'), 'utf8')
   t.match(unit, /^Environment=NODE_EXTRA_CA_CERTS=\/etc\/wisp\/gateway-ca\.pem$/m)
   const ud = parse(readFileSync(join(out, 'user-data'), 'utf8')) as { write_files: Array<{ path: string, content: string, permissions: string }> }
@@ -67,7 +58,7 @@ t.test('--ca refuses what it cannot use', async (t) => {
   if (!makeCa()) { t.comment('openssl is not installed; skipped'); return }
   writeFileSync(join(dir, 'junk.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n')
   writeFileSync(join(dir, 'with-key.pem'), readFileSync(join(dir, 'ca.pem'), 'utf8') + readFileSync(join(dir, 'ca.key'), 'utf8'))
-  const base = { profile: 'raspberry-pi-4b', id: 'pi4', broker: 'mqtts://gw:8883', package: fakePackage() }
+  const base = { profile: 'raspberry-pi-4b', id: 'pi4', broker: 'mqtts://gw:8883', package: fakePackage(mkdtempSync(join(dir, 'pkg-'))) }
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['plain broker', { broker: 'mqtt://127.0.0.1:1883', ca: join(dir, 'ca.pem') }, /--ca needs an mqtts:\/\/ or wss:\/\/ broker/],
     ['no such file', { ca: join(dir, 'nope.pem') }, /is not a file/],

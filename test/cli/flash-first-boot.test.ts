@@ -1,17 +1,16 @@
 import t from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { flash } from '../../runtime/flash/flash.js'
+import { fakePackage, fakePrebuilt } from '../helpers/flash-bundle.js'
 
 // The first-boot script, as cloud-init would run it, on a scratch root (WISP_ROOT) with the
 // test's own account standing in for the wisp user: the steps that handle secrets and install
 // the package run for real; those that need a real board (accounts, Node download, systemd) do not.
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const me = userInfo()
 
 const made: string[] = []
@@ -21,29 +20,6 @@ const tmp = (): string => {
   return d
 }
 t.teardown(() => { for (const d of made) rmSync(d, { recursive: true, force: true }) })
-
-const fakePackage = (): string => {
-  const dir = tmp()
-  mkdirSync(join(dir, 'package', 'bin'), { recursive: true })
-  writeFileSync(join(dir, 'package', 'package.json'), readFileSync(join(ROOT, 'package.json')))
-  writeFileSync(join(dir, 'package', 'bin', 'wisp.js'), '')
-  execFileSync('tar', ['-czf', join(dir, 'wisp-0.1.0.tgz'), '-C', dir, 'package'])
-  return join(dir, 'wisp-0.1.0.tgz')
-}
-
-/** node_modules whose isolated-vm binary has a 32-bit ARM ELF header (what --prebuilt checks). */
-const fakePrebuilt = (): string => {
-  const nm = join(tmp(), 'node_modules')
-  mkdirSync(join(nm, 'isolated-vm', 'out'), { recursive: true })
-  writeFileSync(join(nm, 'isolated-vm', 'package.json'), '{"name":"isolated-vm","version":"5.0.4"}')
-  const elf = Buffer.alloc(64)
-  elf.writeUInt32BE(0x7f454c46, 0)
-  elf[4] = 1
-  elf[5] = 1
-  elf.writeUInt16LE(40, 18)
-  writeFileSync(join(nm, 'isolated-vm', 'out', 'isolated_vm.node'), elf)
-  return nm
-}
 
 const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(join(dir, f)).isFile())
 
@@ -60,7 +36,7 @@ t.test('first boot moves the secrets to /etc/wisp, erases them from the boot par
   const mqttPassword = 'mqtt-secret-0123456789'
   const wifiPassword = 'wifi secret passphrase'
   const r = await flash({
-    profile: 'banana-pi-m2-zero', id: 'b7', broker: 'mqtts://gateway.local:8883', out, package: fakePackage(), prebuilt: fakePrebuilt(),
+    profile: 'banana-pi-m2-zero', id: 'b7', broker: 'mqtts://gateway.local:8883', out, package: fakePackage(tmp()), prebuilt: fakePrebuilt(tmp(), 40, 1),
     username: 'b7', password: mqttPassword, wifiSsid: 'edge lab', wifiPassword
   }, { progress: () => {} })
   const root = tmp()
@@ -130,7 +106,7 @@ t.test('first boot moves the secrets to /etc/wisp, erases them from the boot par
 t.test('first boot stops before touching anything when the card has no bundle', async (t) => {
   const root = tmp()
   const out = join(tmp(), 'card')
-  await flash({ profile: 'raspberry-pi-4b', id: 'pi4', broker: 'mqtts://gw:8883', out, package: fakePackage() }, { progress: () => {} })
+  await flash({ profile: 'raspberry-pi-4b', id: 'pi4', broker: 'mqtts://gw:8883', out, package: fakePackage(tmp()) }, { progress: () => {} })
   const ud = parse(readFileSync(join(out, 'user-data'), 'utf8')) as { write_files: Array<{ path: string, content: string }> }
   const script = join(root, 'first-boot.sh')
   writeFileSync(script, ud.write_files.find((f) => f.path.endsWith('first-boot.sh'))?.content ?? '')

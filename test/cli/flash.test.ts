@@ -1,6 +1,6 @@
 import t from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { parse } from 'yaml'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { flash, listFiles } from '../../runtime/flash/flash.js'
 import { isPasswordHash, verifyPassword } from '../../runtime/shared/password.js'
+import { fakePackage, fakePrebuilt } from '../helpers/flash-bundle.js'
 import type { FlashInput } from '../../runtime/flash/options.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -42,30 +43,6 @@ const tmp = (_t?: unknown): string => {
   return d
 }
 t.teardown(() => { for (const d of made) rmSync(d, { recursive: true, force: true }) })
-
-/** A package tarball as npm pack lays it out, with this project's package.json (so its lockfile matches). */
-const fakePackage = (): string => {
-  const dir = tmp()
-  mkdirSync(join(dir, 'package', 'bin'), { recursive: true })
-  writeFileSync(join(dir, 'package', 'package.json'), readFileSync(join(ROOT, 'package.json')))
-  writeFileSync(join(dir, 'package', 'bin', 'wisp.js'), '')
-  execFileSync('tar', ['-czf', join(dir, 'wisp-0.1.0.tgz'), '-C', dir, 'package'])
-  return join(dir, 'wisp-0.1.0.tgz')
-}
-
-/** A fake prebuilt node_modules whose isolated-vm binary has the ELF header of the given machine. */
-const fakePrebuilt = (dir: string, machine: number, cls: number): string => {
-  const nm = join(dir, 'node_modules')
-  mkdirSync(join(nm, 'isolated-vm', 'out'), { recursive: true })
-  writeFileSync(join(nm, 'isolated-vm', 'package.json'), '{"name":"isolated-vm","version":"5.0.4"}')
-  const elf = Buffer.alloc(64)
-  elf.writeUInt32BE(0x7f454c46, 0)
-  elf[4] = cls
-  elf[5] = 1
-  elf.writeUInt16LE(machine, 18)
-  writeFileSync(join(nm, 'isolated-vm', 'out', 'isolated_vm.node'), elf)
-  return dir
-}
 
 t.test('a flash writes a complete, valid bundle', async (t) => {
   const out = join(tmp(), 'card')
@@ -145,7 +122,7 @@ t.test('a flash writes a complete, valid bundle', async (t) => {
 })
 
 t.test('without --username/--password a board gets its id and a fresh random password', async (t) => {
-  const tgz = fakePackage()
+  const tgz = fakePackage(tmp())
   const one = await flash({ profile: 'raspberry-pi-4b', id: 'pi9', broker: 'mqtts://gw.example:8883', out: tmp(), package: tgz }, quiet)
   const two = await flash({ profile: 'raspberry-pi-4b', id: 'pi9', broker: 'mqtts://gw.example:8883', out: tmp(), package: tgz }, quiet)
   const pw = one.plan.config.password ?? ''
@@ -162,7 +139,7 @@ t.test('without --username/--password a board gets its id and a fresh random pas
 
 t.test('a 64-bit board with plenty of memory needs no swap; no Wi-Fi means no network-config', async (t) => {
   const out = tmp()
-  const tgz = fakePackage()
+  const tgz = fakePackage(tmp())
   await flash({ profile: 'raspberry-pi-4b', id: 'pi4', broker: 'mqtts://gw.example:8883', out, package: tgz }, quiet)
   const ud = parse(readFileSync(join(out, 'user-data'), 'utf8')) as UserData
   t.equal(ud.swap, undefined)
@@ -194,7 +171,7 @@ t.test('--prebuilt ships node_modules built for the board and skips the compile'
 })
 
 t.test('bad options give WISP_BAD_CONFIG and write nothing', async (t) => {
-  const tgz = fakePackage()
+  const tgz = fakePackage(tmp())
   const base: FlashInput = { profile: 'banana-pi-m2-zero', id: 'b7', broker: 'mqtts://gateway.local:8883', package: tgz }
   const cases: Array<[string, Partial<FlashInput>, RegExp]> = [
     ['unknown profile', { profile: 'commodore-64' }, /unknown profile "commodore-64"/],
@@ -253,7 +230,7 @@ t.test('bad options give WISP_BAD_CONFIG and write nothing', async (t) => {
 })
 
 t.test('--boot writes into a mounted boot partition once, then needs --force', async (t) => {
-  const tgz = fakePackage()
+  const tgz = fakePackage(tmp())
   const boot = tmp()
   writeFileSync(join(boot, 'config.txt'), 'dtparam=i2c_arm=on\n')
   const input: FlashInput = { profile: 'raspberry-pi-zero-2w', id: 'z1', broker: 'mqtts://gw:8883', boot, package: tgz }
@@ -280,7 +257,7 @@ t.test('the CLI command: progress on stderr, exit code 2 on a bad option', async
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
     })
   })
-  const tgz = fakePackage()
+  const tgz = fakePackage(tmp())
   const out = join(tmp(), 'card')
   const bad = await cli(['flash', '--profile', 'nope', '--id', 'b7', '--broker', 'mqtt://gw:1883', '--out', out])
   t.equal(bad.code, 2)
