@@ -1,11 +1,12 @@
 import t from 'tap'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { parse } from 'yaml'
 import { invokeOnce } from '../../runtime/cli/commands/invoke.js'
 import { flash } from '../../runtime/flash/flash.js'
 import type { Reply } from '../../runtime/protocol/messages.js'
@@ -36,7 +37,7 @@ const stopChild = async (p: ChildProcess): Promise<void> => {
   clearTimeout(hard)
 }
 
-t.test('a flashed bundle installs into an empty prefix, joins a running cluster and answers', async (t) => {
+t.test('a flashed bundle installs into an empty prefix, first boot moves its config to /etc/wisp, and the board joins a running cluster and answers', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-flash-install-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const logs: string[] = []
@@ -67,11 +68,20 @@ t.test('a flashed bundle installs into an empty prefix, joins a running cluster 
   await run('tar', ['-xzf', join(card, 'wisp/wisp-0.1.0.tgz'), '-C', prefix, '--strip-components=1'], { timeout: 30_000 })
   // Stands in for --prebuilt: dependencies built once for this machine's architecture.
   symlinkSync(join(ROOT, 'node_modules'), join(prefix, 'node_modules'), 'dir')
-  const config = JSON.parse(readFileSync(join(card, 'wisp/board.json'), 'utf8')) as { id: string }
-  t.equal(config.id, 'flashed')
+  // First boot's secrets step, on a scratch root: the config leaves the boot partition for /etc/wisp.
+  const root = join(dir, 'root')
+  mkdirSync(join(root, 'boot/firmware'), { recursive: true })
+  cpSync(card, join(root, 'boot/firmware'), { recursive: true })
+  const ud = parse(readFileSync(join(card, 'user-data'), 'utf8')) as { write_files: Array<{ path: string, content: string }> }
+  writeFileSync(join(dir, 'first-boot.sh'), ud.write_files.find((f) => f.path.endsWith('/first-boot.sh'))?.content ?? '')
+  await run('sh', [join(dir, 'first-boot.sh'), 'secrets'], { env: { PATH: process.env.PATH, WISP_ROOT: root, WISP_USER: userInfo().username }, timeout: 30_000 })
+  t.notOk(existsSync(join(root, 'boot/firmware/wisp/board.json')), 'no config left on the boot partition')
+  const configFile = join(root, 'etc/wisp/board.json')
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { id: string, username: string, http_host: string }
+  t.match(config, { id: 'flashed', username: 'flashed', http_host: '127.0.0.1' })
 
   // The unit's command line, from the installed copy, outside the source tree.
-  child(['board', '--config', join(card, 'wisp/board.json')], dir, join(prefix, 'bin/wisp.js'))
+  child(['board', '--config', configFile], dir, join(prefix, 'bin/wisp.js'))
   const status = await waitFor('board status page', 60_000, async () => {
     const r = await fetch(`http://127.0.0.1:${httpPort}/api/board`)
     return r.ok ? await r.json() as { state: { id: string, status: string } } : undefined
