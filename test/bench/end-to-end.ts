@@ -3,7 +3,7 @@
 // payload. The two are interleaved call by call in one run, so machine noise hits both alike.
 import mqtt from 'mqtt'
 import { testCluster } from '../helpers/cluster.js'
-import { figure, report } from './lib/figures.js'
+import { figure, info, report } from './lib/figures.js'
 import { noDelay } from '../../runtime/transport/mqtt-transport.js'
 
 const N = Number(process.env.WISP_BENCH_CALLS ?? 2000)
@@ -53,8 +53,8 @@ const p50 = pct(wisp, 0.5)
 const e50 = pct(bare, 0.5)
 report('end-to-end', [
   figure({ figure: 'hello_round_trip_p50', value: p50, unit: 'ms', baseline: 'bare MQTT request/echo p50, same broker, client, QoS 1, payload', baseline_value: e50, goal: '<= 1.5', met: p50 / e50 <= 1.5 }),
-  figure({ figure: 'hello_round_trip_p99', value: pct(wisp, 0.99), unit: 'ms', baseline: 'bare MQTT request/echo p99', baseline_value: pct(bare, 0.99), goal: 'report', met: true }),
-  figure({ figure: 'added_ms_p50', value: p50 - e50, unit: 'ms', baseline: null, baseline_value: null, goal: 'report', met: true }),
-  figure({ figure: 'calls', value: N, unit: 'count', baseline: null, baseline_value: null, goal: '>= 2000', met: N >= 2000 })
+  info({ figure: 'hello_round_trip_p99', value: pct(wisp, 0.99), unit: 'ms', baseline: 'bare MQTT request/echo p99', baseline_value: pct(bare, 0.99) }),
+  info({ figure: 'added_ms_p50', value: p50 - e50, unit: 'ms', baseline: null, baseline_value: null }),
+  info({ figure: 'calls', value: N, unit: 'count', baseline: null, baseline_value: null })
 ])
 process.exit(0)

@@ -6,9 +6,8 @@
  * breaks the per-invocation error down by function, by duration and by how far into the run
  * the invocation started (the model is still learning early on). Writes bench/results/energy.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
 import { errors, runWorkload } from '../node-firmware-bridge/workload.js'
+import { writeResult } from './lib/figures.js'
 
 const SEEDS = [1, 2, 3]
 const DURATION_MS = 180_000
@@ -54,22 +53,15 @@ const figure = (name: string, value: number, unit: string, goal: string, ok: boo
   met: ok
 })
 
-const result = {
-  name: 'energy',
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
+const figures = [
+  figure('attribution_mae_energy_weighted', learned.weighted, 'fraction', '<= 0.05', learned.weighted <= 0.05, 'cpu-time-only attribution', naive.weighted),
+  figure('attribution_mae_per_invocation', learned.perInvocation, 'fraction', '<= 0.05', learned.perInvocation <= 0.05, 'cpu-time-only attribution', naive.perInvocation),
+  figure('conservation_error', conservation, 'fraction', '<= 0.01', conservation <= 0.01),
+  figure('meter_total_error', meterError, 'fraction', '<= 0.01', meterError <= 0.01)
+]
+const result = writeResult('energy', figures, {
   workload: { seeds: SEEDS, duration_s: DURATION_MS / 1000, invocations: all.length, profile: 'raspberry-pi-4b', functions: ['resize', 'hash', 'kv-scan', 'fetch-json'], cpu_time_noise: 0.1 },
-  figures: [
-    figure('attribution_mae_energy_weighted', learned.weighted, 'fraction', '<= 0.05', learned.weighted <= 0.05, 'cpu-time-only attribution', naive.weighted),
-    figure('attribution_mae_per_invocation', learned.perInvocation, 'fraction', '<= 0.05', learned.perInvocation <= 0.05, 'cpu-time-only attribution', naive.perInvocation),
-    figure('conservation_error', conservation, 'fraction', '<= 0.01', conservation <= 0.01),
-    figure('meter_total_error', meterError, 'fraction', '<= 0.01', meterError <= 0.01)
-  ],
   per_invocation_error: breakdown
-}
-
-mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true })
-writeFileSync(new URL('../../bench/results/energy.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+})
 for (const [k, v] of Object.entries(breakdown)) for (const [g, e] of Object.entries(v)) console.log(`${k} ${g}: n=${e.invocations} mae ${e.mae} bias ${e.bias} (cpu-time-only ${e.baseline_mae})`)
 for (const f of result.figures) console.log(`${f.figure}: ${f.value} ${f.unit} (goal ${f.goal}, ${f.met ? 'met' : 'NOT met'})${f.baseline === null ? '' : ` vs ${f.baseline} ${f.baseline_value}, ratio ${f.ratio}`}`)

@@ -3,12 +3,11 @@
  * function warm on 3 boards (the leader keeps the holders index up to date as gossip arrives).
  * Writes bench/results/routing.json; goal ≤ 10 µs per decision.
  */
-import { cpus } from 'node:os'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadProfiles } from '../../boards/index.js'
 import type { BoardView, ClusterView, FnDemand, FnView } from '../../runtime/leader/policies/types.js'
 import { createMuBalance } from '../../runtime/leader/policies/balance-mu.js'
 import { seededRng } from '../../runtime/shared/rng.js'
+import { figure, writeResult } from './lib/figures.js'
 
 const BOARDS = 1000
 const FNS = 10_000
@@ -42,13 +41,5 @@ const N = 1_000_000
 const t0 = process.hrtime.bigint()
 for (let i = 0; i < N; i++) sink += mu.pick(view, order[i & 0xffff]!, pickRng).choice === null ? 0 : 1
 const us = Number(process.hrtime.bigint() - t0) / 1000 / N
-const report = {
-  name: 'routing',
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  figures: [{ figure: `balance-mu decision time, ${BOARDS} boards × ${FNS} functions (${HOLDERS} warm boards each, holders index, 2 random others)`, value: us, unit: 'µs', baseline: null, baseline_value: null, ratio: null, goal: '<= 10', met: us <= 10 }]
-}
-mkdirSync('bench/results', { recursive: true })
-writeFileSync('bench/results/routing.json', JSON.stringify(report, null, 2) + '\n')
+writeResult('routing', [figure({ figure: `balance-mu decision time, ${BOARDS} boards × ${FNS} functions (${HOLDERS} warm boards each, holders index, 2 random others)`, value: us, unit: 'µs', baseline: null, baseline_value: null, goal: '<= 10', met: us <= 10 })])
 process.stdout.write(`balance-mu: ${us.toFixed(2)} µs per decision (${sink > 0 ? 'ok' : 'none routed'})\n`)

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IsolatePool } from '../../runtime/agent/isolate-pool.js'
-import { figure, report } from './lib/figures.js'
+import { figure, info, report } from './lib/figures.js'
 import { manifestOf, req } from './lib/functions.js'
 
 // Invocations per second of a trivial handler, 32 in flight.
@@ -45,6 +45,6 @@ report('throughput', [
   figure({ figure: 'co-execution, shared mode', value: sharedRate, unit: 'inv/s', baseline: 'isolate per invocation', baseline_value: isoRate, goal: '>= 10', met: sharedRate / isoRate >= 10 }),
   figure({ figure: 'co-execution, context mode', value: contextRate, unit: 'inv/s', baseline: 'isolate per invocation', baseline_value: isoRate, goal: '>= 2', met: contextRate / isoRate >= 2 }),
   figure({ figure: 'isolate per invocation', value: isoRate, unit: 'inv/s', baseline: 'child process per invocation', baseline_value: childRate, goal: '>= 1', met: isoRate >= childRate }),
-  figure({ figure: 'isolate per invocation, no spare', value: isoNoSpareRate, unit: 'inv/s', baseline: 'isolate per invocation', baseline_value: isoRate, goal: 'informational', met: true }),
+  info({ figure: 'isolate per invocation, no spare', value: isoNoSpareRate, unit: 'inv/s', baseline: 'isolate per invocation', baseline_value: isoRate }),
   figure({ figure: 'co-execution, shared mode vs child process', value: sharedRate, unit: 'inv/s', baseline: 'child process per invocation', baseline_value: childRate, goal: '>= 100', met: sharedRate / childRate >= 100 })
 ])
