@@ -25,7 +25,7 @@ export const renderTable = (dir = join(ROOT, 'bench/results')): string => {
     const label = `${doc.name ?? f}${isStale ? ' (stale)' : ''}`
     for (const g of doc.figures ?? []) {
       const base = g.baseline === null ? '' : `${g.baseline}: ${num(g.baseline_value)}`
-      const fails = g.failures === undefined ? '' : ` (${g.failures} failed)`
+      const fails = (g.runs === undefined ? '' : ` (median of ${g.runs.n}, ${num(g.runs.min)}..${num(g.runs.max)})`) + (g.failures === undefined ? '' : ` (${g.failures} failed)`)
       rows.push(`| ${label} | ${g.figure.replace(/\|/g, '/')} | ${num(g.value)} ${g.unit}${fails} | ${base.replace(/\|/g, '/')} | ${num(g.ratio)} | ${g.goal} | ${met(g.met)} |`)
     }
   }

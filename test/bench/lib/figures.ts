@@ -11,6 +11,8 @@ export interface Figure {
   figure: string, value: number, unit: string, baseline: string | null
   baseline_value: number | null, ratio: number | null, goal: string, met: boolean | null
   failures?: number
+  /** When the value is the median of repeated runs: how many, and the smallest and largest. */
+  runs?: { n: number, min: number, max: number }
 }
 
 export type FigureInput = Omit<Figure, 'ratio' | 'met'> & { met: boolean | null }
@@ -53,6 +55,9 @@ export const report = (name: string, figures: Figure[], extra: Record<string, un
 }
 
 export const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
+/** The median of repeated runs with their count and range, for a figure's `value` and `runs`. */
+export const spread = (xs: number[]): { value: number, runs: { n: number, min: number, max: number } } =>
+  ({ value: median(xs), runs: { n: xs.length, min: round(Math.min(...xs)), max: round(Math.max(...xs)) } })
 /** The p-quantile (0..1) of xs, nearest rank. */
 export const quantile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b)
