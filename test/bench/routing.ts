@@ -77,6 +77,12 @@ const liveUs = timeEach((i) => {
   if (balance.pick(view, order[i & 0xffff]!, pickRng).choice !== null) routed++
 }, 3000)
 process.stdout.write(`live dispatch (policyView + pick): ${liveUs.toFixed(2)} µs per decision (${routed > 0 ? 'routed' : 'none routed'})\n`)
+// Where it goes: the boards part of the view (ClusterState.view) and the demand part.
+let sinkN = 0
+const boardsUs = timeEach(() => { sinkN += leader.cluster.view().boards.length }, 1500)
+const noInflight = new Map<string, number>()
+const demandUs = timeEach(() => { sinkN += Object.keys(leader.demand.view(registry.list(), noInflight, false)).length }, 1500)
+process.stdout.write(`  of which boards view ${boardsUs.toFixed(1)} µs, demand view ${demandUs.toFixed(1)} µs (${sinkN > 0 ? 'ok' : 'empty'})\n`)
 
 // --- the balancer alone on a view built once, with a holders index ------------------------
 const funcs: Array<Record<string, FnView>> = Array.from({ length: BOARDS }, () => ({}))
@@ -102,5 +108,7 @@ process.stdout.write(`balance-mu alone: ${pickUs.toFixed(2)} µs per decision\n`
 
 writeResult('routing', [
   figure({ figure: `live dispatch decision (Leader.policyView + balance-mu pick), ${BOARDS} boards × ${FNS} functions, ${HOLDERS} warm boards each`, value: liveUs, unit: 'µs', baseline: null, baseline_value: null, goal: '<= 10', met: liveUs <= 10 }),
+  info({ figure: 'of which: boards part of the view (ClusterState.view, rebuilt per call)', value: boardsUs, unit: 'µs', baseline: null, baseline_value: null }),
+  info({ figure: 'of which: demand part of the view (DemandTracker.view over the registry, rebuilt per call)', value: demandUs, unit: 'µs', baseline: null, baseline_value: null }),
   info({ figure: 'balance-mu pick alone on a prebuilt view (holders index, 2 random others)', value: pickUs, unit: 'µs', baseline: null, baseline_value: null })
 ], { boards: BOARDS, functions: FNS, holders: HOLDERS })
