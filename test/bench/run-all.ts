@@ -8,8 +8,10 @@ const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluation-chart.ts', 'table
 let failed = 0
 for (const f of readdirSync(here).filter((n) => n.endsWith('.ts') && !skip.has(n)).sort()) {
   console.log(`\n== ${f}`)
+  const t0 = performance.now()
   const r = spawnSync(process.execPath, ['--no-node-snapshot', '--expose-gc', '--import', 'tsx', `${here}${f}`], { stdio: 'inherit' })
   if (r.status !== 0) { failed++; console.error(`${f} failed (${String(r.status ?? r.signal)})`) }
+  console.log(`== ${f}: ${((performance.now() - t0) / 1000).toFixed(0)} s`)
 }
 // The README's benchmark table is rendered from the JSON just written.
 spawnSync(process.execPath, ['--import', 'tsx', `${here}table.ts`, '--write'], { stdio: 'inherit' })
