@@ -10,7 +10,7 @@ export const SOURCES: Record<string, string[]> = {
   memory: ['test/bench/memory.ts', ...HARNESS, ...AGENT],
   'end-to-end': ['test/bench/end-to-end.ts', 'test/bench/lib/echo-process.ts', 'test/helpers/cluster.ts', ...HARNESS, ...AGENT,
     'runtime/leader/**', 'runtime/transport/**', 'runtime/cluster/**', 'boards/**'],
-  energy: ['test/bench/energy.ts', 'test/bench/lib/energy-truths.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
+  energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
   routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
