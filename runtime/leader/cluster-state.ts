@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { BoardState, OfflineState } from '../protocol/messages.js'
+import type { BoardState, FunctionStats, OfflineState } from '../protocol/messages.js'
 import type { Clock } from '../shared/clock.js'
 import type { BoardView, ClusterView, FnView, PowerState } from './policies/types.js'
 
@@ -28,6 +28,17 @@ export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown
  */
 export class ClusterState {
   private readonly boards = new Map<string, BoardRecord>()
+  /**
+   * The last view, kept incrementally: only boards changed since (`changed`) are rebuilt, and
+   * routability, which ages with the clock, is re-checked for all boards only once the
+   * earliest routable board's gossip can have gone stale (`validUntil`). Null = build afresh
+   * (a board joined). A view handed out is never changed afterwards, except `holders`, whose
+   * per-function arrays are replaced (not edited) when a board's warm functions change.
+   */
+  private cache: { boards: BoardView[], index: Map<string, number>, holders: Record<string, number[]>, validUntil: number } | null = null
+  private readonly changed = new Set<string>()
+  /** Boards whose only change since the last view is the in-flight count of these functions. */
+  private readonly inflightChanged = new Map<string, Set<string>>()
 
   constructor (
     private readonly clock: Clock,
@@ -46,6 +57,7 @@ export class ClusterState {
       if (cur === undefined || (cur.status === 'offline' && cur.incarnation === msg.incarnation)) return 'stale'
       cur.status = 'offline'
       cur.incarnation = msg.incarnation
+      this.changed.add(cur.id)
       return 'offline'
     }
     const profile = this.profiles.get(msg.profile)
@@ -65,7 +77,9 @@ export class ClusterState {
         inflightByFn: cur?.inflightByFn ?? new Map(),
         idleSince: cur?.idleSince ?? now
       }
+      if (cur === undefined) this.cache = null
       this.boards.set(msg.id, rec)
+      this.changed.add(msg.id)
       return 'joined'
     }
     cur.seq = msg.seq
@@ -73,6 +87,7 @@ export class ClusterState {
     cur.status = msg.status
     cur.lastSeen = now
     if (cur.power === 'booting') cur.power = 'on'
+    this.changed.add(cur.id)
     return 'updated'
   }
 
@@ -81,7 +96,7 @@ export class ClusterState {
     const now = this.clock.now()
     const gone: string[] = []
     for (const b of this.boards.values()) {
-      if (b.status !== 'offline' && now - b.lastSeen > this.staleMs) { b.status = 'offline'; gone.push(b.id) }
+      if (b.status !== 'offline' && now - b.lastSeen > this.staleMs) { b.status = 'offline'; gone.push(b.id); this.changed.add(b.id) }
     }
     return gone
   }
@@ -97,7 +112,7 @@ export class ClusterState {
 
   setPower (id: string, power: PowerState): void {
     const b = this.boards.get(id)
-    if (b !== undefined) b.power = power
+    if (b !== undefined) { b.power = power; this.changed.add(id) }
   }
 
   get (id: string): Readonly<BoardRecord> | undefined { return this.boards.get(id) }
@@ -106,39 +121,126 @@ export class ClusterState {
     const b = this.boards.get(id)
     if (b === undefined) return
     b.inflight = Math.max(0, b.inflight + delta)
-    b.inflightByFn.set(fn, Math.max(0, (b.inflightByFn.get(fn) ?? 0) + delta))
+    const n = Math.max(0, (b.inflightByFn.get(fn) ?? 0) + delta)
+    if (n > 0) b.inflightByFn.set(fn, n); else b.inflightByFn.delete(fn) // a board's view walks this map
     b.idleSince = b.inflight === 0 ? this.clock.now() : null
+    const fns = this.inflightChanged.get(id)
+    if (fns !== undefined) fns.add(fn); else this.inflightChanged.set(id, new Set([fn]))
   }
 
+  /** The cluster as the policies see it, with the holders index; rebuilt only where it changed. */
   view (): ClusterView {
-    const boards: BoardView[] = []
-    for (const b of this.boards.values()) {
-      const functions: Record<string, FnView> = {}
-      const gossiped = b.state?.functions ?? {}
-      for (const [fn, f] of Object.entries(gossiped)) {
-        functions[fn] = { queueLen: Math.max(f.queue_len + f.running, b.inflightByFn.get(fn) ?? 0), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes }
-      }
-      for (const [fn, n] of b.inflightByFn) {
-        if (functions[fn] === undefined && n > 0) functions[fn] = { queueLen: n, serviceRate: 0, running: 0, runtimes: 0 }
-      }
-      boards.push({
-        id: b.id,
-        profile: b.profile,
-        power: b.status === 'offline' && b.power === 'on' ? 'offline' : b.status === 'draining' && b.power === 'on' ? 'draining' : b.power,
-        routable: this.isRoutable(b),
-        queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight),
-        inflight: b.inflight,
-        serviceRate: b.state?.service_rate ?? 0,
-        functions,
-        powerW: b.status === 'offline' ? 0 : b.state?.power_w ?? 0,
-        lastSeenMs: b.lastSeen,
-        idleSinceMs: b.idleSince,
-        workMs: b.state?.work_ms,
-        workRuns: b.state?.work_runs,
-        queuedByClass: b.state?.queued_ms_by_class
-      })
+    const now = this.clock.now()
+    let c = this.cache
+    if (c === null) {
+      const boards = [...this.boards.values()].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0).map((b) => this.boardView(b))
+      const holders: Record<string, number[]> = {}
+      boards.forEach((b, i) => { for (const fn of warm(b)) (holders[fn] ??= []).push(i) })
+      c = this.cache = { boards, index: new Map(boards.map((b, i) => [b.id, i])), holders, validUntil: this.validUntil(boards) }
+      this.changed.clear()
+      this.inflightChanged.clear()
+      return { now, boards, holders }
     }
+    if (this.changed.size === 0 && this.inflightChanged.size === 0 && now <= c.validUntil) return { now, boards: c.boards, holders: c.holders }
+    const boards = c.boards.slice()
+    // A dispatch or a completion changes only in-flight counts: patch those, keep the rest.
+    for (const [id, fns] of this.inflightChanged) {
+      const i = c.index.get(id)
+      const rec = this.boards.get(id)
+      const before = i === undefined ? undefined : boards[i]
+      if (i !== undefined && rec !== undefined && before !== undefined && !this.changed.has(id)) boards[i] = patchInflight(before, rec, fns)
+    }
+    this.inflightChanged.clear()
+    let until = c.validUntil
+    for (const id of this.changed) {
+      const i = c.index.get(id)
+      const rec = this.boards.get(id)
+      if (i === undefined || rec === undefined) continue
+      const before = boards[i]
+      const after = this.boardView(rec)
+      boards[i] = after
+      if (after.routable) until = Math.min(until, after.lastSeenMs + this.staleMs)
+      if (before !== undefined) this.reindex(c.holders, i, warm(before), warm(after))
+    }
+    this.changed.clear()
+    if (now > c.validUntil) {
+      for (let i = 0; i < boards.length; i++) {
+        const b = boards[i]!
+        const rec = this.boards.get(b.id)
+        const routable = rec !== undefined && this.isRoutable(rec)
+        if (routable !== b.routable) boards[i] = { ...b, routable }
+      }
+      c.validUntil = this.validUntil(boards)
+    } else {
+      c.validUntil = until
+    }
+    c.boards = boards
+    return { now, boards, holders: c.holders }
+  }
+
+  /** The view built from scratch, without the holders index (the reference for `view`). */
+  fullView (): ClusterView {
+    const boards = [...this.boards.values()].map((b) => this.boardView(b))
     boards.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     return { now: this.clock.now(), boards }
   }
+
+  /** Until when every routable board in `boards` stays routable without news. */
+  private validUntil (boards: readonly BoardView[]): number {
+    let t = Infinity
+    for (const b of boards) if (b.routable) t = Math.min(t, b.lastSeenMs + this.staleMs)
+    return t
+  }
+
+  private reindex (holders: Record<string, number[]>, i: number, before: readonly string[], after: readonly string[]): void {
+    if (before.length === after.length && before.every((fn, k) => fn === after[k])) return
+    for (const fn of before) if (!after.includes(fn)) holders[fn] = (holders[fn] ?? []).filter((x) => x !== i)
+    for (const fn of after) if (!before.includes(fn)) holders[fn] = [...(holders[fn] ?? []), i].sort((a, b) => a - b)
+  }
+
+  private boardView (b: BoardRecord): BoardView {
+    const functions: Record<string, FnView> = {}
+    const gossiped = b.state?.functions ?? {}
+    for (const [fn, f] of Object.entries(gossiped)) functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0)
+    for (const [fn, n] of b.inflightByFn) {
+      if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n)
+    }
+    return {
+      id: b.id,
+      profile: b.profile,
+      power: b.status === 'offline' && b.power === 'on' ? 'offline' : b.status === 'draining' && b.power === 'on' ? 'draining' : b.power,
+      routable: this.isRoutable(b),
+      queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight),
+      inflight: b.inflight,
+      serviceRate: b.state?.service_rate ?? 0,
+      functions,
+      powerW: b.status === 'offline' ? 0 : b.state?.power_w ?? 0,
+      lastSeenMs: b.lastSeen,
+      idleSinceMs: b.idleSince,
+      workMs: b.state?.work_ms,
+      workRuns: b.state?.work_runs,
+      queuedByClass: b.state?.queued_ms_by_class
+    }
+  }
 }
+
+/** A function on a board: its gossiped stats, with the leader's exact in-flight count as a floor on the queue. */
+const fnView = (f: FunctionStats | undefined, inflight: number): FnView => f === undefined
+  ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0 }
+  : { queueLen: Math.max(f.queue_len + f.running, inflight), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes }
+
+/** A board's view after its in-flight count of `fns` changed (nothing else did). */
+const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<string>): BoardView => {
+  const functions: Record<string, FnView> = { ...before.functions }
+  const gossiped = b.state?.functions ?? {}
+  for (const fn of fns) {
+    const n = b.inflightByFn.get(fn) ?? 0
+    const g = gossiped[fn]
+    if (g !== undefined || n > 0) functions[fn] = fnView(g, n)
+    else delete functions[fn]
+  }
+  return { ...before, queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight), inflight: b.inflight, idleSinceMs: b.idleSince, functions }
+}
+
+/** The functions a board holds warm runtimes of, sorted. */
+const warm = (b: BoardView): string[] => Object.keys(b.functions).filter((fn) => (b.functions[fn]?.runtimes ?? 0) > 0).sort()

@@ -8,6 +8,8 @@ import type { FnDemand } from './policies/types.js'
 export class DemandTracker {
   private readonly arrivals = new Map<string, number>()
   private readonly serviceMs = new Map<string, number>()
+  /** The last full view, with the entry of each function refreshed as it is dispatched (see `current`). */
+  private live: Record<string, FnDemand> | null = null
 
   constructor (private readonly alpha = 0.2) {}
 
@@ -32,6 +34,19 @@ export class DemandTracker {
       }
     }
     if (consume) this.arrivals.clear()
+    this.live = consume ? Object.fromEntries(Object.entries(out).map(([fn, d]) => [fn, { ...d, arrivals: 0 }])) : { ...out }
     return out
+  }
+
+  /**
+   * Demand for routing one invocation of `m`, without a pass over every deployed function:
+   * the last full view with `m`'s entry brought up to date. Other functions' entries are as of
+   * their last dispatch or the last full view (the scale tick takes one), and a function
+   * removed since is still listed until then. `manifests` is only read for the first view.
+   */
+  current (m: Manifest, inflight: ReadonlyMap<string, number>, manifests: () => readonly Manifest[]): Readonly<Record<string, FnDemand>> {
+    const live = this.live ??= { ...this.view(manifests(), inflight, false) }
+    live[m.name] = { arrivals: this.arrivals.get(m.name) ?? 0, inflight: inflight.get(m.name) ?? 0, serviceMs: this.serviceMs.get(m.name) ?? 0, concurrency: m.concurrency, memoryMb: m.memory_mb }
+    return live
   }
 }

@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import { encode, parseBoardState, parseDone, type ControlMessage, type DoneMessage, type Reply, type RunMessage } from '../protocol/messages.js'
+import { encode, parseBoardState, parseDone, type ControlMessage, type DoneMessage, type Manifest, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
@@ -94,6 +94,15 @@ export class Leader {
     return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals) }
   }
 
+  /**
+   * The view the balancer routes an invocation of `m` on: the boards kept incrementally, and
+   * demand with `m`'s entry current (others as of their last dispatch or the last scale tick),
+   * so routing costs no pass over every board or function. Valid until the next event.
+   */
+  dispatchView (m: Manifest): ClusterView {
+    return { ...this.cluster.view(), fns: this.demand.current(m, this.inflight.byFn, () => this.d.registry.list()) }
+  }
+
   recordDecision (d: Decision): void { this.record(d) }
 
   async control (board: string, msg: ControlMessage): Promise<void> {
@@ -133,7 +142,7 @@ export class Leader {
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
   private dispatch (inv: Invocation): void {
-    const decision = this.d.balance.pick(this.policyView(), inv.fn, this.d.rng)
+    const decision = this.d.balance.pick(this.dispatchView(inv.manifest), inv.fn, this.d.rng)
     this.record(decision)
     if (decision.choice === null) { inv.board = null; this.onStarved(inv.fn); return }
     const now = this.d.clock.now()

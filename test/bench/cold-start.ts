@@ -7,10 +7,12 @@ import { Worker } from 'node:worker_threads'
 import { MemoryCodeCache } from '../../runtime/agent/code-cache.js'
 import { IsolatePool } from '../../runtime/agent/isolate-pool.js'
 import { toScript } from '../../runtime/agent/module-compiler.js'
-import { figure, median, report } from './lib/figures.js'
+import { figure, info, median, quantile, report } from './lib/figures.js'
 import { bigModule, manifestOf, req } from './lib/functions.js'
 
 // Cold start: a new runtime (isolate + compile + top level) for a 200 KB function, to its first reply.
+// Figures are medians (p50) of 30 runs (10 without a code cache), with the p99 beside them; a
+// failed cold start aborts the run.
 // The module exports ~1,900 functions, as a bundle of dependencies might.
 const code = bigModule()
 const m = manifestOf('cold', code)
@@ -42,18 +44,20 @@ const coldStart = async (cache: MemoryCodeCache, spare: boolean): Promise<number
   if (!o.cold) throw new Error('not a cold start')
   return ms
 }
-const medianOf = async (f: () => Promise<number>, runs: number): Promise<number> => {
+const samples = async (f: () => Promise<number>, runs: number): Promise<number[]> => {
   const xs: number[] = []
   for (let i = 0; i < runs; i++) xs.push(await f())
-  return median(xs)
+  return xs
 }
 
 const warmCache = new MemoryCodeCache()
 await coldStart(warmCache, true)
 await coldStart(new MemoryCodeCache(), false) // warms esbuild and the prelude bundle
-const withCache = await medianOf(() => coldStart(warmCache, true), 30)
-const noSpare = await medianOf(() => coldStart(warmCache, false), 30)
-const noCache = await medianOf(() => coldStart(new MemoryCodeCache(), false), 10)
+const withCacheRuns = await samples(() => coldStart(warmCache, true), 30)
+const noSpareRuns = await samples(() => coldStart(warmCache, false), 30)
+const withCache = median(withCacheRuns)
+const noSpare = median(noSpareRuns)
+const noCache = median(await samples(() => coldStart(new MemoryCodeCache(), false), 10))
 const script = await toScript('cold', code)
 const vmCtx = await time(async () => {
   const ctx = vm.createContext({})
@@ -75,8 +79,10 @@ report('cold-start', [
   figure({ figure: 'runtime cold start, code cached, spare ready, absolute', value: withCache, unit: 'ms', baseline: null, baseline_value: null, goal: '<= 5', met: withCache <= 5 }),
   figure({ figure: 'runtime cold start, code cached, no spare (200 KB)', value: noSpare, unit: 'ms', baseline: 'node child process', baseline_value: child, goal: '<= 0.05', met: noSpare / child <= 0.05 }),
   figure({ figure: 'runtime cold start, code cached, no spare, absolute', value: noSpare, unit: 'ms', baseline: null, baseline_value: null, goal: '<= 5', met: noSpare <= 5 }),
-  figure({ figure: 'runtime cold start, no code cache, no spare', value: noCache, unit: 'ms', baseline: 'code cached, no spare', baseline_value: noSpare, goal: 'informational', met: true }),
-  figure({ figure: 'node:vm context', value: vmCtx, unit: 'ms', baseline: 'node child process', baseline_value: child, goal: 'informational', met: true }),
-  figure({ figure: 'worker_threads worker', value: worker, unit: 'ms', baseline: 'node child process', baseline_value: child, goal: 'informational', met: true }),
-  figure({ figure: 'node child process', value: child, unit: 'ms', baseline: null, baseline_value: null, goal: 'informational', met: true })
+  info({ figure: 'runtime cold start, code cached, spare ready, p99 of 30', value: quantile(withCacheRuns, 0.99), unit: 'ms', baseline: null, baseline_value: null }),
+  info({ figure: 'runtime cold start, code cached, no spare, p99 of 30', value: quantile(noSpareRuns, 0.99), unit: 'ms', baseline: null, baseline_value: null }),
+  info({ figure: 'runtime cold start, no code cache, no spare', value: noCache, unit: 'ms', baseline: 'code cached, no spare', baseline_value: noSpare }),
+  info({ figure: 'node:vm context', value: vmCtx, unit: 'ms', baseline: 'node child process', baseline_value: child }),
+  info({ figure: 'worker_threads worker', value: worker, unit: 'ms', baseline: 'node child process', baseline_value: child }),
+  info({ figure: 'node child process', value: child, unit: 'ms', baseline: null, baseline_value: null })
 ])

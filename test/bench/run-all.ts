@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url'
 
 // Runs every bench module in this folder, one process each, in name order.
 const here = fileURLToPath(new URL('.', import.meta.url))
-const skip = new Set(['run-all.ts', 'evaluate.ts', 'table.ts'])
+const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts'])
 let failed = 0
 for (const f of readdirSync(here).filter((n) => n.endsWith('.ts') && !skip.has(n)).sort()) {
   console.log(`\n== ${f}`)
+  const t0 = performance.now()
   const r = spawnSync(process.execPath, ['--no-node-snapshot', '--expose-gc', '--import', 'tsx', `${here}${f}`], { stdio: 'inherit' })
   if (r.status !== 0) { failed++; console.error(`${f} failed (${String(r.status ?? r.signal)})`) }
+  console.log(`== ${f}: ${((performance.now() - t0) / 1000).toFixed(0)} s`)
 }
 // The README's benchmark table is rendered from the JSON just written.
 spawnSync(process.execPath, ['--import', 'tsx', `${here}table.ts`, '--write'], { stdio: 'inherit' })

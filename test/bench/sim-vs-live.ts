@@ -132,10 +132,10 @@ const idleW = boards.reduce((x, b) => x + b.idle_w, 0)
 const simAbove = sim.energy_j - idleW * T
 const liveAbove = liveEnergy - idleW * liveT
 const within = (v: number, b: number): boolean => b > 0 && v / b >= 0.8 && v / b <= 1.2
-report(a.out, [
+report('sim-vs-live', [
   figure({ figure: 'p50_ms', value: sim.p50_ms, unit: 'ms', baseline: `live wisp start (${policy}, ${work} handler, receipt total_ms)`, baseline_value: liveP50, goal, met: within(sim.p50_ms, liveP50) }),
   figure({ figure: 'p99_ms', value: sim.p99_ms, unit: 'ms', baseline: `live wisp start (${policy}, ${work} handler, receipt total_ms)`, baseline_value: liveP99, goal, met: within(sim.p99_ms, liveP99) }),
   figure({ figure: 'energy_j', value: sim.energy_j, unit: 'J', baseline: 'live wisp start (gossiped energy_j deltas, 4 boards)', baseline_value: liveEnergy, goal, met: within(sim.energy_j, liveEnergy) }),
   // Diagnostic: the part of the energy that depends on the work, above the boards' idle draw.
   figure({ figure: 'energy_above_idle_j', value: simAbove, unit: 'J', baseline: 'live wisp start (gossiped energy_j − Σ idle_w × window)', baseline_value: liveAbove, goal, met: within(simAbove, liveAbove) })
-])
+], { live_invocations: rec.length, live_failed: rec.length - okRecs.length, sim_lost: sim.lost, sim_rejected: sim.rejected }, a.out)

@@ -7,6 +7,10 @@
  * excess split in proportion to own power. The meter sees that power only through the
  * simulated INA219 at the profile's sample rate; the attribution sees begin/end and an
  * estimated CPU time per invocation.
+ *
+ * That truth has the estimator's own functional form, so matching it is parameter recovery.
+ * `truth` picks other forms the estimator does not model (see TRUTHS), and `meter` adds the
+ * INA219's datasheet errors to what the meter sees.
  */
 import { getProfile } from '../../boards/index.js'
 import { BoardConfigSchema, type BoardProfile } from '../../boards/schema.js'
@@ -15,14 +19,36 @@ import { silentLogger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
 import { createEnergyPort, type Ledger, type MeteredEnergyPort } from '../../node-firmware-bridge/index.js'
 
-export interface FnSpec { readonly name: string, readonly k: number, readonly u: readonly [number, number], readonly ms: readonly [number, number], readonly perSec: number }
+/** `mem`: share of the memory system's bandwidth an invocation uses while it runs (0..1). */
+export interface FnSpec { readonly name: string, readonly k: number, readonly u: readonly [number, number], readonly ms: readonly [number, number], readonly perSec: number, readonly mem?: number }
 
 export const MIXED: readonly FnSpec[] = [
-  { name: 'resize', k: 1.15, u: [0.85, 1.0], ms: [200, 1500], perSec: 0.8 },
-  { name: 'hash', k: 1.0, u: [0.9, 1.0], ms: [30, 300], perSec: 3 },
-  { name: 'kv-scan', k: 0.45, u: [0.5, 0.9], ms: [100, 800], perSec: 1.5 },
-  { name: 'fetch-json', k: 0.6, u: [0.05, 0.3], ms: [100, 1000], perSec: 2 }
+  { name: 'resize', k: 1.15, u: [0.85, 1.0], ms: [200, 1500], perSec: 0.8, mem: 0.35 },
+  { name: 'hash', k: 1.0, u: [0.9, 1.0], ms: [30, 300], perSec: 3, mem: 0.05 },
+  { name: 'kv-scan', k: 0.45, u: [0.5, 0.9], ms: [100, 800], perSec: 1.5, mem: 0.8 },
+  { name: 'fetch-json', k: 0.6, u: [0.05, 0.3], ms: [100, 1000], perSec: 2, mem: 0.1 }
 ]
+
+/**
+ * Functional forms of the board's true power above idle, per running invocation i (own_i) and
+ * for the board (excess, split in proportion to own power):
+ * - `estimator`: own_i = k_f·u_i, excess = γ·U² — the estimator's own model (parameter recovery);
+ * - `memory-bound`: half the CPU term, plus DRAM/memory-controller power M·min(1, B)^0.6
+ *   (B = Σ mem_i) split by each invocation's bandwidth — power that CPU time does not see;
+ * - `dvfs`: the governor steps the clock with U (≤ 0.25: 600 MHz, ≤ 0.6: 1 GHz, else 1.5 GHz on a
+ *   Pi 4), and dynamic power per busy core scales as f·V² at each step (0.3, 0.6, 1.0 of full).
+ */
+export const TRUTHS = ['estimator', 'memory-bound', 'dvfs'] as const
+export type Truth = (typeof TRUTHS)[number]
+const MEMORY_W = 1.2
+const dvfsStep = (util: number): number => util <= 0.25 ? 0.3 : util <= 0.6 ? 0.6 : 1.0
+
+/**
+ * INA219 errors from its datasheet (SBOS448): shunt offset up to ±100 µV,
+ * gain error up to ±0.5 %, and conversion noise of about one 10 µV shunt LSB, on the boards'
+ * 0.1 Ω shunt at 5.1 V. Drawn once per run (offset, gain) and per sample (noise).
+ */
+export const INA219_DATASHEET = { maxOffsetUv: 100, maxGain: 0.005, noiseUv: 10, shuntOhm: 0.1, busV: 5.1 } as const
 
 export interface WorkloadOptions {
   readonly seed: number
@@ -33,6 +59,10 @@ export interface WorkloadOptions {
   readonly gammaW?: number
   /** Relative error of the CPU time the agent reports (uniform ±). */
   readonly cpuNoise?: number
+  /** Functional form of the true power (default `estimator`). */
+  readonly truth?: Truth
+  /** Add the INA219's datasheet offset, gain error and noise to what the meter sees. */
+  readonly meterErrors?: boolean
 }
 
 interface Inv { readonly id: string, readonly fn: FnSpec, readonly start: number, readonly end: number, readonly u: number, readonly cpuMs: number }
@@ -74,15 +104,21 @@ const generate = (o: WorkloadOptions, cores: number): Inv[] => {
 }
 
 /** The true power as pieces between event times, with its exact integral. */
-const truth = (invs: readonly Inv[], p: BoardProfile, gammaW: number) => {
+const truth = (invs: readonly Inv[], p: BoardProfile, gammaW: number, form: Truth) => {
   const times = [...new Set(invs.flatMap((i) => [i.start, i.end]))].sort((a, b) => a - b)
   const pieces = times.slice(0, -1).map((from, k) => {
     const to = times[k + 1] ?? from
     const active = invs.filter((i) => i.start <= from && i.end >= to)
-    const own = active.map((i) => i.fn.k * i.u)
-    const sumOwn = own.reduce((a, b) => a + b, 0)
     const util = active.reduce((a, i) => a + i.u, 0) / p.cores
-    const excess = gammaW * util * util
+    const bandwidth = active.reduce((a, i) => a + (i.fn.mem ?? 0), 0)
+    const memoryW = bandwidth > 0 ? MEMORY_W * Math.min(1, bandwidth) ** 0.6 : 0
+    const own = active.map((i) => form === 'estimator'
+      ? i.fn.k * i.u
+      : form === 'memory-bound'
+        ? 0.5 * i.fn.k * i.u + (bandwidth > 0 ? memoryW * (i.fn.mem ?? 0) / bandwidth : 0)
+        : i.fn.k * i.u * dvfsStep(util))
+    const sumOwn = own.reduce((a, b) => a + b, 0)
+    const excess = form === 'estimator' ? gammaW * util * util : 0
     return { from, to, active, own, sumOwn, excess, watts: p.idle_w + sumOwn + excess }
   })
   const trueJ = new Map<string, number>()
@@ -112,15 +148,25 @@ const truth = (invs: readonly Inv[], p: BoardProfile, gammaW: number) => {
   return { trueJ, meanW, totalJ: (from: number, to: number) => meanW(from, to) * (to - from) / 1000 }
 }
 
+/** What the INA219 reports of a true mean power: offset and gain fixed per part, noise per conversion. */
+const withMeterErrors = (meanW: (from: number, to: number) => number, rnd: () => number) => {
+  const d = INA219_DATASHEET
+  const offsetW = (2 * rnd() - 1) * d.maxOffsetUv * 1e-6 / d.shuntOhm * d.busV
+  const gain = 1 + (2 * rnd() - 1) * d.maxGain
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
+  return (from: number, to: number): number => meanW(from, to) * gain + offsetW + gauss() * d.noiseUv * 1e-6 / d.shuntOhm * d.busV
+}
+
 const flush = async (): Promise<void> => { await new Promise<void>((resolve) => setImmediate(resolve)) }
 
 export const runWorkload = async (o: WorkloadOptions): Promise<WorkloadResult> => {
   const profile = getProfile(o.profile ?? 'raspberry-pi-4b')
   const invs = generate(o, profile.cores)
-  const model = truth(invs, profile, o.gammaW ?? 0.8)
+  const model = truth(invs, profile, o.gammaW ?? 0.8, o.truth ?? 'estimator')
+  const seen = o.meterErrors === true ? withMeterErrors(model.meanW, seededRng(o.seed + 7919)) : model.meanW
   const clock = new ManualClock(T0)
   const config = BoardConfigSchema.parse({ id: 'b1', profile: profile.name, broker: 'mqtt://localhost', ina219: { bus: 1, address: 0x40 }, sim: {} })
-  const make = (learn: boolean): MeteredEnergyPort => createEnergyPort({ config, profile, clock, log: silentLogger, simPowerW: model.meanW, learn })
+  const make = (learn: boolean): MeteredEnergyPort => createEnergyPort({ config, profile, clock, log: silentLogger, simPowerW: seen, learn })
   const port = make(true)
   const baseline = make(false)
   await port.start()

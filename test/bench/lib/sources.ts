@@ -1,0 +1,17 @@
+// What each result in bench/results measures: git glob pathspecs of the code whose change
+// makes the committed figure stale. The benchmark itself and the shared bench library are
+// always part of it (a changed harness is a changed measurement).
+const HARNESS = ['test/bench/lib/figures.ts', 'test/bench/lib/functions.ts', 'package.json', 'package-lock.json']
+const AGENT = ['runtime/agent/**', 'runtime/shared/**', 'runtime/protocol/**']
+
+export const SOURCES: Record<string, string[]> = {
+  'cold-start': ['test/bench/cold-start.ts', ...HARNESS, ...AGENT],
+  throughput: ['test/bench/throughput.ts', ...HARNESS, ...AGENT],
+  memory: ['test/bench/memory.ts', ...HARNESS, ...AGENT],
+  'end-to-end': ['test/bench/end-to-end.ts', 'test/bench/lib/echo-process.ts', 'test/helpers/cluster.ts', ...HARNESS, ...AGENT,
+    'runtime/leader/**', 'runtime/transport/**', 'runtime/cluster/**', 'boards/**'],
+  energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
+  routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
+  'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
+  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
+}
