@@ -197,10 +197,18 @@ export class Agent {
     const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
     const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
-    const done = { v: 1, invocation: run.invocation, attempt: run.attempt, reply, state: this.state() }
-    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), encode(done), { qos: 1 })
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply), { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
+  }
+
+  /** A result JSON.stringify cannot write (too deep for the stack) becomes an error reply, never a crash. */
+  private encodeDone (run: RunMessage, reply: Reply): Buffer {
+    const state = this.state()
+    try { return encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply, state }) } catch (err) {
+      const failed = errorReply(new WispError('WISP_BAD_PAYLOAD', `result cannot be serialised: ${(err as Error).message}`), reply.receipt)
+      return encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: failed, state })
+    }
   }
 
   private receipt (run: RunMessage, receivedAt: number, startedAt: number, o: ExecOutcome | null, share: { energy_mj: number, power_w: number }): Receipt {

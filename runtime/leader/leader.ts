@@ -144,7 +144,13 @@ export class Leader {
       v: 1, invocation: inv.invocation, request_id: inv.requestId, fn: inv.fn, sha256: inv.manifest.sha256,
       event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt
     }
-    this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), encode(run)).catch((err: Error) => {
+    let payload: Buffer
+    try { payload = encode(run) } catch (err) {
+      this.release(inv)
+      this.finish(inv, { ok: false, error: new WispError('WISP_BAD_PAYLOAD', `event cannot be serialised: ${(err as Error).message}`).toJSON() })
+      return
+    }
+    this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), payload).catch((err: Error) => {
       this.d.log.warn('run publish failed; will retry on another board', { board: decision.choice, err: err.message })
       this.release(inv)
       this.retry(inv)
