@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
 import {
   encode, errorReply, parseControl, parseManifest, parseRun,
@@ -15,8 +14,7 @@ import type { ExecOutcome, Executor } from './executor-port.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
-/** A fixed-width boot id: newer incarnations sort after older ones. */
-export const newIncarnation = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(3).toString('hex')}`
+export { newIncarnation } from '../protocol/incarnation.js'
 
 export interface AgentDeps {
   readonly config: BoardConfig

@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import { encode, parseBoardState, parseDone, type ControlMessage, type DoneMessage, type Reply, type RunMessage } from '../protocol/messages.js'
+import { encode, type BoardState, type ControlMessage, type OfflineState, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
@@ -9,6 +9,8 @@ import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
 import { admitInvoke } from './on-invoke.js'
+import { readDone } from './on-done.js'
+import { readState } from './on-state.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import type { Registry } from './registry.js'
@@ -158,23 +160,25 @@ export class Leader {
   }
 
   private onDone (m: InboundMessage): void {
-    if (m.retain) return
-    const done: DoneMessage = parseDone(m.payload)
-    const inv = this.inflight.get(done.invocation)
-    if (inv !== undefined && done.attempt === inv.attempt) {
-      this.release(inv)
-      this.finish(inv, done.reply)
-    } // else late or duplicate: already answered
-    if (done.state !== undefined) this.applyState(done.state)
+    const out = readDone(m, this.d.topics, (id) => this.inflight.get(id))
+    if (out.kind === 'ignore') { this.d.log.debug('done ignored', { topic: m.topic, why: out.why }); return }
+    if (out.inv !== null) {
+      this.release(out.inv)
+      this.finish(out.inv, out.reply)
+    } else if (out.why !== undefined && out.why !== 'late or repeated') this.d.log.warn('done ignored', { topic: m.topic, why: out.why })
+    if (out.state !== undefined) this.applyState(out.state)
   }
 
   private onState (m: InboundMessage): void {
-    this.applyState(parseBoardState(m.payload))
+    const out = readState(m, this.d.topics)
+    if (out.kind === 'ignore') { this.d.log.debug('state ignored', { topic: m.topic, why: out.why }); return }
+    this.applyState(out.state)
   }
 
-  private applyState (s: ReturnType<typeof parseBoardState>): void {
+  private applyState (s: BoardState | OfflineState): void {
     const outcome = this.cluster.onState(s)
     if (outcome === 'joined') this.d.log.info('board joined', { board: s.id, incarnation: s.incarnation })
+    if (outcome === 'future' || outcome === 'full') this.d.log.warn('board state ignored', { board: s.id, incarnation: s.incarnation, why: outcome })
     if (outcome === 'offline') this.boardLost(s.id)
     if (outcome === 'joined' || outcome === 'updated') this.dispatchWaiting()
   }

@@ -11,10 +11,11 @@ export type InvokeOutcome =
   | { kind: 'reject', reply: ReplyAddress | null, requestId: string, fn: string, error: WispError }
   | { kind: 'accept', invocation: Invocation }
 
-let counter = 0
-const nodeTag = randomBytes(3).toString('hex')
-/** Leader-unique invocation id (fits the `<req>` grammar). */
-export const newInvocationId = (): string => `i${nodeTag}${(++counter).toString(36)}`
+/**
+ * A random invocation id (96 bits, base64url, fits the `<req>` grammar): no board can guess
+ * the id of a run sent to another board.
+ */
+export const newInvocationId = (): string => `i${randomBytes(12).toString('base64url')}`
 
 /**
  * Turns one message on `<prefix>/invoke/...` into an accepted invocation or an error reply.

@@ -3,6 +3,7 @@ import { WORK_CLASSES } from '../shared/response-ratio.js'
 import { ERROR_CODES, WispError, type ErrorCode } from '../shared/errors.js'
 import { deepFreeze } from '../shared/freeze.js'
 import { firstIssue } from '../shared/zod-issue.js'
+import { INCARNATION_RE } from './incarnation.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.js'
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
 
@@ -12,6 +13,7 @@ const v = z.literal(PROTOCOL_VERSION)
 const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
 const reqId = z.string().regex(REQ_RE, 'must be 1-64 of [A-Za-z0-9_-]')
 const sha = z.string().regex(SHA256_RE, 'must be a lower-case hex sha256')
+const incarnation = z.string().regex(INCARNATION_RE, 'must be a boot time (9 of base 36) and 6-16 hex digits')
 
 export const MAX_CODE_BYTES = 1024 * 1024
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
@@ -80,7 +82,7 @@ export type BoardStatus = z.infer<typeof BoardStatusSchema>
 export const BoardStateSchema = z.object({
   v,
   id: name,
-  incarnation: z.string().min(1).max(64),
+  incarnation,
   profile: z.string().min(1).max(64),
   status: BoardStatusSchema,
   ts: z.number(),
@@ -103,7 +105,7 @@ export const BoardStateSchema = z.object({
 export type BoardState = z.infer<typeof BoardStateSchema>
 
 /** The Last Will (and a clean shutdown) publish this smaller form, retained. */
-export const OfflineStateSchema = z.object({ v, id: name, incarnation: z.string().min(1).max(64), status: z.literal('offline'), ts: z.number() })
+export const OfflineStateSchema = z.object({ v, id: name, incarnation, status: z.literal('offline'), ts: z.number() })
 export type OfflineState = z.infer<typeof OfflineStateSchema>
 
 export const RunSchema = z.object({

@@ -30,8 +30,9 @@ t.test('run, done, control and state messages', async (t) => {
   t.throws(() => parseDone(buf({ v: 1, invocation: 'i1', attempt: 0, reply: { ok: false, error: { code: 'NOPE', message: '' } } })), { message: /reply/ })
   t.same(parseControl(buf({ v: 1, op: 'warm', fn: 'f', runtimes: 2 })), { v: 1, op: 'warm', fn: 'f', runtimes: 2 })
   t.throws(() => parseControl(buf({ v: 1, op: 'reboot' })), { message: /op/ })
-  const off = parseBoardState(buf({ v: 1, id: 'b1', incarnation: 'x', status: 'offline', ts: 1 }))
+  const off = parseBoardState(buf({ v: 1, id: 'b1', incarnation: '00000000a-aaaaaa', status: 'offline', ts: 1 }))
   t.equal(off.status, 'offline')
+  t.throws(() => parseBoardState(buf({ v: 1, id: 'b1', incarnation: 'zzzz', status: 'offline', ts: 1 })), { code: 'WISP_BAD_PAYLOAD', message: /incarnation/ }, 'an incarnation carries a boot time')
   t.throws(() => parseBoardState(buf({ v: 1, id: 'b1' })), { code: 'WISP_BAD_PAYLOAD' })
 })
 
