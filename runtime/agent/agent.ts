@@ -59,7 +59,10 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.publishStatus()
-    this.gossipTimer = setInterval(() => this.gossip(), config.gossip_ms)
+    this.gossipTimer = setInterval(() => {
+      // An exception escaping a timer is an uncaught exception: the whole board process.
+      try { this.gossip() } catch (err) { this.d.log.error('gossip failed', { err: (err as Error).message }) }
+    }, config.gossip_ms)
     this.gossipTimer.unref()
   }
 
@@ -155,7 +158,7 @@ export class Agent {
     if (m.retain) return // MQTT 3.1.1 §3.3.1.3: a retained run would replay on resubscribe
     const run = parseRun(m.payload)
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
-    void this.execute(run, Date.now())
+    this.execute(run, Date.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
 
   private async execute (run: RunMessage, receivedAt: number): Promise<void> {

@@ -13,6 +13,7 @@ import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
+import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
 
 export interface LeaderOptions {
@@ -26,10 +27,16 @@ export interface LeaderOptions {
   readonly statePublishMs: number
   /** Dispatch attempts per invocation (a retry follows a board failure). */
   readonly maxAttempts: number
+  /** Invocations in flight at once; past it an invoke is answered WISP_OVERLOADED at once. */
+  readonly maxInflight: number
+  /** Per-client token bucket for invokes (tokens/s and bucket size); past it WISP_RATE_LIMITED. */
+  readonly invokeRatePerClient: number
+  readonly invokeBurstPerClient: number
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
-  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
+  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
+  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000
 })
 
 export interface Completion {
@@ -69,10 +76,12 @@ export class Leader {
   private readonly listeners = new Set<(c: Completion) => void>()
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private lastStatePublish = 0
+  private readonly rate: RateLimiter
 
   constructor (private readonly d: LeaderDeps) {
     this.opts = Object.freeze({ ...DEFAULT_LEADER_OPTIONS, ...d.options })
     this.cluster = new ClusterState(d.clock, d.profiles, this.opts.staleMs)
+    this.rate = new RateLimiter(this.opts.invokeRatePerClient, this.opts.invokeBurstPerClient)
   }
 
   async start (): Promise<void> {
@@ -80,7 +89,7 @@ export class Leader {
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
     await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
-    this.tickTimer = setInterval(() => this.tick(), 250)
+    this.tickTimer = setInterval(() => this.guardTimer('tick', () => this.tick()), 250)
     this.tickTimer.unref()
   }
 
@@ -104,6 +113,11 @@ export class Leader {
   inflightCount (): number { return this.inflight.size }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
+  /** A timer callback that throws would be an uncaught exception: the whole gateway process. */
+  private guardTimer (what: string, fn: () => void): void {
+    try { fn() } catch (err) { this.d.log.error(`${what} failed`, { err: (err as Error).message }) }
+  }
+
   /** A malformed message must never take the leader down. */
   private guard (what: string, m: InboundMessage, fn: () => void): void {
     try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
@@ -117,7 +131,9 @@ export class Leader {
       now,
       waitMs: this.opts.waitMs,
       maxEventBytes: this.opts.maxEventBytes,
-      isDuplicate: (k) => this.inflight.isDuplicate(k, now)
+      isDuplicate: (k) => this.inflight.isDuplicate(k, now),
+      full: () => this.inflight.size >= this.opts.maxInflight,
+      withinRate: (client) => this.rate.take(client, now)
     })
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {
@@ -129,7 +145,7 @@ export class Leader {
     const inv = out.invocation
     this.demand.arrive(inv.fn)
     this.inflight.add(inv, now)
-    inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+    inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
     this.dispatch(inv)
   }
 
@@ -154,8 +170,7 @@ export class Leader {
     }
     this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), payload).catch((err: Error) => {
       this.d.log.warn('run publish failed; will retry on another board', { board: decision.choice, err: err.message })
-      this.release(inv)
-      this.retry(inv)
+      this.guardTimer('retry', () => { this.release(inv); this.retry(inv) })
     })
   }
 
@@ -241,7 +256,11 @@ export class Leader {
       .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
   }
 
-  private emit (c: Completion): void { for (const l of this.listeners) l(c) }
+  private emit (c: Completion): void {
+    for (const l of this.listeners) {
+      try { l(c) } catch (err) { this.d.log.warn('completion listener failed', { err: (err as Error).message }) }
+    }
+  }
 
   private record (d: Decision): void {
     this.decisions.push(d)

@@ -7,6 +7,7 @@ import { loadProfiles } from '../../boards/index.js'
 import { startBroker, type EmbeddedBroker } from '../../runtime/leader/broker.js'
 import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
+import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry } from '../../runtime/leader/registry.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
@@ -29,7 +30,7 @@ export interface LeaderRig {
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
@@ -39,7 +40,7 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   await registry.start()
   const leader = new Leader({
     transport, topics, registry, profiles: loadProfiles(), log, clock: systemClock, rng: seededRng(1),
-    balance: createPolicySet('wisp').balance, options: o.options
+    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
   })
   await leader.start()
   return {
