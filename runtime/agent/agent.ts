@@ -174,7 +174,7 @@ export class Agent {
       admitted = true
       this.running++
       const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
-      const code = await this.d.code.get(run.sha256)
+      const code = await this.d.code.get(run.sha256, manifest.size)
       permit = await this.d.scheduler.acquire(run.fn, receivedAt + run.budget_ms - Date.now())
       outcome = await this.d.executor.invoke({
         invocation: run.invocation,
@@ -253,7 +253,7 @@ export class Agent {
         if (c.fn === undefined) return
         const manifest = this.manifests.get(c.fn)
         if (manifest === undefined) return
-        await this.d.executor.setWarm(manifest, await this.d.code.get(manifest.sha256), c.runtimes ?? 1)
+        await this.d.executor.setWarm(manifest, await this.d.code.get(manifest.sha256, manifest.size), c.runtimes ?? 1)
         return
       }
       case 'evict':

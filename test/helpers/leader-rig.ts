@@ -8,7 +8,7 @@ import { startBroker, type EmbeddedBroker } from '../../runtime/leader/broker.js
 import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
-import { Registry } from '../../runtime/leader/registry.js'
+import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { systemClock } from '../../runtime/shared/clock.js'
@@ -30,13 +30,13 @@ export interface LeaderRig {
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
   const transport = new AedesTransport(broker.aedes)
   const topics = new Topics()
-  const registry = new Registry(dir, transport, topics, log)
+  const registry = new Registry(dir, transport, topics, log, o.registry)
   await registry.start()
   const leader = new Leader({
     transport, topics, registry, profiles: loadProfiles(), log, clock: systemClock, rng: seededRng(1),
