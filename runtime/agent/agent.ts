@@ -1,6 +1,6 @@
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
 import {
-  encode, errorReply, parseControl, parseManifest, parseRun,
+  encode, errorReply,
   type BoardState, type ControlMessage, type Manifest, type Receipt, type Reply, type RunMessage
 } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
@@ -11,6 +11,7 @@ import type { InvocationRecord } from '../status/types.js'
 import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
+import { readControl, readManifest, readRun } from './on-message.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
@@ -124,9 +125,10 @@ export class Agent {
   }
 
   private onManifest (m: InboundMessage): void {
-    const fn = m.topic.slice(m.topic.lastIndexOf('/') + 1)
-    if (m.payload.length === 0) { this.manifests.delete(fn); this.d.executor.evict(fn); return }
-    const manifest = parseManifest(m.payload)
+    const r = readManifest(m)
+    if (r.kind === 'ignore') { this.d.log.debug('manifest ignored', { topic: m.topic, why: r.why }); return }
+    const { fn, manifest } = r.value
+    if (manifest === null) { this.manifests.delete(fn); this.d.executor.evict(fn); return }
     const prev = this.manifests.get(manifest.name)
     this.manifests.set(manifest.name, manifest)
     if (prev !== undefined && prev.sha256 !== manifest.sha256) this.d.executor.evict(manifest.name)
@@ -155,9 +157,9 @@ export class Agent {
   }
 
   private onRun (m: InboundMessage): void {
-    if (m.retain) return // MQTT 3.1.1 §3.3.1.3: a retained run would replay on resubscribe
-    const run = parseRun(m.payload)
-    if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
+    const r = readRun(m)
+    if (r.kind === 'ignore') { this.d.log.debug('run ignored', { topic: m.topic, why: r.why }); return }
+    const run = r.value
     this.execute(run, Date.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
 
@@ -242,8 +244,9 @@ export class Agent {
   private changed (): void { for (const l of this.listeners) l() }
 
   private onControl (m: InboundMessage): void {
-    if (m.retain) return
-    const c = parseControl(m.payload)
+    const r = readControl(m)
+    if (r.kind === 'ignore') { this.d.log.debug('control ignored', { topic: m.topic, why: r.why }); return }
+    const c = r.value
     void this.control(c).catch((err: Error) => this.d.log.warn('control failed', { op: c.op, err: err.message }))
   }
 

@@ -1,6 +1,5 @@
-import { MAX_CODE_BYTES } from '../protocol/messages.js'
+import { codeProblem } from '../protocol/code.js'
 import type { Topics } from '../protocol/topics.js'
-import { sha256 } from '../shared/deploy.js'
 import { WispError } from '../shared/errors.js'
 import type { Transport } from '../transport/transport.js'
 
@@ -42,10 +41,8 @@ export class CodeStore {
         reject(new WispError('WISP_BAD_CODE', `code ${sha.slice(0, 12)} is not published on ${topic}`))
       }, this.fetchTimeoutMs)
       this.t.subscribe(topic, (msg) => {
-        const n = msg.payload.length
-        if (n === 0 || n > MAX_CODE_BYTES || (size !== undefined && n !== size)) return
+        if (codeProblem(sha, msg.payload, size) !== null) return
         const text = msg.payload.toString('utf8')
-        if (sha256(text) !== sha) return
         clearTimeout(timer)
         this.t.unsubscribe(topic).catch(() => {})
         resolve(text)

@@ -1,8 +1,8 @@
 import { Level } from 'level'
-import { parseManifest, encode, MAX_CODE_BYTES, type Manifest } from '../protocol/messages.js'
+import { codeProblem } from '../protocol/code.js'
+import { parseManifest, encode, type Manifest } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
-import { sha256 } from '../shared/deploy.js'
 import type { Logger } from '../shared/log.js'
 
 /** How long code no manifest references yet is held in memory, waiting for its manifest. */
@@ -119,9 +119,9 @@ export class Registry {
   private async onCode (topic: string, payload: Buffer): Promise<void> {
     const sha = topic.slice(topic.lastIndexOf('/') + 1)
     if (payload.length === 0) return
-    if (payload.length > MAX_CODE_BYTES) { await this.reject(sha, `code is ${payload.length} bytes; the limit is ${MAX_CODE_BYTES}`); return }
+    const problem = codeProblem(sha, payload)
+    if (problem !== null) { await this.reject(sha, problem); return }
     const text = payload.toString('utf8')
-    if (sha256(text) !== sha) { await this.reject(sha, 'code whose hash does not match its topic'); return }
     if (await this.code(sha) !== undefined) return
     if (this.referenced(sha, payload.length)) { await this.keep(sha, text); return }
     if (this.referenced(sha)) { await this.reject(sha, 'code whose size does not match its manifest'); return }
