@@ -125,7 +125,7 @@ export class Agent {
   }
 
   private onManifest (m: InboundMessage): void {
-    const r = readManifest(m)
+    const r = readManifest(m, this.d.topics)
     if (r.kind === 'ignore') { this.d.log.debug('manifest ignored', { topic: m.topic, why: r.why }); return }
     const { fn, manifest } = r.value
     if (manifest === null) { this.manifests.delete(fn); this.d.executor.evict(fn); return }

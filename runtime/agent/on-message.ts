@@ -1,4 +1,5 @@
 import { parseControl, parseManifest, parseRun, type ControlMessage, type Manifest, type RunMessage } from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
 import type { InboundMessage } from '../transport/transport.js'
 
 export type Read<T> = { kind: 'ignore', why: string } | { kind: 'ok', value: T }
@@ -20,11 +21,14 @@ export const readControl = (m: InboundMessage): Read<ControlMessage> =>
   m.retain ? { kind: 'ignore', why: 'retained control' } : attempt(() => parseControl(m.payload))
 
 /** `functions/<fn>`: an empty payload deletes (value null); the manifest must name its topic's function. */
-export const readManifest = (m: InboundMessage): Read<{ fn: string, manifest: Manifest | null }> => {
-  const fn = m.topic.slice(m.topic.lastIndexOf('/') + 1)
+export const readManifest = (m: InboundMessage, topics: Topics): Read<{ fn: string, manifest: Manifest | null }> => {
+  const t = attempt(() => topics.parse(m.topic))
+  if (t.kind === 'ignore') return t
+  if (t.value.kind !== 'function') return { kind: 'ignore', why: 'not a functions topic' }
+  const fn = t.value.fn
   if (m.payload.length === 0) return { kind: 'ok', value: { fn, manifest: null } }
   const r = attempt(() => parseManifest(m.payload))
   if (r.kind === 'ignore') return r
-  if (r.value.name !== fn) return { kind: 'ignore', why: `manifest of "${r.value.name}" published on the topic of "${fn.slice(0, 64)}"` }
+  if (r.value.name !== fn) return { kind: 'ignore', why: `manifest of "${r.value.name}" published on the topic of "${fn}"` }
   return { kind: 'ok', value: { fn, manifest: r.value } }
 }
