@@ -27,6 +27,8 @@ export interface RegistryOptions {
  */
 export class Registry {
   private readonly manifests = new Map<string, Manifest>()
+  /** Size in bytes of each blob in the store (the store's `code:` keys, kept in memory). */
+  private readonly stored = new Map<string, number>()
   private readonly pending = new Map<string, { text: string, timer: ReturnType<typeof setTimeout> }>()
   private readonly db: Level<string, string>
   private chain: Promise<void> = Promise.resolve()
@@ -46,8 +48,9 @@ export class Registry {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
     }
-    for await (const key of this.db.keys({ gte: 'code:', lt: 'code;' })) {
-      if (!this.referenced(key.slice(5))) await this.db.del(key)
+    for await (const [key, value] of this.db.iterator({ gte: 'code:', lt: 'code;' })) {
+      const sha = key.slice(5)
+      if (this.referenced(sha)) this.stored.set(sha, Buffer.byteLength(value, 'utf8')); else await this.db.del(key)
     }
     for (const m of this.manifests.values()) {
       const code = await this.code(m.sha256)
@@ -55,18 +58,19 @@ export class Registry {
       await this.t.publish(this.topics.code(m.sha256), Buffer.from(code), { retain: true })
       await this.t.publish(this.topics.fn(m.name), encode(m), { retain: true })
     }
-    await this.t.subscribe(this.topics.functionsFilter, (msg) => { this.enqueue(async () => await this.onManifest(msg.topic, msg.payload)) })
-    await this.t.subscribe(`${this.topics.prefix}/code/+`, (msg) => { this.enqueue(async () => await this.onCode(msg.topic, msg.payload)) })
+    await this.t.subscribe(this.topics.functionsFilter, (msg) => { this.onManifest(msg.topic, msg.payload) })
+    await this.t.subscribe(`${this.topics.prefix}/code/+`, (msg) => { this.onCode(msg.topic, msg.payload) })
   }
 
   get (fn: string): Manifest | undefined { return this.manifests.get(fn) }
   list (): Manifest[] { return [...this.manifests.values()] }
 
   async code (sha: string): Promise<string | undefined> {
+    await this.chain
     return await this.db.get(`code:${sha}`)
   }
 
-  /** Resolves once every message received so far has been handled. */
+  /** Resolves once the store has caught up with every message received so far. */
   async settled (): Promise<void> { await this.chain }
 
   async close (): Promise<void> {
@@ -76,6 +80,7 @@ export class Registry {
     await this.db.close()
   }
 
+  /** Store and broker writes, one at a time in arrival order; the in-memory view is already current. */
   private enqueue (fn: () => Promise<void>): void {
     this.chain = this.chain.then(fn).catch((err: Error) => this.log.warn('registry update failed', { err: err.message }))
   }
@@ -85,46 +90,48 @@ export class Registry {
     return false
   }
 
-  private async onManifest (topic: string, payload: Buffer): Promise<void> {
+  /** Takes effect at once (an invoke right after a deploy finds it); the store follows. */
+  private onManifest (topic: string, payload: Buffer): void {
     const fn = topic.slice(topic.lastIndexOf('/') + 1)
     const prev = this.manifests.get(fn)
     if (payload.length === 0) { // an empty retained message deletes (MQTT 3.1.1 §3.3.1.3)
       if (prev === undefined) return
       this.manifests.delete(fn)
-      await this.db.del(`fn:${fn}`)
+      this.enqueue(async () => await this.db.del(`fn:${fn}`))
       this.log.info('function removed', { fn })
-      await this.collect(prev.sha256)
+      this.collect(prev.sha256)
       return
     }
     let m: Manifest
     try {
       m = parseManifest(payload)
       if (m.name !== fn) throw new Error(`manifest name "${m.name}" does not match topic`)
-      const stored = await this.code(m.sha256) ?? this.pending.get(m.sha256)?.text
-      if (stored !== undefined && Buffer.byteLength(stored, 'utf8') !== m.size) throw new Error(`manifest says ${m.size} bytes; its code has ${Buffer.byteLength(stored, 'utf8')}`)
+      const held = this.pending.get(m.sha256)
+      const size = this.stored.get(m.sha256) ?? (held === undefined ? undefined : Buffer.byteLength(held.text, 'utf8'))
+      if (size !== undefined && size !== m.size) throw new Error(`manifest says ${m.size} bytes; its code has ${size}`)
     } catch (err) {
       this.log.warn('ignoring a bad manifest', { topic, err: (err as Error).message })
       return
     }
     this.manifests.set(fn, m)
-    await this.db.put(`fn:${fn}`, payload.toString('utf8'))
+    this.enqueue(async () => await this.db.put(`fn:${fn}`, payload.toString('utf8')))
     const held = this.pending.get(m.sha256)
-    if (held !== undefined) await this.keep(m.sha256, held.text)
+    if (held !== undefined) this.keep(m.sha256, held.text)
     if (prev?.sha256 !== m.sha256) {
       this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
-      if (prev !== undefined) await this.collect(prev.sha256)
+      if (prev !== undefined) this.collect(prev.sha256)
     }
   }
 
-  private async onCode (topic: string, payload: Buffer): Promise<void> {
+  private onCode (topic: string, payload: Buffer): void {
     const sha = topic.slice(topic.lastIndexOf('/') + 1)
     if (payload.length === 0) return
     const problem = codeProblem(sha, payload)
-    if (problem !== null) { await this.reject(sha, problem); return }
+    if (problem !== null) { this.reject(sha, problem); return }
+    if (this.stored.has(sha)) return
     const text = payload.toString('utf8')
-    if (await this.code(sha) !== undefined) return
-    if (this.referenced(sha, payload.length)) { await this.keep(sha, text); return }
-    if (this.referenced(sha)) { await this.reject(sha, 'code whose size does not match its manifest'); return }
+    if (this.referenced(sha, payload.length)) { this.keep(sha, text); return }
+    if (this.referenced(sha)) { this.reject(sha, 'code whose size does not match its manifest'); return }
     this.hold(sha, text)
   }
 
@@ -133,10 +140,9 @@ export class Registry {
     if (this.pending.has(sha)) return
     while (this.pending.size >= this.maxPending) {
       const oldest = this.pending.keys().next().value as string
-      this.enqueue(async () => await this.expire(oldest))
-      this.drop(oldest)
+      this.expire(oldest)
     }
-    const timer = setTimeout(() => this.enqueue(async () => await this.expire(sha)), this.graceMs)
+    const timer = setTimeout(() => this.expire(sha), this.graceMs)
     timer.unref()
     this.pending.set(sha, { text, timer })
   }
@@ -147,35 +153,40 @@ export class Registry {
     this.pending.delete(sha)
   }
 
-  private async keep (sha: string, text: string): Promise<void> {
+  private keep (sha: string, text: string): void {
     this.drop(sha)
-    await this.db.put(`code:${sha}`, text)
+    this.stored.set(sha, Buffer.byteLength(text, 'utf8'))
+    this.enqueue(async () => await this.db.put(`code:${sha}`, text))
   }
 
-  private async expire (sha: string): Promise<void> {
+  private expire (sha: string): void {
     this.drop(sha)
-    if (this.referenced(sha) || await this.code(sha) !== undefined) return
+    if (this.referenced(sha) || this.stored.has(sha)) return
     this.log.info('clearing code no manifest claimed', { sha256: sha.slice(0, 12) })
-    await this.clearRetained(sha)
+    this.clearRetained(sha)
   }
 
   /** Deletes a stored blob no manifest references any longer, and its retained message. */
-  private async collect (sha: string): Promise<void> {
+  private collect (sha: string): void {
     if (this.referenced(sha)) return
-    await this.db.del(`code:${sha}`)
-    await this.clearRetained(sha)
+    this.drop(sha)
+    this.stored.delete(sha)
+    this.enqueue(async () => await this.db.del(`code:${sha}`))
+    this.clearRetained(sha)
     this.log.info('code collected', { sha256: sha.slice(0, 12) })
   }
 
   /** A bad blob on a code topic: put the real code back when stored, else clear the topic. */
-  private async reject (sha: string, why: string): Promise<void> {
+  private reject (sha: string, why: string): void {
     this.log.warn('ignoring bad code', { sha256: sha.slice(0, 12), why })
-    const real = await this.code(sha)
-    if (real !== undefined) await this.t.publish(this.topics.code(sha), Buffer.from(real), { retain: true })
-    else await this.clearRetained(sha)
+    this.enqueue(async () => {
+      const real = this.stored.has(sha) ? await this.db.get(`code:${sha}`) : undefined
+      if (real !== undefined) await this.t.publish(this.topics.code(sha), Buffer.from(real), { retain: true })
+      else await this.t.publish(this.topics.code(sha), Buffer.alloc(0), { retain: true })
+    })
   }
 
-  private async clearRetained (sha: string): Promise<void> {
-    await this.t.publish(this.topics.code(sha), Buffer.alloc(0), { retain: true })
+  private clearRetained (sha: string): void {
+    this.enqueue(async () => await this.t.publish(this.topics.code(sha), Buffer.alloc(0), { retain: true }))
   }
 }
