@@ -18,9 +18,10 @@ t.test('2,000 invokes at once behind a slow subscriber: the gateway stays up and
   const client = await TestClient.connect(rig.broker.url)
   t.teardown(() => client.close())
   await client.sub('wisp/result/burst/#')
+  await client.sub('wisp/result/warm/#')
   const n = 2000
   const sent = []
-  for (let i = 0; i < 200; i++) sent.push(rig.transport.publish(`wisp/invoke/echo/burst/warm${i}`, String(i)))
+  for (let i = 0; i < 200; i++) sent.push(rig.transport.publish(`wisp/invoke/echo/warm/w${i}`, String(i)))
   await new Promise((resolve) => setImmediate(resolve))
   for (let i = 0; i < n; i++) sent.push(rig.transport.publish(`wisp/invoke/echo/burst/r${i}`, String(i)))
   await Promise.all(sent)
