@@ -11,6 +11,7 @@ import type { InvocationRecord } from '../status/types.js'
 import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
+import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, jsonDepth } from '../protocol/json-limits.js'
 import { readControl, readManifest, readRun } from './on-message.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
@@ -205,13 +206,22 @@ export class Agent {
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
   }
 
-  /** A result JSON.stringify cannot write (too deep for the stack) becomes an error reply, never a crash. */
+  /**
+   * A result nested deeper than the leader accepts (or too deep for JSON.stringify's stack)
+   * becomes an error reply, never a lost reply or a crash.
+   */
   private encodeDone (run: RunMessage, reply: Reply): Buffer {
     const state = this.state()
-    try { return encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply, state }) } catch (err) {
-      const failed = errorReply(new WispError('WISP_BAD_PAYLOAD', `result cannot be serialised: ${(err as Error).message}`), reply.receipt)
-      return encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: failed, state })
+    const done = (r: Reply): Buffer => encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: r, state })
+    let problem: string
+    try {
+      const out = done(reply)
+      if (jsonDepth(out, MAX_JSON_DEPTH + ENVELOPE_DEPTH) <= MAX_JSON_DEPTH + ENVELOPE_DEPTH) return out
+      problem = `result nests deeper than ${MAX_JSON_DEPTH} levels`
+    } catch (err) {
+      problem = `result cannot be serialised: ${(err as Error).message}`
     }
+    return done(errorReply(new WispError('WISP_BAD_PAYLOAD', `${run.fn}: ${problem}`), reply.receipt))
   }
 
   private receipt (run: RunMessage, receivedAt: number, startedAt: number, o: ExecOutcome | null, share: { energy_mj: number, power_w: number }): Receipt {
