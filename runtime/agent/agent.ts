@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
 import {
-  encode, errorReply, parseControl, parseManifest, parseRun,
+  encode, errorReply,
   type BoardState, type ControlMessage, type Manifest, type Receipt, type Reply, type RunMessage
 } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
@@ -12,11 +11,12 @@ import type { InvocationRecord } from '../status/types.js'
 import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
+import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, jsonDepth } from '../protocol/json-limits.js'
+import { readControl, readManifest, readRun } from './on-message.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
-/** A fixed-width boot id: newer incarnations sort after older ones. */
-export const newIncarnation = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(3).toString('hex')}`
+export { newIncarnation } from '../protocol/incarnation.js'
 
 export interface AgentDeps {
   readonly config: BoardConfig
@@ -61,7 +61,10 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.publishStatus()
-    this.gossipTimer = setInterval(() => this.gossip(), config.gossip_ms)
+    this.gossipTimer = setInterval(() => {
+      // An exception escaping a timer is an uncaught exception: the whole board process.
+      try { this.gossip() } catch (err) { this.d.log.error('gossip failed', { err: (err as Error).message }) }
+    }, config.gossip_ms)
     this.gossipTimer.unref()
   }
 
@@ -123,9 +126,10 @@ export class Agent {
   }
 
   private onManifest (m: InboundMessage): void {
-    const fn = m.topic.slice(m.topic.lastIndexOf('/') + 1)
-    if (m.payload.length === 0) { this.manifests.delete(fn); this.d.executor.evict(fn); return }
-    const manifest = parseManifest(m.payload)
+    const r = readManifest(m, this.d.topics)
+    if (r.kind === 'ignore') { this.d.log.debug('manifest ignored', { topic: m.topic, why: r.why }); return }
+    const { fn, manifest } = r.value
+    if (manifest === null) { this.manifests.delete(fn); this.d.executor.evict(fn); return }
     const prev = this.manifests.get(manifest.name)
     this.manifests.set(manifest.name, manifest)
     if (prev !== undefined && prev.sha256 !== manifest.sha256) this.d.executor.evict(manifest.name)
@@ -154,10 +158,10 @@ export class Agent {
   }
 
   private onRun (m: InboundMessage): void {
-    if (m.retain) return // MQTT 3.1.1 §3.3.1.3: a retained run would replay on resubscribe
-    const run = parseRun(m.payload)
-    if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
-    void this.execute(run, Date.now())
+    const r = readRun(m)
+    if (r.kind === 'ignore') { this.d.log.debug('run ignored', { topic: m.topic, why: r.why }); return }
+    const run = r.value
+    this.execute(run, Date.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
 
   private async execute (run: RunMessage, receivedAt: number): Promise<void> {
@@ -173,7 +177,7 @@ export class Agent {
       admitted = true
       this.running++
       const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
-      const code = await this.d.code.get(run.sha256)
+      const code = await this.d.code.get(run.sha256, manifest.size)
       permit = await this.d.scheduler.acquire(run.fn, receivedAt + run.budget_ms - Date.now())
       outcome = await this.d.executor.invoke({
         invocation: run.invocation,
@@ -197,10 +201,27 @@ export class Agent {
     const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
     const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
-    const done = { v: 1, invocation: run.invocation, attempt: run.attempt, reply, state: this.state() }
-    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), encode(done), { qos: 1 })
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply), { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
+  }
+
+  /**
+   * A result nested deeper than the leader accepts (or too deep for JSON.stringify's stack)
+   * becomes an error reply, never a lost reply or a crash.
+   */
+  private encodeDone (run: RunMessage, reply: Reply): Buffer {
+    const state = this.state()
+    const done = (r: Reply): Buffer => encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: r, state })
+    let problem: string
+    try {
+      const out = done(reply)
+      if (jsonDepth(out, MAX_JSON_DEPTH + ENVELOPE_DEPTH) <= MAX_JSON_DEPTH + ENVELOPE_DEPTH) return out
+      problem = `result nests deeper than ${MAX_JSON_DEPTH} levels`
+    } catch (err) {
+      problem = `result cannot be serialised: ${(err as Error).message}`
+    }
+    return done(errorReply(new WispError('WISP_BAD_PAYLOAD', `${run.fn}: ${problem}`), reply.receipt))
   }
 
   private receipt (run: RunMessage, receivedAt: number, startedAt: number, o: ExecOutcome | null, share: { energy_mj: number, power_w: number }): Receipt {
@@ -233,8 +254,9 @@ export class Agent {
   private changed (): void { for (const l of this.listeners) l() }
 
   private onControl (m: InboundMessage): void {
-    if (m.retain) return
-    const c = parseControl(m.payload)
+    const r = readControl(m)
+    if (r.kind === 'ignore') { this.d.log.debug('control ignored', { topic: m.topic, why: r.why }); return }
+    const c = r.value
     void this.control(c).catch((err: Error) => this.d.log.warn('control failed', { op: c.op, err: err.message }))
   }
 
@@ -244,7 +266,7 @@ export class Agent {
         if (c.fn === undefined) return
         const manifest = this.manifests.get(c.fn)
         if (manifest === undefined) return
-        await this.d.executor.setWarm(manifest, await this.d.code.get(manifest.sha256), c.runtimes ?? 1)
+        await this.d.executor.setWarm(manifest, await this.d.code.get(manifest.sha256, manifest.size), c.runtimes ?? 1)
         return
       }
       case 'evict':

@@ -1,5 +1,5 @@
+import { codeProblem } from '../protocol/code.js'
 import type { Topics } from '../protocol/topics.js'
-import { sha256 } from '../shared/deploy.js'
 import { WispError } from '../shared/errors.js'
 import type { Transport } from '../transport/transport.js'
 
@@ -11,7 +11,8 @@ export interface StringKv {
 
 /**
  * Function code by sha256: memory, then LevelDB, then the retained `<prefix>/code/<sha256>`
- * topic. Fetched code is checked against its hash before it is trusted.
+ * topic. Fetched code must have the size its manifest names (at most MAX_CODE_BYTES, checked
+ * before anything is hashed or decoded) and the hash of its topic before it is trusted.
  */
 export class CodeStore {
   private readonly mem = new Map<string, string>()
@@ -19,20 +20,20 @@ export class CodeStore {
 
   constructor (private readonly db: StringKv, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000) {}
 
-  async get (sha: string): Promise<string> {
+  async get (sha: string, size?: number): Promise<string> {
     const hit = this.mem.get(sha)
     if (hit !== undefined) return hit
     const stored = await this.db.get(sha)
     if (stored !== undefined) { this.mem.set(sha, stored); return stored }
     let p = this.fetching.get(sha)
     if (p === undefined) {
-      p = this.fetch(sha).finally(() => this.fetching.delete(sha))
+      p = this.fetch(sha, size).finally(() => this.fetching.delete(sha))
       this.fetching.set(sha, p)
     }
     return await p
   }
 
-  private async fetch (sha: string): Promise<string> {
+  private async fetch (sha: string, size: number | undefined): Promise<string> {
     const topic = this.topics.code(sha)
     const code = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -40,8 +41,8 @@ export class CodeStore {
         reject(new WispError('WISP_BAD_CODE', `code ${sha.slice(0, 12)} is not published on ${topic}`))
       }, this.fetchTimeoutMs)
       this.t.subscribe(topic, (msg) => {
+        if (codeProblem(sha, msg.payload, size) !== null) return
         const text = msg.payload.toString('utf8')
-        if (msg.payload.length === 0 || sha256(text) !== sha) return
         clearTimeout(timer)
         this.t.unsubscribe(topic).catch(() => {})
         resolve(text)

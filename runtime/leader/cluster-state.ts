@@ -1,5 +1,6 @@
 import type { BoardProfile } from '../../boards/schema.js'
 import type { BoardState, FunctionStats, OfflineState } from '../protocol/messages.js'
+import { INCARNATION_MAX_AHEAD_MS, compareIncarnations, incarnationTime } from '../protocol/incarnation.js'
 import type { Clock } from '../shared/clock.js'
 import type { BoardView, ClusterView, FnView, PowerState } from './policies/types.js'
 
@@ -13,18 +14,28 @@ interface BoardRecord {
   /** Set by the power controller; 'on' unless a gate or a wake is under way. */
   power: PowerState
   lastSeen: number
+  /** When the board went offline (null while online); long-offline boards are pruned. */
+  offlineSince: number | null
   inflight: number
   /** In-flight count per function, kept by the leader (exact between gossips). */
   inflightByFn: Map<string, number>
   idleSince: number | null
 }
 
-export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown-profile'
+export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown-profile' | 'future' | 'full'
+
+/** How many boards the leader tracks at once; gossip from more is ignored until some are pruned. */
+export const MAX_BOARDS = 256
+/** A board offline this long (and not gated by the power controller) is dropped from the view. */
+export const PRUNE_OFFLINE_MS = 10 * 60_000
 
 /**
  * The leader's picture of the boards, built from gossip. Messages are ordered by
- * `incarnation` (a fixed-width boot id, newer sorts later) and then `seq`; a board whose
- * gossip is older than `staleMs` or whose Last Will arrived is offline and never routed to.
+ * `incarnation` (boot time, then a random part) and then `seq`. A boot time further ahead of
+ * the gateway's clock than INCARNATION_MAX_AHEAD_MS is ignored, so no message can outrank
+ * every future boot. A live board is replaced only by a newer boot; a board already offline
+ * is replaced by any boot (its clock may have gone back). A board whose gossip is older than
+ * `staleMs` or whose Last Will arrived is offline and never routed to.
  */
 export class ClusterState {
   private readonly boards = new Map<string, BoardRecord>()
@@ -43,26 +54,34 @@ export class ClusterState {
   constructor (
     private readonly clock: Clock,
     private readonly profiles: ReadonlyMap<string, BoardProfile>,
-    private readonly staleMs: number
+    private readonly staleMs: number,
+    /** The gateway's wall clock (ms since the epoch), which incarnations are checked against. */
+    private readonly wallNow: () => number = Date.now
   ) {}
 
   onState (msg: BoardState | OfflineState): StateOutcome {
+    if (incarnationTime(msg.incarnation) > this.wallNow() + INCARNATION_MAX_AHEAD_MS) return 'future'
     const cur = this.boards.get(msg.id)
-    if (cur !== undefined) {
-      if (msg.incarnation < cur.incarnation) return 'stale'
-      const seq = 'seq' in msg ? msg.seq : Number.MAX_SAFE_INTEGER
-      if (msg.incarnation === cur.incarnation && seq < cur.seq && msg.status !== 'offline') return 'stale'
+    if (cur !== undefined && msg.incarnation !== cur.incarnation) {
+      const newer = compareIncarnations(msg.incarnation, cur.incarnation) > 0
+      if (!newer && (cur.status !== 'offline' || msg.status === 'offline')) return 'stale'
     }
+    if (cur !== undefined && msg.incarnation === cur.incarnation) {
+      const seq = 'seq' in msg ? msg.seq : Number.MAX_SAFE_INTEGER
+      if (seq < cur.seq && msg.status !== 'offline') return 'stale'
+    }
+    const now = this.clock.now()
     if (msg.status === 'offline') {
       if (cur === undefined || (cur.status === 'offline' && cur.incarnation === msg.incarnation)) return 'stale'
       cur.status = 'offline'
       cur.incarnation = msg.incarnation
       this.changed.add(cur.id)
+      cur.offlineSince = now
       return 'offline'
     }
     const profile = this.profiles.get(msg.profile)
     if (profile === undefined) return 'unknown-profile'
-    const now = this.clock.now()
+    if (cur === undefined && this.boards.size >= MAX_BOARDS) return 'full'
     if (cur === undefined || cur.incarnation !== msg.incarnation) {
       const rec: BoardRecord = {
         id: msg.id,
@@ -73,6 +92,7 @@ export class ClusterState {
         status: msg.status,
         power: 'on',
         lastSeen: now,
+        offlineSince: null,
         inflight: cur?.inflight ?? 0,
         inflightByFn: cur?.inflightByFn ?? new Map(),
         idleSince: cur?.idleSince ?? now
@@ -86,20 +106,28 @@ export class ClusterState {
     cur.state = msg
     cur.status = msg.status
     cur.lastSeen = now
+    cur.offlineSince = null
     if (cur.power === 'booting') cur.power = 'on'
     this.changed.add(cur.id)
     return 'updated'
   }
 
-  /** Marks boards whose gossip went quiet as offline; returns their ids. */
+  /**
+   * Marks boards whose gossip went quiet as offline and returns their ids; forgets boards
+   * offline for PRUNE_OFFLINE_MS that the power controller is not holding and that run nothing.
+   */
   sweep (): string[] {
     const now = this.clock.now()
     const gone: string[] = []
     for (const b of this.boards.values()) {
-      if (b.status !== 'offline' && now - b.lastSeen > this.staleMs) { b.status = 'offline'; gone.push(b.id); this.changed.add(b.id) }
+      if (b.status !== 'offline' && now - b.lastSeen > this.staleMs) { b.status = 'offline'; b.offlineSince = now; gone.push(b.id); this.changed.add(b.id) }
+      // A pruned board leaves the view: the cached index no longer fits, so the view is rebuilt whole.
+      if (b.status === 'offline' && b.power === 'on' && b.inflight === 0 && b.offlineSince !== null && now - b.offlineSince > PRUNE_OFFLINE_MS) { this.boards.delete(b.id); this.cache = null }
     }
     return gone
   }
+
+  get size (): number { return this.boards.size }
 
   isRoutable (b: BoardRecord): boolean {
     return b.status === 'online' && b.power === 'on' && this.clock.now() - b.lastSeen <= this.staleMs

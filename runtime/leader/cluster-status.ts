@@ -41,7 +41,9 @@ export class ClusterStatus {
   }
 
   async start (host: string, port: number): Promise<StatusServer> {
-    this.timer = setInterval(() => this.sample(), 1000)
+    this.timer = setInterval(() => {
+      try { this.sample() } catch (err) { this.log.warn('cluster sample failed', { err: (err as Error).message }) }
+    }, 1000)
     this.timer.unref()
     this.server = await startStatusServer({ kind: 'cluster', host, port, source: this.feed, registry: this.registry, log: this.log })
     return this.server

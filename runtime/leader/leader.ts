@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import { encode, parseBoardState, parseDone, type ControlMessage, type DoneMessage, type Manifest, type Reply, type RunMessage } from '../protocol/messages.js'
+import { encode, type BoardState, type ControlMessage, type Manifest, type OfflineState, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
@@ -9,8 +9,11 @@ import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
 import { admitInvoke } from './on-invoke.js'
+import { readDone } from './on-done.js'
+import { readState } from './on-state.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
+import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
 
 export interface LeaderOptions {
@@ -24,10 +27,16 @@ export interface LeaderOptions {
   readonly statePublishMs: number
   /** Dispatch attempts per invocation (a retry follows a board failure). */
   readonly maxAttempts: number
+  /** Invocations in flight at once; past it an invoke is answered WISP_OVERLOADED at once. */
+  readonly maxInflight: number
+  /** Per-client token bucket for invokes (tokens/s and bucket size); past it WISP_RATE_LIMITED. */
+  readonly invokeRatePerClient: number
+  readonly invokeBurstPerClient: number
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
-  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
+  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
+  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000
 })
 
 export interface Completion {
@@ -67,10 +76,12 @@ export class Leader {
   private readonly listeners = new Set<(c: Completion) => void>()
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private lastStatePublish = 0
+  private readonly rate: RateLimiter
 
   constructor (private readonly d: LeaderDeps) {
     this.opts = Object.freeze({ ...DEFAULT_LEADER_OPTIONS, ...d.options })
     this.cluster = new ClusterState(d.clock, d.profiles, this.opts.staleMs)
+    this.rate = new RateLimiter(this.opts.invokeRatePerClient, this.opts.invokeBurstPerClient)
   }
 
   async start (): Promise<void> {
@@ -78,7 +89,7 @@ export class Leader {
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
     await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
-    this.tickTimer = setInterval(() => this.tick(), 250)
+    this.tickTimer = setInterval(() => this.guardTimer('tick', () => this.tick()), 250)
     this.tickTimer.unref()
   }
 
@@ -111,6 +122,11 @@ export class Leader {
   inflightCount (): number { return this.inflight.size }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
+  /** A timer callback that throws would be an uncaught exception: the whole gateway process. */
+  private guardTimer (what: string, fn: () => void): void {
+    try { fn() } catch (err) { this.d.log.error(`${what} failed`, { err: (err as Error).message }) }
+  }
+
   /** A malformed message must never take the leader down. */
   private guard (what: string, m: InboundMessage, fn: () => void): void {
     try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
@@ -124,7 +140,9 @@ export class Leader {
       now,
       waitMs: this.opts.waitMs,
       maxEventBytes: this.opts.maxEventBytes,
-      isDuplicate: (k) => this.inflight.isDuplicate(k, now)
+      isDuplicate: (k) => this.inflight.isDuplicate(k, now),
+      full: () => this.inflight.size >= this.opts.maxInflight,
+      withinRate: (client) => this.rate.take(client, now)
     })
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {
@@ -136,7 +154,7 @@ export class Leader {
     const inv = out.invocation
     this.demand.arrive(inv.fn)
     this.inflight.add(inv, now)
-    inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+    inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
     this.dispatch(inv)
   }
 
@@ -153,31 +171,38 @@ export class Leader {
       v: 1, invocation: inv.invocation, request_id: inv.requestId, fn: inv.fn, sha256: inv.manifest.sha256,
       event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt
     }
-    this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), encode(run)).catch((err: Error) => {
-      this.d.log.warn('run publish failed; will retry on another board', { board: decision.choice, err: err.message })
+    let payload: Buffer
+    try { payload = encode(run) } catch (err) {
       this.release(inv)
-      this.retry(inv)
+      this.finish(inv, { ok: false, error: new WispError('WISP_BAD_PAYLOAD', `event cannot be serialised: ${(err as Error).message}`).toJSON() })
+      return
+    }
+    this.d.transport.publish(this.d.topics.board(decision.choice, 'run'), payload).catch((err: Error) => {
+      this.d.log.warn('run publish failed; will retry on another board', { board: decision.choice, err: err.message })
+      this.guardTimer('retry', () => { this.release(inv); this.retry(inv) })
     })
   }
 
   private onDone (m: InboundMessage): void {
-    if (m.retain) return
-    const done: DoneMessage = parseDone(m.payload)
-    const inv = this.inflight.get(done.invocation)
-    if (inv !== undefined && done.attempt === inv.attempt) {
-      this.release(inv)
-      this.finish(inv, done.reply)
-    } // else late or duplicate: already answered
-    if (done.state !== undefined) this.applyState(done.state)
+    const out = readDone(m, this.d.topics, (id) => this.inflight.get(id))
+    if (out.kind === 'ignore') { this.d.log.debug('done ignored', { topic: m.topic, why: out.why }); return }
+    if (out.inv !== null) {
+      this.release(out.inv)
+      this.finish(out.inv, out.reply)
+    } else if (out.why !== undefined && out.why !== 'late or repeated') this.d.log.warn('done ignored', { topic: m.topic, why: out.why })
+    if (out.state !== undefined) this.applyState(out.state)
   }
 
   private onState (m: InboundMessage): void {
-    this.applyState(parseBoardState(m.payload))
+    const out = readState(m, this.d.topics)
+    if (out.kind === 'ignore') { this.d.log.debug('state ignored', { topic: m.topic, why: out.why }); return }
+    this.applyState(out.state)
   }
 
-  private applyState (s: ReturnType<typeof parseBoardState>): void {
+  private applyState (s: BoardState | OfflineState): void {
     const outcome = this.cluster.onState(s)
     if (outcome === 'joined') this.d.log.info('board joined', { board: s.id, incarnation: s.incarnation })
+    if (outcome === 'future' || outcome === 'full') this.d.log.warn('board state ignored', { board: s.id, incarnation: s.incarnation, why: outcome })
     if (outcome === 'offline') this.boardLost(s.id)
     if (outcome === 'joined' || outcome === 'updated') this.dispatchWaiting()
   }
@@ -240,7 +265,11 @@ export class Leader {
       .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
   }
 
-  private emit (c: Completion): void { for (const l of this.listeners) l(c) }
+  private emit (c: Completion): void {
+    for (const l of this.listeners) {
+      try { l(c) } catch (err) { this.d.log.warn('completion listener failed', { err: (err as Error).message }) }
+    }
+  }
 
   private record (d: Decision): void {
     this.decisions.push(d)

@@ -11,10 +11,11 @@ export type InvokeOutcome =
   | { kind: 'reject', reply: ReplyAddress | null, requestId: string, fn: string, error: WispError }
   | { kind: 'accept', invocation: Invocation }
 
-let counter = 0
-const nodeTag = randomBytes(3).toString('hex')
-/** Leader-unique invocation id (fits the `<req>` grammar). */
-export const newInvocationId = (): string => `i${nodeTag}${(++counter).toString(36)}`
+/**
+ * A random invocation id (96 bits, base64url, fits the `<req>` grammar): no board can guess
+ * the id of a run sent to another board.
+ */
+export const newInvocationId = (): string => `i${randomBytes(12).toString('base64url')}`
 
 /**
  * Turns one message on `<prefix>/invoke/...` into an accepted invocation or an error reply.
@@ -22,7 +23,18 @@ export const newInvocationId = (): string => `i${nodeTag}${(++counter).toString(
  */
 export const admitInvoke = (
   msg: InboundMessage,
-  deps: { topics: Topics, manifest: (fn: string) => Manifest | undefined, now: number, waitMs: number, maxEventBytes: number, isDuplicate: (k: string) => boolean }
+  deps: {
+    topics: Topics
+    manifest: (fn: string) => Manifest | undefined
+    now: number
+    waitMs: number
+    maxEventBytes: number
+    isDuplicate: (k: string) => boolean
+    /** True when the leader's in-flight table is at its cap. */
+    full?: () => boolean
+    /** Takes a token from the client's bucket; false when it is empty. */
+    withinRate?: (client: string) => boolean
+  }
 ): InvokeOutcome => {
   // Retained invokes would replay on every resubscribe (MQTT 3.1.1 §3.3.1.3): ignore them.
   if (msg.retain) return { kind: 'ignore', why: 'retained invoke' }
@@ -44,6 +56,14 @@ export const admitInvoke = (
   }
   const dedupeKey = parsed.client !== undefined ? `${parsed.client}/${parsed.fn}/${requestId}` : msg.correlationData !== undefined && reply !== null ? `${reply.topic}#${msg.correlationData.toString('hex')}` : null
   if (dedupeKey !== null && deps.isDuplicate(dedupeKey)) return { kind: 'ignore', why: `duplicate request ${dedupeKey}` }
+  // Anonymous invokes (no <client>) share one bucket.
+  const client = parsed.client ?? '-'
+  if (deps.withinRate !== undefined && !deps.withinRate(client)) {
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_RATE_LIMITED', `client "${client}" is over its invoke rate; retry later`) }
+  }
+  if (deps.full?.() === true) {
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_OVERLOADED', 'the leader has as many invocations in flight as it may hold; retry later') }
+  }
   const manifest = deps.manifest(parsed.fn)
   if (manifest === undefined) {
     return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_UNKNOWN_FUNCTION', `no function "${parsed.fn}" is deployed`) }

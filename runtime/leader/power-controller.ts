@@ -54,8 +54,14 @@ export class PowerController {
     const g = this.gates.get(id)
     if (this.closed || g === undefined || g.state !== 'off') return
     this.leader.cluster.setPower(id, 'booting')
-    await g.wake()
-    this.log.info('board woken', { board: id })
+    try {
+      await g.wake()
+      this.log.info('board woken', { board: id })
+    } catch (err) {
+      // Callers fire and forget (`void wake()`): a rejection here would end the gateway process.
+      this.leader.cluster.setPower(id, 'gated')
+      this.log.warn('waking failed', { board: id, err: (err as Error).message })
+    }
   }
 
   /** Invocations are waiting and no board is routable: wake the gated board that boots first. */

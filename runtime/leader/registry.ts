@@ -1,21 +1,44 @@
 import { Level } from 'level'
+import { codeProblem } from '../protocol/code.js'
 import { parseManifest, encode, type Manifest } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
-import { sha256 } from '../shared/deploy.js'
 import type { Logger } from '../shared/log.js'
+
+/** How long code no manifest references yet is held in memory, waiting for its manifest. */
+export const CODE_GRACE_MS = 60_000
+/** How many such unreferenced blobs are held at once (each ≤ MAX_CODE_BYTES). */
+export const MAX_PENDING_CODE = 16
+
+export interface RegistryOptions {
+  readonly codeGraceMs?: number
+  readonly maxPendingCode?: number
+}
 
 /**
  * The gateway's durable function registry: manifests and code (by sha256) in LevelDB.
  * It learns deployments from the retained `functions/+` and `code/+` topics and republishes
  * them when the gateway starts, so a broker restart loses no deployment.
+ *
+ * Only code a manifest references (same sha256, same size) is stored. `wisp deploy` publishes
+ * code before its manifest, so other code is held in memory for a grace period; if no manifest
+ * claims it by then, or once no manifest references a stored blob any longer, the blob is
+ * deleted and its retained message cleared. Events are handled one at a time, in order.
  */
 export class Registry {
   private readonly manifests = new Map<string, Manifest>()
+  /** Size in bytes of each blob in the store (the store's `code:` keys, kept in memory). */
+  private readonly stored = new Map<string, number>()
+  private readonly pending = new Map<string, { text: string, timer: ReturnType<typeof setTimeout> }>()
   private readonly db: Level<string, string>
+  private chain: Promise<void> = Promise.resolve()
+  private readonly graceMs: number
+  private readonly maxPending: number
 
-  constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger) {
+  constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger, o: RegistryOptions = {}) {
     this.db = new Level<string, string>(dataDir, { valueEncoding: 'utf8' })
+    this.graceMs = o.codeGraceMs ?? CODE_GRACE_MS
+    this.maxPending = o.maxPendingCode ?? MAX_PENDING_CODE
   }
 
   async start (): Promise<void> {
@@ -25,50 +48,145 @@ export class Registry {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
     }
+    for await (const [key, value] of this.db.iterator({ gte: 'code:', lt: 'code;' })) {
+      const sha = key.slice(5)
+      if (this.referenced(sha)) this.stored.set(sha, Buffer.byteLength(value, 'utf8')); else await this.db.del(key)
+    }
     for (const m of this.manifests.values()) {
       const code = await this.code(m.sha256)
       if (code === undefined) { this.log.warn('stored manifest has no code; skipping', { fn: m.name }); continue }
       await this.t.publish(this.topics.code(m.sha256), Buffer.from(code), { retain: true })
       await this.t.publish(this.topics.fn(m.name), encode(m), { retain: true })
     }
-    await this.t.subscribe(this.topics.functionsFilter, (msg) => { void this.onManifest(msg.topic, msg.payload) })
-    await this.t.subscribe(`${this.topics.prefix}/code/+`, (msg) => { void this.onCode(msg.topic, msg.payload) })
+    await this.t.subscribe(this.topics.functionsFilter, (msg) => { this.onManifest(msg.topic, msg.payload) })
+    await this.t.subscribe(`${this.topics.prefix}/code/+`, (msg) => { this.onCode(msg.topic, msg.payload) })
   }
 
   get (fn: string): Manifest | undefined { return this.manifests.get(fn) }
   list (): Manifest[] { return [...this.manifests.values()] }
 
   async code (sha: string): Promise<string | undefined> {
+    await this.chain
     return await this.db.get(`code:${sha}`)
   }
 
-  async close (): Promise<void> { await this.db.close() }
+  /** Resolves once the store has caught up with every message received so far. */
+  async settled (): Promise<void> { await this.chain }
 
-  private async onManifest (topic: string, payload: Buffer): Promise<void> {
+  async close (): Promise<void> {
+    for (const p of this.pending.values()) clearTimeout(p.timer)
+    this.pending.clear()
+    await this.chain
+    await this.db.close()
+  }
+
+  /** Store and broker writes, one at a time in arrival order; the in-memory view is already current. */
+  private enqueue (fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err: Error) => this.log.warn('registry update failed', { err: err.message }))
+  }
+
+  private referenced (sha: string, size?: number): boolean {
+    for (const m of this.manifests.values()) if (m.sha256 === sha && (size === undefined || m.size === size)) return true
+    return false
+  }
+
+  /** Takes effect at once (an invoke right after a deploy finds it); the store follows. */
+  private onManifest (topic: string, payload: Buffer): void {
     const fn = topic.slice(topic.lastIndexOf('/') + 1)
+    const prev = this.manifests.get(fn)
     if (payload.length === 0) { // an empty retained message deletes (MQTT 3.1.1 §3.3.1.3)
+      if (prev === undefined) return
       this.manifests.delete(fn)
-      await this.db.del(`fn:${fn}`)
+      this.enqueue(async () => await this.db.del(`fn:${fn}`))
       this.log.info('function removed', { fn })
+      this.collect(prev.sha256)
       return
     }
+    let m: Manifest
     try {
-      const m = parseManifest(payload)
+      m = parseManifest(payload)
       if (m.name !== fn) throw new Error(`manifest name "${m.name}" does not match topic`)
-      const prev = this.manifests.get(fn)
-      this.manifests.set(fn, m)
-      await this.db.put(`fn:${fn}`, payload.toString('utf8'))
-      if (prev?.sha256 !== m.sha256) this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
+      const held = this.pending.get(m.sha256)
+      const size = this.stored.get(m.sha256) ?? (held === undefined ? undefined : Buffer.byteLength(held.text, 'utf8'))
+      if (size !== undefined && size !== m.size) throw new Error(`manifest says ${m.size} bytes; its code has ${size}`)
     } catch (err) {
       this.log.warn('ignoring a bad manifest', { topic, err: (err as Error).message })
+      return
+    }
+    this.manifests.set(fn, m)
+    this.enqueue(async () => await this.db.put(`fn:${fn}`, payload.toString('utf8')))
+    const held = this.pending.get(m.sha256)
+    if (held !== undefined) this.keep(m.sha256, held.text)
+    if (prev?.sha256 !== m.sha256) {
+      this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
+      if (prev !== undefined) this.collect(prev.sha256)
     }
   }
 
-  private async onCode (topic: string, payload: Buffer): Promise<void> {
+  private onCode (topic: string, payload: Buffer): void {
     const sha = topic.slice(topic.lastIndexOf('/') + 1)
     if (payload.length === 0) return
+    const problem = codeProblem(sha, payload)
+    if (problem !== null) { this.reject(sha, problem); return }
+    if (this.stored.has(sha)) return
     const text = payload.toString('utf8')
-    if (sha256(text) !== sha) { this.log.warn('ignoring code whose hash does not match its topic', { topic }); return }
-    await this.db.put(`code:${sha}`, text)
+    if (this.referenced(sha, payload.length)) { this.keep(sha, text); return }
+    if (this.referenced(sha)) { this.reject(sha, 'code whose size does not match its manifest'); return }
+    this.hold(sha, text)
+  }
+
+  /** Code that no manifest references yet: held for a while, in bounded memory. */
+  private hold (sha: string, text: string): void {
+    if (this.pending.has(sha)) return
+    while (this.pending.size >= this.maxPending) {
+      const oldest = this.pending.keys().next().value as string
+      this.expire(oldest)
+    }
+    const timer = setTimeout(() => this.expire(sha), this.graceMs)
+    timer.unref()
+    this.pending.set(sha, { text, timer })
+  }
+
+  private drop (sha: string): void {
+    const p = this.pending.get(sha)
+    if (p !== undefined) clearTimeout(p.timer)
+    this.pending.delete(sha)
+  }
+
+  private keep (sha: string, text: string): void {
+    this.drop(sha)
+    this.stored.set(sha, Buffer.byteLength(text, 'utf8'))
+    this.enqueue(async () => await this.db.put(`code:${sha}`, text))
+  }
+
+  private expire (sha: string): void {
+    this.drop(sha)
+    if (this.referenced(sha) || this.stored.has(sha)) return
+    this.log.info('clearing code no manifest claimed', { sha256: sha.slice(0, 12) })
+    this.clearRetained(sha)
+  }
+
+  /** Deletes a stored blob no manifest references any longer, and its retained message. */
+  private collect (sha: string): void {
+    if (this.referenced(sha)) return
+    this.drop(sha)
+    this.stored.delete(sha)
+    this.enqueue(async () => await this.db.del(`code:${sha}`))
+    this.clearRetained(sha)
+    this.log.info('code collected', { sha256: sha.slice(0, 12) })
+  }
+
+  /** A bad blob on a code topic: put the real code back when stored, else clear the topic. */
+  private reject (sha: string, why: string): void {
+    this.log.warn('ignoring bad code', { sha256: sha.slice(0, 12), why })
+    this.enqueue(async () => {
+      const real = this.stored.has(sha) ? await this.db.get(`code:${sha}`) : undefined
+      if (real !== undefined) await this.t.publish(this.topics.code(sha), Buffer.from(real), { retain: true })
+      else await this.t.publish(this.topics.code(sha), Buffer.alloc(0), { retain: true })
+    })
+  }
+
+  private clearRetained (sha: string): void {
+    this.enqueue(async () => await this.t.publish(this.topics.code(sha), Buffer.alloc(0), { retain: true }))
   }
 }

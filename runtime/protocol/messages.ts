@@ -3,6 +3,8 @@ import { WORK_CLASSES } from '../shared/response-ratio.js'
 import { ERROR_CODES, WispError, type ErrorCode } from '../shared/errors.js'
 import { deepFreeze } from '../shared/freeze.js'
 import { firstIssue } from '../shared/zod-issue.js'
+import { INCARNATION_RE } from './incarnation.js'
+import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.js'
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
 
 /** Every message wisp writes carries the protocol version. */
@@ -11,9 +13,24 @@ const v = z.literal(PROTOCOL_VERSION)
 const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
 const reqId = z.string().regex(REQ_RE, 'must be 1-64 of [A-Za-z0-9_-]')
 const sha = z.string().regex(SHA256_RE, 'must be a lower-case hex sha256')
+const incarnation = z.string().regex(INCARNATION_RE, 'must be a boot time (9 of base 36) and 6-16 hex digits')
 
 export const MAX_CODE_BYTES = 1024 * 1024
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+/** The largest event or result any configuration allows (board `max_event_bytes` ceiling). */
+export const MAX_EVENT_BYTES_CEILING = 2 * 1024 * 1024
+/**
+ * Largest message of each kind wisp parses (bytes). `run` carries an event and `done` a
+ * result (each ≤ the configured event limit) plus a board state; the rest are small by design.
+ */
+export const MAX_MESSAGE_BYTES = Object.freeze({
+  manifest: 4 * 1024,
+  control: 4 * 1024,
+  state: 128 * 1024,
+  run: MAX_EVENT_BYTES_CEILING + 64 * 1024,
+  done: MAX_EVENT_BYTES_CEILING + 192 * 1024,
+  reply: MAX_EVENT_BYTES_CEILING + 16 * 1024
+})
 
 export const ManifestSchema = z.object({
   v,
@@ -65,7 +82,7 @@ export type BoardStatus = z.infer<typeof BoardStatusSchema>
 export const BoardStateSchema = z.object({
   v,
   id: name,
-  incarnation: z.string().min(1).max(64),
+  incarnation,
   profile: z.string().min(1).max(64),
   status: BoardStatusSchema,
   ts: z.number(),
@@ -88,7 +105,7 @@ export const BoardStateSchema = z.object({
 export type BoardState = z.infer<typeof BoardStateSchema>
 
 /** The Last Will (and a clean shutdown) publish this smaller form, retained. */
-export const OfflineStateSchema = z.object({ v, id: name, incarnation: z.string().min(1).max(64), status: z.literal('offline'), ts: z.number() })
+export const OfflineStateSchema = z.object({ v, id: name, incarnation, status: z.literal('offline'), ts: z.number() })
 export type OfflineState = z.infer<typeof OfflineStateSchema>
 
 export const RunSchema = z.object({
@@ -120,14 +137,12 @@ export const ControlSchema = z.object({
 })
 export type ControlMessage = z.infer<typeof ControlSchema>
 
-const text = (buf: Uint8Array): string => Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8')
-
-/** Parses JSON and validates it against a schema; returns a deep-frozen value or throws WISP_BAD_PAYLOAD. */
-export const parseWith = <S extends z.ZodType>(schema: S, payload: Uint8Array, what: string): Readonly<z.infer<S>> => {
-  let raw: unknown
-  try { raw = JSON.parse(text(payload)) } catch (err) {
-    throw new WispError('WISP_BAD_PAYLOAD', `${what}: not valid JSON (${(err as Error).message})`)
-  }
+/**
+ * Parses JSON within a size and depth limit and validates it against a schema; returns a
+ * deep-frozen value or throws WISP_BAD_PAYLOAD (WISP_PAYLOAD_TOO_LARGE past maxBytes).
+ */
+export const parseWith = <S extends z.ZodType>(schema: S, payload: Uint8Array, what: string, maxBytes = MAX_MESSAGE_BYTES.done): Readonly<z.infer<S>> => {
+  const raw = parseJsonLimited(payload, { maxBytes, maxDepth: MAX_JSON_DEPTH + ENVELOPE_DEPTH }, what)
   const r = schema.safeParse(raw)
   if (!r.success) {
     const { where, message } = firstIssue(r.error)
@@ -136,20 +151,17 @@ export const parseWith = <S extends z.ZodType>(schema: S, payload: Uint8Array, w
   return deepFreeze(r.data)
 }
 
-export const parseManifest = (p: Uint8Array): Manifest => parseWith(ManifestSchema, p, 'manifest')
-export const parseRun = (p: Uint8Array): RunMessage => parseWith(RunSchema, p, 'run message')
-export const parseDone = (p: Uint8Array): DoneMessage => parseWith(DoneSchema, p, 'done message') as DoneMessage
-export const parseControl = (p: Uint8Array): ControlMessage => parseWith(ControlSchema, p, 'control message')
+export const parseManifest = (p: Uint8Array): Manifest => parseWith(ManifestSchema, p, 'manifest', MAX_MESSAGE_BYTES.manifest)
+export const parseRun = (p: Uint8Array): RunMessage => parseWith(RunSchema, p, 'run message', MAX_MESSAGE_BYTES.run)
+export const parseDone = (p: Uint8Array): DoneMessage => parseWith(DoneSchema, p, 'done message', MAX_MESSAGE_BYTES.done) as DoneMessage
+export const parseControl = (p: Uint8Array): ControlMessage => parseWith(ControlSchema, p, 'control message', MAX_MESSAGE_BYTES.control)
 export const parseBoardState = (p: Uint8Array): BoardState | OfflineState =>
-  parseWith(z.union([BoardStateSchema, OfflineStateSchema]), p, 'board state')
+  parseWith(z.union([BoardStateSchema, OfflineStateSchema]), p, 'board state', MAX_MESSAGE_BYTES.state)
 
-/** An invoke payload: UTF-8 JSON, empty = null, bounded in size. */
+/** An invoke payload: UTF-8 JSON, empty = null, bounded in size and depth. */
 export const parseEvent = (p: Uint8Array, maxBytes = DEFAULT_MAX_EVENT_BYTES): unknown => {
-  if (p.byteLength > maxBytes) throw new WispError('WISP_PAYLOAD_TOO_LARGE', `event is ${p.byteLength} bytes; the limit is ${maxBytes}`)
   if (p.byteLength === 0) return null
-  try { return JSON.parse(text(p)) } catch (err) {
-    throw new WispError('WISP_BAD_PAYLOAD', `event is not valid JSON: ${(err as Error).message}`)
-  }
+  return parseJsonLimited(p, { maxBytes, maxDepth: MAX_JSON_DEPTH }, 'event')
 }
 
 export const encode = (msg: unknown): Buffer => Buffer.from(JSON.stringify(msg))

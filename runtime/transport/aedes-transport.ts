@@ -12,7 +12,10 @@ export class AedesTransport implements Transport {
   private readonly handlers = new Map<string, Handler>()
   private readonly delivers = new Map<string, Deliver>()
 
-  constructor (private readonly broker: Aedes) {}
+  constructor (
+    private readonly broker: Aedes,
+    private readonly onHandlerError: (err: Error, topic: string) => void = (err, topic) => process.emitWarning(`handler for ${topic.slice(0, 200)} threw: ${err.message}`)
+  ) {}
 
   async publish (topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
     await new Promise<void>((resolve, reject) => {
@@ -31,11 +34,21 @@ export class AedesTransport implements Transport {
     this.handlers.set(filter, handler)
     if (this.delivers.has(filter)) return
     const deliver: Deliver = (packet, cb) => {
+      // mqemitter starts the next queued message from inside this callback's `cb`. Called
+      // synchronously, a queue of messages only this subscription matches (a burst of invokes
+      // behind slow consumers) drains as one recursion per message and overflows the stack,
+      // killing broker and leader together. aedes defers its own client deliveries the same
+      // way (lib/client.js, deliverQoS).
+      setImmediate(cb)
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
       // Only this filter's handler: the broker calls one deliver function per subscription.
       const h = this.handlers.get(filter)
-      cb()
-      h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+      try {
+        h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+      } catch (err) {
+        // A handler that throws must not unwind into the broker (and every client with it).
+        this.onHandlerError(err as Error, packet.topic)
+      }
     }
     this.delivers.set(filter, deliver)
     await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))

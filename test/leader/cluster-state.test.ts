@@ -1,6 +1,7 @@
 import t from 'tap'
 import { loadProfiles } from '../../boards/index.js'
-import { ClusterState } from '../../runtime/leader/cluster-state.js'
+import { ClusterState, MAX_BOARDS, PRUNE_OFFLINE_MS } from '../../runtime/leader/cluster-state.js'
+import { INCARNATION_MAX_AHEAD_MS } from '../../runtime/protocol/incarnation.js'
 import type { BoardState } from '../../runtime/protocol/messages.js'
 import { ManualClock } from '../../runtime/shared/clock.js'
 
@@ -66,4 +67,38 @@ t.test('unknown profiles are not admitted; in-flight accounting is exact', async
   c.addInflight('b1', 'f', -1)
   t.equal(c.view().boards[0]?.inflight, 0, 'never negative')
   t.equal(c.view().boards[0]?.idleSinceMs, 500)
+})
+
+t.test('incarnations carry a boot time: far-future ones are ignored, a live board only yields to a newer boot', async (t) => {
+  const wall = 1_700_000_000_000
+  const inc = (ms: number, r = 'aaaaaa'): string => `${ms.toString(36).padStart(9, '0')}-${r}`
+  const c = new ClusterState(new ManualClock(), profiles, 3500, () => wall)
+  t.equal(c.onState(state({ incarnation: inc(wall - 1000) })), 'joined')
+  t.equal(c.onState(state({ incarnation: inc(wall + INCARNATION_MAX_AHEAD_MS + 1) })), 'future')
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: inc(wall + INCARNATION_MAX_AHEAD_MS + 1), status: 'offline', ts: 0 }), 'future')
+  t.equal(c.onState(state({ incarnation: inc(wall - 5000, 'ffffff') })), 'stale', 'an older boot time loses whatever its random part')
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: inc(wall - 1000), status: 'offline', ts: 0 }), 'offline')
+  t.equal(c.onState(state({ incarnation: inc(wall - 9000) })), 'joined', 'an offline board may come back with a clock that went back')
+  t.equal(c.onState({ v: 1, id: 'b1', incarnation: inc(wall - 20_000), status: 'offline', ts: 0 }), 'stale', 'an older boot\'s will does not touch it')
+})
+
+t.test('boards offline for long are pruned unless gated or busy; the view is capped', async (t) => {
+  const clock = new ManualClock()
+  const c = new ClusterState(clock, profiles, 3500)
+  c.onState(state())
+  c.onState(state({ id: 'b2' }))
+  c.onState(state({ id: 'b3' }))
+  c.setPower('b2', 'gated')
+  c.addInflight('b3', 'f', 1)
+  clock.advance(4000)
+  t.same(c.sweep(), ['b1', 'b2', 'b3'])
+  clock.advance(PRUNE_OFFLINE_MS + 1)
+  c.sweep()
+  t.same(c.view().boards.map((b) => b.id), ['b2', 'b3'], 'the gated board and the one with work in flight stay known')
+  const outcomes = new Set<string>()
+  for (let i = c.size; i < MAX_BOARDS; i++) outcomes.add(c.onState(state({ id: `x${i}` })))
+  t.same([...outcomes], ['joined'])
+  t.equal(c.onState(state({ id: 'one-too-many' })), 'full')
+  t.equal(c.onState(state({ id: 'b3', seq: 2 })), 'updated', 'a known board still comes back when the view is full')
+  t.ok(c.routable('b3'))
 })

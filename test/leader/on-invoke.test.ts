@@ -1,5 +1,5 @@
 import t from 'tap'
-import { admitInvoke } from '../../runtime/leader/on-invoke.js'
+import { admitInvoke, newInvocationId } from '../../runtime/leader/on-invoke.js'
 import { replyAddress } from '../../runtime/leader/reply-address.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { buildManifest } from '../../runtime/shared/deploy.js'
@@ -45,4 +45,13 @@ t.test('MQTT 5 response topics: own space or outside the prefix only', async (t)
   t.equal(replyAddress(topics, { fn: 'f' }, undefined, undefined), null, 'fire and forget')
   const out = admitInvoke(msg('wisp/invoke/hello/me/r6', '{}', { responseTopic: 'wisp/result/you/x' }), deps)
   t.match(out, { kind: 'reject', error: { code: 'WISP_UNAUTHORIZED' }, reply: { topic: 'wisp/result/me/hello/r6' } })
+})
+
+t.test('invocation ids are random, 96 bits, and fit the <req> grammar', async (t) => {
+  const ids = new Set<string>()
+  for (let i = 0; i < 1000; i++) ids.add(newInvocationId())
+  t.equal(ids.size, 1000)
+  const [a, b] = [newInvocationId(), newInvocationId()]
+  t.match(a, /^i[A-Za-z0-9_-]{16}$/, '16 base64url characters = 96 bits')
+  t.not(a.slice(0, 12), b.slice(0, 12), 'no shared prefix to guess from')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { jsonDepth } from '../../runtime/protocol/json-limits.js'
 import { encode, parseBoardState, parseControl, parseDone, parseEvent, parseManifest, parseRun } from '../../runtime/protocol/messages.js'
 
 const sha = 'b'.repeat(64)
@@ -29,8 +30,9 @@ t.test('run, done, control and state messages', async (t) => {
   t.throws(() => parseDone(buf({ v: 1, invocation: 'i1', attempt: 0, reply: { ok: false, error: { code: 'NOPE', message: '' } } })), { message: /reply/ })
   t.same(parseControl(buf({ v: 1, op: 'warm', fn: 'f', runtimes: 2 })), { v: 1, op: 'warm', fn: 'f', runtimes: 2 })
   t.throws(() => parseControl(buf({ v: 1, op: 'reboot' })), { message: /op/ })
-  const off = parseBoardState(buf({ v: 1, id: 'b1', incarnation: 'x', status: 'offline', ts: 1 }))
+  const off = parseBoardState(buf({ v: 1, id: 'b1', incarnation: '00000000a-aaaaaa', status: 'offline', ts: 1 }))
   t.equal(off.status, 'offline')
+  t.throws(() => parseBoardState(buf({ v: 1, id: 'b1', incarnation: 'zzzz', status: 'offline', ts: 1 })), { code: 'WISP_BAD_PAYLOAD', message: /incarnation/ }, 'an incarnation carries a boot time')
   t.throws(() => parseBoardState(buf({ v: 1, id: 'b1' })), { code: 'WISP_BAD_PAYLOAD' })
 })
 
@@ -40,4 +42,15 @@ t.test('events: empty is null, JSON required, size bounded', async (t) => {
   t.equal(parseEvent(buf('42')), 42)
   t.throws(() => parseEvent(buf('{"name":')), { code: 'WISP_BAD_PAYLOAD', message: /not valid JSON/ })
   t.throws(() => parseEvent(Buffer.alloc(2048, 0x20), 1024), { code: 'WISP_PAYLOAD_TOO_LARGE', message: /2048 bytes; the limit is 1024/ })
+})
+
+t.test('JSON depth is counted without recursion, outside strings, and bounded', async (t) => {
+  t.equal(jsonDepth(buf('1')), 0)
+  t.equal(jsonDepth(buf('{"a":[[1],{"b":2}]}')), 3)
+  t.equal(jsonDepth(buf('"[[[{{{"')), 0, 'brackets in a string do not count')
+  t.equal(jsonDepth(buf('["\\\\",["\\"["]]')), 2, 'escaped quotes and backslashes are followed')
+  t.equal(jsonDepth(Buffer.from('['.repeat(1_000_000)), 64), 65, 'stops counting past the limit')
+  t.throws(() => parseEvent(Buffer.from('['.repeat(65) + ']'.repeat(65))), { code: 'WISP_BAD_PAYLOAD', message: /deeper than 64/ })
+  t.throws(() => parseControl(Buffer.from('{"v":1,"op":"warm","x":' + '['.repeat(1000) + '}')), { code: 'WISP_BAD_PAYLOAD', message: /deeper than/ })
+  t.throws(() => parseControl(Buffer.alloc(5000, 0x20)), { code: 'WISP_PAYLOAD_TOO_LARGE' }, 'every message kind has its own size limit')
 })

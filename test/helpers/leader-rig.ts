@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import mqtt, { type MqttClient } from 'mqtt'
+import { loadProfiles } from '../../boards/index.js'
+import { startBroker, type EmbeddedBroker } from '../../runtime/leader/broker.js'
+import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
+import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
+import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
+import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
+import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
+import { Topics } from '../../runtime/protocol/topics.js'
+import { systemClock } from '../../runtime/shared/clock.js'
+import { buildManifest, publishDeployment } from '../../runtime/shared/deploy.js'
+import { silentLogger, type Logger } from '../../runtime/shared/log.js'
+import { seededRng } from '../../runtime/shared/rng.js'
+import { AedesTransport } from '../../runtime/transport/aedes-transport.js'
+
+export const ECHO = 'export async function handler (event) { return event }'
+
+/** The gateway's half of `wisp start` in this process: aedes on 127.0.0.1, registry, leader. */
+export interface LeaderRig {
+  readonly broker: EmbeddedBroker
+  readonly transport: AedesTransport
+  readonly topics: Topics
+  readonly leader: Leader
+  readonly registry: Registry
+  deploy: (fn: string, code?: string) => Promise<void>
+  close: () => Promise<void>
+}
+
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions } = {}): Promise<LeaderRig> => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
+  const log = o.log ?? silentLogger
+  const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
+  const transport = new AedesTransport(broker.aedes)
+  const topics = new Topics()
+  const registry = new Registry(dir, transport, topics, log, o.registry)
+  await registry.start()
+  const leader = new Leader({
+    transport, topics, registry, profiles: loadProfiles(), log, clock: systemClock, rng: seededRng(1),
+    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
+  })
+  await leader.start()
+  return {
+    broker, transport, topics, leader, registry,
+    deploy: async (fn, code = ECHO) => {
+      const m = buildManifest(fn, code)
+      await publishDeployment(transport, topics, m, code)
+      await until(() => registry.get(fn)?.sha256 === m.sha256, 5000, `deploy of ${fn}`)
+    },
+    close: async () => {
+      await leader.stop(); await transport.close(); await registry.close(); await broker.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Polls a condition (bounded) instead of sleeping a fixed time. */
+export const until = async (pred: () => boolean, timeoutMs: number, what: string): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+export const incarnationAt = (ms: number): string => `${ms.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`
+
+export const boardState = (id: string, incarnation: string, seq: number, over: Partial<BoardState> = {}): BoardState => ({
+  v: 1, id, incarnation, profile: 'raspberry-pi-4b', status: 'online', ts: Date.now(), seq,
+  power_w: 2.7, energy_j: 0, queue_len: 0, service_rate: 0, functions: {}, mem_mb: 0, power_source: 'surrogate', ...over
+})
+
+/**
+ * A board that speaks the protocol over a real MQTT connection but runs nothing: it gossips
+ * its state and answers every `run` with the event as its result (or not at all, when mute).
+ */
+export class ScriptedBoard {
+  private seq = 0
+  private timer: ReturnType<typeof setInterval> | null = null
+  readonly runs: Array<{ invocation: string, attempt: number }> = []
+  mute = false
+
+  private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient) {}
+
+  static async start (url: string, id: string, gossipMs = 250): Promise<ScriptedBoard> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `scripted-${id}-${randomBytes(3).toString('hex')}` })
+    const b = new ScriptedBoard(id, incarnationAt(Date.now()), client)
+    await client.subscribeAsync(`wisp/boards/${id}/run`, { qos: 1 })
+    client.on('message', (topic, payload) => { if (topic === `wisp/boards/${id}/run`) b.onRun(payload) })
+    await b.gossip()
+    b.timer = setInterval(() => { void b.gossip() }, gossipMs)
+    return b
+  }
+
+  async gossip (): Promise<void> {
+    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq)), { qos: 0 }).catch(() => {})
+  }
+
+  private onRun (payload: Buffer): void {
+    const run = parseRun(payload)
+    this.runs.push({ invocation: run.invocation, attempt: run.attempt })
+    if (this.mute) return
+    const reply: Reply = { ok: true, result: run.event }
+    void this.client.publishAsync(`wisp/boards/${this.id}/done`, encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply }), { qos: 1 }).catch(() => {})
+  }
+
+  async close (): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    await this.client.endAsync()
+  }
+}

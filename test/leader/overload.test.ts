@@ -1,0 +1,75 @@
+import t from 'tap'
+import { RateLimiter } from '../../runtime/leader/rate-limit.js'
+import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
+import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
+import { TestClient } from '../helpers/mqtt.js'
+import { ScriptedBoard, leaderRig, until } from '../helpers/leader-rig.js'
+
+interface R { ok: boolean, result?: unknown, error?: { code: string } }
+
+const codes = (c: TestClient, prefix: string): string[] => c.received.filter((m) => m.topic.startsWith(prefix)).map((m) => { const r = m.json as R; return r.ok ? 'ok' : r.error?.code ?? '?' })
+
+t.test('token bucket: a burst, then the rate; quiet clients are forgotten first', async (t) => {
+  const r = new RateLimiter(10, 5, 3)
+  t.same(Array.from({ length: 6 }, () => r.take('a', 0)), [true, true, true, true, true, false], 'a burst of 5')
+  t.equal(r.take('a', 50), false, 'half a token after 50 ms')
+  t.equal(r.take('a', 100), true, 'one token after 100 ms at 10/s')
+  r.take('b', 0); r.take('c', 0)
+  t.equal(r.size, 3)
+  r.take('d', 10_000)
+  t.equal(r.size, 1, 'refilled buckets are dropped when the table is full')
+})
+
+t.test('past the in-flight cap an invoke is answered WISP_OVERLOADED at once', async (t) => {
+  const rig = await leaderRig({ options: { maxInflight: 5 } })
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  t.teardown(() => b1.close())
+  b1.mute = true
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  const c = await TestClient.connect(rig.broker.url)
+  t.teardown(() => c.close())
+  await c.sub('wisp/result/cap/#')
+  for (let i = 0; i < 8; i++) await c.pub(`wisp/invoke/echo/cap/r${i}`, '1')
+  await c.waitFor((r) => r.length >= 3, 5000)
+  t.same(codes(c, 'wisp/result/cap/'), ['WISP_OVERLOADED', 'WISP_OVERLOADED', 'WISP_OVERLOADED'])
+  t.equal(rig.leader.inflightCount(), 5)
+})
+
+t.test('a client over its invoke rate gets WISP_RATE_LIMITED; other clients are unaffected', async (t) => {
+  const rig = await leaderRig({ options: { invokeRatePerClient: 1, invokeBurstPerClient: 3 } })
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  t.teardown(() => b1.close())
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  const c = await TestClient.connect(rig.broker.url)
+  t.teardown(() => c.close())
+  await c.sub('wisp/result/#')
+  for (let i = 0; i < 5; i++) await c.pub(`wisp/invoke/echo/greedy/r${i}`, '1')
+  await c.pub('wisp/invoke/echo/polite/r0', '2')
+  await c.waitFor((r) => r.length >= 6, 5000)
+  t.same(codes(c, 'wisp/result/greedy/').sort(), ['WISP_RATE_LIMITED', 'WISP_RATE_LIMITED', 'ok', 'ok', 'ok'])
+  t.same(codes(c, 'wisp/result/polite/'), ['ok'])
+})
+
+t.test('an exception in the balance policy is survived by the message handler and the tick, and the work still gets done', async (t) => {
+  const real = createPolicySet('wisp').balance
+  let failures = 6
+  const flaky: BalancePolicy = { name: 'flaky', pick: (view, fn, rng) => { if (failures-- > 0) throw new Error('policy bug'); return real.pick(view, fn, rng) } }
+  const rig = await leaderRig({ balance: flaky })
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  t.teardown(() => b1.close())
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  rig.leader.onCompletion(() => { throw new Error('listener bug') })
+  const c = await TestClient.connect(rig.broker.url)
+  t.teardown(() => c.close())
+  await c.sub('wisp/result/x/#')
+  await c.pub('wisp/invoke/echo/x/r1', '"still"')
+  await c.waitFor((r) => r.length >= 1, 10_000)
+  t.same(codes(c, 'wisp/result/x/'), ['ok'], 'answered once the policy recovered')
+  t.ok(failures < 0, 'the policy failed first')
+})
