@@ -1,23 +1,26 @@
-import { createServer, type Server } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { Aedes } from 'aedes'
 import { WispError } from '../shared/errors.js'
+import { urlHost } from '../shared/bind.js'
 import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes
   readonly port: number
+  /** Where the listener is bound (server.address()). */
+  readonly address: AddressInfo
   readonly url: string
   close: () => Promise<void>
 }
 
-/** Starts aedes (MQTT 3.1.1) on a TCP port. A port in use names the flag that changes it. */
+/** Starts aedes (MQTT 3.1.1) on a TCP port, on 127.0.0.1 unless told otherwise. A port in use names the flag that changes it. */
 export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> }): Promise<EmbeddedBroker> => {
   const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
   // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
   const server: Server = createServer((socket) => { socket.setNoDelay(true); aedes.handle(socket) })
-  const host = opts.host ?? '0.0.0.0'
+  const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       aedes.close()
@@ -27,12 +30,13 @@ export const startBroker = async (opts: { port: number, host?: string, log: Logg
     })
     server.listen(opts.port, host, resolve)
   })
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : opts.port
+  const address = server.address() as AddressInfo
+  const port = address.port
   return {
     aedes,
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    address,
+    url: `mqtt://${urlHost(host)}:${port}`,
     close: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -19,15 +19,18 @@ import { Registry } from './registry.js'
 import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
+import { requireLoopbackInOpenMode } from '../shared/bind.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
   readonly mqttPort: number
+  /** Interface of the embedded broker; default 127.0.0.1. Any other needs `users`. */
   readonly mqttHost?: string
   /** Cluster status page; null = none. */
   readonly httpPort?: number | null
+  /** Interface of the cluster page; default 127.0.0.1. Any other needs `users` (or an external broker). */
   readonly httpHost?: string
-  /** Accounts of the embedded broker; none = anonymous access. */
+  /** Accounts of the embedded broker; none = open mode, loopback only. */
   readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
@@ -52,6 +55,8 @@ export interface Gateway {
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
   readonly statusUrl: string | null
+  /** Embedded broker without accounts: anonymous, and listening on loopback only. */
+  readonly openMode: boolean
   close: () => Promise<void>
 }
 
@@ -68,9 +73,17 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const profiles = loadProfiles()
   let broker: EmbeddedBroker | null = null
   let transport: Transport
+  const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
+  const openMode = o.brokerUrl === undefined && !hasUsers
+  const mqttHost = o.mqttHost ?? '127.0.0.1'
+  const httpHost = o.httpHost ?? '127.0.0.1'
+  if (openMode) {
+    requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
+    if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
+  }
   if (o.brokerUrl === undefined) {
-    const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
-    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
+    const auth = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
+    broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth })
     transport = new AedesTransport(broker.aedes)
   } else {
     transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
@@ -100,7 +113,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   let statusUrl: string | null = null
   if (o.httpPort !== null && o.httpPort !== undefined) {
     try {
-      statusUrl = (await status.start(o.httpHost ?? '0.0.0.0', o.httpPort)).url
+      statusUrl = (await status.start(httpHost, o.httpPort)).url
     } catch (err) {
       await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
@@ -108,7 +121,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, broker, statusUrl, power,
+    transport, topics, leader, registry, broker, statusUrl, power, openMode,
     close: async () => {
       loop.stop()
       power.close()

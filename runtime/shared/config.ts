@@ -4,8 +4,11 @@ import { readJsonFile, validateConfig } from '../../boards/index.js'
 /** The gateway process (`wisp gateway --config F`). */
 export const GatewayConfigSchema = z.object({
   mqtt_port: z.number().int().min(0).max(65535).default(1883),
-  mqtt_host: z.string().default('0.0.0.0'),
+  /** Interface of the embedded broker; anything but loopback needs `users`. */
+  mqtt_host: z.string().default('127.0.0.1'),
   http_port: z.number().int().min(0).max(65535).default(8080),
+  /** Interface of the cluster page; anything but loopback needs `users`. */
+  http_host: z.string().default('127.0.0.1'),
   /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),

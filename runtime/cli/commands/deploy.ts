@@ -10,7 +10,7 @@ import { fail, intOption } from '../errors.js'
 export const registerDeploy = (program: Command): void => {
   program.command('deploy <fn> <file>')
     .description('deploy a function (an ES module exporting `handler`) to the cluster')
-    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://localhost:1883')
+    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883')
     .option('--memory-mb <mb>', 'memory limit per runtime', intOption('--memory-mb'))
     .option('--timeout-ms <ms>', 'timeout per invocation', intOption('--timeout-ms'))
     .option('--concurrency <n>', 'invocations co-executing in one runtime', intOption('--concurrency'))

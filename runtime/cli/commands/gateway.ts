@@ -23,8 +23,8 @@ export const registerGateway = (program: Command): void => {
           })
           relays.set(id, { pin, activeLow: r.active_low, profile: r.profile })
         }
-        const g = await startGateway({ relays, policy: c.policy, users: c.users, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
-        log.info('gateway up', { broker: g.url })
+        const g = await startGateway({ relays, policy: c.policy, users: c.users, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
+        log.info('gateway up', { broker: g.url, page: g.statusUrl, mode: g.openMode ? 'open mode, loopback only' : 'accounts' })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
         process.on('SIGINT', stop)
         process.on('SIGTERM', stop)

@@ -29,7 +29,7 @@ export const invokeOnce = async (o: { broker: string, fn: string, payload: strin
 export const registerInvoke = (program: Command): void => {
   program.command('invoke <fn> [json]')
     .description('invoke a function and print its reply (exit code 1 when the reply is ok:false)')
-    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://localhost:1883')
+    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883')
     .option('--timeout-ms <ms>', 'how long to wait for the reply', intOption('--timeout-ms'), 30_000)
     .action(async (fn: string, json: string | undefined, o: { broker: string, timeoutMs: number }) => {
       try {

@@ -21,17 +21,18 @@ export const registerStart = (program: Command): void => {
         if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')
         const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), maxMinOnMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
         const port = cluster.gateway.broker?.port ?? o.mqttPort
+        const url = cluster.gateway.url
         const p = port === 1883 ? '' : ` -p ${port}`
         process.stdout.write([
           '',
           `wisp is up: ${o.boards} simulated boards, functions: ${cluster.gateway.registry.list().map((f) => f.name).join(', ')}`,
-          `  broker   mqtt://localhost:${port}`,
+          `  broker   ${url} (open mode, loopback only: no accounts, not reachable from other hosts)`,
           `  cluster  ${cluster.gateway.statusUrl ?? '(no page)'}`,
           ...cluster.boards.map((b, i) => `  ${b.id.padEnd(8)} http://127.0.0.1:${o.httpPort + i + 1}/`),
           '',
           'Try it (in another terminal):',
-          `  mosquitto_sub${p} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub${p} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
-          `  npx wisp invoke hello '{"name":"edge"}' --broker mqtt://localhost:${port}`,
+          `  mosquitto_sub -h 127.0.0.1${p} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub -h 127.0.0.1${p} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
+          `  npx wisp invoke hello '{"name":"edge"}' --broker ${url}`,
           '',
           'Ctrl-C stops the cluster.',
           ''
