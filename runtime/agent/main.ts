@@ -39,7 +39,8 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
   const transport = await MqttTransport.open({
     url: cfg.broker,
-    clientId: `wisp-${cfg.id}-${incarnation}`,
+    // With an account, the client id must begin with the username (the broker refuses others).
+    clientId: `${cfg.username ?? `wisp-${cfg.id}`}-${incarnation}`,
     username: cfg.username,
     password: cfg.password,
     keepaliveS: cfg.keepalive_s,

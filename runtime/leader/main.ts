@@ -20,6 +20,7 @@ import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
 import { requireLoopbackInOpenMode } from '../shared/bind.js'
+import { isPasswordHash } from '../shared/password.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -34,6 +35,11 @@ export interface GatewayOptions {
   readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
+  /** The leader's admin account on the external broker. */
+  readonly brokerUsername?: string
+  readonly brokerPassword?: string
+  /** PEM CA certificate(s) to trust for an mqtts:// external broker. */
+  readonly brokerCa?: string
   readonly topicPrefix?: string
   readonly leader?: Partial<LeaderOptions>
   /** Policy set (runtime/leader/policies/policy-sets.ts); default `wisp`. */
@@ -77,6 +83,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const openMode = o.brokerUrl === undefined && !hasUsers
   const mqttHost = o.mqttHost ?? '127.0.0.1'
   const httpHost = o.httpHost ?? '127.0.0.1'
+  for (const [name, u] of Object.entries(o.users ?? {})) {
+    if (!isPasswordHash(u.password_hash)) throw new WispError('WISP_BAD_CONFIG', `user ${name}: password_hash is not a salted scrypt hash; make one with \`wisp users add ${name} --role ${u.role}\``)
+  }
   if (openMode) {
     requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
     if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
@@ -86,7 +95,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth })
     transport = new AedesTransport(broker.aedes)
   } else {
-    transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
+    transport = await MqttTransport.open({
+      url: o.brokerUrl, clientId: `${o.brokerUsername ?? 'wisp-leader'}-${process.pid}`, username: o.brokerUsername, password: o.brokerPassword, ca: o.brokerCa, reconnect: true
+    })
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })

@@ -4,8 +4,10 @@ import type { ReplyAddress } from './inflight.js'
 
 /**
  * Where the reply of an invoke goes. With an MQTT 5 Response Topic (§3.3.2.3.5) the reply
- * goes there with the same Correlation Data (§3.3.2.3.6), but only to a topic the client may
- * read: under `<prefix>/result/<client>/`, or outside `<prefix>/` altogether.
+ * goes there with the same Correlation Data (§3.3.2.3.6), but only under the caller's own
+ * `<prefix>/result/<client>/` (`<client>` from the invoke topic, which the broker ties to the
+ * username): the leader publishes as admin, so any other topic would let a client make it
+ * publish where the client itself may not, on any broker.
  */
 export const replyAddress = (
   topics: Topics,
@@ -15,10 +17,9 @@ export const replyAddress = (
 ): ReplyAddress | null => {
   if (responseTopic !== undefined && responseTopic !== '') {
     if (/[+#]/.test(responseTopic)) throw new WispError('WISP_UNAUTHORIZED', 'a Response Topic must not contain wildcards (MQTT 5 §3.3.2.3.5)')
-    const inside = responseTopic === topics.prefix || responseTopic.startsWith(`${topics.prefix}/`)
     const own = parsed.client !== undefined && responseTopic.startsWith(topics.resultsOf(parsed.client))
-    if (inside && !own) {
-      throw new WispError('WISP_UNAUTHORIZED', `Response Topic "${responseTopic.slice(0, 100)}" is not under ${parsed.client === undefined ? `a ${topics.prefix}/result/<client>/ topic` : topics.resultsOf(parsed.client)}`)
+    if (!own) {
+      throw new WispError('WISP_UNAUTHORIZED', `Response Topic "${responseTopic.slice(0, 100)}" is not under ${parsed.client === undefined ? `${topics.prefix}/result/<client>/ (invoke on ${topics.prefix}/invoke/<fn>/<client>/<req> to use one)` : topics.resultsOf(parsed.client)}`)
     }
     return correlationData === undefined ? { topic: responseTopic } : { topic: responseTopic, correlationData }
   }

@@ -5,13 +5,15 @@ import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
 import { openLinuxGpioPin, type GpioPin } from '../../../node-firmware-bridge/index.js'
 import { WispError } from '../../shared/errors.js'
+import { readPem } from '../credentials.js'
 
 export const registerGateway = (program: Command): void => {
   program.command('gateway')
     .description('run the gateway: the broker (embedded aedes, or an external one) and the leader')
     .requiredOption('--config <file>', 'gateway config JSON')
     .option('--broker <url>', 'use this external MQTT broker instead of the embedded one')
-    .action(async (o: { config: string, broker?: string }) => {
+    .option('--ca <file>', 'CA certificate (PEM) to trust for an mqtts:// external broker')
+    .action(async (o: { config: string, broker?: string, ca?: string }) => {
       try {
         const c = loadGatewayConfig(o.config)
         const log = createLogger('gateway')
@@ -23,7 +25,11 @@ export const registerGateway = (program: Command): void => {
           })
           relays.set(id, { pin, activeLow: r.active_low, profile: r.profile })
         }
-        const g = await startGateway({ relays, policy: c.policy, users: c.users, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host, brokerUrl: o.broker ?? c.broker, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log })
+        const g = await startGateway({
+          relays, policy: c.policy, users: c.users, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host,
+          brokerUrl: o.broker ?? c.broker, brokerUsername: c.broker_username ?? process.env.WISP_USERNAME, brokerPassword: c.broker_password ?? process.env.WISP_PASSWORD,
+          brokerCa: o.ca !== undefined ? readPem(o.ca) : undefined, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log
+        })
         log.info('gateway up', { broker: g.url, page: g.statusUrl, mode: g.openMode ? 'open mode, loopback only' : 'accounts' })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
         process.on('SIGINT', stop)
