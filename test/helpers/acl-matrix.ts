@@ -1,7 +1,9 @@
 import type { Test } from 'tap'
+import { spawn } from 'node:child_process'
 import mqtt from 'mqtt'
 import type { Gateway } from '../../runtime/leader/main.js'
 import { TestClient, type Received } from './mqtt.js'
+import { clientsMissing } from './mosquitto.js'
 
 /** The accounts of the ACL matrix: b1 is a running agent, b2/b3 are board accounts with no agent. */
 export const ACCOUNTS = {
@@ -134,6 +136,45 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
   await forbidPublish('b2', 'wisp/boards/b1/state', '{"v":1,"id":"b1","status":"offline"}', true)
   await forbidPublish('b2', 'wisp/boards/b1/done', '{"v":1}')
   await forbidPublish('b2', 'wisp/invoke/hello/b2/r1', '{}')
+
+  // The same refusals for Mosquitto's own command-line clients.
+  const port = new URL(url).port
+  const cli = (who: Account, id: string): string[] => ['-h', '127.0.0.1', '-p', port, '-u', who, '-P', passwordOf(who), '-i', `${who}-${id}`]
+  const run = async (cmd: string, args: string[], until?: RegExp): Promise<{ out: string, kill: () => void, done: Promise<string> }> => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const done = new Promise<string>((resolve) => p.on('exit', () => resolve(out)))
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000)
+      const seen = (d: Buffer): void => { out += d.toString(); if (until?.test(out) === true) { clearTimeout(timer); resolve() } }
+      p.stdout.on('data', seen); p.stderr.on('data', seen)
+      void done.then(() => { clearTimeout(timer); resolve() })
+    })
+    return { out, kill: () => p.kill('SIGKILL'), done }
+  }
+  const noCli = clientsMissing()
+  if (noCli !== false) t.comment(`skipping the mosquitto_pub/mosquitto_sub rows: ${noCli}`)
+  for (const [topic, body] of noCli !== false ? [] : [['wisp/functions/hello', evilManifest], [`wisp/code/${EVIL_SHA}`, EVIL], ['wisp/boards/b1/control', '{"op":"shutdown"}']] as const) {
+    await (await run('mosquitto_pub', [...cli('alice', `pub${++n}`), '-q', '1', '-r', '-t', topic, '-m', body])).done
+    const ctl = controlTopic('alice', ++n)
+    const marker = Buffer.from(`{"control":${n}}`)
+    await run('mosquitto_pub', [...cli('alice', `ctl${n}`), '-q', '1', '-t', ctl, '-m', marker.toString()]).then(async (r) => await r.done)
+    await observer.waitFor((r) => r.some((m) => sameMsg(m, ctl, marker)), 10_000)
+    const leaked = observer.received.some((m) => sameMsg(m, topic, Buffer.from(body)))
+    if (leaked) forbiddenPublishes++
+    t.notOk(leaked, `mosquitto_pub as alice may not publish retained to ${topic}`)
+  }
+  for (const [filter, probeTopic] of noCli !== false ? [] : [['wisp/result/bob/#', 'wisp/result/bob/hello/cli-probe'], ['wisp/#', 'wisp/boards/b3/run']] as const) {
+    const ctl = `wisp/result/alice/ctl/cli${++n}`
+    const sub = await run('mosquitto_sub', [...cli('alice', `sub${n}`), '-d', '-v', '-C', '1', '-W', '15', '-t', filter, '-t', ctl], /SUBACK/)
+    await admin.pub(probeTopic, '{"probe":"cli"}')
+    await admin.pub(ctl, '{"control":"cli"}')
+    const out = await sub.done
+    t.match(out, new RegExp(`^${ctl} \\{"control":"cli"\\}$`, 'm'), `mosquitto_sub as alice got the control on ${ctl}`)
+    const leaked = out.includes(probeTopic)
+    if (leaked) forbiddenSubscriptions++
+    t.notOk(leaked, `mosquitto_sub as alice may not read ${filter}`)
+  }
 
   // Nobody but the admin reads what is not theirs.
   await forbidSubscribe('alice', '#', 'wisp/result/bob/hello/p1')
