@@ -31,6 +31,8 @@ export const BoardConfigSchema = z.object({
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }),
   username: z.string().optional(),
   password: z.string().optional(),
+  /** CA certificate (PEM file) to trust for an mqtts:// broker with a private certificate. */
+  ca_file: z.string().min(1).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/board'),
   http_port: z.number().int().min(0).max(65535).default(8081),

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -8,6 +8,7 @@ import { BoardConfigSchema, type BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
+import { WispError } from '../shared/errors.js'
 import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
@@ -23,6 +24,10 @@ export interface RunningBoard {
   readonly agent: Agent
   readonly config: BoardConfig
   stop: () => Promise<void>
+}
+
+const readCa = (file: string): string => {
+  try { return readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `board config: cannot read ca_file ${file}: ${(err as Error).message}`) }
 }
 
 export const loadBoardConfig = (file: string): BoardConfig =>
@@ -43,6 +48,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     clientId: `${cfg.username ?? `wisp-${cfg.id}`}-${incarnation}`,
     username: cfg.username,
     password: cfg.password,
+    ca: cfg.ca_file !== undefined ? readCa(cfg.ca_file) : undefined,
     keepaliveS: cfg.keepalive_s,
     reconnect: true,
     // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.

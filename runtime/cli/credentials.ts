@@ -11,7 +11,7 @@ export const addCredentialOptions = (cmd: Command): Command => cmd
   .option('--ca <file>', 'CA certificate (PEM) to trust for an mqtts:// broker')
 
 export const readPem = (file: string): string => {
-  try { return readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read the CA certificate ${file}: ${(err as Error).message}`) }
+  try { return readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read ${file}: ${(err as Error).message}`) }
 }
 
 export const credentials = (o: { username?: string, password?: string, ca?: string }, env: NodeJS.ProcessEnv = process.env): Credentials => {

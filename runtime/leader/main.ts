@@ -8,7 +8,7 @@ import { seededRng } from '../shared/rng.js'
 import { AedesTransport } from '../transport/aedes-transport.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import type { Transport } from '../transport/transport.js'
-import { startBroker, type EmbeddedBroker } from './broker.js'
+import { startBroker, type BrokerTls, type EmbeddedBroker } from './broker.js'
 import { Leader, type LeaderOptions } from './leader.js'
 import { createPolicySet } from './policies/policy-sets.js'
 import { createPowerGate, type PowerGateOptions as PowerPolicyOptions } from './policies/power-gate.js'
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   readonly mqttPort: number
   /** Interface of the embedded broker; default 127.0.0.1. Any other needs `users`. */
   readonly mqttHost?: string
+  /** An mqtts:// listener of the embedded broker (certificate and key in PEM). */
+  readonly tls?: BrokerTls
   /** Cluster status page; null = none. */
   readonly httpPort?: number | null
   /** Interface of the cluster page; default 127.0.0.1. Any other needs `users` (or an external broker). */
@@ -88,11 +90,12 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   if (openMode) {
     requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
+    if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
     if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
   }
   if (o.brokerUrl === undefined) {
     const auth = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
-    broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth })
+    broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth, tls: o.tls })
     transport = new AedesTransport(broker.aedes)
   } else {
     transport = await MqttTransport.open({

@@ -22,6 +22,13 @@ export const GatewayConfigSchema = z.object({
   /** Interface of the embedded broker; anything but loopback needs `users`. */
   mqtt_host: z.string().default('127.0.0.1'),
   http_port: z.number().int().min(0).max(65535).default(8080),
+  /** An mqtts listener of the embedded broker: PEM files; `host` defaults to mqtt_host. */
+  tls: z.object({
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    port: z.number().int().min(0).max(65535).default(8883),
+    host: z.string().optional()
+  }).strict().optional(),
   /** Interface of the cluster page; anything but loopback needs `users`. */
   http_host: z.string().default('127.0.0.1'),
   /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
