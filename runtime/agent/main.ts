@@ -30,6 +30,11 @@ const readCa = (file: string): string => {
   try { return readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `board config: cannot read ca_file ${file}: ${(err as Error).message}`) }
 }
 
+/** The page answers to the host name of its status_url (besides localhost, the host name and IP literals). */
+const pageHosts = (url: string): string[] => {
+  try { return [new URL(url).hostname] } catch { return [] }
+}
+
 export const loadBoardConfig = (file: string): BoardConfig =>
   validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)
 
@@ -78,7 +83,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   })
   const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock: systemClock })
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), scheduler, log, incarnation, powerOff })
-  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, log })
+  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
   return {

@@ -33,6 +33,8 @@ export interface GatewayOptions {
   readonly httpPort?: number | null
   /** Interface of the cluster page; default 127.0.0.1. Any other needs `users` (or an external broker). */
   readonly httpHost?: string
+  /** Host names the cluster page answers to besides localhost, this machine's name and IP literals (DNS rebinding). */
+  readonly httpAllowedHosts?: readonly string[]
   /** Accounts of the embedded broker; none = open mode, loopback only. */
   readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
@@ -123,11 +125,11 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   await leader.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
   loop.start()
-  const status = new ClusterStatus(leader, o.log)
+  const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
   let statusUrl: string | null = null
   if (o.httpPort !== null && o.httpPort !== undefined) {
     try {
-      statusUrl = (await status.start(httpHost, o.httpPort)).url
+      statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
       await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)

@@ -6,6 +6,7 @@ import { startGateway } from '../../runtime/leader/main.js'
 import { isLoopbackHost } from '../../runtime/shared/bind.js'
 import { GatewayConfigSchema } from '../../runtime/shared/config.js'
 import { silentLogger } from '../../runtime/shared/log.js'
+import { hashPassword } from '../../runtime/shared/password.js'
 import { freePort } from '../helpers/ports.js'
 
 const tmp = (t: { teardown: (fn: () => void) => void }): string => {
@@ -41,4 +42,11 @@ t.test('without accounts a non-loopback bind is refused with a clear WISP_BAD_CO
   }
   await t.rejects(startGateway({ dataDir: tmp(t), mqttPort: await freePort(), httpPort: 0, httpHost: '0.0.0.0', log: silentLogger }),
     { code: 'WISP_BAD_CONFIG', message: /refusing to serve the cluster page on 0\.0\.0\.0/ }, 'the cluster page on 0.0.0.0')
+})
+t.test('with accounts the broker may listen on every interface', async (t) => {
+  const users = { admin: { password_hash: await hashPassword('s3cret-admin'), role: 'admin' as const } }
+  const gw = await startGateway({ dataDir: tmp(t), mqttPort: await freePort(), mqttHost: '0.0.0.0', httpPort: null, users, log: silentLogger })
+  t.teardown(gw.close)
+  t.equal(gw.openMode, false)
+  t.equal(gw.broker?.address.address, '0.0.0.0')
 })

@@ -32,7 +32,7 @@ export const registerGateway = (program: Command): void => {
           relays.set(id, { pin, activeLow: r.active_low, profile: r.profile })
         }
         const g = await startGateway({
-          relays, policy: c.policy, users: c.users, tls, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host,
+          relays, policy: c.policy, users: c.users, tls, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host, httpAllowedHosts: c.http_allowed_hosts,
           brokerUrl: o.broker ?? c.broker, brokerUsername: c.broker_username ?? process.env.WISP_USERNAME, brokerPassword: c.broker_password ?? process.env.WISP_PASSWORD,
           brokerCa: o.ca !== undefined ? readPem(o.ca) : undefined, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log
         })
