@@ -153,17 +153,32 @@ export class Leader {
 
   private onDone (m: InboundMessage): void {
     if (m.retain) return
+    const from = this.sender(m)
     const done: DoneMessage = parseDone(m.payload)
     const inv = this.inflight.get(done.invocation)
-    if (inv !== undefined && done.attempt === inv.attempt) {
+    // A board answers only what was sent to it (the broker ties the topic to its account).
+    if (inv !== undefined && done.attempt === inv.attempt && inv.board === from) {
       this.release(inv)
       this.finish(inv, done.reply)
-    } // else late or duplicate: already answered
-    if (done.state !== undefined) this.applyState(done.state)
+    } // else late, duplicate or not this board's: already answered or not to be answered by it
+    if (done.state !== undefined) this.applyState(this.own(from, done.state))
   }
 
   private onState (m: InboundMessage): void {
-    this.applyState(parseBoardState(m.payload))
+    this.applyState(this.own(this.sender(m), parseBoardState(m.payload)))
+  }
+
+  /** The board a state or done message came from: its topic, which only that board may publish to. */
+  private sender (m: InboundMessage): string {
+    const t = this.d.topics.parse(m.topic)
+    if (t.kind !== 'board') throw new WispError('WISP_BAD_PAYLOAD', `not a board topic: ${m.topic}`)
+    return t.id
+  }
+
+  /** A board speaks only for itself: a state naming another board is refused. */
+  private own <S extends { id: string }>(from: string, s: S): S {
+    if (s.id !== from) throw new WispError('WISP_BAD_PAYLOAD', `board ${from} sent the state of board ${s.id.slice(0, 64)}`)
+    return s
   }
 
   private applyState (s: ReturnType<typeof parseBoardState>): void {

@@ -193,10 +193,25 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
   await forbidSubscribe('b2', 'wisp/boards/+/state', 'wisp/boards/b3/state')
   if (target.codeByExactHashOnly) await forbidSubscribe('b2', 'wisp/code/+', `wisp/code/${'b'.repeat(64)}`)
 
+  const state = observer.received.find((m) => m.topic === 'wisp/boards/b1/state')?.json as ({ incarnation?: string } & Record<string, unknown>) | undefined
+  t.type(state?.incarnation, 'string', 'the observer saw b1\'s state')
+  {
+    // A board account on its own topics, speaking for another board: "b1 went offline".
+    const a = await connect(url, 'b2')
+    const forged = { v: 1, id: 'b1', incarnation: state?.incarnation, status: 'offline', ts: Date.now() }
+    await a.pub('wisp/boards/b2/state', JSON.stringify(forged))
+    await a.pub('wisp/boards/b2/done', JSON.stringify({ v: 1, invocation: 'not-mine', attempt: 0, reply: { v: 1, ok: true, result: 1 }, state: { ...state, status: 'offline' } }))
+    // Control: b2's own state, sent after the forgeries, shows the leader has read them.
+    await a.pub('wisp/boards/b2/state', JSON.stringify({ ...state, id: 'b2', incarnation: 'z-control', status_url: 'http://127.0.0.1:1/' }))
+    for (let i = 0; i < 200 && !gw.leader.cluster.view().boards.some((b) => b.id === 'b2'); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+    t.ok(gw.leader.cluster.view().boards.some((b) => b.id === 'b2'), 'the leader read b2\'s messages (control)')
+    t.ok(gw.leader.cluster.view().boards.some((b) => b.id === 'b1' && b.routable), 'a board cannot report another board offline')
+    await a.pub('wisp/boards/b2/state', JSON.stringify({ v: 1, id: 'b2', incarnation: 'z-control', status: 'offline', ts: Date.now() }), { retain: true })
+    await a.close()
+  }
+
   if (target.clientIdsTied) {
     // Knocking a board off by taking its client id (its Will would say it went offline).
-    const state = observer.received.find((m) => m.topic === 'wisp/boards/b1/state')?.json as { incarnation?: string } | undefined
-    t.type(state?.incarnation, 'string', 'the observer saw b1\'s state')
     const boardClientId = `b1-${state?.incarnation ?? ''}`
     for (const [who, id] of [['alice', boardClientId], ['b2', boardClientId], ['alice', 'bob'], ['alice', 'bob-cli-1'], ['b2', 'b1']] as const) {
       await t.rejects(mqtt.connectAsync(url, { reconnectPeriod: 0, username: who, password: passwordOf(who), clientId: id }), /Identifier rejected|identifier/i, `${who} may not connect with client id ${id}`)
