@@ -9,6 +9,7 @@ import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
 import { WispError } from '../shared/errors.js'
+import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
@@ -44,7 +45,8 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const topics = new Topics(config.topic_prefix)
   const incarnation = newIncarnation()
   mkdirSync(config.data_dir, { recursive: true })
-  const statusUrl = config.status_url ?? `http://${hostname()}:${config.http_port}/`
+  // A page on loopback is reached on this machine only; one on an interface by the host name.
+  const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
   const transport = await MqttTransport.open({
