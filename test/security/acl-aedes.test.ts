@@ -12,6 +12,9 @@ import { freePort } from '../helpers/ports.js'
 import { inProcessBoard } from '../helpers/board.js'
 import { ACCOUNTS, HELLO, passwordOf, runAclMatrix } from '../helpers/acl-matrix.js'
 
+// Every connection costs one scrypt check (~0.1 s here); the matrix makes about a hundred.
+t.setTimeout(300_000)
+
 t.test('ACL matrix on the embedded broker (aedes): no forbidden publish or subscription takes effect', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-acl-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

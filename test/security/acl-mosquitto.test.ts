@@ -25,6 +25,9 @@ const passwordFile = (dir: string): string => {
   return readFileSync(file, 'utf8')
 }
 
+// The matrix opens about a hundred authenticated connections and runs real invocations.
+t.setTimeout(300_000)
+
 t.test('the same ACL matrix on Mosquitto, with its password file and the ACL file `wisp users mosquitto-acl` prints', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-acl-mosq-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
