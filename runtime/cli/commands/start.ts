@@ -28,14 +28,14 @@ export const registerStart = (program: Command): void => {
         const acc = cluster.accounts
         const mode = acc === null
           ? 'open mode, loopback only: no accounts, not reachable from other hosts'
-          : `accounts: admin / ${acc.admin}, client me / ${acc.me}; each board has its own (shown once)`
+          : `accounts: admin / ${acc.admin}, client me / ${acc.me} (shown once; each board has its own)`
         const as = acc === null ? '' : ` -u me -P '${acc.me}' -i me-sub`
         const asPub = acc === null ? '' : ` -u me -P '${acc.me}' -i me-pub`
         const asCli = acc === null ? '' : ` --username me --password '${acc.me}'`
         process.stdout.write([
           '',
           `wisp is up: ${o.boards} simulated boards, functions: ${cluster.gateway.registry.list().map((f) => f.name).join(', ')}`,
-          `  broker   ${url}${o.mqttHost !== '127.0.0.1' ? ` (listening on ${o.mqttHost})` : ''} (${mode})`,
+          `  broker   ${url}${o.mqttHost !== '127.0.0.1' ? `, listening on ${o.mqttHost}` : ''} (${mode})`,
           `  cluster  ${cluster.gateway.statusUrl ?? '(no page)'}`,
           ...cluster.boards.map((b, i) => `  ${b.id.padEnd(8)} http://127.0.0.1:${o.httpPort + i + 1}/`),
           '',
