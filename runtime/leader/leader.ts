@@ -24,10 +24,12 @@ export interface LeaderOptions {
   readonly statePublishMs: number
   /** Dispatch attempts per invocation (a retry follows a board failure). */
   readonly maxAttempts: number
+  /** Honour MQTT 5 Response Topics outside the prefix: only with a broker without accounts (SECURITY.md). */
+  readonly replyOutsidePrefix: boolean
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
-  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
+  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3, replyOutsidePrefix: false
 })
 
 export interface Completion {
@@ -115,7 +117,8 @@ export class Leader {
       now,
       waitMs: this.opts.waitMs,
       maxEventBytes: this.opts.maxEventBytes,
-      isDuplicate: (k) => this.inflight.isDuplicate(k, now)
+      isDuplicate: (k) => this.inflight.isDuplicate(k, now),
+      replyOutsidePrefix: this.opts.replyOutsidePrefix
     })
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {

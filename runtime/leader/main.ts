@@ -111,7 +111,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const base = createPolicySet(o.policy ?? 'wisp')
   const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader })
+  // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
+  const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader } })
   const power = new PowerController(leader, o.log)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)

@@ -22,7 +22,7 @@ export const newInvocationId = (): string => `i${nodeTag}${(++counter).toString(
  */
 export const admitInvoke = (
   msg: InboundMessage,
-  deps: { topics: Topics, manifest: (fn: string) => Manifest | undefined, now: number, waitMs: number, maxEventBytes: number, isDuplicate: (k: string) => boolean }
+  deps: { topics: Topics, manifest: (fn: string) => Manifest | undefined, now: number, waitMs: number, maxEventBytes: number, isDuplicate: (k: string) => boolean, replyOutsidePrefix?: boolean }
 ): InvokeOutcome => {
   // Retained invokes would replay on every resubscribe (MQTT 3.1.1 §3.3.1.3): ignore them.
   if (msg.retain) return { kind: 'ignore', why: 'retained invoke' }
@@ -37,7 +37,7 @@ export const admitInvoke = (
   const requestId = parsed.req ?? newInvocationId()
   let reply: ReplyAddress | null
   try {
-    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData)
+    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData, deps.replyOutsidePrefix === true)
   } catch (err) {
     const fallback = parsed.client !== undefined && parsed.req !== undefined ? { topic: deps.topics.result(parsed.client, parsed.fn, parsed.req) } : null
     return { kind: 'reject', reply: fallback, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_UNAUTHORIZED') }

@@ -29,7 +29,7 @@ t.test('with Mosquitto as the broker, MQTT 5 Response Topic and Correlation Data
 
   // mosquitto_rr: publishes with a Response Topic and waits for the reply on it.
   const out = await new Promise<string>((resolve) => {
-    const p = spawn('mosquitto_rr', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(mosq.port), '-t', 'wisp/invoke/echo/rr/q0', '-e', 'wisp/result/rr/rr-1', '-m', '{"x":1}', '-W', '10'])
+    const p = spawn('mosquitto_rr', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(mosq.port), '-t', 'wisp/invoke/echo', '-e', 'replies/rr-1', '-m', '{"x":1}', '-W', '10'])
     let s = ''
     p.stdout.on('data', (d: Buffer) => { s += d.toString() })
     p.on('exit', () => resolve(s))

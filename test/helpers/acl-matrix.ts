@@ -32,6 +32,8 @@ export interface MatrixTarget {
   readonly codeByExactHashOnly: boolean
   /** aedes refuses retained publishes from clients; Mosquitto's ACL has no rule for the retain flag. */
   readonly retainRestricted: boolean
+  /** The broker speaks MQTT 5, so clients can name a Response Topic (aedes speaks 3.1.1). */
+  readonly mqtt5: boolean
 }
 
 let seq = 0
@@ -192,6 +194,23 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
   await forbidSubscribe('b2', 'wisp/result/#', 'wisp/result/bob/hello/p7')
   await forbidSubscribe('b2', 'wisp/boards/+/state', 'wisp/boards/b3/state')
   if (target.codeByExactHashOnly) await forbidSubscribe('b2', 'wisp/code/+', `wisp/code/${'b'.repeat(64)}`)
+
+  if (target.mqtt5) {
+    // MQTT 5 Response Topics: the leader publishes as admin, so only the caller's own result space.
+    const spy = await connect(url, 'admin')
+    await spy.sub('elsewhere/#')
+    const a = await TestClient.connect(url, { username: 'alice', password: passwordOf('alice'), clientId: 'alice-v5', protocolVersion: 5 })
+    await a.sub('wisp/result/alice/#')
+    for (const [req, rt] of [['rt1', 'wisp/result/bob/hello/rt1'], ['rt2', 'elsewhere/alarm'], ['rt3', 'wisp/boards/b1/control']] as const) {
+      await a.pub(`wisp/invoke/hello/alice/${req}`, '{"name":"x"}', { properties: { responseTopic: rt, correlationData: Buffer.from(req) } })
+      await a.waitFor((r) => r.some((m) => m.topic === `wisp/result/alice/hello/${req}`), 20_000)
+      t.match(a.on(`wisp/result/alice/hello/${req}`)[0]?.json, { ok: false, error: { code: 'WISP_UNAUTHORIZED' } }, `a Response Topic ${rt} is refused; the refusal goes to alice's own result topic`)
+      const leaked = observer.received.some((m) => m.topic === rt && m.payload.toString().includes('"ok"')) || spy.received.length > 0
+      if (leaked) forbiddenPublishes++
+      t.notOk(leaked, `the leader published nothing on ${rt}`)
+    }
+    await a.close(); await spy.close()
+  }
 
   const state = observer.received.find((m) => m.topic === 'wisp/boards/b1/state')?.json as ({ incarnation?: string } & Record<string, unknown>) | undefined
   t.type(state?.incarnation, 'string', 'the observer saw b1\'s state')

@@ -46,5 +46,5 @@ t.test('the same ACL matrix on Mosquitto, with its password file and the ACL fil
   t.teardown(board.cleanup)
   for (let i = 0; i < 200 && !gw.leader.cluster.view().boards.some((b) => b.routable); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   t.ok(gw.leader.cluster.view().boards.some((b) => b.id === 'b1' && b.routable), 'the board authenticated and joined')
-  await runAclMatrix(t, { url: mosq.url, gw, helloSha: manifest.sha256, clientIdsTied: false, codeByExactHashOnly: false, retainRestricted: false })
+  await runAclMatrix(t, { url: mosq.url, gw, helloSha: manifest.sha256, clientIdsTied: false, codeByExactHashOnly: false, mqtt5: true, retainRestricted: false })
 })
