@@ -31,10 +31,13 @@ export const BoardConfigSchema = z.object({
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }),
   username: z.string().optional(),
   password: z.string().optional(),
+  /** CA certificate (PEM file) to trust for an mqtts:// broker with a private certificate. */
+  ca_file: z.string().min(1).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/board'),
   http_port: z.number().int().min(0).max(65535).default(8081),
-  http_host: z.string().default('0.0.0.0'),
+  /** The board page listens on loopback unless an interface is configured (flashed boards set 0.0.0.0). */
+  http_host: z.string().default('127.0.0.1'),
   /** Where others reach the status page; defaults to http://<hostname>:<http_port>/ */
   status_url: z.string().optional(),
   gossip_ms: z.number().int().min(50).max(60_000).default(1000),

@@ -12,7 +12,7 @@ import type { EnergyPort } from './energy-port.js'
  * The board's status page and /metrics, fed by the agent. A port that cannot be bound
  * leaves the board running without its page (it says so): serving functions comes first.
  */
-export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile, energy: EnergyPort, host: string, port: number, log: Logger }): Promise<StatusServer | null> => {
+export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile, energy: EnergyPort, host: string, port: number, allowedHosts?: readonly string[], log: Logger }): Promise<StatusServer | null> => {
   const registry = new Registry()
   const m = createBoardMetrics(registry)
   const id = o.agent.state().id
@@ -39,7 +39,7 @@ export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile,
     feed.changed()
   })
   try {
-    return await startStatusServer({ kind: 'board', host: o.host, port: o.port, source: feed, registry, log: o.log })
+    return await startStatusServer({ kind: 'board', host: o.host, port: o.port, source: feed, registry, log: o.log, allowedHosts: o.allowedHosts })
   } catch (err) {
     o.log.warn('status page not served', { port: o.port, err: (err as Error).message })
     return null

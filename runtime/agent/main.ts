@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -8,6 +8,8 @@ import { BoardConfigSchema, type BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
+import { WispError } from '../shared/errors.js'
+import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
@@ -25,6 +27,15 @@ export interface RunningBoard {
   stop: () => Promise<void>
 }
 
+const readCa = (file: string): string => {
+  try { return readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `board config: cannot read ca_file ${file}: ${(err as Error).message}`) }
+}
+
+/** The page answers to the host name of its status_url (besides localhost, the host name and IP literals). */
+const pageHosts = (url: string): string[] => {
+  try { return [new URL(url).hostname] } catch { return [] }
+}
+
 export const loadBoardConfig = (file: string): BoardConfig =>
   validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)
 
@@ -34,14 +45,17 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const topics = new Topics(config.topic_prefix)
   const incarnation = newIncarnation()
   mkdirSync(config.data_dir, { recursive: true })
-  const statusUrl = config.status_url ?? `http://${hostname()}:${config.http_port}/`
+  // A page on loopback is reached on this machine only; one on an interface by the host name.
+  const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
   const transport = await MqttTransport.open({
     url: cfg.broker,
-    clientId: `wisp-${cfg.id}-${incarnation}`,
+    // With an account, the client id must begin with the username (the broker refuses others).
+    clientId: `${cfg.username ?? `wisp-${cfg.id}`}-${incarnation}`,
     username: cfg.username,
     password: cfg.password,
+    ca: cfg.ca_file !== undefined ? readCa(cfg.ca_file) : undefined,
     keepaliveS: cfg.keepalive_s,
     reconnect: true,
     // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.
@@ -71,7 +85,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   })
   const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock: systemClock })
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), scheduler, log, incarnation, powerOff })
-  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, log })
+  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
   return {

@@ -7,6 +7,7 @@ import { registerInvoke } from './commands/invoke.js'
 import { registerStart } from './commands/start.js'
 import { registerFlash } from './commands/flash.js'
 import { registerSimulate } from './commands/simulate.js'
+import { registerUsers } from './commands/users.js'
 
 /** Composition root of the `wisp` command line. */
 const program = new Command()
@@ -19,4 +20,5 @@ registerInvoke(program)
 registerBoards(program)
 registerFlash(program)
 registerSimulate(program)
+registerUsers(program)
 await program.parseAsync(process.argv)

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Logger } from '../shared/log.js'
 import { publishDeployment } from '../shared/deploy.js'
@@ -9,6 +10,8 @@ import { SimGpioPin, type GpioPin } from '../../node-firmware-bridge/index.js'
 import { getProfile } from '../../boards/index.js'
 import type { PowerGateOptions as PowerPolicyOptions } from '../leader/policies/power-gate.js'
 import { readFunctionsDir } from './examples.js'
+import type { BrokerUser } from '../leader/broker-auth.js'
+import { hashPassword } from '../shared/password.js'
 
 /** The mix of simulated boards in `wisp start`: heterogeneous on purpose. */
 export const SIM_PROFILES = ['raspberry-pi-4b', 'raspberry-pi-zero-2w', 'banana-pi-m2-zero', 'orange-pi-zero3'] as const
@@ -25,14 +28,24 @@ export interface ClusterOptions {
   readonly powerPolicy?: Partial<PowerPolicyOptions>
   /** Factor on the profiles' boot times when a simulated relay closes (1 = as the profile says). */
   readonly bootScale?: number
+  /** Broker accounts: an admin, a client `me` and one per board, with fresh passwords; needed for a non-loopback mqttHost. */
+  readonly accounts?: boolean
+  /** Interface of the embedded broker (default 127.0.0.1). */
+  readonly mqttHost?: string
   readonly log: Logger
 }
+
+/** The passwords `wisp start --accounts` made (the boards' own are in their board configs). */
+export interface ClusterAccounts { readonly admin: string, readonly me: string }
 
 export interface EmbeddedCluster {
   readonly gateway: Gateway
   readonly boards: readonly BoardProcess[]
+  readonly accounts: ClusterAccounts | null
   close: () => Promise<void>
 }
+
+const secret = (): string => randomBytes(18).toString('base64url')
 
 /** `wisp start`: gateway in this process, each simulated board a child process running the real agent. */
 export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> => {
@@ -59,9 +72,23 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
     })
     relays.set(id, { pin, activeLow: false, profile })
   }
+  // With accounts, each board gets its own credential, minted here for this run.
+  const passwords = new Map<string, string>()
+  let users: Record<string, BrokerUser> | undefined
+  if (o.accounts === true) {
+    users = {}
+    const mint = async (name: string, role: BrokerUser['role']): Promise<void> => {
+      const password = secret()
+      passwords.set(name, password)
+      ;(users as Record<string, BrokerUser>)[name] = { password_hash: await hashPassword(password), role }
+    }
+    await mint('admin', 'admin')
+    await mint('me', 'client')
+    for (let n = 1; n <= o.boards; n++) await mint(`b${n}`, 'board')
+  }
   const gateway = await startGateway({
-    dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, httpPort: o.httpPort, log: o.log, leader: o.leader,
-    policy: o.policy, powerPolicy: o.powerPolicy, relays
+    dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, mqttHost: o.mqttHost, httpPort: o.httpPort, log: o.log, leader: o.leader,
+    policy: o.policy, powerPolicy: o.powerPolicy, relays, users
   })
   const close = async (): Promise<void> => {
     closing = true
@@ -86,10 +113,12 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
         http_port: port,
         http_host: '127.0.0.1',
         status_url: `http://127.0.0.1:${port}/`,
-        sim: { emulate_speed: true, ina219: true }
+        sim: { emulate_speed: true, ina219: true },
+        ...(users !== undefined ? { username: id, password: passwords.get(id) } : {})
       }
       const file = join(dir, 'board.json')
-      writeFileSync(file, JSON.stringify(config, null, 2) + '\n')
+      writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+      chmodSync(file, 0o600) // it may hold a board's password
       const proc = new BoardProcess(id, file, o.log)
       boards.push(proc)
       proc.start()
@@ -99,7 +128,8 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
     await close()
     throw err
   }
-  return { gateway, boards, close }
+  const accounts = users !== undefined ? { admin: passwords.get('admin') as string, me: passwords.get('me') as string } : null
+  return { gateway, boards, accounts, close }
 }
 
 /** Ready when every board has joined once (an idle board may be power-gated right after). */

@@ -1,63 +1,58 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { AedesOptions, AuthenticateError } from 'aedes'
-import { topicMatches } from '../transport/transport.js'
 import type { Topics } from '../protocol/topics.js'
+import { hashPassword, verifyPassword } from '../shared/password.js'
+import type { Role } from '../shared/roles.js'
+import { mayPublish, maySubscribe, ownerOfClientId } from './broker-acl.js'
 
-/** A broker account. `client` may only use its own reply space; `board` only its own board topics. */
+/** A broker account: a salted scrypt hash (runtime/shared/password.ts) and a role. */
 export interface BrokerUser {
-  readonly password_sha256: string
-  readonly role: 'client' | 'board' | 'admin'
+  readonly password_hash: string
+  readonly role: Role
 }
 
-const sha256 = (b: Buffer | string): Buffer => createHash('sha256').update(b).digest()
+type BrokerHooks = Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>
 
 /**
- * Authentication and ACLs for the embedded broker. With accounts configured, `<client>` in
- * an invoke topic must be the MQTT username and a client may subscribe only to
- * `<prefix>/result/<username>/#` (the ACL pattern `wisp/result/%u/#`), so replies stay private.
- * MQTT 3.1.1 has no negative PUBACK: a forbidden PUBLISH closes the connection (§4.8 leaves
- * this to the server), a forbidden SUBSCRIBE gets return code 0x80 (§3.9.3).
+ * Authentication and ACLs of the embedded broker (rules in broker-acl.ts). MQTT 3.1.1 has no
+ * negative PUBACK: a forbidden PUBLISH closes the connection (§4.8 leaves this to the server),
+ * a forbidden SUBSCRIBE gets return code 0x80 (§3.9.3). The in-process leader publishes with
+ * `client === null` and is not checked.
  */
-export const brokerAuth = (users: Readonly<Record<string, BrokerUser>>, topics: Topics): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> => {
+export const brokerAuth = (users: Readonly<Record<string, BrokerUser>>, topics: Topics): BrokerHooks => {
   const p = topics.prefix
+  const names = Object.keys(users)
   // aedes keeps no username on its clients: remember who authenticated as whom.
-  const who = new WeakMap<object, string>()
-  const role = (username: string | undefined): BrokerUser['role'] | null => (username !== undefined ? users[username]?.role ?? null : null)
-  const mayPublish = (u: string, r: BrokerUser['role'], topic: string): boolean => {
-    if (r === 'admin') return true
-    if (r === 'board') return topicMatches(`${p}/boards/${u}/+`, topic) && (topic.endsWith('/state') || topic.endsWith('/done'))
-    return topicMatches(`${p}/invoke/+`, topic) || topicMatches(`${p}/invoke/+/${u}/+`, topic)
-  }
-  // Readable by every account: deployments, code by hash, board gossip, the leader's view.
-  const shared = new Set([`${p}/leader/state`, `${p}/functions/+`, `${p}/functions/#`, `${p}/boards/+/state`])
-  const maySubscribe = (u: string, r: BrokerUser['role'], filter: string): boolean => {
-    if (r === 'admin' || shared.has(filter)) return true
-    if (/^[^+#]*$/.test(filter) && topicMatches(`${p}/code/+`, filter)) return true
-    if (r === 'board') return filter === `${p}/boards/${u}/run` || filter === `${p}/boards/${u}/control`
-    const own = `${p}/result/${u}/`
-    return filter.startsWith(own) && !/[+#]/.test(u)
+  const who = new WeakMap<object, { name: string, role: Role }>()
+  // An unknown name costs one scrypt too, so timing does not tell which accounts exist.
+  let decoy: Promise<string> | undefined
+  const refuse = (done: (err: AuthenticateError | null, ok: boolean | null) => void, code: 2 | 4, why: string): void => {
+    const err = new Error(why) as AuthenticateError
+    err.returnCode = code // §3.2.2.3: 2 identifier rejected, 4 bad user name or password
+    done(err, false)
   }
   return {
     authenticate: (client, username, password, done) => {
-      const user = username !== undefined ? users[username] : undefined
-      const ok = user !== undefined && password !== undefined &&
-        timingSafeEqual(sha256(password), Buffer.from(user.password_sha256, 'hex'))
-      if (ok) { who.set(client, username as string); done(null, true); return }
-      const err = new Error('bad username or password') as AuthenticateError
-      err.returnCode = 4 // MQTT 3.1.1 §3.2.2.3: Connection Refused, bad user name or password
-      done(err, false)
+      const user = username !== undefined && Object.hasOwn(users, username) ? users[username] : undefined
+      const secret = password?.toString('utf8') ?? ''
+      decoy ??= hashPassword(randomBytes(16).toString('hex'))
+      const check = user !== undefined ? verifyPassword(secret, user.password_hash) : decoy.then(async (h) => await verifyPassword(secret, h)).then(() => false)
+      check.then((ok) => {
+        if (!ok || user === undefined || username === undefined || password === undefined) { refuse(done, 4, 'bad username or password'); return }
+        if (ownerOfClientId(client.id, names) !== username) { refuse(done, 2, `client id "${client.id.slice(0, 80)}" must be "${username}" or begin with "${username}-"`); return }
+        who.set(client, { name: username, role: user.role })
+        done(null, true)
+      }, () => { refuse(done, 4, 'bad username or password') })
     },
     authorizePublish: (client, packet, done) => {
       if (client === null) { done(null); return } // the broker's own publishes (the in-process leader)
-      const username = who.get(client)
-      const r = role(username)
-      if (username !== undefined && r !== null && mayPublish(username, r, packet.topic)) { done(null); return }
-      done(new Error(`${String(username)} may not publish to ${packet.topic}`))
+      const u = who.get(client)
+      if (u !== undefined && mayPublish(p, u.name, u.role, packet.topic, packet.retain)) { done(null); return }
+      done(new Error(`${u?.name ?? 'unknown'} may not publish${packet.retain ? ' retained' : ''} to ${packet.topic}`))
     },
     authorizeSubscribe: (client, sub, done) => {
-      const username = who.get(client)
-      const r = role(username)
-      done(null, username !== undefined && r !== null && maySubscribe(username, r, sub.topic) ? sub : null)
+      const u = who.get(client)
+      done(null, u !== undefined && maySubscribe(p, u.name, u.role, sub.topic) ? sub : null)
     }
   }
 }

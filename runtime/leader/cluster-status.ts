@@ -6,6 +6,9 @@ import { startStatusServer, type StatusServer } from '../status/server.js'
 import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from '../status/types.js'
 import type { Completion, Leader } from './leader.js'
 
+/** The `function` label of invocations of a name that is not deployed (one series for all of them). */
+export const UNDEPLOYED = '(not deployed)'
+
 /** Jain's fairness index (Σx)² / (n·Σx²): 1 when all equal, 1/n when one takes all. */
 export const jain = (xs: readonly number[]): number | null => {
   if (xs.length === 0) return null
@@ -35,17 +38,18 @@ export class ClusterStatus {
   private timer: ReturnType<typeof setInterval> | null = null
   private server: StatusServer | null = null
 
-  constructor (private readonly leader: Leader, private readonly log: Logger) {
+  /** `isDeployed` keeps /metrics to one series per deployed function: a name a client made up gets none of its own. */
+  constructor (private readonly leader: Leader, private readonly log: Logger, private readonly isDeployed: (fn: string) => boolean = () => true) {
     this.feed = new SnapshotFeed(() => this.snapshot())
     leader.onCompletion((c) => this.onCompletion(c))
   }
 
-  async start (host: string, port: number): Promise<StatusServer> {
+  async start (host: string, port: number, allowedHosts: readonly string[] = []): Promise<StatusServer> {
     this.timer = setInterval(() => {
       try { this.sample() } catch (err) { this.log.warn('cluster sample failed', { err: (err as Error).message }) }
     }, 1000)
     this.timer.unref()
-    this.server = await startStatusServer({ kind: 'cluster', host, port, source: this.feed, registry: this.registry, log: this.log })
+    this.server = await startStatusServer({ kind: 'cluster', host, port, source: this.feed, registry: this.registry, log: this.log, allowedHosts })
     return this.server
   }
 
@@ -60,7 +64,7 @@ export class ClusterStatus {
     this.invocations.push(r.ok
       ? { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: true, receipt: r.receipt, logs: [] }
       : { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: false, error: r.error, receipt: r.receipt, logs: [] })
-    recordInvocation(this.metrics, c.fn, r.ok ? 'ok' : r.error.code, r.receipt)
+    recordInvocation(this.metrics, this.isDeployed(c.fn) ? c.fn : UNDEPLOYED, r.ok ? 'ok' : r.error.code, r.receipt)
     this.feed.changed()
   }
 

@@ -32,11 +32,13 @@ export interface LeaderOptions {
   /** Per-client token bucket for invokes (tokens/s and bucket size); past it WISP_RATE_LIMITED. */
   readonly invokeRatePerClient: number
   readonly invokeBurstPerClient: number
+  /** Honour MQTT 5 Response Topics outside the prefix: only with a broker without accounts (SECURITY.md). */
+  readonly replyOutsidePrefix: boolean
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
-  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000
+  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false
 })
 
 export interface Completion {
@@ -142,7 +144,8 @@ export class Leader {
       maxEventBytes: this.opts.maxEventBytes,
       isDuplicate: (k) => this.inflight.isDuplicate(k, now),
       full: () => this.inflight.size >= this.opts.maxInflight,
-      withinRate: (client) => this.rate.take(client, now)
+      withinRate: (client) => this.rate.take(client, now),
+      replyOutsidePrefix: this.opts.replyOutsidePrefix
     })
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {

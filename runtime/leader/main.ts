@@ -8,7 +8,7 @@ import { seededRng } from '../shared/rng.js'
 import { AedesTransport } from '../transport/aedes-transport.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import type { Transport } from '../transport/transport.js'
-import { startBroker, type EmbeddedBroker } from './broker.js'
+import { startBroker, type BrokerTls, type EmbeddedBroker } from './broker.js'
 import { Leader, type LeaderOptions } from './leader.js'
 import { createPolicySet } from './policies/policy-sets.js'
 import { createPowerGate, type PowerGateOptions as PowerPolicyOptions } from './policies/power-gate.js'
@@ -19,18 +19,31 @@ import { Registry } from './registry.js'
 import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
+import { requireLoopbackInOpenMode } from '../shared/bind.js'
+import { isPasswordHash } from '../shared/password.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
   readonly mqttPort: number
+  /** Interface of the embedded broker; default 127.0.0.1. Any other needs `users`. */
   readonly mqttHost?: string
+  /** An mqtts:// listener of the embedded broker (certificate and key in PEM). */
+  readonly tls?: BrokerTls
   /** Cluster status page; null = none. */
   readonly httpPort?: number | null
+  /** Interface of the cluster page; default 127.0.0.1. Any other needs `users` (or an external broker). */
   readonly httpHost?: string
-  /** Accounts of the embedded broker; none = anonymous access. */
+  /** Host names the cluster page answers to besides localhost, this machine's name and IP literals (DNS rebinding). */
+  readonly httpAllowedHosts?: readonly string[]
+  /** Accounts of the embedded broker; none = open mode, loopback only. */
   readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
+  /** The leader's admin account on the external broker. */
+  readonly brokerUsername?: string
+  readonly brokerPassword?: string
+  /** PEM CA certificate(s) to trust for an mqtts:// external broker. */
+  readonly brokerCa?: string
   readonly topicPrefix?: string
   readonly leader?: Partial<LeaderOptions>
   /** Policy set (runtime/leader/policies/policy-sets.ts); default `wisp`. */
@@ -52,6 +65,8 @@ export interface Gateway {
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
   readonly statusUrl: string | null
+  /** Embedded broker without accounts: anonymous, and listening on loopback only. */
+  readonly openMode: boolean
   close: () => Promise<void>
 }
 
@@ -68,12 +83,26 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const profiles = loadProfiles()
   let broker: EmbeddedBroker | null = null
   let transport: Transport
+  const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
+  const openMode = o.brokerUrl === undefined && !hasUsers
+  const mqttHost = o.mqttHost ?? '127.0.0.1'
+  const httpHost = o.httpHost ?? '127.0.0.1'
+  for (const [name, u] of Object.entries(o.users ?? {})) {
+    if (!isPasswordHash(u.password_hash)) throw new WispError('WISP_BAD_CONFIG', `user ${name}: password_hash is not a salted scrypt hash; make one with \`wisp users add ${name} --role ${u.role}\``)
+  }
+  if (openMode) {
+    requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
+    if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
+    if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
+  }
   if (o.brokerUrl === undefined) {
-    const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
-    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
+    const auth = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
+    broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth, tls: o.tls })
     transport = new AedesTransport(broker.aedes)
   } else {
-    transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
+    transport = await MqttTransport.open({
+      url: o.brokerUrl, clientId: `${o.brokerUsername ?? 'wisp-leader'}-${process.pid}`, username: o.brokerUsername, password: o.brokerPassword, ca: o.brokerCa, reconnect: true
+    })
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
@@ -82,7 +111,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const base = createPolicySet(o.policy ?? 'wisp')
   const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader })
+  // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
+  const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader } })
   const power = new PowerController(leader, o.log)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -96,11 +127,11 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   await leader.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
   loop.start()
-  const status = new ClusterStatus(leader, o.log)
+  const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
   let statusUrl: string | null = null
   if (o.httpPort !== null && o.httpPort !== undefined) {
     try {
-      statusUrl = (await status.start(o.httpHost ?? '0.0.0.0', o.httpPort)).url
+      statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
       await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
@@ -108,7 +139,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, broker, statusUrl, power,
+    transport, topics, leader, registry, broker, statusUrl, power, openMode,
     close: async () => {
       loop.stop()
       power.close()

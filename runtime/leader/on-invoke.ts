@@ -34,6 +34,8 @@ export const admitInvoke = (
     full?: () => boolean
     /** Takes a token from the client's bucket; false when it is empty. */
     withinRate?: (client: string) => boolean
+    /** Honour MQTT 5 Response Topics outside the prefix (an external broker without accounts). */
+    replyOutsidePrefix?: boolean
   }
 ): InvokeOutcome => {
   // Retained invokes would replay on every resubscribe (MQTT 3.1.1 §3.3.1.3): ignore them.
@@ -49,7 +51,7 @@ export const admitInvoke = (
   const requestId = parsed.req ?? newInvocationId()
   let reply: ReplyAddress | null
   try {
-    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData)
+    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData, deps.replyOutsidePrefix === true)
   } catch (err) {
     const fallback = parsed.client !== undefined && parsed.req !== undefined ? { topic: deps.topics.result(parsed.client, parsed.fn, parsed.req) } : null
     return { kind: 'reject', reply: fallback, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_UNAUTHORIZED') }

@@ -1,21 +1,48 @@
 import { z } from 'zod'
 import { readJsonFile, validateConfig } from '../../boards/index.js'
+import { ROLES } from './roles.js'
+import { isPasswordHash } from './password.js'
+
+/** One broker account: `wisp users add NAME --role R` prints it. */
+const UserSchema = z.object({
+  password_hash: z.string().optional(),
+  password_sha256: z.unknown().optional(),
+  role: z.enum(ROLES)
+}).strict().superRefine((u, ctx) => {
+  if (u.password_sha256 !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['password_sha256'], message: 'unsalted SHA-256 password hashes are no longer accepted; make a salted one with `wisp users add NAME --role ROLE` and put its "password_hash" in place of "password_sha256"' })
+  } else if (u.password_hash === undefined || !isPasswordHash(u.password_hash)) {
+    ctx.addIssue({ code: 'custom', path: ['password_hash'], message: 'must be a scrypt hash as printed by `wisp users add NAME --role ROLE` (scrypt$N$r$p$salt$hash)' })
+  }
+}).transform((u) => ({ password_hash: u.password_hash as string, role: u.role }))
 
 /** The gateway process (`wisp gateway --config F`). */
 export const GatewayConfigSchema = z.object({
   mqtt_port: z.number().int().min(0).max(65535).default(1883),
-  mqtt_host: z.string().default('0.0.0.0'),
+  /** Interface of the embedded broker; anything but loopback needs `users`. */
+  mqtt_host: z.string().default('127.0.0.1'),
   http_port: z.number().int().min(0).max(65535).default(8080),
+  /** An mqtts listener of the embedded broker: PEM files; `host` defaults to mqtt_host. */
+  tls: z.object({
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    port: z.number().int().min(0).max(65535).default(8883),
+    host: z.string().optional()
+  }).strict().optional(),
+  /** Interface of the cluster page; anything but loopback needs `users`. */
+  http_host: z.string().default('127.0.0.1'),
+  /** Names the cluster page answers to besides localhost, the host name and IP addresses (a Host check against DNS rebinding). */
+  http_allowed_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/)).default([]),
   /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/gateway'),
   wait_ms: z.number().int().min(0).max(600_000).default(10_000),
-  /** Accounts of the embedded broker (none = anonymous): clients may only read their own replies. */
-  users: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.object({
-    password_sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    role: z.enum(['client', 'board', 'admin']).default('client')
-  })).default({}),
+  /** The leader's account on an external broker (an admin there); env WISP_USERNAME / WISP_PASSWORD also work. */
+  broker_username: z.string().min(1).optional(),
+  broker_password: z.string().min(1).optional(),
+  /** Accounts of the embedded broker (none = open mode, loopback only); see SECURITY.md. */
+  users: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be 1-64 of [a-z0-9-]'), UserSchema).default({}),
   /** Control-plane policy set (wisp, wisp-no-gate, baseline, p2c). */
   policy: z.string().default('wisp'),
   /** The gateway's relays: board id → GPIO line (kernel number), polarity and the board's profile. */

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { loadAssets, type Asset } from './assets.js'
 import { SseHub } from './sse.js'
+import { hostChecker } from './host-check.js'
 import type { BoardSnapshot, ClusterSnapshot, SnapshotSource } from './types.js'
 
 interface Common {
@@ -16,7 +17,18 @@ interface Common {
   log?: Logger
   /** Minimum gap between two SSE pushes (default 200 ms). */
   minPushMs?: number
+  /** Host names (besides localhost, this machine's name and IP literals) the page answers to. */
+  allowedHosts?: readonly string[]
+  /** Live-event connections served at once; beyond, 503 (default MAX_SSE_CLIENTS). */
+  maxSseClients?: number
 }
+
+/**
+ * Live-event (SSE) connections one status server keeps at once. Each holds a socket and gets
+ * every push; a page needs one, so 32 covers a room of viewers while a flood of connections
+ * cannot exhaust a board's file descriptors or its CPU. Beyond it: 503 with Retry-After.
+ */
+export const MAX_SSE_CLIENTS = 32
 export type StatusServerOptions =
   | Common & { kind: 'board', source: SnapshotSource<BoardSnapshot> }
   | Common & { kind: 'cluster', source: SnapshotSource<ClusterSnapshot> }
@@ -58,16 +70,27 @@ export const startStatusServer = async (opts: StatusServerOptions): Promise<Stat
   const hub = new SseHub({ payload: () => JSON.stringify(snapshot()), minIntervalMs: opts.minPushMs })
   const unsubscribe = opts.source.subscribe(() => { hub.changed() })
 
+  const hostOk = hostChecker(opts.allowedHosts)
+  const maxSse = opts.maxSseClients ?? MAX_SSE_CLIENTS
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://status.invalid').pathname
     const head = req.method === 'HEAD'
+    // RFC 9110 §15.5.20: 421 Misdirected Request for a name this server does not answer to.
+    if (!hostOk(req.headers.host)) return json(res, 421, { error: 'unknown Host; add it to the allowed host names of this page' }, head)
     if (req.method !== 'GET' && !head) {
       res.setHeader('allow', 'GET, HEAD')
       json(res, 405, { error: 'method not allowed' }, false)
       return
     }
     if (path === apiPath) return json(res, 200, snapshot(), head)
-    if (path === '/events') { hub.add(res); return }
+    if (path === '/events') {
+      if (hub.size >= maxSse) {
+        res.setHeader('retry-after', '10')
+        return json(res, 503, { error: `too many live connections (at most ${maxSse})` }, head)
+      }
+      hub.add(res); return
+    }
     if (path === '/metrics') return send(res, 200, registry.contentType, await registry.metrics(), head)
     if (path === '/favicon.ico') { res.writeHead(204); res.end(); return }
     const asset = assets.get(path === '/index.html' ? '/' : path)

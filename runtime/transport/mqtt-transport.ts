@@ -7,6 +7,8 @@ export interface MqttTransportOptions {
   readonly clientId?: string
   readonly username?: string
   readonly password?: string
+  /** PEM CA certificate(s) trusted for mqtts:// (default: the system's). */
+  readonly ca?: string
   readonly keepaliveS?: number
   /** Preferred protocol level; 5 falls back to 4 when the broker refuses it (aedes speaks 3.1.1 only). */
   readonly protocolVersion?: 4 | 5
@@ -26,7 +28,8 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     connectTimeout: o.connectTimeoutMs ?? 5000,
     reconnectPeriod: o.reconnect === true ? 1000 : 0,
     clean: true,
-    will: o.will
+    will: o.will,
+    ...(o.ca !== undefined ? { ca: o.ca } : {})
   }
   const client = mqtt.connect(o.url, opts)
   noDelay(client)

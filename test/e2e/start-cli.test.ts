@@ -32,8 +32,8 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   const p = wisp(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')], dir)
   t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
   const out = await waitForOutput(p, /Ctrl-C stops/, 60_000)
-  t.match(out, new RegExp(`mqtt://localhost:${mqttPort}`))
-  t.match(out, /mosquitto_pub -p \d+ -t wisp\/invoke\/hello\/me\/r1/)
+  t.match(out, new RegExp(`mqtt://127\\.0\\.0\\.1:${mqttPort} \\(open mode, loopback only`))
+  t.match(out, /mosquitto_pub -h 127\.0\.0\.1 -p \d+ -t wisp\/invoke\/hello\/me\/r1/)
   t.match(out, /hello/)
 
   const client = await TestClient.connect(`mqtt://127.0.0.1:${mqttPort}`)

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:net'
@@ -13,13 +13,21 @@ export const mosquittoMissing = (): string | false =>
 export const clientsMissing = (): string | false =>
   hasBinary('mosquitto_pub') && hasBinary('mosquitto_sub') ? false : 'mosquitto-clients is not installed (apt-get install mosquitto-clients)'
 
-/** A real Mosquitto broker (MQTT 5) on a free loopback port, for as long as the test needs it. */
-export const startMosquitto = async (): Promise<{ url: string, port: number, stop: () => Promise<void> }> => {
+/**
+ * A real Mosquitto broker (MQTT 5) on a free loopback port, for as long as the test needs it.
+ * `files` are written beside its config (e.g. a password and an ACL file) and `conf` lines
+ * added to it, with `{dir}` standing for that folder; with `conf` there is no anonymous access.
+ */
+export const startMosquitto = async (o: { files?: Record<string, string>, conf?: string[] } = {}): Promise<{ url: string, port: number, dir: string, stop: () => Promise<void> }> => {
   if (MOSQUITTO === undefined) throw new Error('mosquitto is not installed')
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'wisp-mosq-'))
   const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmessage_size_limit 0\n`)
+  // Mosquitto started as root reads these files after dropping to its own user.
+  if (o.files !== undefined) chmodSync(dir, 0o755)
+  for (const [name, text] of Object.entries(o.files ?? {})) writeFileSync(join(dir, name), text, { mode: 0o644 })
+  const extra = (o.conf ?? ['allow_anonymous true']).map((l) => l.replaceAll('{dir}', dir))
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, ...extra, 'persistence false', 'message_size_limit 0', ''].join('\n'))
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
   const deadline = Date.now() + 5000
   for (;;) {
@@ -34,6 +42,7 @@ export const startMosquitto = async (): Promise<{ url: string, port: number, sto
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    dir,
     stop: async () => {
       await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
       rmSync(dir, { recursive: true, force: true })

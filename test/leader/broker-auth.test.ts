@@ -1,5 +1,4 @@
 import t from 'tap'
-import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,15 +10,15 @@ import { silentLogger } from '../../runtime/shared/log.js'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { inProcessBoard } from '../helpers/board.js'
+import { hashPassword } from '../../runtime/shared/password.js'
 
-const hash = (s: string): string => createHash('sha256').update(s).digest('hex')
 
 t.test('with accounts, <client> must be the username and replies stay private', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-auth-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const gw = await startGateway({
     dataDir: dir, mqttPort: await freePort(), mqttHost: '127.0.0.1', httpPort: null, log: silentLogger,
-    users: { alice: { password_sha256: hash('a-secret'), role: 'client' }, bob: { password_sha256: hash('b-secret'), role: 'client' }, b1: { password_sha256: hash('board'), role: 'board' } }
+    users: { alice: { password_hash: await hashPassword('a-secret'), role: 'client' }, bob: { password_hash: await hashPassword('b-secret'), role: 'client' }, b1: { password_hash: await hashPassword('board'), role: 'board' } }
   })
   t.teardown(gw.close)
   const code = 'export async function handler () { return "private" }'
@@ -32,7 +31,7 @@ t.test('with accounts, <client> must be the username and replies stay private', 
   await t.rejects(mqtt.connectAsync(gw.url, { username: 'alice', password: 'wrong', reconnectPeriod: 0 }), /Bad username or password|bad user name or password/i, 'a bad password is refused (CONNACK 4)')
   await t.rejects(mqtt.connectAsync(gw.url, { reconnectPeriod: 0 }), /Not authorized|Bad username|bad user name/i, 'anonymous is refused')
 
-  const alice = await TestClient.connect(gw.url, { username: 'alice', password: 'a-secret' })
+  const alice = await TestClient.connect(gw.url, { username: 'alice', password: 'a-secret', clientId: 'alice-1' })
   t.teardown(() => alice.close())
   await t.rejects(alice.client.subscribeAsync('wisp/result/bob/#', { qos: 1 }), /Subscribe error/, 'alice may not read bob\'s replies (SUBACK 0x80)')
   await alice.sub('wisp/result/alice/#')
@@ -41,7 +40,7 @@ t.test('with accounts, <client> must be the username and replies stay private', 
   t.match(alice.received[0]?.json, { ok: true, result: 'private' })
 
   // Publishing an invoke in bob's name closes alice's connection: no reply is ever made for bob.
-  const bob = await TestClient.connect(gw.url, { username: 'bob', password: 'b-secret' })
+  const bob = await TestClient.connect(gw.url, { username: 'bob', password: 'b-secret', clientId: 'bob' })
   t.teardown(() => bob.close())
   await bob.sub('wisp/result/bob/#')
   const closed = new Promise<void>((resolve) => alice.client.once('close', () => resolve()))

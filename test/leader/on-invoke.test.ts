@@ -35,10 +35,13 @@ t.test('retained, malformed and duplicate invokes are ignored, never answered tw
   t.match(admitInvoke(msg('wisp/invoke/hello/me/r5'), deps), { kind: 'ignore', why: /duplicate/ })
 })
 
-t.test('MQTT 5 response topics: own space or outside the prefix only', async (t) => {
+t.test('MQTT 5 response topics: the caller\'s own result space only', async (t) => {
   const cd = Buffer.from('c1')
   t.same(replyAddress(topics, { fn: 'f', client: 'me', req: 'r' }, 'wisp/result/me/x', cd), { topic: 'wisp/result/me/x', correlationData: cd })
-  t.same(replyAddress(topics, { fn: 'f' }, 'app/replies/7', undefined), { topic: 'app/replies/7' })
+  t.throws(() => replyAddress(topics, { fn: 'f', client: 'me', req: 'r' }, 'app/replies/7', undefined), { code: 'WISP_UNAUTHORIZED' }, 'not outside the prefix either: the leader would publish there as admin')
+  t.throws(() => replyAddress(topics, { fn: 'f' }, 'app/replies/7', undefined), { code: 'WISP_UNAUTHORIZED' }, 'an invoke without <client> has no result space')
+  t.same(replyAddress(topics, { fn: 'f' }, 'app/replies/7', undefined, true), { topic: 'app/replies/7' }, 'outside the prefix on a broker without accounts')
+  t.throws(() => replyAddress(topics, { fn: 'f' }, 'wisp/boards/b1/run', undefined, true), { code: 'WISP_UNAUTHORIZED' }, 'but never inside it')
   t.throws(() => replyAddress(topics, { fn: 'f', client: 'me', req: 'r' }, 'wisp/result/you/x', undefined), { code: 'WISP_UNAUTHORIZED' })
   t.throws(() => replyAddress(topics, { fn: 'f' }, 'wisp/boards/b1/run', undefined), { code: 'WISP_UNAUTHORIZED' }, 'an anonymous reply may not be aimed at a board')
   t.throws(() => replyAddress(topics, { fn: 'f' }, 'app/+/x', undefined), { code: 'WISP_UNAUTHORIZED', message: /wildcards/ })

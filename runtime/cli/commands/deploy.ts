@@ -6,16 +6,17 @@ import { WispError } from '../../shared/errors.js'
 import { MqttTransport } from '../../transport/mqtt-transport.js'
 import { validateFunction } from '../../agent/validate.js'
 import { fail, intOption } from '../errors.js'
+import { addCredentialOptions, clientIdFor, credentials } from '../credentials.js'
 
 export const registerDeploy = (program: Command): void => {
-  program.command('deploy <fn> <file>')
-    .description('deploy a function (an ES module exporting `handler`) to the cluster')
-    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://localhost:1883')
+  addCredentialOptions(program.command('deploy <fn> <file>')
+    .description('deploy a function (an ES module exporting `handler`) to the cluster (needs an admin account when the broker has accounts)')
+    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883'))
     .option('--memory-mb <mb>', 'memory limit per runtime', intOption('--memory-mb'))
     .option('--timeout-ms <ms>', 'timeout per invocation', intOption('--timeout-ms'))
     .option('--concurrency <n>', 'invocations co-executing in one runtime', intOption('--concurrency'))
     .option('--isolation <mode>', 'shared (module state shared by co-executing invocations) or context (fresh globals per invocation)')
-    .action(async (fn: string, file: string, o: { broker: string, memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string }) => {
+    .action(async (fn: string, file: string, o: { broker: string, memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string, username?: string, password?: string, ca?: string }) => {
       try {
         if (o.isolation !== undefined && o.isolation !== 'shared' && o.isolation !== 'context') {
           throw new WispError('WISP_BAD_CONFIG', '--isolation must be "shared" or "context"')
@@ -26,7 +27,8 @@ export const registerDeploy = (program: Command): void => {
           memory_mb: o.memoryMb, timeout_ms: o.timeoutMs, concurrency: o.concurrency, isolation: o.isolation as 'shared' | 'context' | undefined
         })
         await validateFunction(manifest, code)
-        const t = await MqttTransport.open({ url: o.broker, clientId: `wisp-deploy-${process.pid}`, reconnect: false })
+        const c = credentials(o)
+        const t = await MqttTransport.open({ url: o.broker, clientId: clientIdFor(c, `deploy-${process.pid}`), ...c, reconnect: false })
         try { await publishDeployment(t, new Topics(), manifest, code) } finally { await t.close() }
         process.stdout.write(`deployed ${manifest.name} (${manifest.size} bytes, sha256 ${manifest.sha256.slice(0, 12)}, ${manifest.isolation}, ${manifest.memory_mb} MB, ${manifest.timeout_ms} ms)\n`)
       } catch (err) { fail(err) }

@@ -5,13 +5,17 @@ import { Topics } from '../../protocol/topics.js'
 import { WispError } from '../../shared/errors.js'
 import { MqttTransport } from '../../transport/mqtt-transport.js'
 import { fail, intOption } from '../errors.js'
+import { addCredentialOptions, clientIdFor, type Credentials, credentials } from '../credentials.js'
 
 /** Publishes one invoke and waits for its reply on `<prefix>/result/<client>/<fn>/<req>`. */
-export const invokeOnce = async (o: { broker: string, fn: string, payload: string, timeoutMs: number, prefix?: string }): Promise<Reply> => {
+export const invokeOnce = async (o: { broker: string, fn: string, payload: string, timeoutMs: number, prefix?: string, credentials?: Credentials }): Promise<Reply> => {
   const topics = new Topics(o.prefix)
-  const client = `cli-${randomBytes(4).toString('hex')}`
+  const c = o.credentials ?? {}
+  const tag = `cli-${randomBytes(4).toString('hex')}`
+  // With an account the broker lets a client publish and read only under its own username.
+  const client = c.username ?? tag
   const req = randomBytes(8).toString('hex')
-  const t = await MqttTransport.open({ url: o.broker, clientId: `wisp-${client}`, reconnect: false })
+  const t = await MqttTransport.open({ url: o.broker, clientId: clientIdFor(c, tag), ...c, reconnect: false })
   try {
     const reply = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new WispError('WISP_TIMEOUT', `no reply from the cluster within ${o.timeoutMs} ms`)), o.timeoutMs)
@@ -27,17 +31,17 @@ export const invokeOnce = async (o: { broker: string, fn: string, payload: strin
 }
 
 export const registerInvoke = (program: Command): void => {
-  program.command('invoke <fn> [json]')
+  addCredentialOptions(program.command('invoke <fn> [json]')
     .description('invoke a function and print its reply (exit code 1 when the reply is ok:false)')
-    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://localhost:1883')
-    .option('--timeout-ms <ms>', 'how long to wait for the reply', intOption('--timeout-ms'), 30_000)
-    .action(async (fn: string, json: string | undefined, o: { broker: string, timeoutMs: number }) => {
+    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883')
+    .option('--timeout-ms <ms>', 'how long to wait for the reply', intOption('--timeout-ms'), 30_000))
+    .action(async (fn: string, json: string | undefined, o: { broker: string, timeoutMs: number, username?: string, password?: string, ca?: string }) => {
       try {
         const payload = json ?? ''
         if (payload !== '') {
           try { JSON.parse(payload) } catch { throw new WispError('WISP_BAD_PAYLOAD', `the event is not valid JSON: ${payload.slice(0, 80)}`) }
         }
-        const reply = await invokeOnce({ broker: o.broker, fn, payload, timeoutMs: o.timeoutMs })
+        const reply = await invokeOnce({ broker: o.broker, fn, payload, timeoutMs: o.timeoutMs, credentials: credentials(o) })
         process.stdout.write(JSON.stringify(reply, null, 2) + '\n')
         process.exit(reply.ok ? 0 : 1)
       } catch (err) { fail(err) }

@@ -15,23 +15,33 @@ export const registerStart = (program: Command): void => {
     .option('--policy <set>', 'control-plane policy set: wisp, wisp-no-gate, baseline, p2c', 'wisp')
     .option('--gate-idle-ms <ms>', 'power-gate a board idle this long (when the rest cover demand)', intOption('--gate-idle-ms'))
     .option('--boot-scale <x>', 'factor on the simulated boards\' boot times', Number, 1)
-    .action(async (o: { boards: number, mqttPort: number, httpPort: number, dataDir: string, waitMs: number, policy: string, gateIdleMs?: number, bootScale: number }) => {
+    .option('--accounts', 'broker accounts: a fresh admin, a client "me" and one per board (printed once); otherwise open mode, loopback only')
+    .option('--mqtt-host <host>', 'interface of the broker; anything but loopback needs --accounts', '127.0.0.1')
+    .action(async (o: { boards: number, mqttPort: number, httpPort: number, dataDir: string, waitMs: number, policy: string, gateIdleMs?: number, bootScale: number, accounts?: boolean, mqttHost: string }) => {
       const log = createLogger('wisp')
       try {
         if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')
-        const cluster = await startCluster({ boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), maxMinOnMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
+        const cluster = await startCluster({ accounts: o.accounts === true, mqttHost: o.mqttHost, boards: o.boards, mqttPort: o.mqttPort, httpPort: o.httpPort, dataDir: o.dataDir, log, leader: { waitMs: o.waitMs }, policy: o.policy, bootScale: o.bootScale, powerPolicy: o.gateIdleMs === undefined ? undefined : { idleMs: o.gateIdleMs, dwellMs: Math.max(2000, o.gateIdleMs), maxMinOnMs: Math.max(2000, o.gateIdleMs), intervalMs: Math.min(5000, Math.max(250, Math.floor(o.gateIdleMs / 4))) } })
         const port = cluster.gateway.broker?.port ?? o.mqttPort
+        const url = cluster.gateway.url
         const p = port === 1883 ? '' : ` -p ${port}`
+        const acc = cluster.accounts
+        const mode = acc === null
+          ? 'open mode, loopback only: no accounts, not reachable from other hosts'
+          : `accounts: admin / ${acc.admin}, client me / ${acc.me} (shown once; each board has its own)`
+        const as = acc === null ? '' : ` -u me -P '${acc.me}' -i me-sub`
+        const asPub = acc === null ? '' : ` -u me -P '${acc.me}' -i me-pub`
+        const asCli = acc === null ? '' : ` --username me --password '${acc.me}'`
         process.stdout.write([
           '',
           `wisp is up: ${o.boards} simulated boards, functions: ${cluster.gateway.registry.list().map((f) => f.name).join(', ')}`,
-          `  broker   mqtt://localhost:${port}`,
+          `  broker   ${url}${o.mqttHost !== '127.0.0.1' ? `, listening on ${o.mqttHost}` : ''} (${mode})`,
           `  cluster  ${cluster.gateway.statusUrl ?? '(no page)'}`,
           ...cluster.boards.map((b, i) => `  ${b.id.padEnd(8)} http://127.0.0.1:${o.httpPort + i + 1}/`),
           '',
           'Try it (in another terminal):',
-          `  mosquitto_sub${p} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub${p} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
-          `  npx wisp invoke hello '{"name":"edge"}' --broker mqtt://localhost:${port}`,
+          `  mosquitto_sub -h 127.0.0.1${p}${as} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub -h 127.0.0.1${p}${asPub} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
+          `  npx wisp invoke hello '{"name":"edge"}' --broker ${url}${asCli}`,
           '',
           'Ctrl-C stops the cluster.',
           ''
