@@ -1,3 +1,4 @@
+import { newIncarnation } from '../../runtime/protocol/incarnation.js'
 import type { Test } from 'tap'
 import { spawn } from 'node:child_process'
 import mqtt from 'mqtt'
@@ -221,11 +222,12 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
     await a.pub('wisp/boards/b2/state', JSON.stringify(forged))
     await a.pub('wisp/boards/b2/done', JSON.stringify({ v: 1, invocation: 'not-mine', attempt: 0, reply: { v: 1, ok: true, result: 1 }, state: { ...state, status: 'offline' } }))
     // Control: b2's own state, sent after the forgeries, shows the leader has read them.
-    await a.pub('wisp/boards/b2/state', JSON.stringify({ ...state, id: 'b2', incarnation: 'z-control', status_url: 'http://127.0.0.1:1/' }))
+    const controlIncarnation = newIncarnation()
+    await a.pub('wisp/boards/b2/state', JSON.stringify({ ...state, id: 'b2', incarnation: controlIncarnation, status_url: 'http://127.0.0.1:1/' }))
     for (let i = 0; i < 200 && !gw.leader.cluster.view().boards.some((b) => b.id === 'b2'); i++) await new Promise((resolve) => setTimeout(resolve, 25))
     t.ok(gw.leader.cluster.view().boards.some((b) => b.id === 'b2'), 'the leader read b2\'s messages (control)')
     t.ok(gw.leader.cluster.view().boards.some((b) => b.id === 'b1' && b.routable), 'a board cannot report another board offline')
-    await a.pub('wisp/boards/b2/state', JSON.stringify({ v: 1, id: 'b2', incarnation: 'z-control', status: 'offline', ts: Date.now() }), { retain: true })
+    await a.pub('wisp/boards/b2/state', JSON.stringify({ v: 1, id: 'b2', incarnation: controlIncarnation, status: 'offline', ts: Date.now() }), { retain: true })
     await a.close()
   }
 
