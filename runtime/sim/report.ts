@@ -30,6 +30,8 @@ export interface PolicyFigures {
   p90_ms: number
   p99_ms: number
   mean_slowdown: number
+  /** 99th percentile of per-invocation slowdown (latency ÷ the run's own time at reference speed). */
+  p99_slowdown: number
   /** The largest per-function mean slowdown (latency ÷ the run's own time at reference speed). */
   worst_fn_slowdown: number
   /** Jain's index of the per-function mean slowdowns. */
@@ -54,7 +56,7 @@ export interface PolicyFigures {
 }
 
 /** Figures computed from the others (not measured by the simulator). */
-type Derived = 'p50_ms' | 'p90_ms' | 'p99_ms' | 'mean_slowdown' | 'worst_fn_slowdown' | 'jain' | 'completed' | 'energy_not_serving_j' | 'energy_per_inv_j'
+type Derived = 'p50_ms' | 'p90_ms' | 'p99_ms' | 'mean_slowdown' | 'p99_slowdown' | 'worst_fn_slowdown' | 'jain' | 'completed' | 'energy_not_serving_j' | 'energy_per_inv_j'
 
 export interface SimReport {
   trace: string
@@ -69,7 +71,7 @@ export interface SimReport {
   policies: Record<string, PolicyFigures>
 }
 
-export const figures = (h: LatencyHistogram, slowSum: Float64Array, slowN: Float64Array, rest: Omit<PolicyFigures, Derived>): PolicyFigures => {
+export const figures = (h: LatencyHistogram, slowSum: Float64Array, slowN: Float64Array, slowHist: LatencyHistogram, rest: Omit<PolicyFigures, Derived>): PolicyFigures => {
   const perFn: number[] = []
   let all = 0
   let n = 0
@@ -83,6 +85,7 @@ export const figures = (h: LatencyHistogram, slowSum: Float64Array, slowN: Float
     p90_ms: h.quantile(0.9),
     p99_ms: h.quantile(0.99),
     mean_slowdown: n === 0 ? 0 : all / n,
+    p99_slowdown: slowHist.quantile(0.99),
     worst_fn_slowdown: perFn.length === 0 ? 0 : Math.max(...perFn),
     jain: jainIndex(perFn),
     ...rest,

@@ -56,6 +56,7 @@ export class SimBoard implements BoardView {
   idleSinceMs: number | null = 0
   busy = 0
   memUsed = 0
+  runtimeCount = 0
   energy = 0
   /** Energy while on (or draining) and running nothing. */
   idleEnergy = 0
@@ -81,9 +82,12 @@ export class SimBoard implements BoardView {
   /** Response ratio: a queue per function, and the functions that have some waiting. */
   private readonly fq: Array<{ items: Inv[], head: number }> = []
   private readonly waiting: number[] = []
+  /** The board's real speed (the profile's, unless a sensitivity run makes the profile a misestimate). */
+  trueSpeed: number
 
   constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo', readonly slots = profile.cores) {
     for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
+    this.trueSpeed = profile.speed
   }
 
   get routable (): boolean { return this.power === 'on' }
@@ -218,7 +222,7 @@ export class SimBoard implements BoardView {
       this.memUsed += this.h.memoryMb(inv.fn)
       this.coldStarts++
       inv.cold = true
-      extra = this.h.coldMs(inv.fn) / this.profile.speed
+      extra = this.h.coldMs(inv.fn) / this.trueSpeed
     }
     this.addQueued(inv.est, -1)
     f.queueLen--
@@ -228,7 +232,7 @@ export class SimBoard implements BoardView {
     this.advance()
     this.busy++
     inv.start = this.h.now()
-    inv.finishV = this.vt + inv.durRef / this.profile.speed + extra
+    inv.finishV = this.vt + inv.durRef / this.trueSpeed + extra
     this.running.push(inv)
     return true
   }
@@ -320,6 +324,7 @@ export class SimBoard implements BoardView {
 
   private setRuntimes (fn: number, n: number): void {
     const f = this.byFn[fn]!
+    this.runtimeCount += n - f.runtimes
     const was = f.runtimes > 0
     f.runtimes = n
     if (was !== n > 0) this.h.holds?.(this, fn, n > 0)
