@@ -203,8 +203,11 @@ export class SimBoard implements BoardView {
   /** A warm runtime slot is free, or one more runtime of fn may be started (memory permitting). */
   private canStart (fn: number): boolean {
     const f = this.byFn[fn]!
-    return this.warmFree(fn) || f.runtimes < this.profile.cores
+    return this.warmFree(fn) || f.runtimes < this.perFnCap
   }
+
+  /** Runtimes of one function the board holds at most: its cores (the agent), or as memory allows (Kubernetes pods). */
+  private get perFnCap (): number { return this.discipline === 'ps' ? Infinity : this.profile.cores }
 
   private warmFree (fn: number): boolean {
     const f = this.byFn[fn]!
@@ -274,7 +277,7 @@ export class SimBoard implements BoardView {
   /** Room for one more runtime of fn: under `cores` of it, and memory (evicting the least recently used idle runtime). */
   private makeRoom (fn: number): boolean {
     const f = this.byFn[fn]!
-    if (f.runtimes >= this.profile.cores) return false
+    if (f.runtimes >= this.perFnCap) return false
     const need = this.h.memoryMb(fn)
     while (this.memUsed + need > this.profile.runtime_budget_mb) {
       let victim = -1
@@ -315,7 +318,7 @@ export class SimBoard implements BoardView {
   warm (fn: number, target: number): void {
     const f = this.byFn[fn]!
     const mem = this.h.memoryMb(fn)
-    const want = Math.min(target, this.profile.cores)
+    const want = Math.min(target, this.perFnCap)
     while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
     const slots = this.h.slots(fn)
     const busyRuntimes = slots === 0 ? (f.running > 0 ? 1 : 0) : Math.ceil(f.running / slots)

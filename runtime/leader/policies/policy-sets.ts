@@ -7,7 +7,7 @@ import { p2c } from './balance-p2c.js'
 import { createProactiveScale } from './scale-proactive.js'
 import { createKpa } from './scale-knative-kpa.js'
 import { createPlaceFair } from './place-fair.js'
-import { placeSpread } from './place-spread.js'
+import { createPlaceSpread, placeSpread } from './place-spread.js'
 import { createPowerGate, LIVE_POWER_DEFAULTS, powerNone } from './power-gate.js'
 import { createIdleOff } from './power-idle-off.js'
 
@@ -37,9 +37,9 @@ export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
   'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone, queue: 'ratio' }),
   // Knative Serving on Kubernetes: activator (one queue per function), KPA counting buffered
   // requests, kube-scheduler LeastAllocated + spread, nodes sharing their cores among pods.
-  knative: () => ({ name: 'knative', balance: createActivator(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'ps', activator: true }),
+  knative: () => ({ name: 'knative', balance: createActivator(), scale: createKpa(), place: createPlaceSpread(false), power: powerNone, queue: 'ps', activator: true }),
   // The energy baseline: Knative plus a cluster-autoscaler-like rule (a board idle 10 minutes is powered off, woken on demand).
-  'idle-off': () => ({ name: 'idle-off', balance: createActivator(), scale: createKpa(), place: placeSpread, power: createIdleOff(), queue: 'ps', activator: true }),
+  'idle-off': () => ({ name: 'idle-off', balance: createActivator(), scale: createKpa(), place: createPlaceSpread(false), power: createIdleOff(), queue: 'ps', activator: true }),
   p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
   // The earlier, unfaithful baseline (round-robin over boards into one FIFO per board), kept for comparison with old results.
   baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
