@@ -11,7 +11,7 @@ import type { Transport } from '../transport/transport.js'
 import { startBroker, type BrokerTls, type EmbeddedBroker } from './broker.js'
 import { Leader, type LeaderOptions } from './leader.js'
 import { createPolicySet } from './policies/policy-sets.js'
-import { createPowerGate, type PowerGateOptions as PowerPolicyOptions } from './policies/power-gate.js'
+import { createPowerGate, LIVE_POWER_DEFAULTS, type PowerGateOptions as PowerPolicyOptions } from './policies/power-gate.js'
 import { ControlLoop } from './control-loop.js'
 import { PowerController } from './power-controller.js'
 import { PowerGate, type GpioPin } from '../../node-firmware-bridge/index.js'
@@ -75,7 +75,7 @@ export interface Gateway {
  * live, a board is gated only after a minute idle and stays on or off for minutes. (The
  * simulator's evaluation uses the policy's own, more aggressive defaults.)
  */
-export const LIVE_POWER_DEFAULTS = Object.freeze({ idleMs: 60_000, dwellMs: 120_000, maxMinOnMs: 300_000 })
+export { LIVE_POWER_DEFAULTS }
 
 /** Composition root of the gateway process: broker (embedded or external), registry, leader. */
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
@@ -109,7 +109,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const registry = new Registry(registryDir, transport, topics, o.log)
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
-  const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
+  const set = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined

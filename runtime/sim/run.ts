@@ -5,7 +5,7 @@ import { WispError } from '../shared/errors.js'
 import { ALL_SETS, createPolicySet } from '../leader/policies/policy-sets.js'
 import type { Decision } from '../leader/policies/types.js'
 import { simulate, SIM_DEFAULTS } from './simulator.js'
-import { traceWork, type Trace } from './trace.js'
+import { peakWindow, PEAK_WINDOW_MIN, traceWork, type Trace } from './trace.js'
 import { meanFigures, type PolicyFigures, type SimReport } from './report.js'
 
 /** The default heterogeneous cluster: 8 boards of four kinds. */
@@ -31,6 +31,17 @@ export const capacity = (boards: readonly BoardProfile[]): number => boards.redu
 /** The rate scale at which the trace offers `u` of the cluster's capacity on average. */
 export const scaleForUtilisation = (trace: Trace, boards: readonly BoardProfile[], u: number): number =>
   u * capacity(boards) * trace.minutes * 60 / Math.max(1e-9, traceWork(trace))
+
+/**
+ * The rate scale at which the trace's busiest 10 minutes offer `u` of the cluster's capacity (peak
+ * utilisation: the load an operator sizes a cluster for; the day's mean is far lower).
+ */
+export const scaleForPeakUtilisation = (trace: Trace, boards: readonly BoardProfile[], u: number): number =>
+  u * capacity(boards) * Math.min(PEAK_WINDOW_MIN, trace.minutes) * 60 / Math.max(1e-9, peakWindow(trace).work)
+
+/** Offered peak utilisation of the trace at a rate scale. */
+export const peakUtilisation = (trace: Trace, boards: readonly BoardProfile[], scale: number): number =>
+  peakWindow(trace).work * scale / (capacity(boards) * Math.min(PEAK_WINDOW_MIN, trace.minutes) * 60)
 
 /**
  * The cold-start figure (ms at reference speed): the runtime benchmark's measured median when
@@ -82,5 +93,6 @@ export const runSimulation = (o: RunOptions): { report: SimReport, runs: Record<
   const policies: Record<string, PolicyFigures> = {}
   for (const [s, r] of Object.entries(runs)) policies[s] = meanFigures(r)
   const utilisation = traceWork(o.trace) * o.scale / (capacity(o.boards) * o.trace.minutes * 60)
-  return { report: { trace: o.trace.name, seeds: [...o.seeds], boards: o.boards.map((b, i) => `b${i + 1}:${b.name}`), utilisation, policies }, runs }
+  const peak = peakUtilisation(o.trace, o.boards, o.scale)
+  return { report: { trace: o.trace.name, seeds: [...o.seeds], boards: o.boards.map((b, i) => `b${i + 1}:${b.name}`), utilisation, peak_utilisation: peak, scale: o.scale, policies }, runs }
 }

@@ -56,6 +56,7 @@ export class SimBoard implements BoardView {
   idleSinceMs: number | null = 0
   busy = 0
   memUsed = 0
+  runtimeCount = 0
   energy = 0
   /** Energy while on (or draining) and running nothing. */
   idleEnergy = 0
@@ -81,9 +82,12 @@ export class SimBoard implements BoardView {
   /** Response ratio: a queue per function, and the functions that have some waiting. */
   private readonly fq: Array<{ items: Inv[], head: number }> = []
   private readonly waiting: number[] = []
+  /** The board's real speed (the profile's, unless a sensitivity run makes the profile a misestimate). */
+  trueSpeed: number
 
   constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo', readonly slots = profile.cores) {
     for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
+    this.trueSpeed = profile.speed
   }
 
   get routable (): boolean { return this.power === 'on' }
@@ -199,8 +203,11 @@ export class SimBoard implements BoardView {
   /** A warm runtime slot is free, or one more runtime of fn may be started (memory permitting). */
   private canStart (fn: number): boolean {
     const f = this.byFn[fn]!
-    return this.warmFree(fn) || f.runtimes < this.profile.cores
+    return this.warmFree(fn) || f.runtimes < this.perFnCap
   }
+
+  /** Runtimes of one function the board holds at most: its cores (the agent), or as memory allows (Kubernetes pods). */
+  private get perFnCap (): number { return this.discipline === 'ps' ? Infinity : this.profile.cores }
 
   private warmFree (fn: number): boolean {
     const f = this.byFn[fn]!
@@ -218,7 +225,7 @@ export class SimBoard implements BoardView {
       this.memUsed += this.h.memoryMb(inv.fn)
       this.coldStarts++
       inv.cold = true
-      extra = this.h.coldMs(inv.fn) / this.profile.speed
+      extra = this.h.coldMs(inv.fn) / this.trueSpeed
     }
     this.addQueued(inv.est, -1)
     f.queueLen--
@@ -228,7 +235,7 @@ export class SimBoard implements BoardView {
     this.advance()
     this.busy++
     inv.start = this.h.now()
-    inv.finishV = this.vt + inv.durRef / this.profile.speed + extra
+    inv.finishV = this.vt + inv.durRef / this.trueSpeed + extra
     this.running.push(inv)
     return true
   }
@@ -270,7 +277,7 @@ export class SimBoard implements BoardView {
   /** Room for one more runtime of fn: under `cores` of it, and memory (evicting the least recently used idle runtime). */
   private makeRoom (fn: number): boolean {
     const f = this.byFn[fn]!
-    if (f.runtimes >= this.profile.cores) return false
+    if (f.runtimes >= this.perFnCap) return false
     const need = this.h.memoryMb(fn)
     while (this.memUsed + need > this.profile.runtime_budget_mb) {
       let victim = -1
@@ -311,7 +318,7 @@ export class SimBoard implements BoardView {
   warm (fn: number, target: number): void {
     const f = this.byFn[fn]!
     const mem = this.h.memoryMb(fn)
-    const want = Math.min(target, this.profile.cores)
+    const want = Math.min(target, this.perFnCap)
     while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
     const slots = this.h.slots(fn)
     const busyRuntimes = slots === 0 ? (f.running > 0 ? 1 : 0) : Math.ceil(f.running / slots)
@@ -320,6 +327,7 @@ export class SimBoard implements BoardView {
 
   private setRuntimes (fn: number, n: number): void {
     const f = this.byFn[fn]!
+    this.runtimeCount += n - f.runtimes
     const was = f.runtimes > 0
     f.runtimes = n
     if (was !== n > 0) this.h.holds?.(this, fn, n > 0)

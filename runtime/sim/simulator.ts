@@ -4,6 +4,7 @@ import type { PolicySet } from '../leader/policies/policy-sets.js'
 import { seededRng, type Rng } from '../shared/rng.js'
 import { EventHeap, type Inv } from './heap.js'
 import { SimBoard, type BoardHooks } from './sim-board.js'
+import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
 import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
 
@@ -27,6 +28,11 @@ export interface SimOptions {
   readonly queue?: QueueDiscipline
   /** Invocations a board runs at once per core (the agent's `run_slots` ÷ cores); beyond the cores they share them. */
   readonly slotsPerCore?: number
+  /**
+   * Sensitivity: the boards' real speed differs from their profiles' (which the policies read) by
+   * this fraction, alternately faster and slower (board 1 +e, board 2 −e, ...). 0 = exact.
+   */
+  readonly speedError?: number
   readonly onDecision?: (d: Decision) => void
   readonly onProgress?: (fraction: number) => void
   /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
@@ -94,7 +100,14 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   // The holders index (boards warm for each function), kept as runtimes start and stop, as the leader keeps it from gossip.
   const holderLists: number[][] = names.map(() => [])
-  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, o.queue ?? ps.queue, Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? 1)))))
+  const discipline = o.queue ?? ps.queue
+  // Processor sharing: every runtime's run is on a core at once; otherwise the agent's run slots.
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, discipline, discipline === 'ps' ? 1e9 : Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? 1)))))
+  const e = o.speedError ?? 0
+  boards.forEach((b, i) => { b.trueSpeed = b.profile.speed * (i % 2 === 0 ? 1 + e : 1 - e) })
+  // Knative's activator: one queue per function at the leader, of invocations no runtime has a slot for.
+  const actQ: Array<{ items: Inv[], head: number }> = names.map(() => ({ items: [], head: 0 }))
+  const actWaiting = new Set<number>()
   const byId = new Map(boards.map((b) => [b.id, b]))
   const fnsView: Record<string, FnDemand> = {}
   names.forEach((n, i) => { fnsView[n] = demand[i]! })
@@ -102,6 +115,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   names.forEach((n, i) => { holders[n] = holderLists[i]! })
   const view: ClusterView = { get now () { return now }, boards, fns: fnsView, holders }
   const hist = new LatencyHistogram()
+  const slowHist = new LatencyHistogram()
   const slowSum = new Float64Array(names.length)
   const slowN = new Float64Array(names.length)
   let rejected = 0
@@ -118,26 +132,61 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   let lastPlaceAt = -Infinity
   let outstanding = 0
 
+  const reject = (inv: Inv, b: SimBoard | undefined): void => {
+    rejected++
+    rejBoard[b === undefined ? o.boards.length : b.index] = (rejBoard[b === undefined ? o.boards.length : b.index] ?? 0) + 1
+    rejFn[inv.fn] = (rejFn[inv.fn] ?? 0) + 1
+  }
+  /** Activator: sends the function's buffered invocations to runtimes with a free slot, oldest first. */
+  const drain = (fn: number): void => {
+    const q = actQ[fn]!
+    while (q.head < q.items.length) {
+      const dec = ps.balance.pick(view, names[fn]!, policyRng)
+      record?.(dec)
+      const b = dec.choice === null ? undefined : byId.get(dec.choice)
+      if (b === undefined || !b.routable) break
+      b.enqueue(q.items[q.head]!)
+      q.head++
+    }
+    if (q.head === q.items.length) { q.items.length = 0; q.head = 0; actWaiting.delete(fn) } else if (q.head > 1024 && q.head * 2 > q.items.length) { q.items.splice(0, q.head); q.head = 0 }
+  }
+  const drainAll = (): void => { for (const fn of [...actWaiting]) drain(fn) }
+  const arriveActivator = (inv: Inv): void => {
+    const d = demand[inv.fn]!
+    const q = actQ[inv.fn]!
+    // Buffered invocations count as concurrency for the KPA (the activator reports them).
+    d.inflight++
+    outstanding++
+    if (q.head < q.items.length) {
+      if (q.items.length - q.head >= ACTIVATOR_QUEUE_CAP) { d.inflight--; outstanding--; reject(inv, undefined); return }
+      q.items.push(inv)
+      return
+    }
+    const dec = ps.balance.pick(view, names[inv.fn]!, policyRng)
+    record?.(dec)
+    const b = dec.choice === null ? undefined : byId.get(dec.choice)
+    if (b !== undefined && b.routable) { b.enqueue(inv); return }
+    if (dec.inputs?.buffer === true) { q.items.push(inv); actWaiting.add(inv.fn); return }
+    d.inflight--
+    outstanding--
+    reject(inv, b)
+  }
   const arrive = (inv: Inv): void => {
     invocations++
     const d = demand[inv.fn]!
     d.touch(now)
     d.arrivals++
+    if (ps.activator === true) { arriveActivator(inv); return }
     const dec = ps.balance.pick(view, names[inv.fn]!, policyRng)
     record?.(dec)
     const b = dec.choice === null ? undefined : byId.get(dec.choice)
-    if (b === undefined || !b.routable || b.queuedOf(inv.fn) >= o.queueLimit) {
-      rejected++
-      rejBoard[b === undefined ? o.boards.length : b.index] = (rejBoard[b === undefined ? o.boards.length : b.index] ?? 0) + 1
-      rejFn[inv.fn] = (rejFn[inv.fn] ?? 0) + 1
-      return
-    }
+    if (b === undefined || !b.routable || b.queuedOf(inv.fn) >= o.queueLimit) { reject(inv, b); return }
     d.inflight++
     outstanding++
     b.enqueue(inv)
   }
   const done = (b: SimBoard, inv: Inv, serviceMs: number): void => {
-    b.finish(inv, serviceMs - (inv.cold ? o.coldMs / b.profile.speed : 0))
+    b.finish(inv, serviceMs - (inv.cold ? o.coldMs / b.trueSpeed : 0))
     const d = demand[inv.fn]!
     d.touch(now)
     d.inflight--
@@ -147,10 +196,12 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     waitSum[b.index] = (waitSum[b.index] ?? 0) + lat - serviceMs
     doneN[b.index] = (doneN[b.index] ?? 0) + 1
     hist.add(lat)
+    slowHist.add(lat / Math.max(inv.durRef, 1e-3))
     slowSum[inv.fn] = (slowSum[inv.fn] ?? 0) + lat / Math.max(inv.durRef, 1e-3)
     slowN[inv.fn] = (slowN[inv.fn] ?? 0) + 1
     durSum[inv.fn] = (durSum[inv.fn] ?? 0) + inv.durRef
     if (b.power === 'draining' && b.inflight === 0) shutDown(b)
+    if (actWaiting.has(inv.fn)) drain(inv.fn)
   }
   const shutDown = (b: SimBoard): void => {
     b.setPower('shutting-down')
@@ -177,6 +228,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
         if (b === undefined || b.power !== 'on') continue
         for (const [fn, n] of Object.entries(w)) { const i = fnIndex.get(fn); if (i !== undefined) b.warm(i, n) }
       }
+      drainAll()
     }
   }
   const powerTick = (): void => {
@@ -196,7 +248,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const powerStep = (b: SimBoard): void => {
     if (b.power === 'shutting-down') b.setPower('gated')
-    else if (b.power === 'booting') b.setPower('on')
+    else if (b.power === 'booting') { b.setPower('on'); drainAll() }
   }
 
   heap.push(0, MINUTE, 0)
@@ -222,7 +274,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, shutdown_energy_j: b.shutdownEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
     fns: names.map((fn, i) => ({ fn, invocations: slowN[i] ?? 0, mean_slowdown: (slowSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), mean_ref_ms: (durSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), rejected: rejFn[i] ?? 0 }))
   })
-  return figures(hist, slowSum, slowN, {
+  return figures(hist, slowSum, slowN, slowHist, {
     cold_starts: boards.reduce((s, b) => s + b.coldStarts, 0),
     energy_j: boards.reduce((s, b) => s + b.energy, 0),
     idle_energy_j: boards.reduce((s, b) => s + b.idleEnergy, 0),

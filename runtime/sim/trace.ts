@@ -147,3 +147,24 @@ export const parseTrace = (path: string, opts: TraceOptions = {}): Trace => {
 
 /** Reference-speed work in the trace (core-seconds). */
 export const traceWork = (t: Trace): number => t.fns.reduce((s, f) => s + f.counts.reduce((a, b) => a + b, 0) * f.meanMs / 1000, 0)
+
+/** Minutes in the window that defines a trace's peak load (the busiest 10 minutes, as an operator sizes a cluster). */
+export const PEAK_WINDOW_MIN = 10
+
+/**
+ * The busiest `windowMin` minutes of the trace: where they start (0-based minute) and the work
+ * they offer (reference core-seconds: Σ invocations × mean duration).
+ */
+export const peakWindow = (t: Trace, windowMin = PEAK_WINDOW_MIN): { start: number, work: number } => {
+  const perMin = new Float64Array(t.minutes)
+  for (const f of t.fns) for (let m = 0; m < t.minutes; m++) perMin[m] = (perMin[m] ?? 0) + (f.counts[m] ?? 0) * f.meanMs / 1000
+  const w = Math.min(windowMin, t.minutes)
+  let sum = 0
+  for (let m = 0; m < w; m++) sum += perMin[m] ?? 0
+  let best = { start: 0, work: sum }
+  for (let m = w; m < t.minutes; m++) {
+    sum += (perMin[m] ?? 0) - (perMin[m - w] ?? 0)
+    if (sum > best.work) best = { start: m - w + 1, work: sum }
+  }
+  return best
+}

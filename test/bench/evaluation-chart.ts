@@ -1,33 +1,33 @@
-/** A dependency-free SVG: wisp ÷ baseline for each headline figure, one group per utilisation (log scale, 1 = parity). */
-export const chart = (summary: Record<string, Record<string, { mean: Record<string, number> }>>, sets: string[]): string => {
-  const metrics: Array<[string, string]> = [['p99_ms', 'p99'], ['mean_slowdown', 'slowdown'], ['jain', 'Jain'], ['energy_j', 'energy'], ['idle_energy_j', 'idle energy'], ['cold_starts', 'cold starts']]
-  const utils = Object.keys(summary)
-  const W = 760
+/**
+ * A dependency-free SVG line chart: one line per policy set, a figure against offered peak
+ * utilisation (log y axis).
+ */
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b']
+
+export const lineChart = (title: string, unit: string, loads: readonly number[], series: Readonly<Record<string, ReadonlyArray<number | null>>>): string => {
+  const W = 640
   const H = 360
-  const top = 40
-  const bottom = H - 60
-  const y = (r: number): number => { const l = Math.max(-3, Math.min(3, Math.log10(Math.max(r, 1e-3)))); return top + (bottom - top) * (3 - l) / 6 }
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<text x="10" y="20" font-size="14">wisp ÷ knative baseline (log scale; below 1 is lower)${sets.length > 2 ? ` — also in the JSON: ${sets.filter((s) => s !== 'wisp' && s !== 'baseline').join(', ')}` : ''}</text>`]
-  for (const l of [-3, -2, -1, 0, 1, 2, 3]) {
-    const yy = y(10 ** l)
-    parts.push(`<line x1="50" x2="${W - 10}" y1="${yy}" y2="${yy}" stroke="${l === 0 ? '#000' : '#ddd'}"/><text x="8" y="${yy + 4}">1e${l}</text>`)
-  }
-  const gw = (W - 70) / metrics.length
-  metrics.forEach(([k, label], i) => {
-    utils.forEach((u, j) => {
-      const w = summary[u]?.wisp?.mean[k] ?? 0
-      const b = summary[u]?.baseline?.mean[k] ?? 0
-      const r = b === 0 ? 1 : w / b
-      const x = 60 + i * gw + j * (gw / (utils.length + 1))
-      const y0 = y(1)
-      const y1 = y(r)
-      parts.push(`<rect x="${x}" y="${Math.min(y0, y1)}" width="${gw / (utils.length + 1) - 4}" height="${Math.max(1, Math.abs(y1 - y0))}" fill="${j === 0 ? '#4a90d9' : '#d9824a'}"/>`)
-      parts.push(`<text x="${x}" y="${Math.min(y0, y1) - 3}" font-size="9">${r.toPrecision(2)}</text>`)
-    })
-    parts.push(`<text x="${60 + i * gw}" y="${bottom + 20}">${label}</text>`)
+  const L = 70
+  const R = W - 130
+  const T = 40
+  const B = H - 50
+  const vals = Object.values(series).flat().filter((v): v is number => v !== null && v > 0)
+  const lo = Math.floor(Math.log10(Math.min(...vals, 1)))
+  const hi = Math.ceil(Math.log10(Math.max(...vals, 10)))
+  const x = (u: number): number => L + (R - L) * (u - loads[0]!) / Math.max(1e-9, loads[loads.length - 1]! - loads[0]!)
+  const y = (v: number): number => B - (B - T) * (Math.log10(Math.max(v, 10 ** lo)) - lo) / Math.max(1, hi - lo)
+  const p: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/><text x="10" y="20" font-size="14">${title}</text>`]
+  for (let l = lo; l <= hi; l++) p.push(`<line x1="${L}" x2="${R}" y1="${y(10 ** l)}" y2="${y(10 ** l)}" stroke="#ddd"/><text x="8" y="${y(10 ** l) + 4}">1e${l} ${unit}</text>`)
+  for (const u of loads) p.push(`<line x1="${x(u)}" x2="${x(u)}" y1="${T}" y2="${B}" stroke="#eee"/><text x="${x(u) - 12}" y="${B + 18}">${Math.round(u * 100)} %</text>`)
+  p.push(`<text x="${(L + R) / 2 - 80}" y="${H - 10}">offered load in the busiest 10 minutes</text>`)
+  Object.entries(series).forEach(([name, ys], i) => {
+    const c = COLOURS[i % COLOURS.length]!
+    const pts = ys.map((v, k) => (v === null ? null : `${x(loads[k]!).toFixed(1)},${y(v).toFixed(1)}`)).filter((s): s is string => s !== null)
+    p.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.join(' ')}"/>`)
+    for (const pt of pts) { const [a, b] = pt.split(','); p.push(`<circle cx="${a}" cy="${b}" r="3" fill="${c}"/>`) }
+    p.push(`<line x1="${R + 10}" x2="${R + 30}" y1="${T + 16 * i}" y2="${T + 16 * i}" stroke="${c}" stroke-width="2"/><text x="${R + 34}" y="${T + 16 * i + 4}">${name}</text>`)
   })
-  utils.forEach((u, j) => parts.push(`<rect x="${60 + j * 120}" y="${H - 25}" width="10" height="10" fill="${j === 0 ? '#4a90d9' : '#d9824a'}"/><text x="${75 + j * 120}" y="${H - 16}">offered ${Number(u) * 100} %</text>`))
-  parts.push('</svg>')
-  return parts.join('\n') + '\n'
+  p.push('</svg>')
+  return p.join('\n') + '\n'
 }

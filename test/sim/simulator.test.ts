@@ -41,7 +41,10 @@ t.test('the simulator is deterministic for a seed, and seeds differ', async (t) 
   t.ok(Math.abs(r.utilisation - 0.4) < 1e-9)
   for (const s of ['wisp', 'baseline']) {
     const f = r.policies[s]!
-    t.same(Object.keys(f).sort(), ['board_hours', 'boot_energy_j', 'cold_starts', 'energy_j', 'idle_energy_j', 'invocations', 'jain', 'lost', 'mean_slowdown', 'p50_ms', 'p99_ms', 'rejected', 'shutdown_energy_j'].sort())
+    t.same(Object.keys(f).sort(), ['board_hours', 'boot_energy_j', 'cold_starts', 'completed', 'energy_j', 'energy_not_serving_j', 'energy_per_inv_j', 'idle_energy_j', 'invocations', 'jain', 'lost', 'mean_slowdown',
+      'p50_ms', 'p90_ms', 'p99_ms', 'p99_slowdown', 'rejected', 'shutdown_energy_j', 'worst_fn_slowdown'].sort())
+    t.equal(f.completed, f.invocations! - f.rejected! - f.lost!)
+    t.ok(Math.abs(f.energy_not_serving_j! - f.idle_energy_j! - f.boot_energy_j! - f.shutdown_energy_j!) < 1e-6)
     t.ok(f.invocations! > 1000)
     t.equal(f.lost, 0)
     t.ok(f.energy_j! > 0 && f.p99_ms! >= f.p50_ms!)

@@ -11,8 +11,16 @@ import { DEFAULT_MEMORY_MB, memorySlots, placeable, placeDecision, withEvictions
  * kube-scheduler breaks them. Scale-down removes runtimes from the boards holding most of the
  * function first (ReplicaSet downscale ranking).
  */
-export const placeSpread: PlacePolicy = {
-  name: 'spread',
+export const placeSpread: PlacePolicy = createPlaceSpread(true)
+
+/**
+ * `capAtCores`: at most `cores` runtimes of a function per board (the wisp agent's limit). Plain
+ * kube-scheduler has no such limit (pods of one deployment fill a node up to its resources), so
+ * the Knative sets place without it.
+ */
+export function createPlaceSpread (capAtCores: boolean): PlacePolicy {
+  return {
+  name: capAtCores ? 'spread' : 'spread-k8s',
   place (view: ClusterView, targets: Readonly<Record<string, number>>, rng: Rng): Placement {
     const boards = placeable(view)
     const used = boards.map((b) => Object.values(b.functions).reduce((s, f) => s + f.runtimes, 0))
@@ -36,7 +44,7 @@ export const placeSpread: PlacePolicy = {
         let bestScore = -Infinity
         boards.forEach((b, i) => {
           const slots = memorySlots(b, mem)
-          if ((mine[i] ?? 0) >= b.profile.cores || (used[i] ?? 0) >= slots) return
+          if ((capAtCores && (mine[i] ?? 0) >= b.profile.cores) || (used[i] ?? 0) >= slots) return
           const s = 100 * (1 - (used[i] ?? 0) / slots) + 100 * (1 - (mine[i] ?? 0) / (maxMine + 1))
           if (s > bestScore) { bestScore = s; best = [i] } else if (s === bestScore) best.push(i)
         })
@@ -51,8 +59,9 @@ export const placeSpread: PlacePolicy = {
         const n = mine[i] ?? 0
         if (n > 0) { (warm[b.id] ??= {})[fn] = n; scores[b.id] = n }
       })
-      decisions.push(placeDecision('spread', view.now, fn, want, have, scores))
+      decisions.push(placeDecision(capAtCores ? 'spread' : 'spread-k8s', view.now, fn, want, have, scores))
     }
     return { warm: withEvictions(view, warm), decisions }
+  }
   }
 }

@@ -2,12 +2,14 @@ import type { BalancePolicy, PlacePolicy, PowerPolicy, QueueDiscipline, ScalePol
 import { WispError } from '../../shared/errors.js'
 import { createMuBalance } from './balance-mu.js'
 import { createRoundRobin } from './balance-round-robin.js'
+import { createActivator } from './balance-activator.js'
 import { p2c } from './balance-p2c.js'
 import { createProactiveScale } from './scale-proactive.js'
 import { createKpa } from './scale-knative-kpa.js'
 import { createPlaceFair } from './place-fair.js'
-import { placeSpread } from './place-spread.js'
-import { createPowerGate, powerNone } from './power-gate.js'
+import { createPlaceSpread, placeSpread } from './place-spread.js'
+import { createPowerGate, LIVE_POWER_DEFAULTS, powerNone } from './power-gate.js'
+import { createIdleOff } from './power-idle-off.js'
 
 /** One control plane: the four policies the leader (or the simulator) runs together. */
 export interface PolicySet {
@@ -18,24 +20,35 @@ export interface PolicySet {
   readonly power: PowerPolicy
   /**
    * The boards' queue discipline the simulator models for this set. Live boards always run the
-   * agent's run scheduler (`ratio`); the baselines model a node serving its queue in arrival order.
+   * agent's run scheduler (`ratio`); Knative's nodes share their cores among pods (`ps`).
    */
   readonly queue: QueueDiscipline
+  /**
+   * The balancer is Knative's activator: a `choice: null` it marks `buffer` means "hold the
+   * invocation in the function's queue at the leader until a runtime has a free slot".
+   */
+  readonly activator?: boolean
 }
 
 /** Factories, because the stateful policies (round-robin, forecasts, KPA windows, hysteresis) must start fresh per run. */
 export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
-  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate(), queue: 'ratio' }),
+  // wisp with the power gate the live leader runs (60 s idle, 2 min dwell, 5 min max min-on).
+  wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate(LIVE_POWER_DEFAULTS), queue: 'ratio' }),
   'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone, queue: 'ratio' }),
+  // Knative Serving on Kubernetes: activator (one queue per function), KPA counting buffered
+  // requests, kube-scheduler LeastAllocated + spread, nodes sharing their cores among pods.
+  knative: () => ({ name: 'knative', balance: createActivator(), scale: createKpa(), place: createPlaceSpread(false), power: powerNone, queue: 'ps', activator: true }),
+  // The energy baseline: Knative plus a cluster-autoscaler-like rule (a board idle 10 minutes is powered off, woken on demand).
+  'idle-off': () => ({ name: 'idle-off', balance: createActivator(), scale: createKpa(), place: createPlaceSpread(false), power: createIdleOff(), queue: 'ps', activator: true }),
+  p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
+  // The earlier, unfaithful baseline (round-robin over boards into one FIFO per board), kept for comparison with old results.
   baseline: () => ({ name: 'baseline', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
-  knative: () => ({ name: 'knative', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' }),
-  // Ablation: Knative's control plane on boards that order their queues as wisp's agent does.
-  'baseline-ratio': () => ({ name: 'baseline-ratio', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'ratio' }),
-  p2c: () => ({ name: 'p2c', balance: p2c, scale: createKpa(), place: placeSpread, power: powerNone, queue: 'fifo' })
+  // Ablation: that baseline on boards that order their queues as wisp's agent does.
+  'baseline-ratio': () => ({ name: 'baseline-ratio', balance: createRoundRobin(), scale: createKpa(), place: placeSpread, power: powerNone, queue: 'ratio' })
 }
 
-/** The sets `--policy all` runs (knative is the same as baseline, so it is not run twice). */
-export const ALL_SETS = ['wisp', 'wisp-no-gate', 'baseline', 'p2c'] as const
+/** The sets `--policy all` runs. */
+export const ALL_SETS = ['knative', 'idle-off', 'p2c', 'wisp', 'wisp-no-gate'] as const
 
 export const createPolicySet = (name: string): PolicySet => {
   const f = POLICY_SETS[name]

@@ -29,6 +29,13 @@ export interface PowerGateOptions {
 
 export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 1000, dwellMs: 30_000, maxMinOnMs: 30_000, waitTargetMs: 2000, defaultServiceMs: 100 }
 
+/**
+ * What the live leader runs on real boards (gentle on SD cards and relays): gated after 60 s
+ * idle, at least 2 minutes off, at most 5 minutes of minimum on-time. The evaluation's `wisp`
+ * set runs these too, so its figures are the live system's.
+ */
+export const LIVE_POWER_DEFAULTS = Object.freeze({ idleMs: 60_000, dwellMs: 120_000, maxMinOnMs: 300_000 })
+
 const capacity = (b: BoardView): number => b.profile.speed * b.profile.cores
 const poweredOrComing = (b: BoardView): boolean => b.power === 'on' || b.power === 'booting'
 /** Watts per reference core at full load: the order in which boards are worth keeping on. */

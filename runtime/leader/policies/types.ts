@@ -9,9 +9,11 @@ import type { Rng } from '../../shared/rng.js'
 /**
  * How a board orders the invocations waiting for a core: `ratio` = one queue per function,
  * highest response ratio first (the wisp agent's run scheduler); `fifo` = one queue in arrival
- * order (the baseline's model of a node).
+ * order (the old baseline's model of a node); `ps` = no board-wide queue: every invocation sent
+ * runs at once on its runtime and the runtimes share the cores (the kernel's processor sharing,
+ * as Knative pods share a node), waiting only for a runtime (queue-proxy, per function).
  */
-export type QueueDiscipline = 'ratio' | 'fifo'
+export type QueueDiscipline = 'ratio' | 'fifo' | 'ps'
 
 export type PowerState = 'on' | 'booting' | 'draining' | 'shutting-down' | 'gated' | 'offline'
 
@@ -64,6 +66,8 @@ export interface BoardView {
    * new run. Absent = all of `inflight`.
    */
   readonly workRuns?: number
+  /** Warm runtimes on the board, all functions (Σ functions[].runtimes, kept as they change); absent = computed by a scan. */
+  readonly runtimeCount?: number
 }
 
 /** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */
