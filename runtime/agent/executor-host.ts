@@ -67,9 +67,21 @@ const handle = async (m: ToHost): Promise<void> => {
       send({ t: 'done', id: m.id, outcome: { ok: false, error, cold: false, runMs: 0, cpuMs: 0, logs: [] } })
       return
     }
-    const p = pool.invoke({ ...rest, code })
+    let stopped = false
+    let timedOut = false
+    const p = pool.invoke({
+      ...rest,
+      code,
+      onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs }) },
+      onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) }
+    })
     pushState()
-    send({ t: 'done', id: m.id, outcome: wire(await p) })
+    const outcome = await p
+    send({ t: 'done', id: m.id, outcome: wire(outcome) })
+    if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
+      timedOut = true
+      if (stopped) send({ t: 'stopped', id: m.id })
+    }
     pushState()
   } else if (m.t === 'validate' || m.t === 'warm') {
     try {

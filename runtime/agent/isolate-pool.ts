@@ -111,17 +111,26 @@ export class IsolatePool implements Executor {
     let slot: { entry: Entry, cold: boolean }
     try { slot = await this.acquire(req) } catch (err) { return fail(asWispError(err)) }
     const { entry, cold } = slot
+    // A slot whose invocation ran out of time stays taken until its code has certainly stopped.
+    let busy: Promise<void> | undefined
     try {
       let rt: IsolateRuntime
       try { rt = await entry.ready } catch (err) { return fail(asWispError(err, 'WISP_BAD_CODE'), cold) }
       // Building the runtime (compile, init) does not count against the handler's timeout_ms.
       const budget = Math.min(req.manifest.timeout_ms, req.deadlineMs - this.clock.now())
+      try { req.onRunning?.(Math.max(0, budget)) } catch (err) { this.log.error('onRunning failed', { error: asWispError(err).message }) }
       const out = await rt.invoke(req, budget)
+      if (!out.ok && out.error.code === 'WISP_TIMEOUT') busy = rt.quiet()
       const stretch = this.speed < 1 ? out.runMs * (1 / this.speed - 1) : 0
       if (stretch > 0) await this.sleep(stretch)
       return { ...out, cold, runMs: out.runMs + stretch }
     } finally {
-      this.release(entry)
+      const free = (): void => {
+        this.release(entry)
+        try { req.onStopped?.() } catch (err) { this.log.error('onStopped failed', { error: asWispError(err).message }) }
+      }
+      if (busy === undefined) free()
+      else void busy.finally(free)
     }
   }
 

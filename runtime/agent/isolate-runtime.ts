@@ -4,7 +4,7 @@ import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest } from './executor-port.js'
 import { compileFunction, type DecodedCodeMemo } from './module-compiler.js'
-import { BlankIsolate, heapOf, newCtx, type Ctx } from './sandbox-source.js'
+import { BlankIsolate, HeapGauge, newCtx, type Ctx } from './sandbox-source.js'
 import { raceBudget, reapIfStuck } from './watchdog.js'
 
 export interface RuntimeLimits {
@@ -51,6 +51,9 @@ export class IsolateRuntime {
   private readonly deadlines = new Map<string, number>()
   private sharedRef: ivm.Reference | undefined
   private main: Ctx | undefined
+  private readonly heap: HeapGauge
+  /** Watchdog verdicts still pending on invocations that ran out of time. */
+  private readonly reaping = new Set<Promise<unknown>>()
 
   private constructor (
     readonly manifest: Manifest,
@@ -59,7 +62,10 @@ export class IsolateRuntime {
     private readonly prelude: ivm.Script,
     private readonly limits: RuntimeLimits,
     private readonly onDead: (rt: IsolateRuntime, err: WispError) => void
-  ) { this.sha256 = manifest.sha256 }
+  ) {
+    this.sha256 = manifest.sha256
+    this.heap = new HeapGauge(isolate)
+  }
 
   /**
    * Builds isolate, compiled code (through the cache), main context and init; rejects with a
@@ -96,8 +102,16 @@ export class IsolateRuntime {
   get isDead (): boolean { return this.dead !== undefined }
   get running (): number { return this.deadlines.size }
 
-  /** Heap in use by this isolate (JS heap plus external buffers), bytes. */
-  heapBytes (): number { return heapOf(this.isolate) }
+  /** Heap in use by this isolate (JS heap plus external buffers), bytes, as last measured. */
+  heapBytes (): number { return this.heap.bytes() }
+
+  /**
+   * Resolves once no invocation that ran out of time may still be running in this isolate:
+   * at once, or when the watchdog found the isolate answering or disposed it.
+   */
+  async quiet (): Promise<void> {
+    while (this.reaping.size > 0) await Promise.allSettled([...this.reaping])
+  }
 
   private cpuNs (): bigint {
     try { return this.isolate.isDisposed ? 0n : this.isolate.cpuTime } catch { return 0n }
@@ -224,8 +238,10 @@ export class IsolateRuntime {
       const raced = await raceBudget(work, budgetMs - (performance.now() - started))
       if (!raced.done) {
         const err = new WispError('WISP_TIMEOUT', `${m.name}: ran past ${Math.round(budgetMs)} ms`)
-        void reapIfStuck(this.reapable(this.main ?? ctx), this.limits.killGraceMs,
+        const reap = reapIfStuck(this.reapable(this.main ?? ctx), this.limits.killGraceMs,
           new WispError('WISP_TIMEOUT', `${m.name}: a handler ran past its timeout and would not stop; its runtime was disposed`))
+        this.reaping.add(reap)
+        void reap.finally(() => { this.reaping.delete(reap) })
         return done({ ok: false, error: err }, [])
       }
       const env = parseEnvelope(raced.value)

@@ -7,6 +7,7 @@ import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
+import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
 export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
   /** Extra node flags for the host process (tests use this to lower its heap). */
@@ -18,6 +19,8 @@ export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
 interface Pending {
   readonly fn: string
   resolve: (o: ExecOutcome) => void
+  /** Armed when the run starts: the host must answer by the end of its budget plus STOP_BOUND_MS. */
+  overdue?: NodeJS.Timeout
 }
 interface Host { readonly child: ChildProcess, readonly ready: Promise<void> }
 interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
@@ -38,6 +41,8 @@ export class RuntimePool implements Executor {
   private standby: Host | undefined
   private ready: Promise<void> | undefined
   private readonly inflight = new Map<number, Pending>()
+  /** Invocations that ran out of time, until the host confirms their code stopped. */
+  private readonly stopping = new Map<number, NodeJS.Timeout>()
   private readonly settles = new Map<number, PendingSettle>()
   private readonly warm = new Map<string, { manifest: Manifest, code: string, runtimes: number }>()
   /** sha256 values the current host already holds the code of, by function. */
@@ -48,6 +53,7 @@ export class RuntimePool implements Executor {
   private state: { stats: Record<string, RuntimeStats>, memMb: number } = { stats: {}, memMb: 0 }
   private nextId = 1
   private restarts: number[] = []
+  private forced = 0
   private closed = false
 
   constructor (private readonly opts: RuntimePoolOptions) {
@@ -78,7 +84,10 @@ export class RuntimePool implements Executor {
       child.once('exit', () => { reject(new WispError('WISP_OVERLOADED', 'the runtime host did not start')) })
     })
     ready.catch(() => {})
-    child.on('message', (m: FromHost) => { if (this.child === child) this.onMessage(m) })
+    child.on('message', (m: FromHost) => {
+      if (this.child !== child) return
+      try { this.onMessage(child, m) } catch (err) { this.log.error('runtime host message failed', { t: m.t, error: (err as Error)?.message }) }
+    })
     child.once('exit', (code, signal) => { this.onExit(child, code, signal) })
     child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
     return { child, ready }
@@ -104,14 +113,33 @@ export class RuntimePool implements Executor {
     if (this.child?.connected === true) this.child.send(m)
   }
 
-  private onMessage (m: FromHost): void {
+  private onMessage (child: ChildProcess, m: FromHost): void {
     switch (m.t) {
+      case 'running': {
+        const p = this.inflight.get(m.id)
+        if (p === undefined || p.overdue !== undefined) break
+        p.overdue = setTimeout(() => {
+          this.replace(child, `${p.fn}: ran past its ${Math.round(m.budgetMs)} ms and its runtime host did not answer within ${STOP_BOUND_MS} ms more`, m.id)
+        }, m.budgetMs + STOP_BOUND_MS)
+        break
+      }
       case 'done': {
         const p = this.inflight.get(m.id)
         this.inflight.delete(m.id)
-        p?.resolve(fromWire(m.outcome))
+        clearTimeout(p?.overdue)
+        const outcome = fromWire(m.outcome)
+        if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT' && p !== undefined) {
+          // The host disposes a runtime that will not stop; if it cannot say so in time, it goes.
+          const bound = (this.opts.killGraceMs ?? 100) * REAP_ROUNDS + STOP_BOUND_MS
+          this.stopping.set(m.id, setTimeout(() => {
+            this.stopping.delete(m.id)
+            this.replace(child, `${p.fn}: ran past its timeout and did not stop within ${bound} ms`)
+          }, bound))
+        }
+        p?.resolve(outcome)
         break
       }
+      case 'stopped': clearTimeout(this.stopping.get(m.id)); this.stopping.delete(m.id); break
       case 'settled': {
         const s = this.settles.get(m.id)
         this.settles.delete(m.id)
@@ -133,13 +161,38 @@ export class RuntimePool implements Executor {
   private onExit (child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.standby?.child === child) this.standby = undefined
     if (this.child !== child) return
+    this.log.error('runtime host ended', { code, signal })
+    this.retire('WISP_MEMORY_LIMIT', `the runtime host ended (${signal ?? `exit ${String(code)}`}), most likely a function exhausted memory; its runtimes are being rebuilt`)
+  }
+
+  /**
+   * A host that cannot stop a runaway in time (its thread is stuck, or a disposed isolate keeps
+   * running) is killed at once and the standby takes over; what it had in flight fails.
+   */
+  private replace (child: ChildProcess, why: string, overdue?: number): void {
+    if (this.child !== child || this.closed) return
+    const t0 = performance.now()
+    this.log.error('runtime host would not stop a runaway; replacing it', { why, pid: child.pid })
+    child.kill('SIGKILL')
+    this.forced++
+    const late = overdue === undefined ? undefined : this.inflight.get(overdue)
+    if (late !== undefined && overdue !== undefined) {
+      this.inflight.delete(overdue)
+      late.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', why), cold: false, runMs: 0, cpuMs: 0, logs: [] })
+    }
+    this.retire('WISP_OVERLOADED', `the runtime host was replaced because a function would not stop (${why}); try again`)
+    void this.ready?.then(() => { this.log.info('runtime host replaced', { ms: Math.round(performance.now() - t0) }) }, () => {})
+  }
+
+  /** Fails what the live host had in flight and makes a new host live (the standby, if any). */
+  private retire (code: ErrorCode, why: string): void {
     this.child = undefined
     this.ready = undefined
     this.state = { stats: {}, memMb: 0 }
+    for (const t of this.stopping.values()) clearTimeout(t)
+    this.stopping.clear()
     if (this.closed) return
-    const why = `the runtime host ended (${signal ?? `exit ${String(code)}`}), most likely a function exhausted memory; its runtimes are being rebuilt`
-    this.log.error('runtime host ended', { code, signal })
-    this.failAll('WISP_MEMORY_LIMIT', why)
+    this.failAll(code, why)
     const now = Date.now()
     this.restarts = [...this.restarts.filter((t) => now - t < 60_000), now]
     if (this.restarts.length > MAX_RESTARTS_PER_MINUTE) {
@@ -154,6 +207,7 @@ export class RuntimePool implements Executor {
   private failAll (code: ErrorCode, message: string): void {
     for (const [id, p] of this.inflight) {
       this.inflight.delete(id)
+      clearTimeout(p.overdue)
       p.resolve({ ok: false, error: new WispError(code, `${p.fn}: ${message}`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
     }
     for (const [id, s] of this.settles) { this.settles.delete(id); s.reject(new WispError(code, message)) }
@@ -211,12 +265,17 @@ export class RuntimePool implements Executor {
 
   memMb (): number { return this.state.memMb }
 
+  /** Host processes killed because a runaway would not stop in time. */
+  get forcedRestarts (): number { return this.forced }
+
   /** The host's process id (tests use it to check that a crash was survived). */
   get hostPid (): number | undefined { return this.child?.pid }
 
   async close (): Promise<void> {
     this.closed = true
     this.failAll('WISP_OVERLOADED', 'the runtime pool closed')
+    for (const t of this.stopping.values()) clearTimeout(t)
+    this.stopping.clear()
     const all = [this.child, this.standby?.child]
     this.standby = undefined
     await Promise.all(all.map(async (child) => {

@@ -90,7 +90,10 @@ export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon:
 export class BlankIsolate {
   /** The main context's timers read this; the runtime that adopts the blank sets it. */
   horizon: () => number = () => 0
-  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {}
+  private readonly heap: HeapGauge
+  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {
+    this.heap = new HeapGauge(isolate)
+  }
 
   static async create (memoryMb: number, isolate = new ivm.Isolate({ memoryLimit: memoryMb })): Promise<BlankIsolate> {
     try {
@@ -105,7 +108,7 @@ export class BlankIsolate {
     }
   }
 
-  heapBytes (): number { return heapOf(this.isolate) }
+  heapBytes (): number { return this.heap.bytes() }
 
   dispose (): void {
     if (!this.isolate.isDisposed) {
@@ -114,13 +117,27 @@ export class BlankIsolate {
   }
 }
 
-/** Heap in use by an isolate (JS heap plus external buffers), bytes. */
-export const heapOf = (isolate: ivm.Isolate): number => {
-  if (isolate.isDisposed) return 0
-  try {
-    const h = isolate.getHeapStatisticsSync()
-    return h.used_heap_size + (h.externally_allocated_size ?? 0)
-  } catch { return 0 }
+/**
+ * Heap in use by an isolate (JS heap plus external buffers), bytes, as last measured. Reading
+ * it never blocks: `getHeapStatisticsSync` waits for the isolate's lock, so a handler spinning
+ * in the isolate would stop this whole thread (and with it the watchdog that is to stop the
+ * handler). The asynchronous form queues behind the running task and answers when it can.
+ */
+export class HeapGauge {
+  private last = 0
+  private measuring = false
+  constructor (private readonly isolate: ivm.Isolate) {}
+
+  bytes (): number {
+    if (this.isolate.isDisposed) return 0
+    if (!this.measuring) {
+      this.measuring = true
+      this.isolate.getHeapStatistics().then((h) => {
+        this.last = h.used_heap_size + (h.externally_allocated_size ?? 0)
+      }, () => {}).finally(() => { this.measuring = false })
+    }
+    return this.last
+  }
 }
 
 interface Spare { readonly memoryMb: number, readonly ready: Promise<BlankIsolate>, blank?: BlankIsolate }

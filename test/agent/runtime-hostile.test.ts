@@ -1,5 +1,8 @@
 import t, { type Test } from 'tap'
 import { IsolatePool } from '../../runtime/agent/isolate-pool.js'
+import { RuntimePool } from '../../runtime/agent/runtime-pool.js'
+import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
+import { cpuStops, until } from './fixtures/cpu.js'
 import { manifest, request, stillServes } from './fixtures/pool-helpers.js'
 
 const pool = new IsolatePool({ budgetMb: 512, killGraceMs: 100 })
@@ -138,4 +141,34 @@ t.test('timers are bounded', async (tt) => {
   const late = await attack('a-late-timer', 'await new Promise((r) => setTimeout(r, 60_000)); return "woke"', { timeout_ms: 200 })
   if (!late.ok) tt.equal(late.error.code, 'WISP_TIMEOUT')
   await servesAfter(tt, 'timers')
+})
+
+// Runaways in the board's real executor: isolates in the supervised host process. A handler
+// that spins after a host timer, a host callback or a long microtask chain runs in a task the
+// isolate's own timeout does not cover; it must be stopped all the same.
+t.test('a runaway in the host process is stopped for certain, whatever it awaited', async (tt) => {
+  const host = new RuntimePool({ budgetMb: 256, board: 'b-runaway' })
+  tt.teardown(() => host.close())
+  await host.start()
+  const timeoutMs = 500
+  for (const [name, body] of [
+    ['after-timer', 'await new Promise((r) => setTimeout(r, 10)); for (;;) {}'],
+    ['after-log', 'context.log("about to spin"); await new Promise((r) => setTimeout(r, 1)); context.log("spinning"); for (;;) {}'],
+    ['after-microtasks', 'for (let i = 0; i < 100000; i++) await null; for (;;) {}']
+  ] as const) {
+    const code = `export async function handler (event, context) { ${body} }\n`
+    const t0 = performance.now()
+    const o = await host.invoke(request(manifest(`run-${name}`, code, { timeout_ms: timeoutMs }), code))
+    const late = performance.now() - t0 - timeoutMs
+    tt.notOk(o.ok, `${name}: fails`)
+    if (!o.ok) tt.equal(o.error.code, 'WISP_TIMEOUT', `${name}: ${o.error.message}`)
+    tt.ok(late < STOP_BOUND_MS + 500, `${name}: the caller hears within the bound (${Math.round(late)} ms past the timeout)`)
+    const stopped = await cpuStops(() => host.hostPid, 5000)
+    tt.ok(stopped.ok, `${name}: the host's CPU stops (${Math.round(stopped.ms)} ms after the reply)`)
+    const s = await stillServes(host, `by-run-${name}`)
+    tt.ok(s.outcome.ok, `${name}: another function answers next`)
+    tt.ok(s.ms < 2000, `${name}: promptly (${Math.round(s.ms)} ms)`)
+    await until(() => Object.values(host.stats()).every((st) => st.running === 0), 3000)
+    tt.ok(Object.values(host.stats()).every((st) => st.running === 0), `${name}: no slot stays running`)
+  }
 })
