@@ -27,6 +27,12 @@ interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
 
 const HOST = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor-host.ts' : './executor-host.js', import.meta.url))
 const MAX_RESTARTS_PER_MINUTE = 20
+/**
+ * A host with work in flight that has sent nothing for this long (it reports its state every
+ * 500 ms) has a stuck thread: it is killed and replaced. This catches a host that wedges
+ * before a run started, where no budget is known yet.
+ */
+export const HOST_SILENCE_MS = 3000
 
 /**
  * The board's isolate runtime behind the Executor port. The isolates live in a supervised
@@ -54,6 +60,8 @@ export class RuntimePool implements Executor {
   private nextId = 1
   private restarts: number[] = []
   private forced = 0
+  private lastHeard = performance.now()
+  private readonly heartbeat: NodeJS.Timeout
   private closed = false
 
   constructor (private readonly opts: RuntimePoolOptions) {
@@ -62,6 +70,13 @@ export class RuntimePool implements Executor {
     this.log = opts.log ?? silentLogger
     const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, ...rest } = opts
     this.hostOptions = rest
+    this.heartbeat = setInterval(() => {
+      const busy = this.inflight.size + this.settles.size > 0
+      if (busy && this.child !== undefined && this.ready !== undefined && performance.now() - this.lastHeard > HOST_SILENCE_MS) {
+        this.replace(this.child, `the runtime host sent nothing for ${HOST_SILENCE_MS} ms with work in flight`)
+      }
+    }, 500)
+    this.heartbeat.unref()
   }
 
   /** Starts the host process now rather than on first use. */
@@ -86,6 +101,7 @@ export class RuntimePool implements Executor {
     ready.catch(() => {})
     child.on('message', (m: FromHost) => {
       if (this.child !== child) return
+      this.lastHeard = performance.now()
       try { this.onMessage(child, m) } catch (err) { this.log.error('runtime host message failed', { t: m.t, error: (err as Error)?.message }) }
     })
     child.once('exit', (code, signal) => { this.onExit(child, code, signal) })
@@ -102,6 +118,7 @@ export class RuntimePool implements Executor {
     this.standby = undefined
     this.child = next.child
     this.ready = next.ready
+    void next.ready.then(() => { this.lastHeard = performance.now() }, () => {})
     this.sent.clear()
     this.state = { stats: {}, memMb: 0 }
     if (this.opts.standbyHost !== false) {
@@ -265,6 +282,9 @@ export class RuntimePool implements Executor {
 
   memMb (): number { return this.state.memMb }
 
+  /** True once a standby host is started (tests wait for it before they crash a host). */
+  get hasStandby (): boolean { return this.standby !== undefined }
+
   /** Host processes killed because a runaway would not stop in time. */
   get forcedRestarts (): number { return this.forced }
 
@@ -273,6 +293,7 @@ export class RuntimePool implements Executor {
 
   async close (): Promise<void> {
     this.closed = true
+    clearInterval(this.heartbeat)
     this.failAll('WISP_OVERLOADED', 'the runtime pool closed')
     for (const t of this.stopping.values()) clearTimeout(t)
     this.stopping.clear()

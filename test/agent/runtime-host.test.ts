@@ -1,6 +1,11 @@
 import t from 'tap'
-import { RuntimePool } from '../../runtime/agent/runtime-pool.js'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { HOST_SILENCE_MS, RuntimePool } from '../../runtime/agent/runtime-pool.js'
+import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
+import { until } from './fixtures/cpu.js'
 import { ECHO, manifest, request, stillServes } from './fixtures/pool-helpers.js'
+
+const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 
 // The agent's executor: isolates in a supervised child process.
 const pool = new RuntimePool({ budgetMb: 256, board: 'b1' })
@@ -35,4 +40,38 @@ t.test('an allocation that aborts V8 ends only the host; the pool serves on', as
   tt.ok(s.ms < 1000, `in < 1 s (${Math.round(s.ms)} ms)`)
   const w = await pool.invoke(request(manifest('host-warm', warmCode), warmCode))
   tt.ok(w.ok, 'warm targets were restored')
+})
+
+t.test('a host whose thread is stuck behind a runaway is killed and replaced within the bound', async (tt) => {
+  const wedge = fileURLToPath(new URL('./fixtures/wedged-host.ts', import.meta.url))
+  const p = new RuntimePool({ budgetMb: 256, board: 'b-wedge', hostExecArgv: [`--import=${pathToFileURL(wedge).href}`] })
+  tt.teardown(() => p.close())
+  const warmCode = ECHO + '// wedge warm\n'
+  await p.setWarm(manifest('bystander-warm', warmCode), warmCode, 1)
+  await until(() => p.hasStandby, 10_000)
+  const pid = p.hostPid as number
+  const code = 'export async function handler () { await new Promise((r) => setTimeout(r, 2000)); return "late" }\n'
+  const timeoutMs = 400
+  const t0 = performance.now()
+  const o = await p.invoke(request(manifest('wedge-sleeper', code, { timeout_ms: timeoutMs }), code))
+  const late = performance.now() - t0 - timeoutMs
+  tt.notOk(o.ok, 'the sleeper fails')
+  if (!o.ok) tt.equal(o.error.code, 'WISP_TIMEOUT', o.error.message)
+  tt.ok(late < STOP_BOUND_MS + 400, `the caller hears ${Math.round(late)} ms past the timeout`)
+  tt.equal(p.forcedRestarts, 1, 'the host was killed')
+  tt.ok(await until(() => !alive(pid), 2000), 'the stuck host process is gone')
+  const t1 = performance.now()
+  const s = await stillServes(p, 'after-wedge')
+  tt.ok(s.outcome.ok, 'another function answers on the new host')
+  tt.comment(`host replaced: next invocation answered ${Math.round(performance.now() - t1)} ms after the kill was reported`)
+  const w = await p.invoke(request(manifest('bystander-warm', warmCode), warmCode))
+  tt.ok(w.ok, 'warm targets were restored on the new host')
+
+  // Stuck before the run even started (no budget known yet): the silence bound catches it.
+  const cold = 'export async function handler () { return 1 }\n'
+  const t2 = performance.now()
+  const q = await p.invoke(request(manifest('wedge-early', cold, { timeout_ms: 60_000 }), cold))
+  tt.notOk(q.ok, 'an invocation on a host that went silent fails')
+  tt.ok(performance.now() - t2 < HOST_SILENCE_MS + 2000, `within the silence bound (${Math.round(performance.now() - t2)} ms)`)
+  tt.ok((await stillServes(p, 'after-silence')).outcome.ok, 'and the board serves on')
 })
