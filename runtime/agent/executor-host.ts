@@ -10,6 +10,7 @@ import type { Logger } from '../shared/log.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { FromHost, ToHost, WireOutcome } from './host-protocol.js'
 import { IsolatePool } from './isolate-pool.js'
+import { capOutcome } from './outcome-caps.js'
 
 // A send racing the parent's exit must not crash the host; the callback swallows EPIPE.
 const send = (m: FromHost): void => { if (process.connected) process.send?.(m, undefined, {}, () => {}) }
@@ -47,8 +48,10 @@ const pushState = (): void => {
 }
 setInterval(pushState, 500).unref()
 
-const wire = (o: Awaited<ReturnType<IsolatePool['invoke']>>): WireOutcome =>
-  o.ok ? o : { ...o, error: o.error.toJSON() }
+const wire = (raw: Awaited<ReturnType<IsolatePool['invoke']>>, p: IsolatePool): WireOutcome => {
+  const o = capOutcome(raw, p.outputLimits)
+  return o.ok ? o : { ...o, error: o.error.toJSON() }
+}
 
 const handle = async (m: ToHost): Promise<void> => {
   if (m.t === 'init') {
@@ -77,7 +80,7 @@ const handle = async (m: ToHost): Promise<void> => {
     })
     pushState()
     const outcome = await p
-    send({ t: 'done', id: m.id, outcome: wire(outcome) })
+    send({ t: 'done', id: m.id, outcome: wire(outcome, pool) })
     if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
       timedOut = true
       if (stopped) send({ t: 'stopped', id: m.id })

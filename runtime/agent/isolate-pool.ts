@@ -7,6 +7,7 @@ import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import { IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
 import { DecodedCodeMemo } from './module-compiler.js'
+import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './outcome-caps.js'
 import { SpareIsolates } from './sandbox-source.js'
 import { validateFunction } from './validate.js'
 
@@ -41,7 +42,7 @@ export interface IsolatePoolOptions {
   readonly log?: Logger
 }
 
-export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024
+export const DEFAULT_MAX_RESULT_BYTES = DEFAULT_OUTPUT_LIMITS.maxResultBytes
 const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000
 
 /** A runtime slot: built asynchronously, counted against the budget from the moment it is planned. */
@@ -95,12 +96,15 @@ export class IsolatePool implements Executor {
     this.limits = Object.freeze({
       board: opts.board ?? 'local',
       maxResultBytes: opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
-      maxLogLines: opts.maxLogLines ?? 50,
-      maxLogLineChars: opts.maxLogLineChars ?? 1024,
+      maxLogLines: opts.maxLogLines ?? DEFAULT_OUTPUT_LIMITS.maxLogLines,
+      maxLogLineChars: opts.maxLogLineChars ?? DEFAULT_OUTPUT_LIMITS.maxLogLineChars,
       killGraceMs: opts.killGraceMs ?? 100
     })
     this.spares = new SpareIsolates(Math.max(0, Math.floor(opts.spares ?? 1)), opts.spareMemoryMb ?? 64, this.log)
   }
+
+  /** What leaves this pool's runtimes is bounded by these. */
+  get outputLimits (): OutputLimits { return this.limits }
 
   /** Resolves once the spares are made (benchmarks and tests wait for it). */
   async sparesReady (): Promise<void> { await this.spares.ready() }
@@ -185,6 +189,12 @@ export class IsolatePool implements Executor {
     const spares = this.spares.close()
     this.wake()
     await Promise.allSettled([...this.entries.map((e) => e.ready), spares])
+  }
+
+  /** Like memMb, measured now rather than as last seen (waits while an isolate is busy). */
+  async measureMemMb (): Promise<number> {
+    const parts = await Promise.all([...this.entries.map(async (e) => await e.rt?.measureHeap() ?? 0), this.spares.measureHeap()])
+    return parts.reduce((a, b) => a + b, 0) / (1024 * 1024)
   }
 
   /** Budget in use: every planned or live runtime counts its memory_mb. */

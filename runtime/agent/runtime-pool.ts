@@ -1,12 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Manifest } from '../protocol/messages.js'
-import { WispError, type ErrorCode } from '../shared/errors.js'
+import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
+import { DEFAULT_OUTPUT_LIMITS, capOutcome, type OutputLimits } from './outcome-caps.js'
 import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
 export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
@@ -56,6 +57,7 @@ export class RuntimePool implements Executor {
   private readonly cache: CodeCacheStore
   private readonly log: Logger
   private readonly hostOptions: HostOptions
+  private readonly limits: OutputLimits
   private state: { stats: Record<string, RuntimeStats>, memMb: number } = { stats: {}, memMb: 0 }
   private nextId = 1
   private restarts: number[] = []
@@ -70,6 +72,11 @@ export class RuntimePool implements Executor {
     this.log = opts.log ?? silentLogger
     const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, ...rest } = opts
     this.hostOptions = rest
+    this.limits = {
+      maxResultBytes: opts.maxResultBytes ?? DEFAULT_OUTPUT_LIMITS.maxResultBytes,
+      maxLogLines: opts.maxLogLines ?? DEFAULT_OUTPUT_LIMITS.maxLogLines,
+      maxLogLineChars: opts.maxLogLineChars ?? DEFAULT_OUTPUT_LIMITS.maxLogLineChars
+    }
     this.heartbeat = setInterval(() => {
       const busy = this.inflight.size + this.settles.size > 0
       if (busy && this.child !== undefined && this.ready !== undefined && performance.now() - this.lastHeard > HOST_SILENCE_MS) {
@@ -144,7 +151,8 @@ export class RuntimePool implements Executor {
         const p = this.inflight.get(m.id)
         this.inflight.delete(m.id)
         clearTimeout(p?.overdue)
-        const outcome = fromWire(m.outcome)
+        // The host is a separate process running untrusted code: its reply is bounded again here.
+        const outcome = capOutcome(fromWire(m.outcome), this.limits)
         if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT' && p !== undefined) {
           // The host disposes a runtime that will not stop; if it cannot say so in time, it goes.
           const bound = (this.opts.killGraceMs ?? 100) * REAP_ROUNDS + STOP_BOUND_MS
@@ -311,4 +319,4 @@ export class RuntimePool implements Executor {
 }
 
 const fromWire = (o: WireOutcome): ExecOutcome =>
-  o.ok ? o : { ...o, error: new WispError(o.error.code, o.error.message) }
+  o.ok ? o : { ...o, error: new WispError(isErrorCode(o.error.code) ? o.error.code : 'WISP_FUNCTION_ERROR', String(o.error.message)) }

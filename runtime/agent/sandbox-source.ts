@@ -90,7 +90,7 @@ export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon:
 export class BlankIsolate {
   /** The main context's timers read this; the runtime that adopts the blank sets it. */
   horizon: () => number = () => 0
-  private readonly heap: HeapGauge
+  readonly heap: HeapGauge
   private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {
     this.heap = new HeapGauge(isolate)
   }
@@ -110,6 +110,8 @@ export class BlankIsolate {
 
   heapBytes (): number { return this.heap.bytes() }
 
+  async measureHeap (): Promise<number> { return await this.heap.measure() }
+
   dispose (): void {
     if (!this.isolate.isDisposed) {
       try { this.isolate.dispose() } catch { /* already going */ }
@@ -128,15 +130,22 @@ export class HeapGauge {
   private measuring = false
   constructor (private readonly isolate: ivm.Isolate) {}
 
+  private pending: Promise<number> | undefined
+
   bytes (): number {
     if (this.isolate.isDisposed) return 0
-    if (!this.measuring) {
-      this.measuring = true
-      this.isolate.getHeapStatistics().then((h) => {
-        this.last = h.used_heap_size + (h.externally_allocated_size ?? 0)
-      }, () => {}).finally(() => { this.measuring = false })
-    }
+    void this.measure()
     return this.last
+  }
+
+  /** A new measurement (shared with one already under way); waits while the isolate is busy. */
+  async measure (): Promise<number> {
+    if (this.isolate.isDisposed) return 0
+    this.pending ??= this.isolate.getHeapStatistics().then((h) => {
+      this.last = h.used_heap_size + (h.externally_allocated_size ?? 0)
+      return this.last
+    }, () => this.last).finally(() => { this.pending = undefined })
+    return await this.pending
   }
 }
 
@@ -188,6 +197,11 @@ export class SpareIsolates {
   }
 
   heapBytes (): number { return this.spares.reduce((n, s) => n + (s.blank?.heapBytes() ?? 0), 0) }
+
+  async measureHeap (): Promise<number> {
+    const all = await Promise.all(this.spares.map(async (s) => await s.blank?.measureHeap() ?? 0))
+    return all.reduce((a, b) => a + b, 0)
+  }
 
   /** Disposes every spare; resolves once those still being made are gone too. */
   async close (): Promise<void> {

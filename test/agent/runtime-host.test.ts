@@ -20,7 +20,7 @@ t.test('invokes through the host process', async (tt) => {
   tt.ok(again.ok && !again.cold, 'code is sent once; the runtime stays warm')
   await new Promise((r) => setTimeout(r, 50))
   tt.same(pool.stats()['host-echo'], { runtimes: 1, running: 0 })
-  tt.ok(pool.memMb() > 0)
+  tt.ok(await until(() => pool.memMb() > 0, 3000), 'the host reports its heap')
   await tt.rejects(pool.validate(manifest('host-bad', 'export const x = 1'), 'export const x = 1'), { code: 'WISP_BAD_CODE' })
 })
 

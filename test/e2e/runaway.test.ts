@@ -35,7 +35,7 @@ const call = async (fn: string, payload: string): Promise<{ r: R, ms: number }> 
 t.test('a function spinning after a host timer times out and the board keeps serving', async (tt) => {
   const { r, ms } = await call('spinner', '{}')
   tt.equal(r.ok, false)
-  tt.equal(r.error?.code, 'WISP_TIMEOUT', r.error?.message)
+  tt.equal(r.error?.code, 'WISP_TIMEOUT', r.error?.message ?? '')
   tt.ok(ms < 1000 + 1500, `the caller hears in ${Math.round(ms)} ms (timeout 1000 ms)`)
   const hello = await call('hello', '{"name":"after"}')
   tt.equal(hello.r.ok, true, `hello answers next (${hello.r.error?.message ?? 'ok'})`)
