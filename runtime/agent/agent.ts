@@ -12,6 +12,7 @@ import type { InvocationRecord } from '../status/types.js'
 import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
+import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
@@ -61,7 +62,7 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.publishStatus()
-    this.gossipTimer = setInterval(() => this.gossip(), config.gossip_ms)
+    this.gossipTimer = setInterval(guarded(this.d.log, 'gossip', () => { this.gossip() }), config.gossip_ms)
     this.gossipTimer.unref()
   }
 

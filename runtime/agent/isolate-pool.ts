@@ -10,6 +10,7 @@ import { DecodedCodeMemo } from './module-compiler.js'
 import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './outcome-caps.js'
 import { SpareIsolates } from './sandbox-source.js'
 import { validateFunction } from './validate.js'
+import { guarded } from './guarded.js'
 
 export interface IsolatePoolOptions {
   /** Board id, handed to handlers as `context.board`. */
@@ -238,7 +239,7 @@ export class IsolatePool implements Executor {
     if (e.assigned === 0 && !e.gone) {
       const t = this.targets.get(e.fn)
       if (t === undefined && this.closedForFn(e)) this.drop(e)
-      else e.idleTimer = this.clock.setTimeout(() => { e.idleTimer = undefined; this.expire(e) }, this.keepAliveMs)
+      else e.idleTimer = this.clock.setTimeout(guarded(this.log, 'idle expiry', () => { e.idleTimer = undefined; this.expire(e) }), this.keepAliveMs)
     }
     this.wake()
   }
@@ -282,7 +283,7 @@ export class IsolatePool implements Executor {
     }, (err: unknown) => {
       this.log.warn('runtime failed to start', { fn: m.name, error: asWispError(err).message })
       this.remove(entry)
-    }).finally(() => { setImmediate(spare.after) })
+    }).finally(() => { setImmediate(guarded(this.log, 'spare isolate', spare.after)) })
     ;(entry as { ready: Promise<IsolateRuntime> }).ready = ready
     this.entries.push(entry)
     return entry
@@ -294,7 +295,7 @@ export class IsolatePool implements Executor {
     const t = this.targets.get(entry.fn)
     if (t !== undefined && !this.closed) {
       // Rebuild towards the leader's target later, off this call stack.
-      this.clock.setTimeout(() => { this.setWarm(t.manifest, t.code, t.runtimes).catch(() => {}) }, 0)
+      this.clock.setTimeout(guarded(this.log, 'warm rebuild', async () => { await this.setWarm(t.manifest, t.code, t.runtimes) }), 0)
     }
   }
 

@@ -8,6 +8,7 @@ import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executo
 import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
 import { DEFAULT_OUTPUT_LIMITS, capOutcome, type OutputLimits } from './outcome-caps.js'
+import { guarded } from './guarded.js'
 import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
 export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
@@ -20,8 +21,13 @@ export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
 interface Pending {
   readonly fn: string
   resolve: (o: ExecOutcome) => void
-  /** Armed when the run starts: the host must answer by the end of its budget plus STOP_BOUND_MS. */
+  /**
+   * Until the run starts: the deadline (plus STOP_BOUND_MS), past which the invocation fails
+   * (whatever the host did with it). Once it runs: the end of its budget plus STOP_BOUND_MS,
+   * past which the host is killed.
+   */
   overdue?: NodeJS.Timeout
+  running?: boolean
 }
 interface Host { readonly child: ChildProcess, readonly ready: Promise<void> }
 interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
@@ -77,12 +83,12 @@ export class RuntimePool implements Executor {
       maxLogLines: opts.maxLogLines ?? DEFAULT_OUTPUT_LIMITS.maxLogLines,
       maxLogLineChars: opts.maxLogLineChars ?? DEFAULT_OUTPUT_LIMITS.maxLogLineChars
     }
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = setInterval(guarded(this.log, 'runtime host heartbeat', () => {
       const busy = this.inflight.size + this.settles.size > 0
       if (busy && this.child !== undefined && this.ready !== undefined && performance.now() - this.lastHeard > HOST_SILENCE_MS) {
         this.replace(this.child, `the runtime host sent nothing for ${HOST_SILENCE_MS} ms with work in flight`)
       }
-    }, 500)
+    }), 500)
     this.heartbeat.unref()
   }
 
@@ -111,7 +117,9 @@ export class RuntimePool implements Executor {
       this.lastHeard = performance.now()
       try { this.onMessage(child, m) } catch (err) { this.log.error('runtime host message failed', { t: m.t, error: (err as Error)?.message }) }
     })
-    child.once('exit', (code, signal) => { this.onExit(child, code, signal) })
+    child.once('exit', guarded(this.log, 'runtime host exit', (code: number | null, signal: NodeJS.Signals | null) => { this.onExit(child, code, signal) }))
+    // An IPC error (the host died mid-send) must not end the agent; 'exit' follows.
+    child.on('error', guarded(this.log, 'runtime host channel', (err: Error) => { this.log.warn('runtime host channel error', { error: err.message }) }))
     child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
     return { child, ready }
   }
@@ -141,10 +149,12 @@ export class RuntimePool implements Executor {
     switch (m.t) {
       case 'running': {
         const p = this.inflight.get(m.id)
-        if (p === undefined || p.overdue !== undefined) break
-        p.overdue = setTimeout(() => {
+        if (p === undefined || p.running) break
+        p.running = true
+        clearTimeout(p.overdue)
+        p.overdue = setTimeout(guarded(this.log, 'overdue invocation', () => {
           this.replace(child, `${p.fn}: ran past its ${Math.round(m.budgetMs)} ms and its runtime host did not answer within ${STOP_BOUND_MS} ms more`, m.id)
-        }, m.budgetMs + STOP_BOUND_MS)
+        }), m.budgetMs + STOP_BOUND_MS)
         break
       }
       case 'done': {
@@ -156,10 +166,10 @@ export class RuntimePool implements Executor {
         if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT' && p !== undefined) {
           // The host disposes a runtime that will not stop; if it cannot say so in time, it goes.
           const bound = (this.opts.killGraceMs ?? 100) * REAP_ROUNDS + STOP_BOUND_MS
-          this.stopping.set(m.id, setTimeout(() => {
+          this.stopping.set(m.id, setTimeout(guarded(this.log, 'runaway stop check', () => {
             this.stopping.delete(m.id)
             this.replace(child, `${p.fn}: ran past its timeout and did not stop within ${bound} ms`)
-          }, bound))
+          }), bound))
         }
         p?.resolve(outcome)
         break
@@ -250,7 +260,13 @@ export class RuntimePool implements Executor {
     const wire = known.has(sha) ? rest : { ...rest, code }
     known.add(sha)
     return await new Promise<ExecOutcome>((resolve) => {
-      this.inflight.set(id, { fn: req.manifest.name, resolve })
+      const lost = setTimeout(guarded(this.log, 'lost invocation', () => {
+        const p = this.inflight.get(id)
+        if (p === undefined || p.running === true) return
+        this.inflight.delete(id)
+        p.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', `${p.fn}: the runtime host did not start it before the deadline`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
+      }), Math.max(0, req.deadlineMs - (performance.timeOrigin + performance.now())) + STOP_BOUND_MS)
+      this.inflight.set(id, { fn: req.manifest.name, resolve, overdue: lost })
       this.send({ t: 'invoke', id, req: wire })
       onStart?.() // functions do not cross the IPC channel: the run starts when the host has it
     })

@@ -161,7 +161,11 @@ export class SpareIsolates {
   private closed = false
 
   constructor (private readonly count: number, firstMb: number, private readonly log: Logger) {
-    if (count > 0) setImmediate(() => { this.add(firstMb) })
+    if (count > 0) {
+      setImmediate(() => {
+        try { this.add(firstMb) } catch (err) { this.log.warn('a spare isolate failed to start', { error: (err as Error)?.message ?? String(err) }) }
+      })
+    }
   }
 
   take (memoryMb: number): { blank?: Promise<BlankIsolate>, after: () => void } {

@@ -1,5 +1,7 @@
 import t from 'tap'
+import { fork } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { FromHost } from '../../runtime/agent/host-protocol.js'
 import { HOST_SILENCE_MS, RuntimePool } from '../../runtime/agent/runtime-pool.js'
 import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
 import { until } from './fixtures/cpu.js'
@@ -74,4 +76,27 @@ t.test('a host whose thread is stuck behind a runaway is killed and replaced wit
   tt.notOk(q.ok, 'an invocation on a host that went silent fails')
   tt.ok(performance.now() - t2 < HOST_SILENCE_MS + 2000, `within the silence bound (${Math.round(performance.now() - t2)} ms)`)
   tt.ok((await stillServes(p, 'after-silence')).outcome.ok, 'and the board serves on')
+})
+
+t.test('the host process survives messages it cannot handle', async (tt) => {
+  const hostFile = fileURLToPath(new URL('../../runtime/agent/executor-host.ts', import.meta.url))
+  const child = fork(hostFile, [], { execArgv: ['--no-node-snapshot', '--import', import.meta.resolve('tsx')], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  tt.teardown(() => { child.kill('SIGKILL') })
+  const got: FromHost[] = []
+  child.on('message', (m: FromHost) => {
+    got.push(m)
+    if (m.t === 'cache-get') child.send({ t: 'cache-reply', id: m.id, value: undefined })
+  })
+  child.send({ t: 'init', options: { budgetMb: 64, spares: 0 } })
+  tt.ok(await until(() => got.some((m) => m.t === 'ready'), 10_000), 'ready')
+  for (const junk of ['null', 42, { t: 'nope' }, { t: 'invoke', id: 7, req: null }, { t: 'cache-reply', id: 99 }, { t: 'evict' }]) child.send(junk)
+  tt.ok(await until(() => got.some((m) => m.t === 'done' && m.id === 7), 5000), 'a malformed invocation is answered')
+  const bad = got.find((m): m is Extract<FromHost, { t: 'done' }> => m.t === 'done' && m.id === 7)
+  tt.equal(bad?.outcome.ok, false)
+  const m = manifest('survivor', ECHO)
+  child.send({ t: 'invoke', id: 8, req: { ...request(m, ECHO, { still: 'here' }) } })
+  tt.ok(await until(() => got.some((x) => x.t === 'done' && x.id === 8), 10_000), 'and the host serves on')
+  const ok = got.find((x): x is Extract<FromHost, { t: 'done' }> => x.t === 'done' && x.id === 8)
+  tt.ok(ok?.outcome.ok, 'with the right answer')
+  tt.equal(child.exitCode, null, 'still running')
 })
