@@ -118,6 +118,8 @@ const handle = async (m: ToHost): Promise<void> => {
 process.on('message', guarded(log, 'runtime host message', async (m: ToHost) => { await handle(m) }))
 // The parent going away (or closing the channel) ends the host.
 process.on('disconnect', () => {
+  // Whatever close does, the host is gone within a second: an orphan must not keep a core.
+  setTimeout(() => process.exit(0), 1000)
   const close = pool?.close() ?? Promise.resolve()
   void close.catch(() => {}).finally(() => process.exit(0))
 })

@@ -24,7 +24,7 @@ export type ToHost =
 
 export type FromHost =
   | { t: 'ready' }
-  /** The invocation started to run in its runtime and may take budgetMs of wall time. */
+  /** The invocation started to run in its runtime and may take budgetMs of wall time from now (sent again for a stretch). */
   | { t: 'running', id: number, budgetMs: number }
   | { t: 'done', id: number, outcome: WireOutcome }
   /** An invocation that ran out of time has certainly stopped (its runtime answered or was disposed). */

@@ -123,11 +123,17 @@ export class IsolatePool implements Executor {
       try { rt = await entry.ready } catch (err) { return fail(asWispError(err, 'WISP_BAD_CODE'), cold) }
       // Building the runtime (compile, init) does not count against the handler's timeout_ms.
       const budget = Math.min(req.manifest.timeout_ms, req.deadlineMs - this.clock.now())
-      try { req.onRunning?.(Math.max(0, budget)) } catch (err) { this.log.error('onRunning failed', { error: asWispError(err).message }) }
+      const running = (ms: number): void => {
+        try { req.onRunning?.(Math.max(0, ms)) } catch (err) { this.log.error('onRunning failed', { error: asWispError(err).message }) }
+      }
+      running(budget)
       const out = await rt.invoke(req, budget)
       if (!out.ok && out.error.code === 'WISP_TIMEOUT') busy = rt.quiet()
       const stretch = this.speed < 1 ? out.runMs * (1 / this.speed - 1) : 0
-      if (stretch > 0) await this.sleep(stretch)
+      if (stretch > 0) {
+        running(stretch)
+        await this.sleep(stretch)
+      }
       return { ...out, cold, runMs: out.runMs + stretch }
     } finally {
       const free = (): void => {

@@ -70,6 +70,10 @@ export class RuntimePool implements Executor {
   private forced = 0
   private lastHeard = performance.now()
   private readonly heartbeat: NodeJS.Timeout
+  /** If the agent's process ends without close(), its hosts end with it (a stuck host would not notice). */
+  private readonly killHosts = (): void => {
+    for (const c of [this.child, this.standby?.child]) { try { c?.kill('SIGKILL') } catch { /* gone */ } }
+  }
   private closed = false
 
   constructor (private readonly opts: RuntimePoolOptions) {
@@ -90,6 +94,7 @@ export class RuntimePool implements Executor {
       }
     }), 500)
     this.heartbeat.unref()
+    process.once('exit', this.killHosts)
   }
 
   /** Starts the host process now rather than on first use. */
@@ -149,7 +154,7 @@ export class RuntimePool implements Executor {
     switch (m.t) {
       case 'running': {
         const p = this.inflight.get(m.id)
-        if (p === undefined || p.running) break
+        if (p === undefined) break
         p.running = true
         clearTimeout(p.overdue)
         p.overdue = setTimeout(guarded(this.log, 'overdue invocation', () => {
@@ -265,7 +270,7 @@ export class RuntimePool implements Executor {
         if (p === undefined || p.running === true) return
         this.inflight.delete(id)
         p.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', `${p.fn}: the runtime host did not start it before the deadline`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
-      }), Math.max(0, req.deadlineMs - (performance.timeOrigin + performance.now())) + STOP_BOUND_MS)
+      }), Math.max(0, req.deadlineMs - Date.now()) + STOP_BOUND_MS)
       this.inflight.set(id, { fn: req.manifest.name, resolve, overdue: lost })
       this.send({ t: 'invoke', id, req: wire })
       onStart?.() // functions do not cross the IPC channel: the run starts when the host has it
@@ -318,6 +323,7 @@ export class RuntimePool implements Executor {
   async close (): Promise<void> {
     this.closed = true
     clearInterval(this.heartbeat)
+    process.off('exit', this.killHosts)
     this.failAll('WISP_OVERLOADED', 'the runtime pool closed')
     for (const t of this.stopping.values()) clearTimeout(t)
     this.stopping.clear()
