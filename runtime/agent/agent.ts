@@ -13,6 +13,7 @@ import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, jsonDepth } from '../protocol/json-limits.js'
 import { readControl, readManifest, readRun } from './on-message.js'
+import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 
@@ -61,10 +62,7 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.publishStatus()
-    this.gossipTimer = setInterval(() => {
-      // An exception escaping a timer is an uncaught exception: the whole board process.
-      try { this.gossip() } catch (err) { this.d.log.error('gossip failed', { err: (err as Error).message }) }
-    }, config.gossip_ms)
+    this.gossipTimer = setInterval(guarded(this.d.log, 'gossip', () => { this.gossip() }), config.gossip_ms)
     this.gossipTimer.unref()
   }
 

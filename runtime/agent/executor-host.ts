@@ -9,7 +9,9 @@ import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { FromHost, ToHost, WireOutcome } from './host-protocol.js'
+import { guarded } from './guarded.js'
 import { IsolatePool } from './isolate-pool.js'
+import { capOutcome } from './outcome-caps.js'
 
 // A send racing the parent's exit must not crash the host; the callback swallows EPIPE.
 const send = (m: FromHost): void => { if (process.connected) process.send?.(m, undefined, {}, () => {}) }
@@ -40,15 +42,45 @@ let statePending = false
 const pushState = (): void => {
   if (statePending || pool === undefined) return
   statePending = true
-  setImmediate(() => {
+  setImmediate(guarded(log, 'state report', () => {
     statePending = false
     if (pool !== undefined) send({ t: 'state', stats: { ...pool.stats() }, memMb: pool.memMb() })
-  })
+  }))
 }
-setInterval(pushState, 500).unref()
+setInterval(guarded(log, 'state report', pushState), 500).unref()
 
-const wire = (o: Awaited<ReturnType<IsolatePool['invoke']>>): WireOutcome =>
-  o.ok ? o : { ...o, error: o.error.toJSON() }
+const wire = (raw: Awaited<ReturnType<IsolatePool['invoke']>>, p: IsolatePool): WireOutcome => {
+  const o = capOutcome(raw, p.outputLimits)
+  return o.ok ? o : { ...o, error: o.error.toJSON() }
+}
+
+/** Runs one invocation; tells the parent when it runs, its outcome, and (after a timeout) when its code stopped. */
+const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): Promise<void> => {
+  const { code: sent, ...rest } = m.req
+  if (sent !== undefined) codes.set(rest.manifest.sha256, { fn: rest.manifest.name, code: sent })
+  const code = codes.get(rest.manifest.sha256)?.code
+  if (code === undefined) {
+    const error = new WispError('WISP_BAD_CODE', 'the runtime host has no code for this function').toJSON()
+    send({ t: 'done', id: m.id, outcome: { ok: false, error, cold: false, runMs: 0, cpuMs: 0, logs: [] } })
+    return
+  }
+  let stopped = false
+  let timedOut = false
+  const p = pool.invoke({
+    ...rest,
+    code,
+    onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs }) },
+    onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) }
+  })
+  pushState()
+  const outcome = await p
+  send({ t: 'done', id: m.id, outcome: wire(outcome, pool) })
+  if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
+    timedOut = true
+    if (stopped) send({ t: 'stopped', id: m.id })
+  }
+  pushState()
+}
 
 const handle = async (m: ToHost): Promise<void> => {
   if (m.t === 'init') {
@@ -59,18 +91,10 @@ const handle = async (m: ToHost): Promise<void> => {
   if (m.t === 'cache-reply') { pendingCache.get(m.id)?.(m.value); pendingCache.delete(m.id); return }
   if (pool === undefined) return
   if (m.t === 'invoke') {
-    const { code: sent, ...rest } = m.req
-    if (sent !== undefined) codes.set(rest.manifest.sha256, { fn: rest.manifest.name, code: sent })
-    const code = codes.get(rest.manifest.sha256)?.code
-    if (code === undefined) {
-      const error = new WispError('WISP_BAD_CODE', 'the runtime host has no code for this function').toJSON()
+    try { await invoke(m, pool) } catch (err) {
+      const error = asWispError(err).toJSON()
       send({ t: 'done', id: m.id, outcome: { ok: false, error, cold: false, runMs: 0, cpuMs: 0, logs: [] } })
-      return
     }
-    const p = pool.invoke({ ...rest, code })
-    pushState()
-    send({ t: 'done', id: m.id, outcome: wire(await p) })
-    pushState()
   } else if (m.t === 'validate' || m.t === 'warm') {
     try {
       if (m.t === 'validate') await pool.validate(m.manifest, m.code)
@@ -90,6 +114,12 @@ const handle = async (m: ToHost): Promise<void> => {
   }
 }
 
-process.on('message', (m: ToHost) => { void handle(m) })
+// A message the host cannot handle is logged and dropped; the host serves on.
+process.on('message', guarded(log, 'runtime host message', async (m: ToHost) => { await handle(m) }))
 // The parent going away (or closing the channel) ends the host.
-process.on('disconnect', () => { void pool?.close().finally(() => process.exit(0)) })
+process.on('disconnect', () => {
+  // Whatever close does, the host is gone within a second: an orphan must not keep a core.
+  setTimeout(() => process.exit(0), 1000)
+  const close = pool?.close() ?? Promise.resolve()
+  void close.catch(() => {}).finally(() => process.exit(0))
+})

@@ -13,6 +13,16 @@ export interface ExecRequest {
   readonly deadlineMs: number
   /** Called once when the invocation leaves the queue and starts running (for energy attribution). */
   readonly onStart?: () => void
+  /**
+   * Called when the handler starts to run in its runtime, with the wall time it may take (ms);
+   * again, from then on, when an emulated slow board stretches the run after it ended.
+   */
+  readonly onRunning?: (budgetMs: number) => void
+  /**
+   * Called once the invocation's code has certainly stopped: when its outcome is known, or,
+   * if it ran out of time, once the watchdog found its runtime answering or disposed it.
+   */
+  readonly onStopped?: () => void
 }
 
 export interface ExecOutcomeBase {

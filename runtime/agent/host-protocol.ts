@@ -24,7 +24,11 @@ export type ToHost =
 
 export type FromHost =
   | { t: 'ready' }
+  /** The invocation started to run in its runtime and may take budgetMs of wall time from now (sent again for a stretch). */
+  | { t: 'running', id: number, budgetMs: number }
   | { t: 'done', id: number, outcome: WireOutcome }
+  /** An invocation that ran out of time has certainly stopped (its runtime answered or was disposed). */
+  | { t: 'stopped', id: number }
   | { t: 'settled', id: number, error?: WireError }
   | { t: 'state', stats: Record<string, RuntimeStats>, memMb: number }
   | { t: 'cache-get', id: number, key: string }

@@ -7,8 +7,10 @@ import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import { IsolateRuntime, type RuntimeLimits } from './isolate-runtime.js'
 import { DecodedCodeMemo } from './module-compiler.js'
+import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './outcome-caps.js'
 import { SpareIsolates } from './sandbox-source.js'
 import { validateFunction } from './validate.js'
+import { guarded } from './guarded.js'
 
 export interface IsolatePoolOptions {
   /** Board id, handed to handlers as `context.board`. */
@@ -41,7 +43,7 @@ export interface IsolatePoolOptions {
   readonly log?: Logger
 }
 
-export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024
+export const DEFAULT_MAX_RESULT_BYTES = DEFAULT_OUTPUT_LIMITS.maxResultBytes
 const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000
 
 /** A runtime slot: built asynchronously, counted against the budget from the moment it is planned. */
@@ -95,12 +97,15 @@ export class IsolatePool implements Executor {
     this.limits = Object.freeze({
       board: opts.board ?? 'local',
       maxResultBytes: opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
-      maxLogLines: opts.maxLogLines ?? 50,
-      maxLogLineChars: opts.maxLogLineChars ?? 1024,
+      maxLogLines: opts.maxLogLines ?? DEFAULT_OUTPUT_LIMITS.maxLogLines,
+      maxLogLineChars: opts.maxLogLineChars ?? DEFAULT_OUTPUT_LIMITS.maxLogLineChars,
       killGraceMs: opts.killGraceMs ?? 100
     })
     this.spares = new SpareIsolates(Math.max(0, Math.floor(opts.spares ?? 1)), opts.spareMemoryMb ?? 64, this.log)
   }
+
+  /** What leaves this pool's runtimes is bounded by these. */
+  get outputLimits (): OutputLimits { return this.limits }
 
   /** Resolves once the spares are made (benchmarks and tests wait for it). */
   async sparesReady (): Promise<void> { await this.spares.ready() }
@@ -111,17 +116,32 @@ export class IsolatePool implements Executor {
     let slot: { entry: Entry, cold: boolean }
     try { slot = await this.acquire(req) } catch (err) { return fail(asWispError(err)) }
     const { entry, cold } = slot
+    // A slot whose invocation ran out of time stays taken until its code has certainly stopped.
+    let busy: Promise<void> | undefined
     try {
       let rt: IsolateRuntime
       try { rt = await entry.ready } catch (err) { return fail(asWispError(err, 'WISP_BAD_CODE'), cold) }
       // Building the runtime (compile, init) does not count against the handler's timeout_ms.
       const budget = Math.min(req.manifest.timeout_ms, req.deadlineMs - this.clock.now())
+      const running = (ms: number): void => {
+        try { req.onRunning?.(Math.max(0, ms)) } catch (err) { this.log.error('onRunning failed', { error: asWispError(err).message }) }
+      }
+      running(budget)
       const out = await rt.invoke(req, budget)
+      if (!out.ok && out.error.code === 'WISP_TIMEOUT') busy = rt.quiet()
       const stretch = this.speed < 1 ? out.runMs * (1 / this.speed - 1) : 0
-      if (stretch > 0) await this.sleep(stretch)
+      if (stretch > 0) {
+        running(stretch)
+        await this.sleep(stretch)
+      }
       return { ...out, cold, runMs: out.runMs + stretch }
     } finally {
-      this.release(entry)
+      const free = (): void => {
+        this.release(entry)
+        try { req.onStopped?.() } catch (err) { this.log.error('onStopped failed', { error: asWispError(err).message }) }
+      }
+      if (busy === undefined) free()
+      else void busy.finally(free)
     }
   }
 
@@ -178,6 +198,12 @@ export class IsolatePool implements Executor {
     await Promise.allSettled([...this.entries.map((e) => e.ready), spares])
   }
 
+  /** Like memMb, measured now rather than as last seen (waits while an isolate is busy). */
+  async measureMemMb (): Promise<number> {
+    const parts = await Promise.all([...this.entries.map(async (e) => await e.rt?.measureHeap() ?? 0), this.spares.measureHeap()])
+    return parts.reduce((a, b) => a + b, 0) / (1024 * 1024)
+  }
+
   /** Budget in use: every planned or live runtime counts its memory_mb. */
   reservedMb (): number { return this.entries.reduce((s, e) => s + e.memMb, 0) }
 
@@ -219,7 +245,7 @@ export class IsolatePool implements Executor {
     if (e.assigned === 0 && !e.gone) {
       const t = this.targets.get(e.fn)
       if (t === undefined && this.closedForFn(e)) this.drop(e)
-      else e.idleTimer = this.clock.setTimeout(() => { e.idleTimer = undefined; this.expire(e) }, this.keepAliveMs)
+      else e.idleTimer = this.clock.setTimeout(guarded(this.log, 'idle expiry', () => { e.idleTimer = undefined; this.expire(e) }), this.keepAliveMs)
     }
     this.wake()
   }
@@ -263,7 +289,7 @@ export class IsolatePool implements Executor {
     }, (err: unknown) => {
       this.log.warn('runtime failed to start', { fn: m.name, error: asWispError(err).message })
       this.remove(entry)
-    }).finally(() => { setImmediate(spare.after) })
+    }).finally(() => { setImmediate(guarded(this.log, 'spare isolate', spare.after)) })
     ;(entry as { ready: Promise<IsolateRuntime> }).ready = ready
     this.entries.push(entry)
     return entry
@@ -275,7 +301,7 @@ export class IsolatePool implements Executor {
     const t = this.targets.get(entry.fn)
     if (t !== undefined && !this.closed) {
       // Rebuild towards the leader's target later, off this call stack.
-      this.clock.setTimeout(() => { this.setWarm(t.manifest, t.code, t.runtimes).catch(() => {}) }, 0)
+      this.clock.setTimeout(guarded(this.log, 'warm rebuild', async () => { await this.setWarm(t.manifest, t.code, t.runtimes) }), 0)
     }
   }
 

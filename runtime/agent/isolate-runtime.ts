@@ -1,17 +1,15 @@
 import ivm from 'isolated-vm'
 import type { Manifest } from '../protocol/messages.js'
-import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
+import { WispError } from '../shared/errors.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest } from './executor-port.js'
+import { MAX_ERROR_MESSAGE_CHARS, capLogs, capMessage, functionErrorCode, type OutputLimits } from './outcome-caps.js'
 import { compileFunction, type DecodedCodeMemo } from './module-compiler.js'
-import { BlankIsolate, heapOf, newCtx, type Ctx } from './sandbox-source.js'
+import { BlankIsolate, HeapGauge, newCtx, type Ctx } from './sandbox-source.js'
 import { raceBudget, reapIfStuck } from './watchdog.js'
 
-export interface RuntimeLimits {
+export interface RuntimeLimits extends OutputLimits {
   readonly board: string
-  readonly maxResultBytes: number
-  readonly maxLogLines: number
-  readonly maxLogLineChars: number
   /** How long a timed-out runtime may take to answer a probe before it is disposed, ms. */
   readonly killGraceMs: number
 }
@@ -27,15 +25,21 @@ export interface CreateOptions {
 
 interface Envelope { ok: boolean, logs?: unknown, code?: unknown, message?: unknown, result?: unknown }
 
-const parseEnvelope = (s: unknown): Envelope => {
+/** The longest envelope an isolate can honestly produce within its limits (JSON escapes take up to 6 characters). */
+const envelopeBound = (l: OutputLimits): number =>
+  6 * (l.maxResultBytes + l.maxLogLines * (l.maxLogLineChars + 8) + MAX_ERROR_MESSAGE_CHARS) + 64 * 1024
+
+/** Reads the isolate's reply; the host does not trust its size, shape, codes or lengths. */
+const parseEnvelope = (s: unknown, l: OutputLimits): Envelope => {
   if (typeof s !== 'string') throw new Error('the runtime returned no envelope')
+  if (s.length > envelopeBound(l)) {
+    throw new WispError('WISP_PAYLOAD_TOO_LARGE', `the function's reply is ${s.length} characters, past what its limits allow`)
+  }
   const e = JSON.parse(s) as Envelope
   if (e === null || typeof e !== 'object' || typeof e.ok !== 'boolean') throw new Error('the runtime returned a malformed envelope')
   return e
 }
-const logsOf = (e: Envelope): string[] => Array.isArray(e.logs) ? e.logs.filter((l): l is string => typeof l === 'string') : []
-const failureOf = (e: Envelope, fallback: ErrorCode): WispError =>
-  new WispError(isErrorCode(e.code) ? e.code : fallback, typeof e.message === 'string' ? e.message : 'unknown failure')
+const failureOf = (e: Envelope): WispError => new WispError(functionErrorCode(e.code), capMessage(e.message))
 const messageOf = (err: unknown): string => (err as Error)?.message ?? String(err)
 
 /**
@@ -51,6 +55,9 @@ export class IsolateRuntime {
   private readonly deadlines = new Map<string, number>()
   private sharedRef: ivm.Reference | undefined
   private main: Ctx | undefined
+  private readonly heap: HeapGauge
+  /** Watchdog verdicts still pending on invocations that ran out of time. */
+  private readonly reaping = new Set<Promise<unknown>>()
 
   private constructor (
     readonly manifest: Manifest,
@@ -59,7 +66,10 @@ export class IsolateRuntime {
     private readonly prelude: ivm.Script,
     private readonly limits: RuntimeLimits,
     private readonly onDead: (rt: IsolateRuntime, err: WispError) => void
-  ) { this.sha256 = manifest.sha256 }
+  ) {
+    this.sha256 = manifest.sha256
+    this.heap = new HeapGauge(isolate)
+  }
 
   /**
    * Builds isolate, compiled code (through the cache), main context and init; rejects with a
@@ -96,8 +106,19 @@ export class IsolateRuntime {
   get isDead (): boolean { return this.dead !== undefined }
   get running (): number { return this.deadlines.size }
 
-  /** Heap in use by this isolate (JS heap plus external buffers), bytes. */
-  heapBytes (): number { return heapOf(this.isolate) }
+  /** Heap in use by this isolate (JS heap plus external buffers), bytes, as last measured. */
+  heapBytes (): number { return this.heap.bytes() }
+
+  /** Measures the heap now (waits while the isolate is busy). */
+  async measureHeap (): Promise<number> { return await this.heap.measure() }
+
+  /**
+   * Resolves once no invocation that ran out of time may still be running in this isolate:
+   * at once, or when the watchdog found the isolate answering or disposed it.
+   */
+  async quiet (): Promise<void> {
+    while (this.reaping.size > 0) await Promise.allSettled([...this.reaping])
+  }
 
   private cpuNs (): bigint {
     try { return this.isolate.isDisposed ? 0n : this.isolate.cpuTime } catch { return 0n }
@@ -143,12 +164,13 @@ export class IsolateRuntime {
       await reapIfStuck(this.reapable(main), this.limits.killGraceMs, err)
       throw err
     }
-    const env = parseEnvelope(raced.value)
-    if (!env.ok) throw failureOf(env, 'WISP_FUNCTION_ERROR')
+    const env = parseEnvelope(raced.value, this.limits)
+    if (!env.ok) throw failureOf(env)
     main.timers.cancelAll()
     blank.horizon = () => this.horizon()
     if (this.manifest.isolation === 'context' && !skipInit) {
       this.sharedRef = await main.call.apply(undefined, ['shared'], { result: { reference: true } }) as ivm.Reference
+      await main.call.apply(undefined, ['lock'], { timeout: budget })
     }
   }
 
@@ -197,7 +219,8 @@ export class IsolateRuntime {
       deadlineMs: req.deadlineMs,
       maxResultBytes: this.limits.maxResultBytes,
       maxLogLines: this.limits.maxLogLines,
-      maxLogLineChars: this.limits.maxLogLineChars
+      maxLogLineChars: this.limits.maxLogLineChars,
+      maxErrorChars: MAX_ERROR_MESSAGE_CHARS
     })
     let ctx: Ctx | undefined
     let own: Ctx | undefined
@@ -224,13 +247,15 @@ export class IsolateRuntime {
       const raced = await raceBudget(work, budgetMs - (performance.now() - started))
       if (!raced.done) {
         const err = new WispError('WISP_TIMEOUT', `${m.name}: ran past ${Math.round(budgetMs)} ms`)
-        void reapIfStuck(this.reapable(this.main ?? ctx), this.limits.killGraceMs,
+        const reap = reapIfStuck(this.reapable(this.main ?? ctx), this.limits.killGraceMs,
           new WispError('WISP_TIMEOUT', `${m.name}: a handler ran past its timeout and would not stop; its runtime was disposed`))
+        this.reaping.add(reap)
+        void reap.finally(() => { this.reaping.delete(reap) })
         return done({ ok: false, error: err }, [])
       }
-      const env = parseEnvelope(raced.value)
-      const logs = logsOf(env)
-      if (!env.ok) return done({ ok: false, error: failureOf(env, 'WISP_FUNCTION_ERROR') }, logs)
+      const env = parseEnvelope(raced.value, this.limits)
+      const logs = capLogs(env.logs, this.limits)
+      if (!env.ok) return done({ ok: false, error: failureOf(env) }, logs)
       const size = Buffer.byteLength(JSON.stringify(env.result) ?? 'null')
       if (size > this.limits.maxResultBytes) {
         return done({ ok: false, error: new WispError('WISP_PAYLOAD_TOO_LARGE', `${m.name}: result is ${size} bytes; the limit is ${this.limits.maxResultBytes}`) }, logs)
@@ -258,7 +283,7 @@ export class IsolateRuntime {
     }
     if (this.dead !== undefined) return this.dead
     if (/timed out/i.test(msg)) return new WispError('WISP_TIMEOUT', `${this.manifest.name}: ran past its timeout`)
-    return new WispError('WISP_FUNCTION_ERROR', `${this.manifest.name}: ${msg}`)
+    return new WispError('WISP_FUNCTION_ERROR', `${this.manifest.name}: ${capMessage(msg)}`)
   }
 
   /** Disposes the isolate without blaming anyone (eviction, shutdown). */

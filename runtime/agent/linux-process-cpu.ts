@@ -3,7 +3,7 @@ import type { CpuUsage } from '../../node-firmware-bridge/cpu-utilisation.js'
 
 /** proc(5): utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux). */
 const TICK_US = 10_000
-const ticksOf = (pid: number): number | null => {
+export const processTicks = (pid: number): number | null => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // f[0] is field 3 (state)
@@ -26,7 +26,7 @@ export const processTreeCpu = (hostPid: () => number | undefined, scale = 1): Cp
   return () => {
     const pid = hostPid()
     if (pid !== undefined) {
-      const ticks = ticksOf(pid)
+      const ticks = processTicks(pid)
       if (ticks !== null) {
         if (pid === lastPid) hostUs += Math.max(0, ticks - lastTicks) * TICK_US
         lastPid = pid

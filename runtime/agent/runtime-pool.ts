@@ -1,12 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Manifest } from '../protocol/messages.js'
-import { WispError, type ErrorCode } from '../shared/errors.js'
+import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
+import { DEFAULT_OUTPUT_LIMITS, capOutcome, type OutputLimits } from './outcome-caps.js'
+import { guarded } from './guarded.js'
+import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
 export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
   /** Extra node flags for the host process (tests use this to lower its heap). */
@@ -18,12 +21,25 @@ export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
 interface Pending {
   readonly fn: string
   resolve: (o: ExecOutcome) => void
+  /**
+   * Until the run starts: the deadline (plus STOP_BOUND_MS), past which the invocation fails
+   * (whatever the host did with it). Once it runs: the end of its budget plus STOP_BOUND_MS,
+   * past which the host is killed.
+   */
+  overdue?: NodeJS.Timeout
+  running?: boolean
 }
 interface Host { readonly child: ChildProcess, readonly ready: Promise<void> }
 interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
 
 const HOST = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor-host.ts' : './executor-host.js', import.meta.url))
 const MAX_RESTARTS_PER_MINUTE = 20
+/**
+ * A host with work in flight that has sent nothing for this long (it reports its state every
+ * 500 ms) has a stuck thread: it is killed and replaced. This catches a host that wedges
+ * before a run started, where no budget is known yet.
+ */
+export const HOST_SILENCE_MS = 3000
 
 /**
  * The board's isolate runtime behind the Executor port. The isolates live in a supervised
@@ -38,6 +54,8 @@ export class RuntimePool implements Executor {
   private standby: Host | undefined
   private ready: Promise<void> | undefined
   private readonly inflight = new Map<number, Pending>()
+  /** Invocations that ran out of time, until the host confirms their code stopped. */
+  private readonly stopping = new Map<number, NodeJS.Timeout>()
   private readonly settles = new Map<number, PendingSettle>()
   private readonly warm = new Map<string, { manifest: Manifest, code: string, runtimes: number }>()
   /** sha256 values the current host already holds the code of, by function. */
@@ -45,9 +63,17 @@ export class RuntimePool implements Executor {
   private readonly cache: CodeCacheStore
   private readonly log: Logger
   private readonly hostOptions: HostOptions
+  private readonly limits: OutputLimits
   private state: { stats: Record<string, RuntimeStats>, memMb: number } = { stats: {}, memMb: 0 }
   private nextId = 1
   private restarts: number[] = []
+  private forced = 0
+  private lastHeard = performance.now()
+  private readonly heartbeat: NodeJS.Timeout
+  /** If the agent's process ends without close(), its hosts end with it (a stuck host would not notice). */
+  private readonly killHosts = (): void => {
+    for (const c of [this.child, this.standby?.child]) { try { c?.kill('SIGKILL') } catch { /* gone */ } }
+  }
   private closed = false
 
   constructor (private readonly opts: RuntimePoolOptions) {
@@ -56,6 +82,19 @@ export class RuntimePool implements Executor {
     this.log = opts.log ?? silentLogger
     const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, ...rest } = opts
     this.hostOptions = rest
+    this.limits = {
+      maxResultBytes: opts.maxResultBytes ?? DEFAULT_OUTPUT_LIMITS.maxResultBytes,
+      maxLogLines: opts.maxLogLines ?? DEFAULT_OUTPUT_LIMITS.maxLogLines,
+      maxLogLineChars: opts.maxLogLineChars ?? DEFAULT_OUTPUT_LIMITS.maxLogLineChars
+    }
+    this.heartbeat = setInterval(guarded(this.log, 'runtime host heartbeat', () => {
+      const busy = this.inflight.size + this.settles.size > 0
+      if (busy && this.child !== undefined && this.ready !== undefined && performance.now() - this.lastHeard > HOST_SILENCE_MS) {
+        this.replace(this.child, `the runtime host sent nothing for ${HOST_SILENCE_MS} ms with work in flight`)
+      }
+    }), 500)
+    this.heartbeat.unref()
+    process.once('exit', this.killHosts)
   }
 
   /** Starts the host process now rather than on first use. */
@@ -78,8 +117,14 @@ export class RuntimePool implements Executor {
       child.once('exit', () => { reject(new WispError('WISP_OVERLOADED', 'the runtime host did not start')) })
     })
     ready.catch(() => {})
-    child.on('message', (m: FromHost) => { if (this.child === child) this.onMessage(m) })
-    child.once('exit', (code, signal) => { this.onExit(child, code, signal) })
+    child.on('message', (m: FromHost) => {
+      if (this.child !== child) return
+      this.lastHeard = performance.now()
+      try { this.onMessage(child, m) } catch (err) { this.log.error('runtime host message failed', { t: m.t, error: (err as Error)?.message }) }
+    })
+    child.once('exit', guarded(this.log, 'runtime host exit', (code: number | null, signal: NodeJS.Signals | null) => { this.onExit(child, code, signal) }))
+    // An IPC error (the host died mid-send) must not end the agent; 'exit' follows.
+    child.on('error', guarded(this.log, 'runtime host channel', (err: Error) => { this.log.warn('runtime host channel error', { error: err.message }) }))
     child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
     return { child, ready }
   }
@@ -93,6 +138,7 @@ export class RuntimePool implements Executor {
     this.standby = undefined
     this.child = next.child
     this.ready = next.ready
+    void next.ready.then(() => { this.lastHeard = performance.now() }, () => {})
     this.sent.clear()
     this.state = { stats: {}, memMb: 0 }
     if (this.opts.standbyHost !== false) {
@@ -104,14 +150,36 @@ export class RuntimePool implements Executor {
     if (this.child?.connected === true) this.child.send(m)
   }
 
-  private onMessage (m: FromHost): void {
+  private onMessage (child: ChildProcess, m: FromHost): void {
     switch (m.t) {
+      case 'running': {
+        const p = this.inflight.get(m.id)
+        if (p === undefined) break
+        p.running = true
+        clearTimeout(p.overdue)
+        p.overdue = setTimeout(guarded(this.log, 'overdue invocation', () => {
+          this.replace(child, `${p.fn}: ran past its ${Math.round(m.budgetMs)} ms and its runtime host did not answer within ${STOP_BOUND_MS} ms more`, m.id)
+        }), m.budgetMs + STOP_BOUND_MS)
+        break
+      }
       case 'done': {
         const p = this.inflight.get(m.id)
         this.inflight.delete(m.id)
-        p?.resolve(fromWire(m.outcome))
+        clearTimeout(p?.overdue)
+        // The host is a separate process running untrusted code: its reply is bounded again here.
+        const outcome = capOutcome(fromWire(m.outcome), this.limits)
+        if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT' && p !== undefined) {
+          // The host disposes a runtime that will not stop; if it cannot say so in time, it goes.
+          const bound = (this.opts.killGraceMs ?? 100) * REAP_ROUNDS + STOP_BOUND_MS
+          this.stopping.set(m.id, setTimeout(guarded(this.log, 'runaway stop check', () => {
+            this.stopping.delete(m.id)
+            this.replace(child, `${p.fn}: ran past its timeout and did not stop within ${bound} ms`)
+          }), bound))
+        }
+        p?.resolve(outcome)
         break
       }
+      case 'stopped': clearTimeout(this.stopping.get(m.id)); this.stopping.delete(m.id); break
       case 'settled': {
         const s = this.settles.get(m.id)
         this.settles.delete(m.id)
@@ -133,13 +201,38 @@ export class RuntimePool implements Executor {
   private onExit (child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.standby?.child === child) this.standby = undefined
     if (this.child !== child) return
+    this.log.error('runtime host ended', { code, signal })
+    this.retire('WISP_MEMORY_LIMIT', `the runtime host ended (${signal ?? `exit ${String(code)}`}), most likely a function exhausted memory; its runtimes are being rebuilt`)
+  }
+
+  /**
+   * A host that cannot stop a runaway in time (its thread is stuck, or a disposed isolate keeps
+   * running) is killed at once and the standby takes over; what it had in flight fails.
+   */
+  private replace (child: ChildProcess, why: string, overdue?: number): void {
+    if (this.child !== child || this.closed) return
+    const t0 = performance.now()
+    this.log.error('runtime host would not stop a runaway; replacing it', { why, pid: child.pid })
+    child.kill('SIGKILL')
+    this.forced++
+    const late = overdue === undefined ? undefined : this.inflight.get(overdue)
+    if (late !== undefined && overdue !== undefined) {
+      this.inflight.delete(overdue)
+      late.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', why), cold: false, runMs: 0, cpuMs: 0, logs: [] })
+    }
+    this.retire('WISP_OVERLOADED', `the runtime host was replaced because a function would not stop (${why}); try again`)
+    void this.ready?.then(() => { this.log.info('runtime host replaced', { ms: Math.round(performance.now() - t0) }) }, () => {})
+  }
+
+  /** Fails what the live host had in flight and makes a new host live (the standby, if any). */
+  private retire (code: ErrorCode, why: string): void {
     this.child = undefined
     this.ready = undefined
     this.state = { stats: {}, memMb: 0 }
+    for (const t of this.stopping.values()) clearTimeout(t)
+    this.stopping.clear()
     if (this.closed) return
-    const why = `the runtime host ended (${signal ?? `exit ${String(code)}`}), most likely a function exhausted memory; its runtimes are being rebuilt`
-    this.log.error('runtime host ended', { code, signal })
-    this.failAll('WISP_MEMORY_LIMIT', why)
+    this.failAll(code, why)
     const now = Date.now()
     this.restarts = [...this.restarts.filter((t) => now - t < 60_000), now]
     if (this.restarts.length > MAX_RESTARTS_PER_MINUTE) {
@@ -154,6 +247,7 @@ export class RuntimePool implements Executor {
   private failAll (code: ErrorCode, message: string): void {
     for (const [id, p] of this.inflight) {
       this.inflight.delete(id)
+      clearTimeout(p.overdue)
       p.resolve({ ok: false, error: new WispError(code, `${p.fn}: ${message}`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
     }
     for (const [id, s] of this.settles) { this.settles.delete(id); s.reject(new WispError(code, message)) }
@@ -171,7 +265,13 @@ export class RuntimePool implements Executor {
     const wire = known.has(sha) ? rest : { ...rest, code }
     known.add(sha)
     return await new Promise<ExecOutcome>((resolve) => {
-      this.inflight.set(id, { fn: req.manifest.name, resolve })
+      const lost = setTimeout(guarded(this.log, 'lost invocation', () => {
+        const p = this.inflight.get(id)
+        if (p === undefined || p.running === true) return
+        this.inflight.delete(id)
+        p.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', `${p.fn}: the runtime host did not start it before the deadline`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
+      }), Math.max(0, req.deadlineMs - Date.now()) + STOP_BOUND_MS)
+      this.inflight.set(id, { fn: req.manifest.name, resolve, overdue: lost })
       this.send({ t: 'invoke', id, req: wire })
       onStart?.() // functions do not cross the IPC channel: the run starts when the host has it
     })
@@ -211,12 +311,22 @@ export class RuntimePool implements Executor {
 
   memMb (): number { return this.state.memMb }
 
+  /** True once a standby host is started (tests wait for it before they crash a host). */
+  get hasStandby (): boolean { return this.standby !== undefined }
+
+  /** Host processes killed because a runaway would not stop in time. */
+  get forcedRestarts (): number { return this.forced }
+
   /** The host's process id (tests use it to check that a crash was survived). */
   get hostPid (): number | undefined { return this.child?.pid }
 
   async close (): Promise<void> {
     this.closed = true
+    clearInterval(this.heartbeat)
+    process.off('exit', this.killHosts)
     this.failAll('WISP_OVERLOADED', 'the runtime pool closed')
+    for (const t of this.stopping.values()) clearTimeout(t)
+    this.stopping.clear()
     const all = [this.child, this.standby?.child]
     this.standby = undefined
     await Promise.all(all.map(async (child) => {
@@ -231,4 +341,4 @@ export class RuntimePool implements Executor {
 }
 
 const fromWire = (o: WireOutcome): ExecOutcome =>
-  o.ok ? o : { ...o, error: new WispError(o.error.code, o.error.message) }
+  o.ok ? o : { ...o, error: new WispError(isErrorCode(o.error.code) ? o.error.code : 'WISP_FUNCTION_ERROR', String(o.error.message)) }

@@ -90,7 +90,10 @@ export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon:
 export class BlankIsolate {
   /** The main context's timers read this; the runtime that adopts the blank sets it. */
   horizon: () => number = () => 0
-  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {}
+  readonly heap: HeapGauge
+  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {
+    this.heap = new HeapGauge(isolate)
+  }
 
   static async create (memoryMb: number, isolate = new ivm.Isolate({ memoryLimit: memoryMb })): Promise<BlankIsolate> {
     try {
@@ -105,7 +108,9 @@ export class BlankIsolate {
     }
   }
 
-  heapBytes (): number { return heapOf(this.isolate) }
+  heapBytes (): number { return this.heap.bytes() }
+
+  async measureHeap (): Promise<number> { return await this.heap.measure() }
 
   dispose (): void {
     if (!this.isolate.isDisposed) {
@@ -114,13 +119,34 @@ export class BlankIsolate {
   }
 }
 
-/** Heap in use by an isolate (JS heap plus external buffers), bytes. */
-export const heapOf = (isolate: ivm.Isolate): number => {
-  if (isolate.isDisposed) return 0
-  try {
-    const h = isolate.getHeapStatisticsSync()
-    return h.used_heap_size + (h.externally_allocated_size ?? 0)
-  } catch { return 0 }
+/**
+ * Heap in use by an isolate (JS heap plus external buffers), bytes, as last measured. Reading
+ * it never blocks: `getHeapStatisticsSync` waits for the isolate's lock, so a handler spinning
+ * in the isolate would stop this whole thread (and with it the watchdog that is to stop the
+ * handler). The asynchronous form queues behind the running task and answers when it can.
+ */
+export class HeapGauge {
+  private last = 0
+  private measuring = false
+  constructor (private readonly isolate: ivm.Isolate) {}
+
+  private pending: Promise<number> | undefined
+
+  bytes (): number {
+    if (this.isolate.isDisposed) return 0
+    void this.measure()
+    return this.last
+  }
+
+  /** A new measurement (shared with one already under way); waits while the isolate is busy. */
+  async measure (): Promise<number> {
+    if (this.isolate.isDisposed) return 0
+    this.pending ??= this.isolate.getHeapStatistics().then((h) => {
+      this.last = h.used_heap_size + (h.externally_allocated_size ?? 0)
+      return this.last
+    }, () => this.last).finally(() => { this.pending = undefined })
+    return await this.pending
+  }
 }
 
 interface Spare { readonly memoryMb: number, readonly ready: Promise<BlankIsolate>, blank?: BlankIsolate }
@@ -135,7 +161,11 @@ export class SpareIsolates {
   private closed = false
 
   constructor (private readonly count: number, firstMb: number, private readonly log: Logger) {
-    if (count > 0) setImmediate(() => { this.add(firstMb) })
+    if (count > 0) {
+      setImmediate(() => {
+        try { this.add(firstMb) } catch (err) { this.log.warn('a spare isolate failed to start', { error: (err as Error)?.message ?? String(err) }) }
+      })
+    }
   }
 
   take (memoryMb: number): { blank?: Promise<BlankIsolate>, after: () => void } {
@@ -171,6 +201,11 @@ export class SpareIsolates {
   }
 
   heapBytes (): number { return this.spares.reduce((n, s) => n + (s.blank?.heapBytes() ?? 0), 0) }
+
+  async measureHeap (): Promise<number> {
+    const all = await Promise.all(this.spares.map(async (s) => await s.blank?.measureHeap() ?? 0))
+    return all.reduce((a, b) => a + b, 0)
+  }
 
   /** Disposes every spare; resolves once those still being made are gone too. */
   async close (): Promise<void> {

@@ -19,8 +19,10 @@ interface Meta {
   readonly maxResultBytes: number
   readonly maxLogLines: number
   readonly maxLogLineChars: number
+  readonly maxErrorChars: number
 }
-interface Sink { lines: string[], dropped: number, max: number, maxChars: number }
+/** Log lines kept as a JSON fragment (a string cannot be tampered with through prototypes). */
+interface Sink { json: string, count: number, dropped: number, max: number, maxChars: number }
 type Fn = (...args: unknown[]) => unknown
 
 const G = globalThis as unknown as Record<string, unknown>
@@ -37,7 +39,10 @@ const getDesc = Object.getOwnPropertyDescriptor
 const isView = ArrayBuffer.isView
 const toStr = String
 const WeakSetC = WeakSet
-const MapC = Map
+const weakHas = WeakSet.prototype.has
+const weakAdd = WeakSet.prototype.add
+const apply = Reflect.apply
+const create = Object.create
 const SetC = Set
 const PromiseC = Promise
 
@@ -48,7 +53,10 @@ delete G.WebAssembly
 let exportsObj: Record<string, unknown> | undefined
 let shared: unknown
 let current: Sink | undefined
-const inflight = new MapC<string, Sink>()
+// Null-prototype records, not Maps: a function that patches Map.prototype.set must not be
+// handed the sinks of other invocations.
+const inflight = create(null) as Record<string, Sink>
+let inflightCount = 0
 let lastStarted: Sink | undefined
 
 const errorMessage = (err: unknown): string => {
@@ -76,11 +84,12 @@ const describe = (v: unknown): string => {
 
 const write = (sink: Sink | undefined, args: unknown[]): void => {
   if (sink === undefined) return
-  if (sink.lines.length >= sink.max) { sink.dropped++; return }
+  if (sink.count >= sink.max) { sink.dropped++; return }
   let line = ''
   for (let i = 0; i < args.length; i++) line += (i === 0 ? '' : ' ') + describe(args[i])
   if (line.length > sink.maxChars) line = line.slice(0, sink.maxChars - 1) + '…'
-  sink.lines.push(line)
+  sink.json += (sink.count === 0 ? '' : ',') + stringify(line)
+  sink.count++
 }
 
 /**
@@ -91,7 +100,7 @@ const write = (sink: Sink | undefined, args: unknown[]): void => {
  */
 const consoleSink = (): Sink | undefined => {
   if (current !== undefined) return current
-  if (inflight.size === 1) for (const s of inflight.values()) return s
+  if (inflightCount === 1) for (const k in inflight) return inflight[k]
   return lastStarted
 }
 const log = (...args: unknown[]): void => { write(consoleSink(), args) }
@@ -118,27 +127,40 @@ G.clearTimeout = (id: unknown): void => { timers.delete(id as number) }
 
 /** Freezes the init result in place (no copy). Typed-array contents cannot be frozen by V8. */
 const deepFreeze = (root: unknown): void => {
+  // Built-ins captured before user code ran, and a null-prototype stack: a module that
+  // patched WeakSet.prototype or Array.prototype.push must not leave `shared` unfrozen.
   const seen = new WeakSetC<object>()
-  const stack: unknown[] = [root]
-  while (stack.length > 0) {
-    const v = stack.pop()
+  const stack = create(null) as Record<number, unknown>
+  let n = 0
+  stack[n++] = root
+  while (n > 0) {
+    const v = stack[--n]
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue
     const o = v as object
-    if (seen.has(o)) continue
-    seen.add(o)
+    if (apply(weakHas, seen, [o]) === true) continue
+    apply(weakAdd, seen, [o])
     if (isView(o)) seal(o)
     else if (!isFrozen(o)) freeze(o)
     for (const k of ownKeys(o)) {
       const d = getDesc(o, k)
-      if (d !== undefined && 'value' in d) stack.push(d.value)
+      if (d !== undefined && 'value' in d) stack[n++] = d.value
     }
   }
 }
 
-const envelope = (ok: boolean, body: Record<string, unknown>, sink?: Sink): string => {
-  const logs = sink === undefined ? [] : sink.lines
-  if (sink !== undefined && sink.dropped > 0) logs.push(`[wisp] ${sink.dropped} more log lines dropped`)
-  return stringify({ ok, logs, ...body })
+/**
+ * The reply, written out by hand from strings: JSON.stringify of an object would consult
+ * `toJSON` (a function can set Object.prototype.toJSON and forge the reply). `ok` comes last,
+ * so nothing before it can override it in the host's JSON.parse.
+ */
+const envelope = (ok: boolean, body: { code?: string, message?: string, resultJson?: string }, sink?: Sink): string => {
+  let logs = sink === undefined ? '' : sink.json
+  if (sink !== undefined && sink.dropped > 0) logs += (sink.count === 0 ? '' : ',') + stringify(`[wisp] ${sink.dropped} more log lines dropped`)
+  let s = '{"logs":[' + logs + ']'
+  if (body.code !== undefined) s += ',"code":' + stringify(toStr(body.code))
+  if (body.message !== undefined) s += ',"message":' + stringify(toStr(body.message))
+  if (body.resultJson !== undefined) s += ',"result":' + body.resultJson
+  return s + ',"ok":' + (ok ? 'true' : 'false') + '}'
 }
 
 const serialise = (value: unknown): string => {
@@ -163,8 +185,7 @@ const result = (value: unknown, meta: Meta, sink: Sink): string => {
   if (s.length > meta.maxResultBytes) {
     return envelope(false, { code: 'WISP_PAYLOAD_TOO_LARGE', message: `${meta.functionName}: result is at least ${s.length} bytes; the limit is ${meta.maxResultBytes}` }, sink)
   }
-  const head = envelope(true, {}, sink)
-  return head.slice(0, -1) + ',"result":' + s + '}'
+  return envelope(true, { resultJson: s }, sink)
 }
 
 /** Takes the module's exports; an envelope if they are unusable. */
@@ -207,8 +228,9 @@ const invoke = async (id: string, eventJson: string, metaJson: string, exp?: unk
     shared = sh
   }
   const meta = parse(metaJson) as Meta
-  const sink: Sink = { lines: [], dropped: 0, max: meta.maxLogLines, maxChars: meta.maxLogLineChars }
-  inflight.set(id, sink)
+  const sink: Sink = { json: '', count: 0, dropped: 0, max: meta.maxLogLines, maxChars: meta.maxLogLineChars }
+  if (inflight[id] === undefined) inflightCount++
+  inflight[id] = sink
   lastStarted = sink
   const context = freeze({
     requestId: meta.requestId,
@@ -226,15 +248,26 @@ const invoke = async (id: string, eventJson: string, metaJson: string, exp?: unk
     const value = await PromiseC.resolve(pending)
     return result(value, meta, sink)
   } catch (err) {
-    return envelope(false, { code: 'WISP_FUNCTION_ERROR', message: errorMessage(err) }, sink)
+    const message = errorMessage(err)
+    return envelope(false, { code: 'WISP_FUNCTION_ERROR', message: message.length > meta.maxErrorChars ? message.slice(0, meta.maxErrorChars - 1) + '…' : message }, sink)
   } finally {
-    inflight.delete(id)
+    if (inflight[id] !== undefined) inflightCount--
+    delete inflight[id]
     if (lastStarted === sink) lastStarted = undefined
   }
 }
 
-type Op = 'boot' | 'shared' | 'invoke'
+/**
+ * `context` isolation: the main context only ran the module's top level and `init`, and
+ * `shared` (handed to every invocation) leads back to it through prototypes and
+ * constructors. Freezing everything reachable from its global object closes that channel
+ * between invocations (nothing runs in the main context afterwards).
+ */
+const lock = (): boolean => { deepFreeze(G); return true }
+
+type Op = 'boot' | 'shared' | 'invoke' | 'lock'
 const call = (op: Op, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown): unknown => {
+  if (op === 'lock') return lock()
   if (op === 'invoke') return invoke(a as string, b as string, c as string, d, e)
   if (op === 'boot') return boot(a, b === true)
   if (op === 'shared') return shared

@@ -27,17 +27,27 @@ export interface Reapable {
  * probe has not run after a grace period while the isolate kept burning CPU (or after a few
  * periods in any case), a handler is spinning: the isolate is killed.
  */
+/** Probe periods the watchdog waits at most before it disposes a runtime that does not answer. */
+export const REAP_ROUNDS = 4
+
 export const reapIfStuck = async (target: Reapable, graceMs: number, err: WispError): Promise<'healthy' | 'killed'> => {
   let answered = false
   target.probe().then(() => { answered = true }, () => { answered = true })
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < REAP_ROUNDS; round++) {
     const cpu0 = target.cpuNs()
     await new Promise((resolve) => setTimeout(resolve, graceMs))
     if (answered) return 'healthy'
     const busyMs = Number(target.cpuNs() - cpu0) / 1e6
-    if (busyMs >= graceMs * 0.5 || round >= 3) break
+    if (busyMs >= graceMs * 0.5) break
   }
   if (answered) return 'healthy'
   target.kill(err)
   return 'killed'
 }
+
+/**
+ * How long past its budget a runaway may keep its runtime host busy: after this the host's
+ * supervisor stops waiting for the host to confirm the runtime stopped, kills the host process
+ * (SIGKILL) and promotes the standby host.
+ */
+export const STOP_BOUND_MS = 250

@@ -46,10 +46,10 @@ export async function handler (event, context) { await new Promise((r) => setTim
     const m = manifest(`nocopy-${isolation}`, code, { isolation, concurrency: 20, memory_mb: 128, timeout_ms: 10_000 })
     const first = await pool.invoke(request(m, code))
     tt.ok(first.ok)
-    const before = pool.memMb()
+    const before = await pool.measureMemMb()
     const outs = Promise.all(Array.from({ length: 20 }, () => pool.invoke(request(m, code))))
     await new Promise((r) => setTimeout(r, 60))
-    const during = pool.memMb()
+    const during = await pool.measureMemMb()
     tt.ok((await outs).every((o) => o.ok && o.result === 200000))
     // The state is ~15 MiB; 20 copies would add ~300 MiB.
     tt.ok(during - before < 10, `${isolation}: 20 in flight add ${(during - before).toFixed(1)} MiB, not 20 copies`)

@@ -1,0 +1,18 @@
+import type { Logger } from '../shared/log.js'
+
+const messageOf = (err: unknown): string => (err as Error)?.message ?? String(err)
+
+/**
+ * Wraps a timer or event callback so that an exception (or a rejection, for an async one)
+ * is logged instead of ending the process: a board's timers and listeners must outlive a bug
+ * in any one of them.
+ */
+export const guarded = <A extends unknown[]>(log: Logger, what: string, fn: (...args: A) => unknown): (...args: A) => void =>
+  (...args: A): void => {
+    try {
+      const r = fn(...args)
+      if (r instanceof Promise) r.catch((err: unknown) => { log.error(`${what} failed`, { error: messageOf(err) }) })
+    } catch (err) {
+      try { log.error(`${what} failed`, { error: messageOf(err) }) } catch { /* the logger itself failed */ }
+    }
+  }
