@@ -14,6 +14,7 @@ import type { EnergyPort } from './energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
+import { SeenRuns } from './seen-runs.js'
 
 /** A fixed-width boot id: newer incarnations sort after older ones. */
 export const newIncarnation = (): string => `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(3).toString('hex')}`
@@ -43,6 +44,7 @@ export class Agent {
   private readonly manifestWaiters = new Map<string, Array<() => void>>()
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
+  private readonly seenRuns = new SeenRuns()
   private readonly listeners = new Set<() => void>()
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
@@ -156,6 +158,7 @@ export class Agent {
   private onRun (m: InboundMessage): void {
     if (m.retain) return // MQTT 3.1.1 §3.3.1.3: a retained run would replay on resubscribe
     const run = parseRun(m.payload)
+    if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     void this.execute(run, Date.now())
   }

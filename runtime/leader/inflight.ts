@@ -50,6 +50,9 @@ export class InflightTable {
     }
   }
 
+  /** A request key seen before a restart (recovered from the store). */
+  remember (key: string, at: number): void { this.seen.set(key, at) }
+
   get (id: string): Invocation | undefined { return this.byId.get(id) }
   delete (id: string): void {
     const inv = this.byId.get(id)

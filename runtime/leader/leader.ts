@@ -8,6 +8,8 @@ import type { Rng } from '../shared/rng.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
+import type { InflightStore } from './inflight-store.js'
+import { recoverInvocations } from './recover.js'
 import { admitInvoke } from './on-invoke.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
@@ -48,6 +50,8 @@ export interface LeaderDeps {
   readonly profiles: ReadonlyMap<string, BoardProfile>
   readonly log: Logger
   readonly options?: Partial<LeaderOptions>
+  /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
+  readonly store?: InflightStore
 }
 
 /**
@@ -75,6 +79,7 @@ export class Leader {
 
   async start (): Promise<void> {
     const { transport: t, topics } = this.d
+    if (this.d.store !== undefined) await this.recover(this.d.store)
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
     await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
@@ -126,9 +131,28 @@ export class Leader {
     }
     const inv = out.invocation
     this.demand.arrive(inv.fn)
-    this.inflight.add(inv, now)
-    inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+    this.track(inv, now)
     this.dispatch(inv)
+  }
+
+  private track (inv: Invocation, now: number): void {
+    this.inflight.add(inv, now)
+    this.d.store?.accepted(inv, now)
+    inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+  }
+
+  /** What a previous run of the gateway accepted and did not answer: run it again, or answer it now. */
+  private async recover (store: InflightStore): Promise<void> {
+    const now = this.d.clock.now()
+    const r = recoverInvocations(await store.recover(now), { now, graceMs: this.opts.replyGraceMs, manifest: (fn) => this.d.registry.get(fn) })
+    for (const [key, at] of r.seen) this.inflight.remember(key, at)
+    for (const a of r.answer) {
+      this.emit({ fn: a.fn, requestId: a.requestId, board: null, reply: a.reply, totalMs: now - a.receivedAt })
+      if (a.to !== null) this.send(a.to, a.reply)
+      store.answered(a.invocation)
+    }
+    for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
+    if (r.resume.length + r.answer.length > 0) this.d.log.info('recovered in-flight invocations', { resumed: r.resume.length, answered: r.answer.length })
   }
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
@@ -155,7 +179,8 @@ export class Leader {
     if (m.retain) return
     const done: DoneMessage = parseDone(m.payload)
     const inv = this.inflight.get(done.invocation)
-    if (inv !== undefined && done.attempt === inv.attempt) {
+    // An earlier attempt's reply is as good as the current one's (a restart or a slow board re-dispatched it): first wins.
+    if (inv !== undefined && done.attempt <= inv.attempt) {
       this.release(inv)
       this.finish(inv, done.reply)
     } // else late or duplicate: already answered
@@ -185,6 +210,7 @@ export class Leader {
       return
     }
     inv.attempt += 1
+    this.d.store?.accepted(inv, this.d.clock.now())
     this.dispatch(inv)
   }
 
@@ -214,6 +240,7 @@ export class Leader {
 
   private finish (inv: Invocation, reply: Reply): void {
     this.inflight.delete(inv.invocation)
+    this.d.store?.answered(inv.invocation)
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
     const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply

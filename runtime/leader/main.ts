@@ -19,6 +19,7 @@ import { Registry } from './registry.js'
 import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
+import { InflightStore } from './inflight-store.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -66,14 +67,23 @@ export const LIVE_POWER_DEFAULTS = Object.freeze({ idleMs: 60_000, dwellMs: 120_
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const topics = new Topics(o.topicPrefix)
   const profiles = loadProfiles()
+  // First, before any port is bound: a second gateway on the same data folder stops here, in words.
+  const inflightDir = join(o.dataDir, 'inflight')
+  mkdirSync(inflightDir, { recursive: true })
+  const store = await InflightStore.open(inflightDir, o.log)
   let broker: EmbeddedBroker | null = null
   let transport: Transport
-  if (o.brokerUrl === undefined) {
-    const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
-    broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
-    transport = new AedesTransport(broker.aedes)
-  } else {
-    transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
+  try {
+    if (o.brokerUrl === undefined) {
+      const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
+      broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
+      transport = new AedesTransport(broker.aedes)
+    } else {
+      transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
+    }
+  } catch (err) {
+    await store.close()
+    throw err
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
@@ -82,7 +92,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const base = createPolicySet(o.policy ?? 'wisp')
   const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader, store })
   const power = new PowerController(leader, o.log)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -102,7 +112,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(o.httpHost ?? '0.0.0.0', o.httpPort)).url
     } catch (err) {
-      await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
+      await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await store.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -117,6 +127,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await transport.close()
       await registry.close()
       await broker?.close()
+      await store.close()
     }
   }
 }
