@@ -11,6 +11,7 @@ import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js
 import type { InflightStore } from './inflight-store.js'
 import { recoverInvocations } from './recover.js'
 import { admitInvoke } from './on-invoke.js'
+import { clusterFull } from './overload.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import type { Registry } from './registry.js'
@@ -26,10 +27,12 @@ export interface LeaderOptions {
   readonly statePublishMs: number
   /** Dispatch attempts per invocation (a retry follows a board failure). */
   readonly maxAttempts: number
+  /** Invocations of one function a board holds at most (the boards' `queue_limit`): past it on every live board, WISP_OVERLOADED at once. */
+  readonly queueLimit: number
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
-  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3
+  staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3, queueLimit: 256
 })
 
 export interface Completion {
@@ -96,7 +99,7 @@ export class Leader {
 
   /** The cluster as the policies see it: boards from gossip plus per-function demand. */
   policyView (consumeArrivals = false): ClusterView {
-    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals) }
+    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals, this.opts.queueLimit) }
   }
 
   recordDecision (d: Decision): void { this.record(d) }
@@ -131,6 +134,13 @@ export class Leader {
     }
     const inv = out.invocation
     this.demand.arrive(inv.fn)
+    if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
+      const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
+      this.onStarved(inv.fn) // a gated board may wake for the next ones
+      this.emit({ fn: inv.fn, requestId: inv.requestId, board: null, reply, totalMs: 0 })
+      if (inv.reply !== null) this.send(inv.reply, reply)
+      return
+    }
     this.track(inv, now)
     this.dispatch(inv)
   }
