@@ -39,6 +39,9 @@ const SEEN = 'seen:'
 export class InflightStore {
   private ops: Op[] = []
   private flushing: Promise<void> | null = null
+  private queued = 0
+  private written = 0
+  private waiters: Array<{ upTo: number, resolve: () => void }> = []
   /** Dedupe keys in the order they were written, to delete them when they leave the window. */
   private readonly seenOrder: Array<readonly [string, number]> = []
 
@@ -72,8 +75,8 @@ export class InflightStore {
     return { invocations, seen }
   }
 
-  /** An invocation was accepted or moved to a new attempt. */
-  accepted (inv: Invocation, now: number): void {
+  /** An invocation was accepted or moved to a new attempt; resolves once that is on disk. */
+  accepted (inv: Invocation, now: number): Promise<void> {
     const s: StoredInvocation = {
       invocation: inv.invocation,
       requestId: inv.requestId,
@@ -92,6 +95,14 @@ export class InflightStore {
       this.seenOrder.push([inv.dedupeKey, now])
       this.forgetOld(now)
     }
+    return this.durable()
+  }
+
+  /** Resolves when every write queued so far is on disk (or failed, which is logged). */
+  async durable (): Promise<void> {
+    const upTo = this.queued
+    if (this.written >= upTo) return
+    await new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }))
   }
 
   /** Its one reply was published: it no longer needs to survive a restart. */
@@ -118,6 +129,7 @@ export class InflightStore {
 
   private queue (op: Op): void {
     this.ops.push(op)
+    this.queued++
     if (this.flushing === null) this.flushing = this.drain()
   }
 
@@ -127,6 +139,10 @@ export class InflightStore {
         const batch = this.ops
         this.ops = []
         await this.db.batch(batch).catch((err: Error) => this.log.warn('in-flight table write failed', { ops: batch.length, err: err.message }))
+        this.written += batch.length
+        const ready = this.waiters.filter((w) => w.upTo <= this.written)
+        this.waiters = this.waiters.filter((w) => w.upTo > this.written)
+        for (const w of ready) w.resolve()
       }
     } finally {
       this.flushing = null

@@ -111,11 +111,12 @@ export class Leader {
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
   /** A malformed message must never take the leader down. */
-  private guard (what: string, m: InboundMessage, fn: () => void): void {
-    try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
+  private guard (what: string, m: InboundMessage, fn: () => void | Promise<void>): void | Promise<void> {
+    try { return fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
   }
 
-  private onInvoke (m: InboundMessage): void {
+  /** Returns, for an accepted invocation, when it is on disk: the invoke's PUBACK waits for that. */
+  private onInvoke (m: InboundMessage): void | Promise<void> {
     const now = this.d.clock.now()
     const out = admitInvoke(m, {
       topics: this.d.topics,
@@ -129,7 +130,7 @@ export class Leader {
     if (out.kind === 'reject') {
       const reply: Reply = { ok: false, error: out.error.toJSON() }
       this.emit({ fn: out.fn, requestId: out.requestId, board: null, reply, totalMs: 0 })
-      if (out.reply !== null) this.send(out.reply, reply)
+      if (out.reply !== null) void this.send(out.reply, reply)
       return
     }
     const inv = out.invocation
@@ -138,17 +139,19 @@ export class Leader {
       const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, board: null, reply, totalMs: 0 })
-      if (inv.reply !== null) this.send(inv.reply, reply)
+      if (inv.reply !== null) void this.send(inv.reply, reply)
       return
     }
-    this.track(inv, now)
+    const stored = this.track(inv, now)
     this.dispatch(inv)
+    return stored
   }
 
-  private track (inv: Invocation, now: number): void {
+  private track (inv: Invocation, now: number): Promise<void> | undefined {
     this.inflight.add(inv, now)
-    this.d.store?.accepted(inv, now)
+    const stored = this.d.store?.accepted(inv, now)
     inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
+    return stored
   }
 
   /** What a previous run of the gateway accepted and did not answer: run it again, or answer it now. */
@@ -158,10 +161,9 @@ export class Leader {
     for (const [key, at] of r.seen) this.inflight.remember(key, at)
     for (const a of r.answer) {
       this.emit({ fn: a.fn, requestId: a.requestId, board: null, reply: a.reply, totalMs: now - a.receivedAt })
-      if (a.to !== null) this.send(a.to, a.reply)
-      store.answered(a.invocation)
+      void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation))
     }
-    for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
+    for (const inv of r.resume) void this.track(inv, now) // dispatched when boards report in
     if (r.resume.length + r.answer.length > 0) this.d.log.info('recovered in-flight invocations', { resumed: r.resume.length, answered: r.answer.length })
   }
 
@@ -220,7 +222,7 @@ export class Leader {
       return
     }
     inv.attempt += 1
-    this.d.store?.accepted(inv, this.d.clock.now())
+    void this.d.store?.accepted(inv, this.d.clock.now())
     this.dispatch(inv)
   }
 
@@ -250,7 +252,6 @@ export class Leader {
 
   private finish (inv: Invocation, reply: Reply): void {
     this.inflight.delete(inv.invocation)
-    this.d.store?.answered(inv.invocation)
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
     const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
@@ -260,11 +261,13 @@ export class Leader {
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
-    if (inv.reply !== null) this.send(inv.reply, out)
+    // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
+    const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
+    void sent.then(() => this.d.store?.answered(inv.invocation))
   }
 
-  private send (to: ReplyAddress, reply: Reply): void {
-    this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
+  private async send (to: ReplyAddress, reply: Reply): Promise<void> {
+    await this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
       .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
   }
 

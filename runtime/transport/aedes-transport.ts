@@ -34,8 +34,9 @@ export class AedesTransport implements Transport {
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
       // Only this filter's handler: the broker calls one deliver function per subscription.
       const h = this.handlers.get(filter)
-      cb()
-      h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+      const out = h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+      // aedes sends the publisher's PUBACK when every deliver has called back.
+      if (out instanceof Promise) out.then(cb, cb); else cb()
     }
     this.delivers.set(filter, deliver)
     await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))
