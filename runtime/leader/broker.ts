@@ -3,6 +3,7 @@ import { Aedes } from 'aedes'
 import { WispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
+import type { BrokerSessions } from './broker-sessions.js'
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes
@@ -12,8 +13,10 @@ export interface EmbeddedBroker {
 }
 
 /** Starts aedes (MQTT 3.1.1) on a TCP port. A port in use names the flag that changes it. */
-export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> }): Promise<EmbeddedBroker> => {
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth })
+export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions }): Promise<EmbeddedBroker> => {
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }) })
+  const restored = await opts.sessions?.restore() ?? 0
+  if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
   // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
   const server: Server = createServer((socket) => { socket.setNoDelay(true); aedes.handle(socket) })

@@ -20,6 +20,7 @@ import { ClusterStatus } from './cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
 import { InflightStore } from './inflight-store.js'
+import { BrokerSessions } from './broker-sessions.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -71,17 +72,22 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const inflightDir = join(o.dataDir, 'inflight')
   mkdirSync(inflightDir, { recursive: true })
   const store = await InflightStore.open(inflightDir, o.log)
+  let sessions: BrokerSessions | null = null
   let broker: EmbeddedBroker | null = null
   let transport: Transport
   try {
     if (o.brokerUrl === undefined) {
       const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
-      broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth })
+      const sessionsDir = join(o.dataDir, 'sessions')
+      mkdirSync(sessionsDir, { recursive: true })
+      sessions = await BrokerSessions.open(sessionsDir, o.log)
+      broker = await startBroker({ port: o.mqttPort, host: o.mqttHost, log: o.log, auth, sessions })
       transport = new AedesTransport(broker.aedes)
     } else {
       transport = await MqttTransport.open({ url: o.brokerUrl, clientId: `wisp-leader-${process.pid}`, reconnect: true })
     }
   } catch (err) {
+    await sessions?.close()
     await store.close()
     throw err
   }
@@ -112,7 +118,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(o.httpHost ?? '0.0.0.0', o.httpPort)).url
     } catch (err) {
-      await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await store.close()
+      await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -127,6 +133,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await transport.close()
       await registry.close()
       await broker?.close()
+      await sessions?.close()
       await store.close()
     }
   }
