@@ -42,7 +42,10 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
   const transport = await MqttTransport.open({
     url: cfg.broker,
-    clientId: `wisp-${cfg.id}-${incarnation}`,
+    // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
+    // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
+    clientId: `wisp-${cfg.id}-board`,
+    clean: false,
     username: cfg.username,
     password: cfg.password,
     keepaliveS: cfg.keepalive_s,
