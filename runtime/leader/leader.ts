@@ -111,12 +111,11 @@ export class Leader {
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
   /** A malformed message must never take the leader down. */
-  private guard (what: string, m: InboundMessage, fn: () => void | Promise<void>): void | Promise<void> {
-    try { return fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
+  private guard (what: string, m: InboundMessage, fn: () => void): void {
+    try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
   }
 
-  /** Returns, for an accepted invocation, when it is on disk: the invoke's PUBACK waits for that. */
-  private onInvoke (m: InboundMessage): void | Promise<void> {
+  private onInvoke (m: InboundMessage): void {
     const now = this.d.clock.now()
     const out = admitInvoke(m, {
       topics: this.d.topics,
@@ -142,16 +141,14 @@ export class Leader {
       if (inv.reply !== null) void this.send(inv.reply, reply)
       return
     }
-    const stored = this.track(inv, now)
+    this.track(inv, now)
     this.dispatch(inv)
-    return stored
   }
 
-  private track (inv: Invocation, now: number): Promise<void> | undefined {
+  private track (inv: Invocation, now: number): void {
     this.inflight.add(inv, now)
-    const stored = this.d.store?.accepted(inv, now)
+    void this.d.store?.accepted(inv, now)
     inv.timer = this.d.clock.setTimeout(() => this.expire(inv.invocation), inv.deadline - now + this.opts.replyGraceMs)
-    return stored
   }
 
   /** What a previous run of the gateway accepted and did not answer: run it again, or answer it now. */
@@ -163,7 +160,7 @@ export class Leader {
       this.emit({ fn: a.fn, requestId: a.requestId, board: null, reply: a.reply, totalMs: now - a.receivedAt })
       void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation))
     }
-    for (const inv of r.resume) void this.track(inv, now) // dispatched when boards report in
+    for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
     if (r.resume.length + r.answer.length > 0) this.d.log.info('recovered in-flight invocations', { resumed: r.resume.length, answered: r.answer.length })
   }
 

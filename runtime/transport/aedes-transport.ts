@@ -34,9 +34,8 @@ export class AedesTransport implements Transport {
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
       // Only this filter's handler: the broker calls one deliver function per subscription.
       const h = this.handlers.get(filter)
-      const out = h?.({ topic: packet.topic, payload, retain: packet.retain === true })
-      // aedes sends the publisher's PUBACK when every deliver has called back.
-      if (out instanceof Promise) out.then(cb, cb); else cb()
+      cb()
+      h?.({ topic: packet.topic, payload, retain: packet.retain === true })
     }
     this.delivers.set(filter, deliver)
     await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))

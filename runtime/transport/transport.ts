@@ -19,12 +19,7 @@ export interface PublishOptions {
   readonly correlationData?: Buffer
 }
 
-/**
- * A handler may return a promise: the in-process transport then acknowledges a QoS 1 message
- * (PUBACK, MQTT 3.1.1 §4.3.2) only once it settles, so what the handler made durable is not
- * acknowledged before it is.
- */
-export type Handler = (msg: InboundMessage) => unknown
+export type Handler = (msg: InboundMessage) => void
 
 export interface Transport {
   /** The MQTT protocol level spoken to the broker (4 = 3.1.1, 5 = MQTT 5). */
