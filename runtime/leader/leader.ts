@@ -55,6 +55,8 @@ export interface LeaderDeps {
   readonly options?: Partial<LeaderOptions>
   /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
   readonly store?: InflightStore
+  /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
+  readonly invokesByHook?: boolean
 }
 
 /**
@@ -85,7 +87,7 @@ export class Leader {
     if (this.d.store !== undefined) await this.recover(this.d.store)
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
-    await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
+    if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
     this.tickTimer = setInterval(() => this.tick(), 250)
     this.tickTimer.unref()
   }
@@ -109,6 +111,12 @@ export class Leader {
   }
   inflightCount (): number { return this.inflight.size }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
+
+  /** Admits one invoke; resolves once what it accepted is on disk (see accept-hook.ts). */
+  async admit (m: InboundMessage): Promise<void> {
+    this.guard('invoke', m, () => this.onInvoke(m))
+    await this.d.store?.durable()
+  }
 
   /** A malformed message must never take the leader down. */
   private guard (what: string, m: InboundMessage, fn: () => void): void {

@@ -21,6 +21,8 @@ import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
 import { InflightStore } from './inflight-store.js'
 import { BrokerSessions } from './broker-sessions.js'
+import { acceptBeforePuback } from './accept-hook.js'
+import type { InboundMessage } from '../transport/transport.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -73,11 +75,16 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   mkdirSync(inflightDir, { recursive: true })
   const store = await InflightStore.open(inflightDir, o.log)
   let sessions: BrokerSessions | null = null
+  // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
+  let leaderUp: (l: Leader) => void = () => {}
+  const started = new Promise<Leader>((resolve) => { leaderUp = resolve })
+  const admit = async (m: InboundMessage): Promise<void> => { await (await started).admit(m) }
   let broker: EmbeddedBroker | null = null
   let transport: Transport
   try {
     if (o.brokerUrl === undefined) {
-      const auth = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
+      const users = o.users !== undefined && Object.keys(o.users).length > 0 ? brokerAuth(o.users, topics) : undefined
+      const auth = { ...users, authorizePublish: acceptBeforePuback(topics, () => admit, users?.authorizePublish) }
       const sessionsDir = join(o.dataDir, 'sessions')
       mkdirSync(sessionsDir, { recursive: true })
       sessions = await BrokerSessions.open(sessionsDir, o.log)
@@ -98,7 +105,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const base = createPolicySet(o.policy ?? 'wisp')
   const set = base.power.name !== 'none' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader, store })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: o.leader, store, invokesByHook: broker !== null })
   const power = new PowerController(leader, o.log)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -110,6 +117,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStarved = () => power.wakeForDemand((id) => leader.cluster.get(id)?.profile)
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
+  leaderUp(leader)
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
   loop.start()
   const status = new ClusterStatus(leader, o.log)

@@ -46,7 +46,7 @@ export class LoadClient {
   }
 
   static async connect (url: string, tag: string): Promise<LoadClient> {
-    const client = await mqtt.connectAsync(url, { clientId: `load-${tag}-${process.pid}`, reconnectPeriod: 200, connectTimeout: 5000, keepalive: 5 })
+    const client = await mqtt.connectAsync(url, { clientId: `load-${tag}-${process.pid}`, clean: false, reconnectPeriod: 200, connectTimeout: 5000, keepalive: 5 })
     await client.subscribeAsync(`wisp/result/${tag}/#`, { qos: 1 })
     return new LoadClient(client, tag)
   }
