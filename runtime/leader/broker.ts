@@ -5,6 +5,9 @@ import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
 import type { BrokerSessions } from './broker-sessions.js'
 
+/** How long a client's socket may refuse data before the broker drops it. */
+export const DRAIN_TIMEOUT_MS = 2000
+
 export interface EmbeddedBroker {
   readonly aedes: Aedes
   readonly port: number
@@ -14,7 +17,9 @@ export interface EmbeddedBroker {
 
 /** Starts aedes (MQTT 3.1.1) on a TCP port. A port in use names the flag that changes it. */
 export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions }): Promise<EmbeddedBroker> => {
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }) })
+  // A client that stops reading its socket holds aedes's deliveries (and so every other client's)
+  // until its socket drains: after DRAIN_TIMEOUT_MS it is disconnected instead (default 60 s).
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }) })
   const restored = await opts.sessions?.restore() ?? 0
   if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
