@@ -7,12 +7,13 @@ export const CPU_HOG = 'export async function handler () { const t = Date.now();
 export const MEM_HOG = 'export async function handler () { const keep = []; for (;;) keep.push(new Array(1e5).fill(1)) }'
 
 /** p99 of the light function, sent at a steady 20/s. */
-export const lightP99 = async (load: LoadClient, n: number): Promise<{ p99: number, errors: number }> => {
+export const lightP99 = async (load: LoadClient, n: number): Promise<{ p99: number, errors: number, codes: string[] }> => {
   const ids = new Set<string>()
   for (let i = 0; i < n; i++) { ids.add(load.send('light', {})); await new Promise((resolve) => setTimeout(resolve, 50)) }
   await load.settle(30_000)
   const mine = [...load.outcomes.values()].filter((o) => ids.has(o.id))
-  return { p99: quantile(mine.map((o) => (o.replies[0]?.at ?? Infinity) - o.sentAt), 0.99), errors: mine.filter((o) => o.replies[0]?.ok !== true).length }
+  const failed = mine.filter((o) => o.replies[0]?.ok !== true).map((o) => o.replies[0]?.code ?? 'none')
+  return { p99: quantile(mine.map((o) => (o.replies[0]?.at ?? Infinity) - o.sentAt), 0.99), errors: failed.length, codes: [...new Set(failed)] }
 }
 
 /** Keeps `width` invocations of fn outstanding until stopped (full load). */
@@ -28,9 +29,9 @@ export const saturate = (load: LoadClient, fn: string, width: number): (() => vo
 }
 
 export interface NoisyResult {
-  readonly alone: { p99: number, errors: number }
-  readonly withCpu: { p99: number, errors: number }
-  readonly withMem: { p99: number, errors: number }
+  readonly alone: { p99: number, errors: number, codes: string[] }
+  readonly withCpu: { p99: number, errors: number, codes: string[] }
+  readonly withMem: { p99: number, errors: number, codes: string[] }
   readonly memhogCodes: Readonly<Record<string, number>>
 }
 
