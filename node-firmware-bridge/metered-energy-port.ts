@@ -28,6 +28,7 @@ export class MeteredEnergyPort implements EnergyPort {
   private sampler: PowerSampler | undefined
   private readonly model: PowerModel
   private readonly attribution: Attribution
+  private firstWaiters: Array<() => void> = []
 
   constructor (private readonly o: MeteredEnergyPortOptions) {
     const p = o.profile
@@ -51,7 +52,11 @@ export class MeteredEnergyPort implements EnergyPort {
       hz: this.o.profile.sample_hz,
       log: this.o.log,
       retainMs: this.o.retainMs,
-      onSample: (t, w, j, windowMs) => { this.attribution.onSample(t, j, windowMs === undefined ? undefined : { watts: w, windowMs }) }
+      onSample: (t, w, j, windowMs) => {
+        this.attribution.onSample(t, j, windowMs === undefined ? undefined : { watts: w, windowMs })
+        for (const f of this.firstWaiters) f()
+        this.firstWaiters = []
+      }
     })
     this.sampler.start()
   }
@@ -62,6 +67,17 @@ export class MeteredEnergyPort implements EnergyPort {
   }
 
   powerW (): number { return this.sampler?.powerW() ?? 0 }
+  hasReading (): boolean { return (this.sampler?.recent().length ?? 0) > 0 }
+
+  /** Resolves true at the first sample (at once if there is one), false after timeoutMs without one. */
+  async firstReading (timeoutMs: number): Promise<boolean> {
+    if (this.hasReading()) return true
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(this.hasReading()), timeoutMs)
+      timer.unref()
+      this.firstWaiters.push(() => { clearTimeout(timer); resolve(true) })
+    })
+  }
   energyJ (): number { return this.sampler?.energyJ() ?? 0 }
   recent (): ReadonlyArray<readonly [number, number]> { return this.sampler?.recent() ?? [] }
 

@@ -16,6 +16,7 @@ import { readControl, readManifest, readRun } from './on-message.js'
 import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
+import { SeenRuns } from './seen-runs.js'
 
 export { newIncarnation } from '../protocol/incarnation.js'
 
@@ -44,6 +45,7 @@ export class Agent {
   private readonly manifestWaiters = new Map<string, Array<() => void>>()
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
+  private readonly seenRuns = new SeenRuns()
   private readonly listeners = new Set<() => void>()
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
@@ -159,6 +161,8 @@ export class Agent {
     const r = readRun(m)
     if (r.kind === 'ignore') { this.d.log.debug('run ignored', { topic: m.topic, why: r.why }); return }
     const run = r.value
+    if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
+    if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     this.execute(run, Date.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
 

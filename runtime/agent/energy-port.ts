@@ -5,8 +5,12 @@ export interface EnergyPort {
   readonly source: 'ina219' | 'surrogate'
   start: () => Promise<void>
   stop: () => Promise<void>
-  /** Latest board power, W. */
+  /** Latest board power, W (0 until hasReading()). */
   powerW: () => number
+  /** False until the meter has produced its first sample. */
+  hasReading: () => boolean
+  /** Resolves true at the first sample, false if none came within timeoutMs. */
+  firstReading: (timeoutMs: number) => Promise<boolean>
   /** Energy since start, J. */
   energyJ: () => number
   /** An invocation starts running on the board. */

@@ -21,6 +21,9 @@ import { CodeStore } from './code-store.js'
 import { LevelCodeCache } from './level-code-cache.js'
 import { RuntimePool } from './runtime-pool.js'
 
+/** How long a board waits for its first power sample before it announces itself anyway. */
+const FIRST_READING_MS = 2000
+
 export interface RunningBoard {
   readonly agent: Agent
   readonly config: BoardConfig
@@ -51,8 +54,11 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
   const transport = await MqttTransport.open({
     url: cfg.broker,
+    // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
+    // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
     // With an account, the client id must begin with the username (the broker refuses others).
-    clientId: `${cfg.username ?? `wisp-${cfg.id}`}-${incarnation}`,
+    clientId: `${cfg.username ?? `wisp-${cfg.id}`}-board`,
+    clean: false,
     username: cfg.username,
     password: cfg.password,
     ca: cfg.ca_file !== undefined ? readCa(cfg.ca_file) : undefined,
@@ -78,6 +84,8 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const cpuUsage = processTreeCpu(() => executor.hostPid, emulate ? 1 / profile.speed : 1)
   const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage })
   await energy.start()
+  // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
+  if (!await energy.firstReading(FIRST_READING_MS)) log.warn('no power reading yet; the first state says 0 W', { waitedMs: FIRST_READING_MS })
   const powerOff = opts.onPowerOff ?? ((): void => {
     const [cmd, ...args] = cfg.shutdown_command
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }

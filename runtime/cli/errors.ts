@@ -6,7 +6,9 @@ export const fail = (err: unknown): never => {
     process.stderr.write(`wisp: ${err.code}: ${err.message}\n`)
     process.exit(err.code === 'WISP_BAD_CONFIG' ? 2 : 1)
   }
-  process.stderr.write(`wisp: ${(err as Error)?.stack ?? String(err)}\n`)
+  // A stack trace helps whoever debugs wisp, not whoever runs it: only with WISP_LOG=debug.
+  const detail = process.env.WISP_LOG === 'debug' ? (err as Error)?.stack : (err as Error)?.message
+  process.stderr.write(`wisp: ${detail ?? String(err)}\n`)
   process.exit(1)
 }
 

@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { setPriority } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../shared/log.js'
 
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
+
+/** Nice value of simulated board processes (0 = the gateway's, 19 = lowest). */
+const BOARD_NICENESS = 10
 
 /** The command line of a board process: the real agent, run by the CLI under tsx. */
 export const boardCommand = (configFile: string): string[] =>
@@ -30,6 +34,10 @@ export class BoardProcess {
     if (this.child !== null) return
     const child = spawn(process.execPath, boardCommand(this.configFile), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, WISP_PROCESS: this.id } })
     this.child = child
+    // On a real cluster the boards are other machines: here they must not starve the gateway's
+    // broker and leader of CPU (a burst would then be refused seconds late). Its isolate host,
+    // forked later, inherits the priority.
+    if (child.pid !== undefined) { try { setPriority(child.pid, BOARD_NICENESS) } catch { /* not permitted: run at equal priority */ } }
     child.on('exit', (code, signal) => {
       this.child = null
       if (!this.wanted) return

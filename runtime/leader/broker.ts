@@ -5,6 +5,10 @@ import { WispError } from '../shared/errors.js'
 import { urlHost } from '../shared/bind.js'
 import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
+import type { BrokerSessions } from './broker-sessions.js'
+
+/** How long a client's socket may refuse data before the broker drops it. */
+export const DRAIN_TIMEOUT_MS = 2000
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes
@@ -34,8 +38,12 @@ const listen = async (server: Server, port: number, host: string, what: string, 
 }
 
 /** Starts aedes (MQTT 3.1.1) on a TCP port, on 127.0.0.1 unless told otherwise. A port in use names the flag that changes it. */
-export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, tls?: BrokerTls, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> }): Promise<EmbeddedBroker> => {
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, ...opts.auth })
+export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, tls?: BrokerTls, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions }): Promise<EmbeddedBroker> => {
+  // A client that stops reading its socket holds aedes's deliveries (and so every other client's)
+  // until its socket drains: after DRAIN_TIMEOUT_MS it is disconnected instead (default 60 s).
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }) })
+  const restored = await opts.sessions?.restore() ?? 0
+  if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
   // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
   const handle = (socket: Socket): void => { socket.setNoDelay(true); aedes.handle(socket) }

@@ -22,7 +22,7 @@ export class DemandTracker {
   }
 
   /** Demand per deployed function; `consume` starts a new arrivals window (the scale tick does). */
-  view (manifests: readonly Manifest[], inflight: ReadonlyMap<string, number>, consume: boolean): Record<string, FnDemand> {
+  view (manifests: readonly Manifest[], inflight: ReadonlyMap<string, number>, consume: boolean, queueLimit?: number): Record<string, FnDemand> {
     const out: Record<string, FnDemand> = {}
     for (const m of manifests) {
       out[m.name] = {
@@ -30,7 +30,8 @@ export class DemandTracker {
         inflight: inflight.get(m.name) ?? 0,
         serviceMs: this.serviceMs.get(m.name) ?? 0,
         concurrency: m.concurrency,
-        memoryMb: m.memory_mb
+        memoryMb: m.memory_mb,
+        ...(queueLimit === undefined ? {} : { queueLimit })
       }
     }
     if (consume) this.arrivals.clear()

@@ -19,6 +19,8 @@ export interface Invocation {
   readonly deadline: number
   attempt: number
   board: string | null
+  /** Boards sent an attempt of it since this gateway accepted or recovered it: only they may answer. */
+  readonly sentTo: string[]
   dispatchedAt: number
   timer: TimerHandle | null
 }
@@ -49,6 +51,9 @@ export class InflightTable {
       if (this.seen.size > this.maxRemembered) this.forgetOldest(now)
     }
   }
+
+  /** A request key seen before a restart (recovered from the store). */
+  remember (key: string, at: number): void { this.seen.set(key, at) }
 
   get (id: string): Invocation | undefined { return this.byId.get(id) }
   delete (id: string): void {

@@ -8,9 +8,12 @@ import type { Rng } from '../shared/rng.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
+import type { InflightStore } from './inflight-store.js'
+import { recoverInvocations } from './recover.js'
 import { admitInvoke } from './on-invoke.js'
 import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
+import { clusterFull } from './overload.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
@@ -34,11 +37,13 @@ export interface LeaderOptions {
   readonly invokeBurstPerClient: number
   /** Honour MQTT 5 Response Topics outside the prefix: only with a broker without accounts (SECURITY.md). */
   readonly replyOutsidePrefix: boolean
+  /** Invocations of one function a board holds at most (the boards' `queue_limit`): past it on every live board, WISP_OVERLOADED at once. */
+  readonly queueLimit: number
 }
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
-  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false
+  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
 })
 
 export interface Completion {
@@ -59,6 +64,10 @@ export interface LeaderDeps {
   readonly profiles: ReadonlyMap<string, BoardProfile>
   readonly log: Logger
   readonly options?: Partial<LeaderOptions>
+  /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
+  readonly store?: InflightStore
+  /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
+  readonly invokesByHook?: boolean
 }
 
 /**
@@ -88,9 +97,10 @@ export class Leader {
 
   async start (): Promise<void> {
     const { transport: t, topics } = this.d
+    if (this.d.store !== undefined) await this.recover(this.d.store)
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
-    await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
+    if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
     this.tickTimer = setInterval(() => this.guardTimer('tick', () => this.tick()), 250)
     this.tickTimer.unref()
   }
@@ -104,7 +114,7 @@ export class Leader {
 
   /** The cluster as the policies see it: boards from gossip plus per-function demand. */
   policyView (consumeArrivals = false): ClusterView {
-    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals) }
+    return { ...this.cluster.view(), fns: this.demand.view(this.d.registry.list(), this.inflight.byFn, consumeArrivals, this.opts.queueLimit) }
   }
 
   /**
@@ -129,6 +139,12 @@ export class Leader {
     try { fn() } catch (err) { this.d.log.error(`${what} failed`, { err: (err as Error).message }) }
   }
 
+  /** Admits one invoke; resolves once what it accepted is on disk (see accept-hook.ts). */
+  async admit (m: InboundMessage): Promise<void> {
+    this.guard('invoke', m, () => this.onInvoke(m))
+    await this.d.store?.durable()
+  }
+
   /** A malformed message must never take the leader down. */
   private guard (what: string, m: InboundMessage, fn: () => void): void {
     try { fn() } catch (err) { this.d.log.warn(`bad ${what} message ignored`, { topic: m.topic, err: (err as Error).message }) }
@@ -151,14 +167,39 @@ export class Leader {
     if (out.kind === 'reject') {
       const reply: Reply = { ok: false, error: out.error.toJSON() }
       this.emit({ fn: out.fn, requestId: out.requestId, board: null, reply, totalMs: 0 })
-      if (out.reply !== null) this.send(out.reply, reply)
+      if (out.reply !== null) void this.send(out.reply, reply)
       return
     }
     const inv = out.invocation
     this.demand.arrive(inv.fn)
-    this.inflight.add(inv, now)
-    inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
+    if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
+      const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
+      this.onStarved(inv.fn) // a gated board may wake for the next ones
+      this.emit({ fn: inv.fn, requestId: inv.requestId, board: null, reply, totalMs: 0 })
+      if (inv.reply !== null) void this.send(inv.reply, reply)
+      return
+    }
+    this.track(inv, now)
     this.dispatch(inv)
+  }
+
+  private track (inv: Invocation, now: number): void {
+    this.inflight.add(inv, now)
+    void this.d.store?.accepted(inv, now)
+    inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
+  }
+
+  /** What a previous run of the gateway accepted and did not answer: run it again, or answer it now. */
+  private async recover (store: InflightStore): Promise<void> {
+    const now = this.d.clock.now()
+    const r = recoverInvocations(await store.recover(now), { now, graceMs: this.opts.replyGraceMs, manifest: (fn) => this.d.registry.get(fn) })
+    for (const [key, at] of r.seen) this.inflight.remember(key, at)
+    for (const a of r.answer) {
+      this.emit({ fn: a.fn, requestId: a.requestId, board: null, reply: a.reply, totalMs: now - a.receivedAt })
+      void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation))
+    }
+    for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
+    if (r.resume.length + r.answer.length > 0) this.d.log.info('recovered in-flight invocations', { resumed: r.resume.length, answered: r.answer.length })
   }
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
@@ -168,6 +209,7 @@ export class Leader {
     if (decision.choice === null) { inv.board = null; this.onStarved(inv.fn); return }
     const now = this.d.clock.now()
     inv.board = decision.choice
+    inv.sentTo.push(decision.choice)
     inv.dispatchedAt = now
     this.cluster.addInflight(decision.choice, inv.fn, 1)
     const run: RunMessage = {
@@ -222,6 +264,7 @@ export class Leader {
       return
     }
     inv.attempt += 1
+    void this.d.store?.accepted(inv, this.d.clock.now())
     this.dispatch(inv)
   }
 
@@ -260,11 +303,13 @@ export class Leader {
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
-    if (inv.reply !== null) this.send(inv.reply, out)
+    // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
+    const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
+    void sent.then(() => this.d.store?.answered(inv.invocation))
   }
 
-  private send (to: ReplyAddress, reply: Reply): void {
-    this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
+  private async send (to: ReplyAddress, reply: Reply): Promise<void> {
+    await this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
       .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
   }
 

@@ -21,6 +21,10 @@ import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from './broker-auth.js'
 import { requireLoopbackInOpenMode } from '../shared/bind.js'
 import { isPasswordHash } from '../shared/password.js'
+import { InflightStore } from './inflight-store.js'
+import { BrokerSessions } from './broker-sessions.js'
+import { acceptBeforePuback } from './accept-hook.js'
+import type { InboundMessage } from '../transport/transport.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -81,8 +85,6 @@ export { LIVE_POWER_DEFAULTS }
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const topics = new Topics(o.topicPrefix)
   const profiles = loadProfiles()
-  let broker: EmbeddedBroker | null = null
-  let transport: Transport
   const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
   const openMode = o.brokerUrl === undefined && !hasUsers
   const mqttHost = o.mqttHost ?? '127.0.0.1'
@@ -95,14 +97,35 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
     if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
   }
-  if (o.brokerUrl === undefined) {
-    const auth = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
-    broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth, tls: o.tls })
-    transport = new AedesTransport(broker.aedes)
-  } else {
-    transport = await MqttTransport.open({
-      url: o.brokerUrl, clientId: `${o.brokerUsername ?? 'wisp-leader'}-${process.pid}`, username: o.brokerUsername, password: o.brokerPassword, ca: o.brokerCa, reconnect: true
-    })
+  // First, before any port is bound: a second gateway on the same data folder stops here, in words.
+  const inflightDir = join(o.dataDir, 'inflight')
+  mkdirSync(inflightDir, { recursive: true })
+  const store = await InflightStore.open(inflightDir, o.log)
+  let sessions: BrokerSessions | null = null
+  // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
+  let leaderUp: (l: Leader) => void = () => {}
+  const started = new Promise<Leader>((resolve) => { leaderUp = resolve })
+  const admit = async (m: InboundMessage): Promise<void> => { await (await started).admit(m) }
+  let broker: EmbeddedBroker | null = null
+  let transport: Transport
+  try {
+    if (o.brokerUrl === undefined) {
+      const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
+      const auth = { ...users, authorizePublish: acceptBeforePuback(topics, () => admit, users?.authorizePublish) }
+      const sessionsDir = join(o.dataDir, 'sessions')
+      mkdirSync(sessionsDir, { recursive: true })
+      sessions = await BrokerSessions.open(sessionsDir, o.log)
+      broker = await startBroker({ port: o.mqttPort, host: mqttHost, log: o.log, auth, tls: o.tls, sessions })
+      transport = new AedesTransport(broker.aedes)
+    } else {
+      transport = await MqttTransport.open({
+        url: o.brokerUrl, clientId: `${o.brokerUsername ?? 'wisp-leader'}-${process.pid}`, username: o.brokerUsername, password: o.brokerPassword, ca: o.brokerCa, reconnect: true
+      })
+    }
+  } catch (err) {
+    await sessions?.close()
+    await store.close()
+    throw err
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
@@ -113,7 +136,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader } })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
   const power = new PowerController(leader, o.log)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -125,6 +148,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStarved = () => power.wakeForDemand((id) => leader.cluster.get(id)?.profile)
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
+  leaderUp(leader)
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
   loop.start()
   const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
@@ -133,7 +157,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await leader.stop(); await transport.close(); await registry.close(); await broker?.close()
+      await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -148,6 +172,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await transport.close()
       await registry.close()
       await broker?.close()
+      await sessions?.close()
+      await store.close()
     }
   }
 }

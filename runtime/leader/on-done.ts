@@ -10,8 +10,8 @@ export type DoneOutcome =
 
 /**
  * Turns one message on `<prefix>/boards/<id>/done` into the invocation it completes. A done
- * counts only from the board the run was sent to, for the attempt in flight: another board
- * (or a late answer of an earlier attempt) cannot answer for it. The piggybacked state counts
+ * counts only from a board the run was sent to: the current attempt's board, or a board that
+ * was sent an earlier attempt (first reply wins); another board cannot answer for it. The piggybacked state counts
  * only when it is the publishing board's own.
  */
 export const readDone = (msg: InboundMessage, topics: Topics, inflight: (id: string) => Invocation | undefined): DoneOutcome => {
@@ -32,7 +32,10 @@ export const readDone = (msg: InboundMessage, topics: Topics, inflight: (id: str
   const state = done.state !== undefined && done.state.id === board ? done.state : undefined
   const inv = inflight(done.invocation)
   if (inv === undefined) return { kind: 'done', inv: null, reply: done.reply, state, why: 'late or repeated' }
-  if (inv.board !== board) return { kind: 'done', inv: null, reply: done.reply, state, why: `${inv.invocation} was not sent to ${board}` }
-  if (inv.attempt !== done.attempt) return { kind: 'done', inv: null, reply: done.reply, state, why: `attempt ${done.attempt} is not the current ${inv.attempt}` }
+  // An earlier attempt's reply is as good as the current one's (a slow board, or one the leader gave up on, finished it):
+  // the first reply wins, but only from a board that was sent an attempt.
+  if (done.attempt > inv.attempt) return { kind: 'done', inv: null, reply: done.reply, state, why: `attempt ${done.attempt} was never sent (current ${inv.attempt})` }
+  const sent = done.attempt === inv.attempt ? inv.board === board : inv.sentTo.includes(board)
+  if (!sent) return { kind: 'done', inv: null, reply: done.reply, state, why: `${inv.invocation} attempt ${done.attempt} was not sent to ${board}` }
   return { kind: 'done', inv, reply: done.reply, state }
 }

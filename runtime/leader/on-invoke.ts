@@ -88,6 +88,7 @@ export const admitInvoke = (
       deadline: deps.now + deps.waitMs + manifest.timeout_ms,
       attempt: 0,
       board: null,
+      sentTo: [],
       dispatchedAt: 0,
       timer: null
     }

@@ -16,6 +16,11 @@ export interface MqttTransportOptions {
   readonly connectTimeoutMs?: number
   /** Reconnect automatically after a lost connection (agents do; one-shot CLI commands don't). */
   readonly reconnect?: boolean
+  /**
+   * false = a persistent session (MQTT 3.1.1 §3.1.2.4): with a stable clientId, QoS 1 messages
+   * published while the connection is down wait at the broker for the reconnect. Default true.
+   */
+  readonly clean?: boolean
 }
 
 const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise<MqttClient> => {
@@ -27,7 +32,7 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     keepalive: o.keepaliveS ?? 30,
     connectTimeout: o.connectTimeoutMs ?? 5000,
     reconnectPeriod: o.reconnect === true ? 1000 : 0,
-    clean: true,
+    clean: o.clean ?? true,
     will: o.will,
     ...(o.ca !== undefined ? { ca: o.ca } : {})
   }

@@ -65,3 +65,19 @@ t.test('a port in use gives a clear error naming --mqtt-port', async (t) => {
   t.equal(code, 2)
   t.match(err, /WISP_BAD_CONFIG: MQTT port \d+ is already in use.*--mqtt-port/)
 })
+
+t.test('a second cluster on the same data folder says so and how to choose another, without a stack trace', async (t) => {
+  const { startGateway } = await import('../../runtime/leader/main.js')
+  const { silentLogger } = await import('../../runtime/shared/log.js')
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const first = await startGateway({ dataDir: join(dir, '.wisp', 'gateway'), mqttPort: await freePort(), mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
+  t.teardown(() => first.close())
+  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(await freePort()), '--http-port', String(await freePort()), '--data-dir', join(dir, '.wisp')], dir)
+  let err = ''
+  p.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  const code = await new Promise<number | null>((resolve) => p.on('exit', resolve))
+  t.equal(code, 2)
+  t.match(err, /WISP_BAD_CONFIG: another wisp process is using the data folder .*\.wisp.*--data-dir/)
+  t.notMatch(err, /\n\s+at /, 'no stack trace')
+})

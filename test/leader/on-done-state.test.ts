@@ -23,7 +23,7 @@ t.test('state: the topic names the board; a payload for another is ignored', asy
 t.test('done: only from the board the run went to, for the current attempt', async (t) => {
   const inv: Invocation = {
     invocation: 'i1', requestId: 'r1', dedupeKey: null, fn: 'f', manifest: buildManifest('f', 'x'), event: null, reply: null,
-    receivedAt: 0, deadline: 1, attempt: 1, board: 'b1', dispatchedAt: 0, timer: null
+    receivedAt: 0, deadline: 1, attempt: 1, board: 'b1', sentTo: ['b0', 'b1'], dispatchedAt: 0, timer: null
   }
   const lookup = (id: string): Invocation | undefined => id === 'i1' ? inv : undefined
   const done = (attempt: number, state?: unknown): unknown => ({ v: 1, invocation: 'i1', attempt, reply: { ok: true, result: 1 }, state })

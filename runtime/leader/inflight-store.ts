@@ -1,0 +1,151 @@
+import { Level } from 'level'
+import { z } from 'zod'
+import { openLevel } from '../shared/level-open.js'
+import type { Logger } from '../shared/log.js'
+import type { Invocation } from './inflight.js'
+
+/** What survives a gateway restart of one accepted, unanswered invocation. */
+const StoredSchema = z.object({
+  invocation: z.string(),
+  requestId: z.string(),
+  dedupeKey: z.string().nullable(),
+  fn: z.string(),
+  sha256: z.string(),
+  event: z.unknown(),
+  reply: z.object({ topic: z.string(), correlationData: z.string().optional() }).nullable(),
+  receivedAt: z.number(),
+  deadline: z.number(),
+  attempt: z.number().int().min(0)
+})
+export type StoredInvocation = z.infer<typeof StoredSchema>
+
+export interface Recovered {
+  readonly invocations: readonly StoredInvocation[]
+  /** Request keys answered or accepted within the dedupe window, with when they were seen. */
+  readonly seen: ReadonlyArray<readonly [string, number]>
+}
+
+type Op = { type: 'put', key: string, value: string } | { type: 'del', key: string }
+
+const INV = 'inv:'
+const SEEN = 'seen:'
+
+/**
+ * The leader's in-flight table and dedupe window in LevelDB (the gateway's data folder), so a
+ * gateway restart re-dispatches or answers what it had accepted instead of forgetting it.
+ * Writes are queued and applied as one batch at a time, in order: a burst costs a few batches,
+ * and a `del` can never overtake the `put` it undoes.
+ */
+export class InflightStore {
+  private ops: Op[] = []
+  private flushing: Promise<void> | null = null
+  private queued = 0
+  private written = 0
+  private waiters: Array<{ upTo: number, resolve: () => void }> = []
+  /** Dedupe keys in the order they were written, to delete them when they leave the window. */
+  private readonly seenOrder: Array<readonly [string, number]> = []
+
+  private constructor (private readonly db: Level<string, string>, private readonly log: Logger, private readonly rememberMs: number, private readonly maxRemembered: number) {}
+
+  static async open (dir: string, log: Logger, o: { rememberMs?: number, maxRemembered?: number } = {}): Promise<InflightStore> {
+    const db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
+    await openLevel(db, dir, 'choose another data folder (wisp start --data-dir DIR, or data_dir in the gateway config)')
+    return new InflightStore(db, log, o.rememberMs ?? 10 * 60_000, o.maxRemembered ?? 100_000)
+  }
+
+  /** Everything stored, minus dedupe keys already out of the window (deleted as it goes). */
+  async recover (now: number): Promise<Recovered> {
+    const invocations: StoredInvocation[] = []
+    for await (const [key, value] of this.db.iterator({ gte: INV, lt: 'inv;' })) {
+      try { invocations.push(StoredSchema.parse(JSON.parse(value))) } catch (err) {
+        this.log.warn('dropping a stored invocation that no longer validates', { key, err: (err as Error).message })
+        this.queue({ type: 'del', key })
+      }
+    }
+    const seen: Array<readonly [string, number]> = []
+    for await (const [key, value] of this.db.iterator({ gte: SEEN, lt: 'seen;' })) {
+      const at = Number(value)
+      if (Number.isFinite(at) && now - at < this.rememberMs) seen.push([key.slice(SEEN.length), at])
+      else this.queue({ type: 'del', key })
+    }
+    seen.sort((a, b) => a[1] - b[1])
+    for (const s of seen.splice(0, Math.max(0, seen.length - this.maxRemembered))) this.queue({ type: 'del', key: SEEN + s[0] })
+    this.seenOrder.push(...seen)
+    invocations.sort((a, b) => a.receivedAt - b.receivedAt)
+    return { invocations, seen }
+  }
+
+  /** An invocation was accepted or moved to a new attempt; resolves once that is on disk. */
+  accepted (inv: Invocation, now: number): Promise<void> {
+    const s: StoredInvocation = {
+      invocation: inv.invocation,
+      requestId: inv.requestId,
+      dedupeKey: inv.dedupeKey,
+      fn: inv.fn,
+      sha256: inv.manifest.sha256,
+      event: inv.event,
+      reply: inv.reply === null ? null : { topic: inv.reply.topic, ...(inv.reply.correlationData === undefined ? {} : { correlationData: inv.reply.correlationData.toString('hex') }) },
+      receivedAt: inv.receivedAt,
+      deadline: inv.deadline,
+      attempt: inv.attempt
+    }
+    this.queue({ type: 'put', key: INV + inv.invocation, value: JSON.stringify(s) })
+    if (inv.attempt === 0 && inv.dedupeKey !== null) {
+      this.queue({ type: 'put', key: SEEN + inv.dedupeKey, value: String(now) })
+      this.seenOrder.push([inv.dedupeKey, now])
+      this.forgetOld(now)
+    }
+    return this.durable()
+  }
+
+  /** Resolves when every write queued so far is on disk (or failed, which is logged). */
+  async durable (): Promise<void> {
+    const upTo = this.queued
+    if (this.written >= upTo) return
+    await new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }))
+  }
+
+  /** Its one reply was published: it no longer needs to survive a restart. */
+  answered (invocation: string): void { this.queue({ type: 'del', key: INV + invocation }) }
+
+  /** Waits until every queued write is on disk. */
+  async flush (): Promise<void> {
+    while (this.flushing !== null) await this.flushing
+  }
+
+  async close (): Promise<void> {
+    await this.flush()
+    await this.db.close()
+  }
+
+  private forgetOld (now: number): void {
+    while (this.seenOrder.length > 0) {
+      const [key, at] = this.seenOrder[0] as readonly [string, number]
+      if (now - at < this.rememberMs && this.seenOrder.length <= this.maxRemembered) break
+      this.seenOrder.shift()
+      this.queue({ type: 'del', key: SEEN + key })
+    }
+  }
+
+  private queue (op: Op): void {
+    this.ops.push(op)
+    this.queued++
+    if (this.flushing === null) this.flushing = this.drain()
+  }
+
+  private async drain (): Promise<void> {
+    try {
+      while (this.ops.length > 0) {
+        const batch = this.ops
+        this.ops = []
+        await this.db.batch(batch).catch((err: Error) => this.log.warn('in-flight table write failed', { ops: batch.length, err: err.message }))
+        this.written += batch.length
+        const ready = this.waiters.filter((w) => w.upTo <= this.written)
+        this.waiters = this.waiters.filter((w) => w.upTo > this.written)
+        for (const w of ready) w.resolve()
+      }
+    } finally {
+      this.flushing = null
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import t from 'tap'
+import { testCluster } from '../helpers/cluster.js'
+import { LoadClient } from '../helpers/load.js'
+import { measureNoisy } from '../helpers/noisy.js'
+
+const RUNS = Number(process.env.WISP_NOISY_RUNS ?? 20)
+
+// The goal "the light function's p99 stays ≤ 2 × its p99 alone" is measured, with its verdict, by
+// test/bench/reliability.ts; it is NOT met yet (beside a CPU hog at full load the light function
+// even times out), so this test holds what is true: the hogs hurt no board and leave no damage.
+t.test('noisy neighbours: a CPU hog and a memory hog at full load take no board down, the memory hog is stopped at its limit, and a light function is served normally afterwards', async (t) => {
+  const c = await testCluster({ boards: 2, policy: 'wisp-no-gate' })
+  t.teardown(c.close)
+  const g = c.cluster.gateway
+  const incarnations = g.leader.cluster.view().boards.map((b) => g.leader.cluster.get(b.id)?.incarnation)
+  const r = await measureNoisy(g, c.url, RUNS)
+  t.comment(JSON.stringify(r))
+  t.ok((r.memhogCodes.WISP_MEMORY_LIMIT ?? 0) > 0, 'the memory hog is stopped at its limit, again and again')
+  t.same(g.leader.cluster.view().boards.map((b) => g.leader.cluster.get(b.id)?.incarnation), incarnations, 'no board restarted')
+  const load = await LoadClient.connect(c.url, 'after')
+  t.teardown(() => load.close())
+  for (let i = 0; i < 10; i++) load.send('light', {})
+  t.ok(await load.settle(10_000), 'the light function is answered after the hogs stop')
+  t.equal(load.stats().ok, 10, 'and succeeds')
+})

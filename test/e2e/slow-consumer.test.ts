@@ -1,0 +1,63 @@
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqttPacket from 'mqtt-packet'
+import { startGateway } from '../../runtime/leader/main.js'
+import { DRAIN_TIMEOUT_MS } from '../../runtime/leader/broker.js'
+import { silentLogger } from '../../runtime/shared/log.js'
+import { freePort } from '../helpers/ports.js'
+import { TestClient } from '../helpers/mqtt.js'
+
+const MB = 2 ** 20
+
+t.test('a client that subscribes and never reads its socket neither grows the gateway without bound nor slows others', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-slow-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const port = await freePort()
+  const gw = await startGateway({ dataDir: dir, mqttPort: port, mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
+  t.teardown(() => gw.close())
+
+  // A raw MQTT client: CONNECT, SUBSCRIBE at QoS 1, then it stops reading (its socket is paused).
+  const slow = connect(port, '127.0.0.1')
+  t.teardown(() => slow.destroy())
+  await new Promise<void>((resolve) => slow.once('connect', () => resolve()))
+  slow.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow-reader', keepalive: 0 }))
+  slow.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wisp/result/slow/#', qos: 1 }] }))
+  await new Promise<void>((resolve) => slow.once('data', () => resolve())) // CONNACK (and maybe SUBACK)
+  slow.pause()
+
+  const fast = await TestClient.connect(gw.url)
+  t.teardown(() => fast.close())
+  await fast.sub('wisp/result/fast/#')
+  const rtt = async (i: number): Promise<number> => {
+    const t0 = performance.now()
+    await fast.pub(`wisp/result/fast/f/r${i}`, 'x')
+    await fast.waitFor((r) => r.some((m) => m.topic === `wisp/result/fast/f/r${i}`), 10_000)
+    return performance.now() - t0
+  }
+  const before = Math.max(await rtt(0), await rtt(1), await rtt(2))
+  const rss0 = process.memoryUsage().rss / MB
+  const body = Buffer.alloc(64 * 1024, 1)
+  // 38 MB for the reader that never reads.
+  // In slices of 50 per turn of the event loop (a deeper synchronous fan-out overflows aedes's topic matcher's stack).
+  for (let i = 0; i < 600; i += 50) {
+    for (let j = i; j < i + 50; j++) void gw.transport.publish(`wisp/result/slow/f/r${j}`, body, { qos: 1 }).catch(() => {})
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const t0 = performance.now()
+  const closed = new Promise<number>((resolve) => {
+    gw.broker?.aedes.on('clientDisconnect', (c) => { if (c.id === 'slow-reader') resolve(performance.now() - t0) })
+    setTimeout(() => resolve(Infinity), 15_000).unref()
+  })
+  const stalled = await rtt(3)
+  const droppedAfter = await closed
+  const during = Math.max(await rtt(4), await rtt(5), await rtt(6))
+  const grown = process.memoryUsage().rss / MB - rss0
+  t.comment(JSON.stringify({ beforeMs: before, stalledMs: stalled, droppedAfterMs: droppedAfter, afterMs: during, grownMb: grown }))
+  t.ok(droppedAfter < DRAIN_TIMEOUT_MS + 3000, `the reader that never reads is disconnected (after ${droppedAfter.toFixed(0)} ms)`)
+  t.ok(stalled < DRAIN_TIMEOUT_MS + 3000, `another client waits at most about the drain timeout (${stalled.toFixed(0)} ms)`)
+  t.ok(during < Math.max(200, 5 * before), `then its round trip is short again (${during.toFixed(1)} ms, was ${before.toFixed(1)} ms)`)
+  t.ok(grown < 30, `the gateway does not keep the 38 MB (grew ${grown.toFixed(0)} MB)`)
+})
