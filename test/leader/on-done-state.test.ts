@@ -20,7 +20,7 @@ t.test('state: the topic names the board; a payload for another is ignored', asy
   t.match(readState(msg('wisp/boards/b1/state', '{'), topics), { kind: 'ignore', why: /not valid JSON/ })
 })
 
-t.test('done: only from the board the run went to, for the current attempt', async (t) => {
+t.test('done: only from a board an attempt went to; an earlier attempt\'s answer wins if it comes first', async (t) => {
   const inv: Invocation = {
     invocation: 'i1', requestId: 'r1', dedupeKey: null, fn: 'f', manifest: buildManifest('f', 'x'), event: null, reply: null,
     receivedAt: 0, deadline: 1, attempt: 1, board: 'b1', sentTo: ['b0', 'b1'], dispatchedAt: 0, timer: null
@@ -29,7 +29,9 @@ t.test('done: only from the board the run went to, for the current attempt', asy
   const done = (attempt: number, state?: unknown): unknown => ({ v: 1, invocation: 'i1', attempt, reply: { ok: true, result: 1 }, state })
   t.match(readDone(msg('wisp/boards/b1/done', done(1)), topics, lookup), { kind: 'done', inv: { invocation: 'i1' } })
   t.match(readDone(msg('wisp/boards/b2/done', done(1)), topics, lookup), { kind: 'done', inv: null, why: /not sent to b2/ })
-  t.match(readDone(msg('wisp/boards/b1/done', done(0)), topics, lookup), { kind: 'done', inv: null, why: /attempt 0/ })
+  t.match(readDone(msg('wisp/boards/b0/done', done(0)), topics, lookup), { kind: 'done', inv: { invocation: 'i1' } }, 'b0 was sent attempt 0')
+  t.match(readDone(msg('wisp/boards/b2/done', done(0)), topics, lookup), { kind: 'done', inv: null, why: /attempt 0 was not sent to b2/ })
+  t.match(readDone(msg('wisp/boards/b1/done', done(2)), topics, lookup), { kind: 'done', inv: null, why: /attempt 2 was never sent/ })
   t.match(readDone(msg('wisp/boards/b1/done', done(1), true), topics, lookup), { kind: 'ignore', why: 'retained done' })
   t.match(readDone(msg('wisp/boards/b1/done', { ...done(1) as object, invocation: 'i2' }), topics, lookup), { kind: 'done', inv: null, why: 'late or repeated' })
   const other = readDone(msg('wisp/boards/b2/done', done(1, boardState('b1', inc, 1))), topics, lookup)
