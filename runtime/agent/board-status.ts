@@ -6,7 +6,7 @@ import { SnapshotFeed } from '../status/feed.js'
 import { startStatusServer, type StatusServer } from '../status/server.js'
 import type { BoardSnapshot } from '../status/types.js'
 import type { Agent } from './agent.js'
-import type { EnergyPort } from './energy-port.js'
+import type { EnergyPort } from '../../node-firmware-bridge/energy-port.js'
 
 /**
  * The board's status page and /metrics, fed by the agent. A port that cannot be bound

@@ -37,7 +37,6 @@ const PENDING = new Set<string>([
   'runtime/shared/deploy.ts: imports ../protocol/messages.js (runtime/shared -> runtime/protocol)',
   'runtime/shared/deploy.ts: imports ../protocol/topics.js (runtime/shared -> runtime/protocol)',
   'runtime/shared/deploy.ts: imports ../transport/transport.js (runtime/shared -> runtime/transport)',
-  'node-firmware-bridge/metered-energy-port.ts: imports ../runtime/agent/energy-port.js (node-firmware-bridge -> runtime/agent)'
 ])
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
