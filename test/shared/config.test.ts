@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadGatewayConfig } from '../../runtime/shared/config.js'
+import { loadGatewayConfig } from '../../runtime/leader/gateway-config.js'
 import { loadBoardConfig } from '../../runtime/agent/main.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-cfg-'))

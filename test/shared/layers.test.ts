@@ -33,10 +33,6 @@ const PENDING = new Set<string>([
   'runtime/leader/cluster-status.ts: imports ../status/feed.js (runtime/leader -> runtime/status)',
   'runtime/leader/cluster-status.ts: imports ../status/server.js (runtime/leader -> runtime/status)',
   'runtime/leader/cluster-status.ts: imports ../status/types.js (runtime/leader -> runtime/status)',
-  'runtime/shared/config.ts: imports ../../boards/index.js (runtime/shared -> boards)',
-  'runtime/shared/deploy.ts: imports ../protocol/messages.js (runtime/shared -> runtime/protocol)',
-  'runtime/shared/deploy.ts: imports ../protocol/topics.js (runtime/shared -> runtime/protocol)',
-  'runtime/shared/deploy.ts: imports ../transport/transport.js (runtime/shared -> runtime/transport)',
 ])
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
