@@ -1,4 +1,4 @@
-import type { Gateway } from '../../runtime/leader/main.js'
+import type { Gateway } from '../../runtime/gateway/main.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { LoadClient, quantile } from './load.js'

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { startGateway } from '../../leader/main.js'
+import { startGateway } from '../../gateway/main.js'
 import { loadGatewayConfig } from '../../leader/gateway-config.js'
 import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
