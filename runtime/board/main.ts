@@ -3,8 +3,8 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { Level } from 'level'
-import { getProfile, readJsonFile, validateConfig } from '../../boards/index.js'
-import { BoardConfigSchema, type BoardConfig } from '../../boards/schema.js'
+import { getProfile } from '../../boards/index.js'
+import type { BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
@@ -38,9 +38,6 @@ const readCa = (file: string): string => {
 const pageHosts = (url: string): string[] => {
   try { return [new URL(url).hostname] } catch { return [] }
 }
-
-export const loadBoardConfig = (file: string): BoardConfig =>
-  validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)
 
 /** Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent. */
 export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void }): Promise<RunningBoard> => {
