@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { WispError } from '../runtime/shared/errors.js'
 import { deepFreeze } from '../runtime/shared/freeze.js'
 import { firstIssue } from '../runtime/shared/zod-issue.js'
-import { ProfileSchema, type BoardProfile } from './schema.js'
+import { BoardConfigSchema, ProfileSchema, type BoardConfig, type BoardProfile } from './schema.js'
 
 export const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
 
@@ -47,3 +47,7 @@ export const getProfile = (name: string, profiles = loadProfiles()): BoardProfil
   if (p === undefined) throw new WispError('WISP_BAD_CONFIG', `unknown profile "${name}"; known: ${[...profiles.keys()].join(', ')}`)
   return p
 }
+
+/** A board process's config file (`wisp board --config F`). */
+export const loadBoardConfig = (file: string): BoardConfig =>
+  validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)

@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../boards/schema.js'
-import type { EnergyPort, EnergyShare } from '../runtime/agent/energy-port.js'
+import type { EnergyPort, EnergyShare } from './energy-port.js'
 import type { Clock } from '../runtime/shared/clock.js'
 import type { Logger } from '../runtime/shared/log.js'
 import { Attribution, type Ledger } from './attribution.js'

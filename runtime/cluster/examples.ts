@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { join, basename } from 'node:path'
 import { readJsonFile } from '../../boards/index.js'
 import type { Manifest } from '../protocol/messages.js'
-import { buildManifest, type DeployOptions } from '../shared/deploy.js'
+import { buildManifest, type DeployOptions } from '../protocol/manifest.js'
 
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/functions/', import.meta.url))
 

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { Topics } from '../protocol/topics.js'
-import { buildManifest, publishDeployment } from '../shared/deploy.js'
+import { buildManifest } from '../protocol/manifest.js'
+import { publishDeployment } from '../transport/publish-deployment.js'
 import { seededRng } from '../shared/rng.js'
 import type { Transport } from '../transport/transport.js'
 import { noDelay } from '../transport/mqtt-transport.js'

@@ -1,24 +1,12 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { BoardState, Receipt } from '../protocol/messages.js'
-import type { ErrorCode } from '../shared/errors.js'
+import type { InvocationRecord } from '../protocol/invocation-record.js'
+import type { BoardState } from '../protocol/messages.js'
 import type { Decision, PowerState } from '../leader/policies/types.js'
 
 /** A power sample for the charts: [epoch milliseconds, watts]. */
 export type PowerSample = readonly [t_ms: number, watts: number]
 
-/** One finished invocation as the status pages show it. */
-export interface InvocationRecord {
-  readonly request_id: string
-  readonly fn: string
-  /** Epoch milliseconds when the invocation finished. */
-  readonly at_ms: number
-  readonly ok: boolean
-  /** Set when ok is false. */
-  readonly error?: { readonly code: ErrorCode, readonly message: string }
-  readonly receipt?: Receipt
-  /** Lines the handler wrote with context.log, newest last (keep it short: the page shows them all). */
-  readonly logs: readonly string[]
-}
+export type { InvocationRecord } from '../protocol/invocation-record.js'
 
 /** What a board's status page shows. The agent fills it. */
 export interface BoardSnapshot {

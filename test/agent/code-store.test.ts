@@ -3,7 +3,7 @@ import { CodeStore, type StringKv } from '../../runtime/agent/code-store.js'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { MAX_CODE_BYTES } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { sha256 } from '../../runtime/shared/deploy.js'
+import { sha256 } from '../../runtime/protocol/manifest.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
 

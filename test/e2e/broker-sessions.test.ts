@@ -3,7 +3,7 @@ import mqtt from 'mqtt'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startGateway, type Gateway } from '../../runtime/leader/main.js'
+import { startGateway, type Gateway } from '../../runtime/gateway/main.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { freePort } from '../helpers/ports.js'
 

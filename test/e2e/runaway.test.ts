@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { buildManifest, publishDeployment } from '../../runtime/shared/deploy.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
+import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
 import { testCluster } from '../helpers/cluster.js'
 import { TestClient } from '../helpers/mqtt.js'

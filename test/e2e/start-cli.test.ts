@@ -67,7 +67,7 @@ t.test('a port in use gives a clear error naming --mqtt-port', async (t) => {
 })
 
 t.test('a second cluster on the same data folder says so and how to choose another, without a stack trace', async (t) => {
-  const { startGateway } = await import('../../runtime/leader/main.js')
+  const { startGateway } = await import('../../runtime/gateway/main.js')
   const { silentLogger } = await import('../../runtime/shared/log.js')
   const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -2,7 +2,7 @@ import { newIncarnation } from '../../runtime/protocol/incarnation.js'
 import type { Test } from 'tap'
 import { spawn } from 'node:child_process'
 import mqtt from 'mqtt'
-import type { Gateway } from '../../runtime/leader/main.js'
+import type { Gateway } from '../../runtime/gateway/main.js'
 import { TestClient, type Received } from './mqtt.js'
 import { clientsMissing } from './mosquitto.js'
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startBoard, type RunningBoard } from '../../runtime/agent/main.js'
+import { startBoard, type RunningBoard } from '../../runtime/board/main.js'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { validateConfig } from '../../boards/index.js'
 import { createLogger } from '../../runtime/shared/log.js'

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { buildManifest } from '../../runtime/shared/deploy.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { boardState, incarnationAt } from './leader-rig.js'
 
 export const ECHO_CODE = 'export async function handler (event) { return event }'

@@ -1,5 +1,6 @@
-import type { Gateway } from '../../runtime/leader/main.js'
-import { buildManifest, publishDeployment } from '../../runtime/shared/deploy.js'
+import type { Gateway } from '../../runtime/gateway/main.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
+import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { LoadClient, quantile } from './load.js'
 
 export const LIGHT = 'export async function handler (e) { let s = 0; for (let i = 0; i < 2000; i++) s += i; return s }'

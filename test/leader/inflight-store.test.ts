@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { InflightStore } from '../../runtime/leader/inflight-store.js'
 import type { Invocation } from '../../runtime/leader/inflight.js'
 import { recoverInvocations } from '../../runtime/leader/recover.js'
-import { buildManifest } from '../../runtime/shared/deploy.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 
 const manifest = buildManifest('f', 'export async function handler () { return 1 }', { timeout_ms: 1000 })

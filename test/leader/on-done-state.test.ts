@@ -4,7 +4,7 @@ import { readState } from '../../runtime/leader/on-state.js'
 import type { Invocation } from '../../runtime/leader/inflight.js'
 import { encode } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { buildManifest } from '../../runtime/shared/deploy.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
 import type { InboundMessage } from '../../runtime/transport/transport.js'
 import { boardState, incarnationAt } from '../helpers/leader-rig.js'
 

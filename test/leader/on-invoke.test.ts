@@ -2,7 +2,7 @@ import t from 'tap'
 import { admitInvoke, newInvocationId } from '../../runtime/leader/on-invoke.js'
 import { replyAddress } from '../../runtime/leader/reply-address.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { buildManifest } from '../../runtime/shared/deploy.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
 import type { InboundMessage } from '../../runtime/transport/transport.js'
 
 const topics = new Topics()

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MAX_CODE_BYTES, encode } from '../../runtime/protocol/messages.js'
-import { buildManifest, sha256 } from '../../runtime/shared/deploy.js'
+import { buildManifest, sha256 } from '../../runtime/protocol/manifest.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { leaderRig, until } from '../helpers/leader-rig.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { mayPublish, maySubscribe, ownerOfClientId } from '../../runtime/leader/broker-acl.js'
 import { mosquittoAcl } from '../../runtime/leader/mosquitto-acl.js'
-import { GatewayConfigSchema } from '../../runtime/shared/config.js'
+import { GatewayConfigSchema } from '../../runtime/leader/gateway-config.js'
 import { validateConfig } from '../../boards/index.js'
 import { newUser } from '../../runtime/cli/commands/users.js'
 import { credentials, clientIdFor } from '../../runtime/cli/credentials.js'

@@ -2,8 +2,8 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadGatewayConfig } from '../../runtime/shared/config.js'
-import { loadBoardConfig } from '../../runtime/agent/main.js'
+import { loadGatewayConfig } from '../../runtime/leader/gateway-config.js'
+import { loadBoardConfig } from '../../boards/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-cfg-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))

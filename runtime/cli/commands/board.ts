@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { loadBoardConfig, startBoard } from '../../agent/main.js'
+import { loadBoardConfig } from '../../../boards/index.js'
+import { startBoard } from '../../board/main.js'
 import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import { startGateway } from '../../leader/main.js'
-import { loadGatewayConfig } from '../../shared/config.js'
+import { startGateway } from '../../gateway/main.js'
+import { loadGatewayConfig } from '../../leader/gateway-config.js'
 import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
 import { openLinuxGpioPin, type GpioPin } from '../../../node-firmware-bridge/index.js'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { mosquittoAcl } from '../../leader/mosquitto-acl.js'
-import { loadGatewayConfig } from '../../shared/config.js'
+import { loadGatewayConfig } from '../../leader/gateway-config.js'
 import { WispError } from '../../shared/errors.js'
 import { hashPassword } from '../../shared/password.js'
 import { ROLES, type Role } from '../../shared/roles.js'

@@ -3,8 +3,8 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { Level } from 'level'
-import { getProfile, readJsonFile, validateConfig } from '../../boards/index.js'
-import { BoardConfigSchema, type BoardConfig } from '../../boards/schema.js'
+import { getProfile } from '../../boards/index.js'
+import type { BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
@@ -13,13 +13,13 @@ import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
-import { RunScheduler } from './run-scheduler.js'
-import { Agent, newIncarnation } from './agent.js'
-import { startBoardStatus } from './board-status.js'
-import { processTreeCpu } from './linux-process-cpu.js'
-import { CodeStore } from './code-store.js'
-import { LevelCodeCache } from './level-code-cache.js'
-import { RuntimePool } from './runtime-pool.js'
+import { RunScheduler } from '../agent/run-scheduler.js'
+import { Agent, newIncarnation } from '../agent/agent.js'
+import { startBoardStatus } from '../status/board-status.js'
+import { processTreeCpu } from '../agent/linux-process-cpu.js'
+import { CodeStore } from '../agent/code-store.js'
+import { LevelCodeCache } from '../agent/level-code-cache.js'
+import { RuntimePool } from '../agent/runtime-pool.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000
@@ -38,9 +38,6 @@ const readCa = (file: string): string => {
 const pageHosts = (url: string): string[] => {
   try { return [new URL(url).hostname] } catch { return [] }
 }
-
-export const loadBoardConfig = (file: string): BoardConfig =>
-  validateConfig(BoardConfigSchema, readJsonFile(file, 'board config'), `board config ${file}`)
 
 /** Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent. */
 export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void }): Promise<RunningBoard> => {

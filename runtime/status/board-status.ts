@@ -1,12 +1,12 @@
 import { Registry } from 'prom-client'
 import type { BoardProfile } from '../../boards/schema.js'
 import type { Logger } from '../shared/log.js'
-import { createBoardMetrics, recordInvocation } from '../status/metrics.js'
-import { SnapshotFeed } from '../status/feed.js'
-import { startStatusServer, type StatusServer } from '../status/server.js'
-import type { BoardSnapshot } from '../status/types.js'
-import type { Agent } from './agent.js'
-import type { EnergyPort } from './energy-port.js'
+import { createBoardMetrics, recordInvocation } from './metrics.js'
+import { SnapshotFeed } from './feed.js'
+import { startStatusServer, type StatusServer } from './server.js'
+import type { BoardSnapshot } from './types.js'
+import type { Agent } from '../agent/agent.js'
+import type { EnergyPort } from '../../node-firmware-bridge/energy-port.js'
 
 /**
  * The board's status page and /metrics, fed by the agent. A port that cannot be bound

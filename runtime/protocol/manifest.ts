@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto'
-import { ManifestSchema, MAX_CODE_BYTES, encode, type Manifest } from '../protocol/messages.js'
-import type { Topics } from '../protocol/topics.js'
-import type { Transport } from '../transport/transport.js'
-import { WispError } from './errors.js'
-import { deepFreeze } from './freeze.js'
-import { firstIssue } from './zod-issue.js'
+import { ManifestSchema, MAX_CODE_BYTES, type Manifest } from './messages.js'
+import { WispError } from '../shared/errors.js'
+import { deepFreeze } from '../shared/freeze.js'
+import { firstIssue } from '../shared/zod-issue.js'
 
 export interface DeployOptions {
   readonly memory_mb?: number
@@ -26,10 +24,4 @@ export const buildManifest = (name: string, code: string, opts: DeployOptions = 
     throw new WispError('WISP_BAD_CONFIG', `function ${name}: ${where}: ${message}`)
   }
   return deepFreeze(r.data)
-}
-
-/** Publishes code (retained, by hash) then its manifest (retained), as `wisp deploy` does. */
-export const publishDeployment = async (t: Transport, topics: Topics, manifest: Manifest, code: string): Promise<void> => {
-  await t.publish(topics.code(manifest.sha256), Buffer.from(code, 'utf8'), { retain: true, qos: 1 })
-  await t.publish(topics.fn(manifest.name), encode(manifest), { retain: true, qos: 1 })
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { readJsonFile, validateConfig } from '../../boards/index.js'
-import { ROLES } from './roles.js'
-import { isPasswordHash } from './password.js'
+import { ROLES } from '../shared/roles.js'
+import { isPasswordHash } from '../shared/password.js'
 
 /** One broker account: `wisp users add NAME --role R` prints it. */
 const UserSchema = z.object({

@@ -1,10 +1,10 @@
 import { Registry } from 'prom-client'
 import type { Logger } from '../shared/log.js'
-import { createClusterMetrics, recordInvocation } from '../status/metrics.js'
-import { Recent, SnapshotFeed } from '../status/feed.js'
-import { startStatusServer, type StatusServer } from '../status/server.js'
-import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from '../status/types.js'
-import type { Completion, Leader } from './leader.js'
+import { createClusterMetrics, recordInvocation } from './metrics.js'
+import { Recent, SnapshotFeed } from './feed.js'
+import { startStatusServer, type StatusServer } from './server.js'
+import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from './types.js'
+import type { Completion, Leader } from '../leader/leader.js'
 
 /** The `function` label of invocations of a name that is not deployed (one series for all of them). */
 export const UNDEPLOYED = '(not deployed)'
