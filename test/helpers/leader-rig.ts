@@ -17,6 +17,7 @@ import { publishDeployment } from '../../runtime/transport/publish-deployment.js
 import { silentLogger, type Logger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
 import { AedesTransport } from '../../runtime/transport/aedes-transport.js'
+import { TestClient } from './mqtt.js'
 
 export const ECHO = 'export async function handler (event) { return event }'
 
@@ -112,4 +113,23 @@ export class ScriptedBoard {
     if (this.timer !== null) clearInterval(this.timer)
     await this.client.endAsync()
   }
+}
+
+/**
+ * A rig with `echo` deployed, board b1 (scripted) joined and a client subscribed to `sub`:
+ * the common start of the leader's attack and limit tests. Everything is closed at teardown.
+ */
+export const echoRigWithBoard = async (
+  t: { teardown: (fn: () => unknown) => void }, sub: string, options?: Partial<LeaderOptions>
+): Promise<{ rig: LeaderRig, b1: ScriptedBoard, client: TestClient }> => {
+  const rig = await leaderRig({ options })
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  t.teardown(() => b1.close())
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  const client = await TestClient.connect(rig.broker.url)
+  t.teardown(() => client.close())
+  await client.sub(sub)
+  return { rig, b1, client }
 }

@@ -1,18 +1,9 @@
 import t from 'tap'
 import { encode } from '../../runtime/protocol/messages.js'
 import { INCARNATION_MAX_AHEAD_MS } from '../../runtime/protocol/incarnation.js'
-import { TestClient } from '../helpers/mqtt.js'
-import { ScriptedBoard, boardState, incarnationAt, leaderRig, until } from '../helpers/leader-rig.js'
+import { ScriptedBoard, boardState, echoRigWithBoard, incarnationAt, until } from '../helpers/leader-rig.js'
 
-const rig = await leaderRig({ options: { staleMs: 1500 } })
-t.teardown(rig.close)
-await rig.deploy('echo')
-const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
-t.teardown(() => b1.close())
-await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
-const attacker = await TestClient.connect(rig.broker.url)
-t.teardown(() => attacker.close())
-await attacker.sub('wisp/result/attacker/#')
+const { rig, b1, client: attacker } = await echoRigWithBoard(t, 'wisp/result/attacker/#', { staleMs: 1500 })
 
 let pings = 0
 /** A barrier: the broker handles one client's packets in order, so once the leader answers this, it has seen what came before. */

@@ -1,19 +1,11 @@
 import t from 'tap'
 import { MAX_JSON_DEPTH } from '../../runtime/protocol/json-limits.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { ScriptedBoard, leaderRig, until } from '../helpers/leader-rig.js'
+import { echoRigWithBoard } from '../helpers/leader-rig.js'
 
 interface R { ok: boolean, result?: unknown, error?: { code: string, message: string } }
 
-const rig = await leaderRig({ options: { staleMs: 1500 } })
-t.teardown(rig.close)
-await rig.deploy('echo')
-const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
-t.teardown(() => b1.close())
-await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
-const client = await TestClient.connect(rig.broker.url)
-t.teardown(() => client.close())
-await client.sub('wisp/result/attacker/#')
+const { rig, client } = await echoRigWithBoard(t, 'wisp/result/attacker/#', { staleMs: 1500 })
 
 let n = 0
 const call = async (payload: string | Buffer): Promise<R> => {

@@ -3,7 +3,7 @@ import { RateLimiter } from '../../runtime/leader/rate-limit.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { ScriptedBoard, leaderRig, until } from '../helpers/leader-rig.js'
+import { echoRigWithBoard, leaderRig, ScriptedBoard, until } from '../helpers/leader-rig.js'
 
 interface R { ok: boolean, result?: unknown, error?: { code: string } }
 
@@ -38,15 +38,7 @@ t.test('past the in-flight cap an invoke is answered WISP_OVERLOADED at once', a
 })
 
 t.test('a client over its invoke rate gets WISP_RATE_LIMITED; other clients are unaffected', async (t) => {
-  const rig = await leaderRig({ options: { invokeRatePerClient: 1, invokeBurstPerClient: 3 } })
-  t.teardown(rig.close)
-  await rig.deploy('echo')
-  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
-  t.teardown(() => b1.close())
-  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
-  const c = await TestClient.connect(rig.broker.url)
-  t.teardown(() => c.close())
-  await c.sub('wisp/result/#')
+  const { client: c } = await echoRigWithBoard(t, 'wisp/result/#', { invokeRatePerClient: 1, invokeBurstPerClient: 3 })
   for (let i = 0; i < 5; i++) await c.pub(`wisp/invoke/echo/greedy/r${i}`, '1')
   await c.pub('wisp/invoke/echo/polite/r0', '2')
   await c.waitFor((r) => r.length >= 6, 5000)
