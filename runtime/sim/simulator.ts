@@ -82,13 +82,15 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   let now = 0
   const names = trace.fns.map((f) => f.name)
   const fnIndex = new Map(names.map((n, i) => [n, i]))
-  const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs, o.queueLimit))
+  // A set may run every function at its own containerConcurrency (the Knative sets).
+  const concurrency = ps.concurrency ?? o.concurrency
+  const demand = trace.fns.map(() => new SimDemand(concurrency, o.memoryMb, o.coldMs, o.queueLimit))
   const hooks: BoardHooks = {
     now: () => now,
     wakeAt: (b, at, gen) => heap.push(at, DONE, b.index, gen),
     finished: (b, inv, ms) => done(b, inv, ms),
     coldMs: () => o.coldMs,
-    slots: () => o.concurrency,
+    slots: () => concurrency,
     memoryMb: () => o.memoryMb,
     fnName: (i) => names[i] ?? '',
     refMs: (i) => demand[i]?.serviceMs ?? 0,
