@@ -258,6 +258,7 @@ export class Leader {
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
+      this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
     if (inv.reply !== null) this.send(inv.reply, out)
