@@ -103,7 +103,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   const holderLists: number[][] = names.map(() => [])
   const discipline = o.queue ?? ps.queue
   // Processor sharing: every runtime's run is on a core at once; otherwise the agent's run slots.
-  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, discipline, discipline === 'ps' ? 1e9 : Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? 1)))))
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, discipline, discipline === 'ps' ? 1e9 : Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? ps.slotsPerCore ?? 1)))))
   const e = o.speedError ?? 0
   boards.forEach((b, i) => { b.trueSpeed = b.profile.speed * (i % 2 === 0 ? 1 + e : 1 - e) })
   // Knative's activator: one queue per function at the leader, of invocations no runtime has a slot for.

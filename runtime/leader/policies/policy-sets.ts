@@ -33,6 +33,8 @@ export interface PolicySet {
    * manifests' `concurrency`; absent = the manifests' (the simulator's `concurrency` option).
    */
   readonly concurrency?: number
+  /** The boards' run slots per core (the agent's `run_slots` ÷ cores) the simulator models; absent = 1 (the agent's default). */
+  readonly slotsPerCore?: number
 }
 
 const knative = (name: string, concurrency: number): PolicySet =>
@@ -42,6 +44,9 @@ const knative = (name: string, concurrency: number): PolicySet =>
 export const POLICY_SETS: Readonly<Record<string, () => PolicySet>> = {
   // wisp with the power gate the live leader runs (60 s idle, 2 min dwell, 5 min max min-on).
   wisp: () => ({ name: 'wisp', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate(LIVE_POWER_DEFAULTS), queue: 'ratio' }),
+  // wisp with the agents' run_slots at 4 × cores (a board setting, not the default): short runs are
+  // not held behind long ones for a core, the kernel time-slices them as it does Knative's pods.
+  'wisp-4slots': () => ({ name: 'wisp-4slots', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: createPowerGate(LIVE_POWER_DEFAULTS), queue: 'ratio', slotsPerCore: 4 }),
   'wisp-no-gate': () => ({ name: 'wisp-no-gate', balance: createMuBalance(), scale: createProactiveScale(), place: createPlaceFair(), power: powerNone, queue: 'ratio' }),
   // Knative Serving on Kubernetes, as a user runs it: containerConcurrency 0 (unlimited; the
   // default of config-defaults `container-concurrency`), so the KPA aims at 100 × 70 % in flight per
