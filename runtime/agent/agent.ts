@@ -97,7 +97,8 @@ export class Agent {
       power_source: this.d.energy.source,
       work_ms: round(work.workMs),
       work_runs: work.runs,
-      queued_ms_by_class: work.queuedByClass.map(round)
+      queued_ms_by_class: work.queuedByClass.map(round),
+      queue_limit: this.d.config.queue_limit
     }
   }
 

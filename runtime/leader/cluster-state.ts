@@ -3,6 +3,7 @@ import type { BoardState, FunctionStats, OfflineState } from '../protocol/messag
 import { INCARNATION_MAX_AHEAD_MS, compareIncarnations, incarnationTime } from '../protocol/incarnation.js'
 import type { Clock } from '../shared/clock.js'
 import type { BoardView, ClusterView, FnView, PowerState } from './policies/types.js'
+import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from './policies/estimates.js'
 
 interface BoardRecord {
   id: string
@@ -20,6 +21,9 @@ interface BoardRecord {
   /** In-flight count per function, kept by the leader (exact between gossips). */
   inflightByFn: Map<string, number>
   idleSince: number | null
+  /** Mean run time (ms) on this board, all functions and per function, from receipts' `run_ms`. */
+  meanServiceMs: number
+  serviceMsByFn: Map<string, number>
 }
 
 export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown-profile' | 'future' | 'full'
@@ -95,7 +99,9 @@ export class ClusterState {
         offlineSince: null,
         inflight: cur?.inflight ?? 0,
         inflightByFn: cur?.inflightByFn ?? new Map(),
-        idleSince: cur?.idleSince ?? now
+        idleSince: cur?.idleSince ?? now,
+        meanServiceMs: cur?.meanServiceMs ?? 0,
+        serviceMsByFn: cur?.serviceMsByFn ?? new Map()
       }
       if (cur === undefined) this.cache = null
       this.boards.set(msg.id, rec)
@@ -152,6 +158,16 @@ export class ClusterState {
     const n = Math.max(0, (b.inflightByFn.get(fn) ?? 0) + delta)
     if (n > 0) b.inflightByFn.set(fn, n); else b.inflightByFn.delete(fn) // a board's view walks this map
     b.idleSince = b.inflight === 0 ? this.clock.now() : null
+    const fns = this.inflightChanged.get(id)
+    if (fns !== undefined) fns.add(fn); else this.inflightChanged.set(id, new Set([fn]))
+  }
+
+  /** A receipt from board `id`: fn ran `runMs` there (the board's and the function's mean service times). */
+  complete (id: string, fn: string, runMs: number): void {
+    const b = this.boards.get(id)
+    if (b === undefined || !(runMs >= 0)) return
+    b.meanServiceMs = ewma(b.meanServiceMs, runMs, BOARD_SERVICE_ALPHA)
+    b.serviceMsByFn.set(fn, ewma(b.serviceMsByFn.get(fn), runMs, FN_SERVICE_ALPHA))
     const fns = this.inflightChanged.get(id)
     if (fns !== undefined) fns.add(fn); else this.inflightChanged.set(id, new Set([fn]))
   }
@@ -229,9 +245,10 @@ export class ClusterState {
   private boardView (b: BoardRecord): BoardView {
     const functions: Record<string, FnView> = {}
     const gossiped = b.state?.functions ?? {}
-    for (const [fn, f] of Object.entries(gossiped)) functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0)
+    let runtimeCount = 0
+    for (const [fn, f] of Object.entries(gossiped)) { functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0, b.serviceMsByFn.get(fn)); runtimeCount += f.runtimes }
     for (const [fn, n] of b.inflightByFn) {
-      if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n)
+      if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n, b.serviceMsByFn.get(fn))
     }
     return {
       id: b.id,
@@ -247,15 +264,21 @@ export class ClusterState {
       idleSinceMs: b.idleSince,
       workMs: b.state?.work_ms,
       workRuns: b.state?.work_runs,
-      queuedByClass: b.state?.queued_ms_by_class
+      queuedByClass: b.state?.queued_ms_by_class,
+      meanServiceMs: b.meanServiceMs,
+      runtimeCount,
+      queueLimit: b.state?.queue_limit
     }
   }
 }
 
-/** A function on a board: its gossiped stats, with the leader's exact in-flight count as a floor on the queue. */
-const fnView = (f: FunctionStats | undefined, inflight: number): FnView => f === undefined
-  ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0 }
-  : { queueLen: Math.max(f.queue_len + f.running, inflight), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes }
+/**
+ * A function on a board: its gossiped stats, with the leader's exact in-flight count as a floor on
+ * the queue, and its mean run time there from receipts (0 = none yet).
+ */
+const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): FnView => f === undefined
+  ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0, serviceMs }
+  : { queueLen: Math.max(f.queue_len + f.running, inflight), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
 
 /** A board's view after its in-flight count of `fns` changed (nothing else did). */
 const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<string>): BoardView => {
@@ -264,10 +287,10 @@ const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<strin
   for (const fn of fns) {
     const n = b.inflightByFn.get(fn) ?? 0
     const g = gossiped[fn]
-    if (g !== undefined || n > 0) functions[fn] = fnView(g, n)
+    if (g !== undefined || n > 0) functions[fn] = fnView(g, n, b.serviceMsByFn.get(fn))
     else delete functions[fn]
   }
-  return { ...before, queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight), inflight: b.inflight, idleSinceMs: b.idleSince, functions }
+  return { ...before, queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight), inflight: b.inflight, idleSinceMs: b.idleSince, meanServiceMs: b.meanServiceMs, functions }
 }
 
 /** The functions a board holds warm runtimes of, sorted. */

@@ -1,5 +1,6 @@
 import type { Manifest } from '../protocol/messages.js'
 import type { FnDemand } from './policies/types.js'
+import { ewma, FN_DEMAND_ALPHA } from './policies/estimates.js'
 
 /**
  * Per-function demand as the policies see it: arrivals since the last scale tick, in-flight
@@ -11,14 +12,12 @@ export class DemandTracker {
   /** The last full view, with the entry of each function refreshed as it is dispatched (see `current`). */
   private live: Record<string, FnDemand> | null = null
 
-  constructor (private readonly alpha = 0.2) {}
+  constructor (private readonly alpha = FN_DEMAND_ALPHA) {}
 
   arrive (fn: string): void { this.arrivals.set(fn, (this.arrivals.get(fn) ?? 0) + 1) }
 
   complete (fn: string, runMs: number, speed: number): void {
-    const ref = runMs * speed
-    const prev = this.serviceMs.get(fn)
-    this.serviceMs.set(fn, prev === undefined ? ref : this.alpha * ref + (1 - this.alpha) * prev)
+    this.serviceMs.set(fn, ewma(this.serviceMs.get(fn), runMs * speed, this.alpha))
   }
 
   /** Demand per deployed function; `consume` starts a new arrivals window (the scale tick does). */

@@ -301,6 +301,7 @@ export class Leader {
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
+      this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
     // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.

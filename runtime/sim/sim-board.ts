@@ -2,6 +2,7 @@ import type { BoardProfile } from '../../boards/schema.js'
 import type { BoardView, FnView, PowerState, QueueDiscipline } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
 import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
+import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from '../leader/policies/estimates.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
 export class SimFn implements FnView {
@@ -30,6 +31,8 @@ export interface BoardHooks {
   holds?: (board: SimBoard, fn: number, holds: boolean) => void
   /** The function's mean service time at reference speed as the board knows it (ms; 0 = unknown). */
   refMs?: (fn: number) => number
+  /** The agent's per-function queue bound (gossiped as `queue_limit`). */
+  queueLimit?: () => number
 }
 
 /**
@@ -93,6 +96,9 @@ export class SimBoard implements BoardView {
   get routable (): boolean { return this.power === 'on' }
   get queueLen (): number { return this.inflight }
   get lastSeenMs (): number { return this.h.now() }
+  /** Gossip is instantaneous here: the reported work covers every run in flight. */
+  get workRuns (): number { return this.inflight }
+  get queueLimit (): number | undefined { return this.h.queueLimit?.() }
   get powerW (): number { return this.powerAt() }
   get bootW (): number { return (this.profile.idle_w + this.profile.peak_w) / 2 }
 
@@ -305,10 +311,10 @@ export class SimBoard implements BoardView {
     this.inflight--
     this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est
     f.running--
-    f.serviceMs = f.serviceMs === 0 ? serviceMs : 0.8 * f.serviceMs + 0.2 * serviceMs
+    f.serviceMs = ewma(f.serviceMs, serviceMs, FN_SERVICE_ALPHA)
     f.serviceRate = 1000 / f.serviceMs
     f.invMs = f.invMs === 0 ? 1 / Math.max(serviceMs, 0.01) : 0.8 * f.invMs + 0.2 / Math.max(serviceMs, 0.01)
-    this.meanServiceMs = this.meanServiceMs === 0 ? serviceMs : 0.95 * this.meanServiceMs + 0.05 * serviceMs
+    this.meanServiceMs = ewma(this.meanServiceMs, serviceMs, BOARD_SERVICE_ALPHA)
     this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
     if (this.inflight === 0) this.idleSinceMs = this.h.now()
     this.dispatch()

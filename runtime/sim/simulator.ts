@@ -7,6 +7,7 @@ import { SimBoard, type BoardHooks } from './sim-board.js'
 import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
 import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
+import { ewma, FN_DEMAND_ALPHA } from '../leader/policies/estimates.js'
 
 export interface SimOptions {
   readonly trace: Trace
@@ -54,15 +55,12 @@ const POWER = 4
 const POWER_STEP = 5
 const PLACE_EVERY_MS = 10_000
 
+/** What the leader knows of a function: the same fields as the live leader's `DemandTracker` gives. */
 class SimDemand implements FnDemand {
   arrivals = 0
   inflight = 0
-  meanInflight = 0
   serviceMs = 0
-  integ = 0
-  lastT = 0
-  constructor (readonly concurrency: number, readonly memoryMb: number, readonly coldMs: number, readonly queueLimit: number) {}
-  touch (now: number): void { this.integ += this.inflight * (now - this.lastT); this.lastT = now }
+  constructor (readonly concurrency: number, readonly memoryMb: number) {}
 }
 
 const targetsChanged = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean => {
@@ -82,16 +80,19 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   let now = 0
   const names = trace.fns.map((f) => f.name)
   const fnIndex = new Map(names.map((n, i) => [n, i]))
-  const demand = trace.fns.map(() => new SimDemand(o.concurrency, o.memoryMb, o.coldMs, o.queueLimit))
+  // A set may run every function at its own containerConcurrency (the Knative sets).
+  const concurrency = ps.concurrency ?? o.concurrency
+  const demand = trace.fns.map(() => new SimDemand(concurrency, o.memoryMb))
   const hooks: BoardHooks = {
     now: () => now,
     wakeAt: (b, at, gen) => heap.push(at, DONE, b.index, gen),
     finished: (b, inv, ms) => done(b, inv, ms),
     coldMs: () => o.coldMs,
-    slots: () => o.concurrency,
+    slots: () => concurrency,
     memoryMb: () => o.memoryMb,
     fnName: (i) => names[i] ?? '',
     refMs: (i) => demand[i]?.serviceMs ?? 0,
+    queueLimit: () => o.queueLimit,
     holds: (b, fn, on) => {
       const list = holderLists[fn]!
       if (on) list.push(b.index)
@@ -102,7 +103,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   const holderLists: number[][] = names.map(() => [])
   const discipline = o.queue ?? ps.queue
   // Processor sharing: every runtime's run is on a core at once; otherwise the agent's run slots.
-  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, discipline, discipline === 'ps' ? 1e9 : Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? 1)))))
+  const boards = o.boards.map((p, i) => new SimBoard(`b${i + 1}`, i, p, hooks, names.length, discipline, discipline === 'ps' ? 1e9 : Math.max(1, Math.round(p.cores * (o.slotsPerCore ?? ps.slotsPerCore ?? 1)))))
   const e = o.speedError ?? 0
   boards.forEach((b, i) => { b.trueSpeed = b.profile.speed * (i % 2 === 0 ? 1 + e : 1 - e) })
   // Knative's activator: one queue per function at the leader, of invocations no runtime has a slot for.
@@ -174,7 +175,6 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   const arrive = (inv: Inv): void => {
     invocations++
     const d = demand[inv.fn]!
-    d.touch(now)
     d.arrivals++
     if (ps.activator === true) { arriveActivator(inv); return }
     const dec = ps.balance.pick(view, names[inv.fn]!, policyRng)
@@ -186,12 +186,14 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     b.enqueue(inv)
   }
   const done = (b: SimBoard, inv: Inv, serviceMs: number): void => {
-    b.finish(inv, serviceMs - (inv.cold ? o.coldMs / b.trueSpeed : 0))
+    // The run time the agent reports (`run_ms`: without the cold start).
+    const runMs = serviceMs - (inv.cold ? o.coldMs / b.trueSpeed : 0)
+    b.finish(inv, runMs)
     const d = demand[inv.fn]!
-    d.touch(now)
     d.inflight--
     outstanding--
-    d.serviceMs = d.serviceMs === 0 ? inv.durRef : 0.9 * d.serviceMs + 0.1 * inv.durRef
+    // As the live leader's DemandTracker: run_ms × the board's profile speed (what the leader knows of it).
+    d.serviceMs = ewma(d.serviceMs, runMs * b.profile.speed, FN_DEMAND_ALPHA)
     const lat = now - inv.arrival
     waitSum[b.index] = (waitSum[b.index] ?? 0) + lat - serviceMs
     doneN[b.index] = (doneN[b.index] ?? 0) + 1
@@ -213,7 +215,6 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     if (m + 1 < trace.minutes) heap.push((m + 1) * 60_000, MINUTE, m + 1)
   }
   const scaleTick = (): void => {
-    for (const d of demand) { d.touch(now); d.meanInflight = d.integ / ps.scale.intervalMs; d.integ = 0 }
     lastScale = ps.scale.tick(view, policyRng)
     if (record !== undefined) for (const d of lastScale.decisions) record(d)
     for (const d of demand) d.arrivals = 0

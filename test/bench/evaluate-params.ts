@@ -22,10 +22,23 @@ export const EVALUATION = Object.freeze({
   /** Arrival-draw seed of the simulator (the day itself comes from the generator seed). */
   arrivalSeed: 1,
   /** Sets at every load, and the sets run only at the goal load. */
-  sets: ['knative', 'idle-off', 'wisp'],
-  goalLoadOnlySets: ['p2c', 'wisp-no-gate'],
+  sets: ['knative', 'knative-cc4', 'wisp', 'wisp-4slots'],
+  goalLoadOnlySets: ['idle-off', 'knative-cc1', 'p2c', 'wisp-no-gate'],
+  /**
+   * The Knative configurations a user would run (containerConcurrency 0 = the default, 4 = the
+   * boards' cores, 1): the headline ratios are against the strongest of those run at every load
+   * (highest capacity at SLO, then lowest p99 at the goal load). `idle-off` runs at the
+   * containerConcurrency that was strongest on the tuning seeds (4).
+   */
+  knativeSets: ['knative', 'knative-cc4', 'knative-cc1'],
+  /**
+   * Whole days (midnight to midnight) of the first held-out days at the middle load: the window
+   * around the peak never leaves a board idle 10 minutes, so idle-off (and gating) are judged
+   * over the night as well here.
+   */
+  wholeDay: { seeds: [101, 102, 103], peakLoad: 0.5, sets: ['knative-cc4', 'idle-off', 'wisp'] },
   /** Service-level objective of "capacity at SLO". */
   slo: { p99Slowdown: 10, success: 0.999 },
   /** Sensitivity at the goal load on the first held-out days. */
-  sensitivity: { seeds: [101, 102, 103], coldMs: [1, 34, 100], speedError: [0.3], sets: ['knative', 'wisp'] }
+  sensitivity: { seeds: [101, 102, 103], coldMs: [34, 100], speedError: [0.3], sets: ['knative-cc4', 'wisp'] }
 })

@@ -45,7 +45,7 @@ t.test('the incremental view equals a view built from scratch after every kind o
       } else if (op < 0.7) {
         const list = inflight.get(id) ?? []
         const done = list.pop()
-        if (done !== undefined) c.addInflight(done[0], done[1], -1)
+        if (done !== undefined) { c.addInflight(done[0], done[1], -1); c.complete(done[0], done[1], Math.floor(rng() * 200)) }
       } else if (op < 0.78) {
         c.setPower(id, pick(['on', 'shutting-down', 'gated', 'booting', 'on'] as const))
       } else if (op < 0.82) {

@@ -30,12 +30,16 @@ t.test('knative: buffered invocations count as concurrency for the KPA, and noth
   t.ok(maxSample > maxReady, `KPA saw ${maxSample} in flight with at most ${maxReady} runtimes ready`)
 })
 
-t.test('knative: past 10,000 buffered invocations of a function the activator rejects', async (t) => {
+t.test('knative: past 10,000 buffered invocations of a function the activator rejects (containerConcurrency 1)', async (t) => {
   const boards = parseBoardSpec('banana-pi-m2-zero:1')
-  const over = simulate({ ...SIM_DEFAULTS, trace: oneFn([20_000], 2000), boards, policies: createPolicySet('knative'), seed: 1, scale: 1, drainMs: 1000 })
+  const over = simulate({ ...SIM_DEFAULTS, trace: oneFn([20_000], 2000), boards, policies: createPolicySet('knative-cc1'), seed: 1, scale: 1, drainMs: 1000 })
   t.ok(over.rejected > 9000 && over.rejected < 10_000, `rejected ${over.rejected}`)
-  const under = simulate({ ...SIM_DEFAULTS, trace: oneFn([5000], 2000), boards, policies: createPolicySet('knative'), seed: 1, scale: 1, drainMs: 1000 })
+  const under = simulate({ ...SIM_DEFAULTS, trace: oneFn([5000], 2000), boards, policies: createPolicySet('knative-cc1'), seed: 1, scale: 1, drainMs: 1000 })
   t.equal(under.rejected, 0)
+  // The default, containerConcurrency 0: no pod is ever full, so nothing waits in the activator.
+  const unlimited = simulate({ ...SIM_DEFAULTS, trace: oneFn([20_000], 2000), boards, policies: createPolicySet('knative'), seed: 1, scale: 1, drainMs: 1000 })
+  t.equal(unlimited.rejected, 0)
+  t.equal(createPolicySet('knative-cc7').concurrency, 7)
 })
 
 t.test('idle-off powers off boards idle 10 minutes; knative keeps every board on', async (t) => {

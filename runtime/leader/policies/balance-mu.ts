@@ -79,7 +79,6 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
   let refMs = 0
   let coldRefMs = 0
   let slots = 1
-  let limit = Infinity
   let scores: Record<string, number> = {}
   let best: string[] = []
   let bestScore = Infinity
@@ -91,7 +90,7 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
   const consider = (b: BoardView | undefined): void => {
     if (b === undefined || !b.routable || scores[b.id] !== undefined) return
     // Spill over: a board whose queue of fn is full would answer WISP_OVERLOADED; the next best takes it.
-    if ((b.functions[fn]?.queueLen ?? 0) >= limit) return
+    if ((b.functions[fn]?.queueLen ?? 0) >= (b.queueLimit ?? Infinity)) return
     const s = ect(view, b, fn, refMs, coldRefMs, slots)
     scores[b.id] = s
     if (s < bestScore) { bestScore = s; best = [b.id] } else if (s === bestScore) best.push(b.id)
@@ -113,7 +112,6 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
       refMs = d !== undefined && d.serviceMs > 0 ? d.serviceMs : o.defaultServiceMs
       coldRefMs = d?.coldMs ?? o.defaultColdMs
       slots = d?.concurrency ?? 1
-      limit = d?.queueLimit ?? Infinity
       scores = {}
       best = []
       bestScore = Infinity

@@ -70,7 +70,8 @@ export const createKpa = (opts: Partial<KpaOptions> = {}): KpaPolicy => {
         if (d === undefined) continue
         let st = state.get(fn)
         if (st === undefined) { st = { samples: [], next: 0, panicUntil: -Infinity, zeroSince: null, last: 0 }; state.set(fn, st) }
-        const sample = d.meanInflight ?? d.inflight
+        // The in-flight count at the tick: a per-second sample, as the queue-proxies report (both views carry it).
+        const sample = d.inflight
         if (st.samples.length < stableN) st.samples.push(sample); else st.samples[st.next] = sample
         st.next = (st.next + 1) % stableN
         let ready = 0

@@ -68,6 +68,8 @@ export interface BoardView {
   readonly workRuns?: number
   /** Warm runtimes on the board, all functions (Σ functions[].runtimes, kept as they change); absent = computed by a scan. */
   readonly runtimeCount?: number
+  /** The board's per-function queue bound (its agent's `queue_limit`, gossiped; past it WISP_OVERLOADED); absent = unknown. */
+  readonly queueLimit?: number
 }
 
 /** What the leader knows of one function cluster-wide (the scale, place and power policies read it). */
@@ -76,17 +78,16 @@ export interface FnDemand {
   readonly arrivals: number
   /** Invocations in flight cluster-wide now (queued or running). */
   readonly inflight: number
-  /** Time-averaged in-flight count since the previous scale tick (Knative's observed concurrency); absent = use `inflight`. */
-  readonly meanInflight?: number
   /** Mean service time (ms) at reference speed (speed 1); 0 = unknown. */
   readonly serviceMs: number
   /** Invocations one runtime may co-execute (manifest `concurrency`; 0 = unlimited). */
   readonly concurrency: number
   readonly memoryMb: number
-  /** Cold-start cost (ms) at reference speed; absent = the policy's default. */
+  /**
+   * Cold-start cost (ms) at reference speed; absent = the policy's default. Neither the live leader
+   * (receipts' `run_ms` leaves the cold start out) nor the simulator fills it: they build equal views.
+   */
   readonly coldMs?: number
-  /** Per board queue bound of the function (past it the agent answers WISP_OVERLOADED); absent = unknown. */
-  readonly queueLimit?: number
 }
 
 export interface ClusterView {

@@ -76,3 +76,19 @@ t.test('idle-off wakes a gated board when runtimes the autoscaler wants do not f
   const fits = createIdleOff().tick(view(boards, 1, { inflight: 1 }), { targets: { f: 1 }, forecast: {}, decisions: [] }, seededRng(1))
   t.same(fits.actions, [])
 })
+
+t.test('idle-off scales down as cluster-autoscaler does: under 50 % of memory requested, fitting elsewhere, for 10 minutes', async (t) => {
+  // A Pi 4 holds 16 runtimes of 64 MB: 7 (44 %) is unneeded even while busy; 9 (56 %) is not.
+  const busy = (id: string, n: number): BoardView => board(id, { functions: { f: fnv({ runtimes: n, running: 1 }) }, inflight: 1, idleSinceMs: null })
+  const p = createIdleOff()
+  const tick = (now: number, boards: BoardView[]): string[] =>
+    p.tick(view(boards, 4, { now, inflight: 2 }), { targets: {}, forecast: {}, decisions: [] }, seededRng(1)).actions.map((a) => `${a.op} ${a.board}`)
+  const boards = [busy('low', 7), busy('high', 9), board('spare')]
+  t.same(tick(0, boards), [])
+  t.same(tick(540_000, boards), [], 'unneeded 9 minutes: kept')
+  t.same(tick(600_000, boards), ['gate low', 'gate spare'], 'unneeded 10 minutes: drained, and the empty spare too; high stays')
+  // Its runtimes would not fit elsewhere: kept however long.
+  const q = createIdleOff()
+  const full = [busy('low', 7), busy('a', 15), busy('b', 15)]
+  for (const now of [0, 600_000, 1_200_000]) t.same(q.tick(view(full, 4, { now, inflight: 3 }), { targets: {}, forecast: {}, decisions: [] }, seededRng(1)).actions, [])
+})

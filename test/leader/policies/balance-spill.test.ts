@@ -18,12 +18,13 @@ t.test('spill-over: a board whose queue of the function is at its bound is skipp
   const mu = createMuBalance()
   // Without a bound the fast board still wins (its wait is short); with a bound of 4 it is full.
   t.equal(mu.pick(view([full, slow], { f: demand() }), 'f', seededRng(1)).choice, 'fast')
-  const d = mu.pick(view([full, slow], { f: demand({ queueLimit: 4 }) }), 'f', seededRng(1))
+  const bounded = (b: BoardView): BoardView => ({ ...b, queueLimit: 4 })
+  const d = mu.pick(view([bounded(full), bounded(slow)], { f: demand() }), 'f', seededRng(1))
   t.equal(d.choice, 'slow')
   t.equal(d.scores.fast, undefined)
   // Every board full: no choice (the leader answers WISP_OVERLOADED).
   const slowFull = board('slow', 'banana-pi-m2-zero', { functions: { f: fnv({ queueLen: 4 }) } })
-  t.equal(mu.pick(view([full, slowFull], { f: demand({ queueLimit: 4 }) }), 'f', seededRng(1)).choice, null)
+  t.equal(mu.pick(view([bounded(full), bounded(slowFull)], { f: demand() }), 'f', seededRng(1)).choice, null)
 })
 
 t.test('expected work ahead: a few long invocations queued count more than many short ones', async (t) => {

@@ -17,11 +17,11 @@ const view = (now: number, d: Partial<FnDemand>, runtimes: number): ClusterView 
 
 t.test('KPA: stable mode sizes runtimes as ceil(60 s average concurrency / (concurrency x 0.7))', async (t) => {
   const kpa = createKpa()
-  let r = kpa.tick(view(1000, { meanInflight: 1.4 }, 1), rng)
+  let r = kpa.tick(view(1000, { inflight: 1.4 }, 1), rng)
   t.equal(r.targets.f, 2)
   // One ready runtime asked for two is itself a panic (2 >= 200 % of 1); a stable window later it is over.
   t.equal(r.decisions[0]?.inputs?.panic, true)
-  for (let s = 2; s <= 70; s++) r = kpa.tick(view(s * 1000, { meanInflight: 1.4 }, 2), rng)
+  for (let s = 2; s <= 70; s++) r = kpa.tick(view(s * 1000, { inflight: 1.4 }, 2), rng)
   t.equal(r.targets.f, 2)
   t.equal(r.decisions[0]?.inputs?.panic, false)
 })
@@ -30,29 +30,29 @@ t.test('KPA: panic mode kicks in at 2x target within the 6 s window, and never s
   const kpa = createKpa()
   let now = 0
   // A minute steady at 0.7 (one runtime, exactly on target).
-  for (let s = 0; s < 60; s++) kpa.tick(view(now += 1000, { meanInflight: 0.7 }, 1), rng)
+  for (let s = 0; s < 60; s++) kpa.tick(view(now += 1000, { inflight: 0.7 }, 1), rng)
   // The surge: concurrency 3 => the 6 s window wants ceil(avg/0.7) >= 2 x 1 ready.
   let panicAt = -1
-  let r = kpa.tick(view(now += 1000, { meanInflight: 3 }, 1), rng)
+  let r = kpa.tick(view(now += 1000, { inflight: 3 }, 1), rng)
   for (let s = 1; s <= 6 && panicAt < 0; s++) {
     if (r.decisions[0]?.inputs?.panic === true) panicAt = s
-    else r = kpa.tick(view(now += 1000, { meanInflight: 3 }, 1), rng)
+    else r = kpa.tick(view(now += 1000, { inflight: 3 }, 1), rng)
   }
   t.ok(panicAt >= 1 && panicAt <= 6, `panic after ${panicAt} s`)
   const inPanic = r.targets.f ?? 0
   t.ok(inPanic >= 2, `panic target ${inPanic}`)
   // The stable window alone would still say 1-2; panic keeps the higher target even as load falls.
-  r = kpa.tick(view(now += 1000, { meanInflight: 0.1 }, inPanic), rng)
+  r = kpa.tick(view(now += 1000, { inflight: 0.1 }, inPanic), rng)
   t.equal(r.targets.f, inPanic)
 })
 
 t.test('KPA: scale to zero only after the grace period', async (t) => {
   const kpa = createKpa({ stableWindowMs: 6000, panicWindowMs: 1000 })
   let now = 0
-  kpa.tick(view(now += 1000, { meanInflight: 0.5 }, 1), rng)
+  kpa.tick(view(now += 1000, { inflight: 0.5 }, 1), rng)
   let zeroAt = -1
   for (let s = 0; s < 60 && zeroAt < 0; s++) {
-    const r = kpa.tick(view(now += 1000, { meanInflight: 0 }, 1), rng)
+    const r = kpa.tick(view(now += 1000, { inflight: 0 }, 1), rng)
     if (r.targets.f === 0) zeroAt = now
   }
   t.ok(zeroAt >= 30_000, `zero at ${zeroAt}`)
