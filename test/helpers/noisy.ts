@@ -6,14 +6,26 @@ export const LIGHT = 'export async function handler (e) { let s = 0; for (let i 
 export const CPU_HOG = 'export async function handler () { const t = Date.now(); let x = 0; while (Date.now() - t < 300) x++; return x }'
 export const MEM_HOG = 'export async function handler () { const keep = []; for (;;) keep.push(new Array(1e5).fill(1)) }'
 
-/** p99 of the light function, sent at a steady 20/s. */
-export const lightP99 = async (load: LoadClient, n: number): Promise<{ p99: number, errors: number, codes: string[] }> => {
+/** The light function's latency in one phase: end to end, and the board's queue and run time from its receipts. */
+export interface LightPhase {
+  readonly p50: number, readonly p99: number, readonly errors: number, readonly codes: string[]
+  readonly queueP50: number, readonly queueP99: number, readonly runP50: number, readonly runP99: number
+}
+
+/** Latency of the light function, sent at a steady 20/s. */
+export const lightP99 = async (load: LoadClient, n: number): Promise<LightPhase> => {
   const ids = new Set<string>()
   for (let i = 0; i < n; i++) { ids.add(load.send('light', {})); await new Promise((resolve) => setTimeout(resolve, 50)) }
   await load.settle(30_000)
   const mine = [...load.outcomes.values()].filter((o) => ids.has(o.id))
   const failed = mine.filter((o) => o.replies[0]?.ok !== true).map((o) => o.replies[0]?.code ?? 'none')
-  return { p99: quantile(mine.map((o) => (o.replies[0]?.at ?? Infinity) - o.sentAt), 0.99), errors: failed.length, codes: [...new Set(failed)] }
+  const e2e = mine.map((o) => (o.replies[0]?.at ?? Infinity) - o.sentAt)
+  const q = mine.map((o) => o.replies[0]?.queueMs ?? NaN).filter((x) => !Number.isNaN(x))
+  const r = mine.map((o) => o.replies[0]?.runMs ?? NaN).filter((x) => !Number.isNaN(x))
+  return {
+    p50: quantile(e2e, 0.5), p99: quantile(e2e, 0.99), errors: failed.length, codes: [...new Set(failed)],
+    queueP50: quantile(q, 0.5), queueP99: quantile(q, 0.99), runP50: quantile(r, 0.5), runP99: quantile(r, 0.99)
+  }
 }
 
 /** Keeps `width` invocations of fn outstanding until stopped (full load). */
@@ -29,9 +41,9 @@ export const saturate = (load: LoadClient, fn: string, width: number): (() => vo
 }
 
 export interface NoisyResult {
-  readonly alone: { p99: number, errors: number, codes: string[] }
-  readonly withCpu: { p99: number, errors: number, codes: string[] }
-  readonly withMem: { p99: number, errors: number, codes: string[] }
+  readonly alone: LightPhase
+  readonly withCpu: LightPhase
+  readonly withMem: LightPhase
   readonly memhogCodes: Readonly<Record<string, number>>
 }
 
