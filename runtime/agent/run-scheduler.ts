@@ -15,7 +15,10 @@ export interface RunSchedulerOptions {
    * never waits for a long one to finish, it shares a core with it for its few milliseconds.
    */
   readonly shortLane?: number
-  /** A function is short here when its measured mean run time is at most this (ms; default 50). */
+  /**
+   * A function is short here when its measured harmonic-mean run time is at most this (ms; default
+   * 50): the occasional run stretched by a busy CPU does not take the lane from it.
+   */
   readonly shortMs?: number
 }
 
@@ -101,7 +104,7 @@ export class RunScheduler {
   }
 
   /** Whether fn is measured as short on this board (may use the short lane). */
-  isShort (fn: string): boolean { const e = this.estMs.get(fn); return e !== undefined && e <= (this.o.shortMs ?? SHORT_MS) }
+  isShort (fn: string): boolean { return this.invMs.has(fn) && this.harmonicMs(fn) <= (this.o.shortMs ?? SHORT_MS) }
 
   private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
 
