@@ -17,12 +17,14 @@ export interface RunSchedulerOptions {
   readonly shortLane?: number
   /**
    * A function is short here when its measured harmonic-mean run time is at most this (ms; default
-   * 50): the occasional run stretched by a busy CPU does not take the lane from it.
+   * 50): the occasional run stretched by a busy CPU does not take the lane from it. A function not
+   * yet measured here counts as short, so its first run on a board (a light function's too) does
+   * not wait behind long ones; a long one then holds the lane once and is known from then on.
    */
   readonly shortMs?: number
 }
 
-/** Defaults of the short lane: one extra run for functions measured at 50 ms or less. */
+/** Defaults of the short lane: one extra run for functions not measured here or measured at 50 ms or less. */
 export const SHORT_LANE = 1
 export const SHORT_MS = 50
 
@@ -45,9 +47,9 @@ interface Waiter {
  *
  * Short lane: when every slot is held (typically by long runs, which a short waiter would
  * otherwise wait behind for a whole long run time), a function measured as short on this board
- * (`shortMs`) may still start in one of `shortLane` extra places. The board is oversubscribed by
- * at most `shortLane` runs of at most ~`shortMs` each, so long runs lose little, and a short
- * function beside CPU hogs waits for no hog to finish. Unmeasured functions are not short.
+ * (`shortMs`), or not measured yet, may still start in one of `shortLane` extra places. The board
+ * is oversubscribed by at most `shortLane` runs, of at most ~`shortMs` each once measured, so long
+ * runs lose little, and a short function beside CPU hogs waits for no hog to finish.
  */
 export class RunScheduler {
   private running = 0
@@ -103,8 +105,8 @@ export class RunScheduler {
     return { workMs: this.runningWork + queued, runs: this.running + this.waiting, queuedByClass: byClass }
   }
 
-  /** Whether fn is measured as short on this board (may use the short lane). */
-  isShort (fn: string): boolean { return this.invMs.has(fn) && this.harmonicMs(fn) <= (this.o.shortMs ?? SHORT_MS) }
+  /** Whether fn may use the short lane: measured as short on this board, or not measured yet. */
+  isShort (fn: string): boolean { return !this.invMs.has(fn) || this.harmonicMs(fn) <= (this.o.shortMs ?? SHORT_MS) }
 
   private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
 

@@ -117,22 +117,21 @@ t.test('a function whose run times vary is ranked by its harmonic-mean run time:
   t.same(started, ['varied', 'steady'], 'both waited 50 ms; the varied function\'s expected slowdown is higher')
 })
 
-t.test('short lane: a short function starts at once beside long runs that hold every slot; long and unmeasured ones wait', async (t) => {
+t.test('short lane: a short function starts at once beside long runs that hold every slot; long ones wait', async (t) => {
   const clock = new ManualClock(0)
   const s = new RunScheduler({ slots: 2, defaultMs: 100, clock })
   ;(await s.acquire('hog', 1000)).release(300)
   ;(await s.acquire('light', 1000)).release(3)
   t.ok(s.isShort('light'))
   t.notOk(s.isShort('hog'))
-  t.notOk(s.isShort('never-run'), 'an unmeasured function is not short')
+  t.ok(s.isShort('never-run'), 'an unmeasured function may use the lane until it is measured')
   const hogs = [await s.acquire('hog', 60_000), await s.acquire('hog', 60_000)]
   const started: string[] = []
   const permits: RunPermit[] = []
   const wait = (fn: string, tag: string): void => { void s.acquire(fn, 60_000).then((p) => { started.push(tag); permits.push(p) }) }
   wait('hog', 'hog-3')
-  wait('never-run', 'new-1')
   await flush()
-  t.same(started, [], 'a long or unmeasured function waits for a slot')
+  t.same(started, [], 'a long function waits for a slot')
   wait('light', 'light-1')
   await flush()
   t.same(started, ['light-1'], 'the short function starts in the lane while both slots are held')
@@ -145,10 +144,18 @@ t.test('short lane: a short function starts at once beside long runs that hold e
   t.same(started, ['light-1', 'light-2'], 'the freed lane goes to the waiting short function, not to a long one')
   permits[1]?.release(3)
   await flush()
-  t.equal(s.runningCount, 2, 'the lane is empty again; the long waiters still wait for a slot')
+  t.equal(s.runningCount, 2, 'the lane is empty again; the long waiter still waits for a slot')
+  wait('never-run', 'new-1')
+  await flush()
+  t.same(started, ['light-1', 'light-2', 'new-1'], 'a function not measured here takes the free lane')
+  permits[2]?.release(400)
+  t.notOk(s.isShort('never-run'), 'and, measured as long, it is no longer short')
+  wait('never-run', 'new-2')
+  await flush()
+  t.equal(started.length, 3, 'so it waits for a slot')
   hogs[0]?.release(300)
   await flush()
-  t.equal(started.length, 3, 'a freed slot goes to a long waiter')
+  t.same(started.slice(3), ['hog-3'], 'a freed slot goes to the long waiter with the highest response ratio')
   t.equal(s.runningCount, 2, 'never more than slots + lane')
 })
 

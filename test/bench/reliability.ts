@@ -87,6 +87,7 @@ for (const x of f.faults) {
     }
     figures.push(info({ figure: 'noisy neighbour: light p50 alone', value: r.alone.p50, unit: 'ms', baseline: null, baseline_value: null, failures: r.alone.errors }))
     figures.push(info({ figure: 'noisy neighbour: light p99 alone', value: r.alone.p99, unit: 'ms', baseline: null, baseline_value: null, failures: r.alone.errors }))
+    light('beside a slot hog (every run slot held, no CPU used)', r.withSlots)
     light('beside a CPU hog', r.withCpu)
     light('beside a memory hog', r.withMem)
   } finally { await c.close() }

@@ -4,6 +4,8 @@ import { LoadClient, quantile } from './load.js'
 
 export const LIGHT = 'export async function handler (e) { let s = 0; for (let i = 0; i < 2000; i++) s += i; return s }'
 export const CPU_HOG = 'export async function handler () { const t = Date.now(); let x = 0; while (Date.now() - t < 300) x++; return x }'
+/** Holds a run slot for 300 ms without using the CPU: what the board's run queue alone does to a neighbour. */
+export const SLOT_HOG = 'export async function handler () { await new Promise((resolve) => setTimeout(resolve, 300)); return 1 }'
 export const MEM_HOG = 'export async function handler () { const keep = []; for (;;) keep.push(new Array(1e5).fill(1)) }'
 
 /** The light function's latency in one phase: end to end, and the board's queue and run time from its receipts. */
@@ -42,14 +44,20 @@ export const saturate = (load: LoadClient, fn: string, width: number): (() => vo
 
 export interface NoisyResult {
   readonly alone: LightPhase
+  /** Beside a function that holds every run slot (and more queued) but sleeps: queueing alone, no CPU contention. */
+  readonly withSlots: LightPhase
   readonly withCpu: LightPhase
   readonly withMem: LightPhase
   readonly memhogCodes: Readonly<Record<string, number>>
 }
 
-/** The light function's p99 alone, beside a CPU hog at full load, and beside a memory hog at full load. */
+/**
+ * The light function's latency alone, beside a slot hog (every run slot held, no CPU used), beside
+ * a CPU hog at full load, and beside a memory hog at full load.
+ */
 export const measureNoisy = async (g: Gateway, url: string, runs: number): Promise<NoisyResult> => {
   await publishDeployment(g.transport, g.topics, buildManifest('light', LIGHT, { timeout_ms: 5000 }), LIGHT)
+  await publishDeployment(g.transport, g.topics, buildManifest('slothog', SLOT_HOG, { timeout_ms: 5000 }), SLOT_HOG)
   await publishDeployment(g.transport, g.topics, buildManifest('cpuhog', CPU_HOG, { timeout_ms: 5000 }), CPU_HOG)
   await publishDeployment(g.transport, g.topics, buildManifest('memhog', MEM_HOG, { timeout_ms: 5000, memory_mb: 32 }), MEM_HOG)
   const load = await LoadClient.connect(url, 'noisy')
@@ -57,6 +65,10 @@ export const measureNoisy = async (g: Gateway, url: string, runs: number): Promi
     await lightP99(load, 10) // warm
     const alone = await lightP99(load, runs)
     const cores = g.leader.cluster.view().boards.reduce((s, b) => s + b.profile.cores, 0)
+    const stopSlots = saturate(load, 'slothog', cores * 2)
+    const withSlots = await lightP99(load, runs)
+    stopSlots()
+    await load.settle(30_000)
     const stopCpu = saturate(load, 'cpuhog', cores * 2)
     const withCpu = await lightP99(load, runs)
     stopCpu()
@@ -65,6 +77,6 @@ export const measureNoisy = async (g: Gateway, url: string, runs: number): Promi
     const withMem = await lightP99(load, runs)
     stopMem()
     await load.settle(30_000)
-    return { alone, withCpu, withMem, memhogCodes: load.stats((o) => o.fn === 'memhog').codes }
+    return { alone, withSlots, withCpu, withMem, memhogCodes: load.stats((o) => o.fn === 'memhog').codes }
   } finally { await load.close() }
 }
