@@ -30,8 +30,13 @@ export const lightP99 = async (load: LoadClient, n: number): Promise<LightPhase>
   }
 }
 
-/** Keeps `width` invocations of fn outstanding until stopped (full load). */
-export const saturate = (load: LoadClient, fn: string, width: number): (() => void) => {
+/**
+ * Keeps `width` invocations of fn outstanding until stopped (full load). Resolves once `width` of
+ * them have been answered (or after 15 s), so a hog's first runs on each board, before the board
+ * has measured it (and may give it the short lane once), are over: what follows is steady state.
+ */
+export const saturate = async (load: LoadClient, fn: string, width: number): Promise<() => void> => {
+  const before = load.stats((o) => o.fn === fn).answered
   let on = true
   const ids = new Set<string>()
   for (let i = 0; i < width; i++) ids.add(load.send(fn, {}))
@@ -39,6 +44,8 @@ export const saturate = (load: LoadClient, fn: string, width: number): (() => vo
     if (!on) return
     for (const id of ids) if ((load.outcomes.get(id)?.replies.length ?? 0) > 0) { ids.delete(id); ids.add(load.send(fn, {})) }
   }, 20)
+  const end = Date.now() + 15_000
+  while (load.stats((o) => o.fn === fn).answered - before < width && Date.now() < end) await load.settle(100)
   return () => { on = false; clearInterval(tick) }
 }
 
@@ -65,15 +72,15 @@ export const measureNoisy = async (g: Gateway, url: string, runs: number): Promi
     await lightP99(load, 10) // warm
     const alone = await lightP99(load, runs)
     const cores = g.leader.cluster.view().boards.reduce((s, b) => s + b.profile.cores, 0)
-    const stopSlots = saturate(load, 'slothog', cores * 2)
+    const stopSlots = await saturate(load, 'slothog', cores * 2)
     const withSlots = await lightP99(load, runs)
     stopSlots()
     await load.settle(30_000)
-    const stopCpu = saturate(load, 'cpuhog', cores * 2)
+    const stopCpu = await saturate(load, 'cpuhog', cores * 2)
     const withCpu = await lightP99(load, runs)
     stopCpu()
     await load.settle(30_000)
-    const stopMem = saturate(load, 'memhog', cores)
+    const stopMem = await saturate(load, 'memhog', cores)
     const withMem = await lightP99(load, runs)
     stopMem()
     await load.settle(30_000)
