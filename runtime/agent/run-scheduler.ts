@@ -10,7 +10,23 @@ export interface RunSchedulerOptions {
   readonly clock: Clock
   /** Weight of the newest run time in each function's moving average. */
   readonly alpha?: number
+  /**
+   * Extra runs, beyond `slots`, that only short functions may use (default 1): a short run then
+   * never waits for a long one to finish, it shares a core with it for its few milliseconds.
+   */
+  readonly shortLane?: number
+  /**
+   * A function is short here when its measured harmonic-mean run time is at most this (ms; default
+   * 50): the occasional run stretched by a busy CPU does not take the lane from it. A function not
+   * yet measured here counts as short, so its first run on a board (a light function's too) does
+   * not wait behind long ones; a long one then holds the lane once and is known from then on.
+   */
+  readonly shortMs?: number
 }
+
+/** Defaults of the short lane: one extra run for functions not measured here or measured at 50 ms or less. */
+export const SHORT_LANE = 1
+export const SHORT_MS = 50
 
 /** A core held by one invocation; `release` gives it to the next waiter and teaches the estimate. */
 export interface RunPermit { release: (ranMs: number | null) => void }
@@ -28,9 +44,17 @@ interface Waiter {
  * response ratio (see `responseRatio`) against the function's harmonic-mean run time here, i.e.
  * the waiter that would see the highest expected slowdown. A waiter whose deadline passes
  * leaves with WISP_TIMEOUT.
+ *
+ * Short lane: when every slot is held (typically by long runs, which a short waiter would
+ * otherwise wait behind for a whole long run time), a function measured as short on this board
+ * (`shortMs`), or not measured yet, may still start in one of `shortLane` extra places. The board
+ * is oversubscribed by at most `shortLane` runs, of at most ~`shortMs` each once measured, so long
+ * runs lose little, and a short function beside CPU hogs waits for no hog to finish.
  */
 export class RunScheduler {
   private running = 0
+  /** Runs started in the short lane (counted in `running` too). */
+  private inLane = 0
   private readonly queues = new Map<string, Waiter[]>()
   private readonly estMs = new Map<string, number>()
   /** Per function, the moving average of 1 / run time: its reciprocal is the harmonic-mean run time. */
@@ -53,7 +77,8 @@ export class RunScheduler {
 
   /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
   async acquire (fn: string, withinMs: number): Promise<RunPermit> {
-    if (this.running < this.o.slots && this.waiting === 0) return this.permit(fn)
+    if (this.running - this.inLane < this.o.slots && this.waiting === 0) return this.permit(fn, false)
+    if (this.laneFree() && this.isShort(fn)) return this.permit(fn, true)
     if (withinMs <= 0) throw timeout(fn)
     return await new Promise<RunPermit>((resolve, reject) => {
       const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, timer: null }
@@ -80,8 +105,14 @@ export class RunScheduler {
     return { workMs: this.runningWork + queued, runs: this.running + this.waiting, queuedByClass: byClass }
   }
 
-  private permit (fn: string): RunPermit {
+  /** Whether fn may use the short lane: measured as short on this board, or not measured yet. */
+  isShort (fn: string): boolean { return !this.invMs.has(fn) || this.harmonicMs(fn) <= (this.o.shortMs ?? SHORT_MS) }
+
+  private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
+
+  private permit (fn: string, lane: boolean): RunPermit {
     this.running++
+    if (lane) this.inLane++
     const est = this.expectedMs(fn)
     this.runningWork += est
     let done = false
@@ -90,6 +121,7 @@ export class RunScheduler {
         if (done) return
         done = true
         this.running--
+        if (lane) this.inLane--
         this.runningWork = this.running === 0 ? 0 : Math.max(0, this.runningWork - est)
         if (ranMs !== null && ranMs >= 0) {
           const a = this.o.alpha ?? 0.2
@@ -104,21 +136,29 @@ export class RunScheduler {
     }
   }
 
-  /** Starts waiters while cores are free, highest response ratio first. */
+  /** Starts waiters while cores are free, highest response ratio first; then short ones in the lane. */
   private next (): void {
-    while (this.running < this.o.slots && this.waiting > 0) {
-      const now = this.o.clock.now()
-      let best: Waiter | undefined
-      let bestRatio = -Infinity
-      for (const q of this.queues.values()) {
-        const head = q[0]
-        if (head === undefined) continue
-        const r = responseRatio(now - head.since, this.harmonicMs(head.fn))
-        if (r > bestRatio) { bestRatio = r; best = head }
-      }
+    while (this.waiting > 0) {
+      const slot = this.running - this.inLane < this.o.slots
+      if (!slot && !this.laneFree()) return
+      const best = this.best(slot ? () => true : (fn) => this.isShort(fn))
       if (best === undefined || !this.remove(best)) return
-      best.grant(this.permit(best.fn))
+      best.grant(this.permit(best.fn, !slot))
     }
+  }
+
+  /** The head waiter with the highest response ratio among functions that pass `may`. */
+  private best (may: (fn: string) => boolean): Waiter | undefined {
+    const now = this.o.clock.now()
+    let best: Waiter | undefined
+    let bestRatio = -Infinity
+    for (const q of this.queues.values()) {
+      const head = q[0]
+      if (head === undefined || !may(head.fn)) continue
+      const r = responseRatio(now - head.since, this.harmonicMs(head.fn))
+      if (r > bestRatio) { bestRatio = r; best = head }
+    }
+    return best
   }
 
   private remove (w: Waiter): boolean {

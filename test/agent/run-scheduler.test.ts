@@ -6,9 +6,10 @@ import { WispError } from '../../runtime/shared/errors.js'
 const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
 
 /** One core, with 'long' known to take 1000 ms and 'short' 10 ms on this board. */
+/** Without the short lane, to test the ordering alone. */
 const oneCore = async (): Promise<{ clock: ManualClock, s: RunScheduler, started: string[], permits: RunPermit[], wait: (fn: string, tag: string) => void }> => {
   const clock = new ManualClock(0)
-  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock })
+  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock, shortLane: 0 })
   ;(await s.acquire('long', 1000)).release(1000)
   ;(await s.acquire('short', 1000)).release(10)
   const started: string[] = []
@@ -60,7 +61,7 @@ t.test('a long invocation that has waited long enough goes before a fresh short 
 
 t.test('never more than `slots` run; a waiter past its deadline leaves with WISP_TIMEOUT and takes no core', async (t) => {
   const clock = new ManualClock(0)
-  const s = new RunScheduler({ slots: 2, defaultMs: 100, clock })
+  const s = new RunScheduler({ slots: 2, defaultMs: 100, clock, shortLane: 0 })
   const a = await s.acquire('f', 1000)
   const b = await s.acquire('g', 1000)
   t.equal(s.runningCount, 2)
@@ -100,7 +101,7 @@ t.test('the gossiped work: running work at each function\'s estimate, queued wor
 
 t.test('a function whose run times vary is ranked by its harmonic-mean run time: its short runs would suffer most', async (t) => {
   const clock = new ManualClock(0)
-  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock })
+  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock, shortLane: 0 })
   for (const ms of [100, 100]) (await s.acquire('steady', 1000)).release(ms)
   for (const ms of [400, 10, 400]) (await s.acquire('varied', 1000)).release(ms)
   t.ok(s.expectedMs('varied') > s.expectedMs('steady'), `mean run time: varied ${s.expectedMs('varied')} ms, steady ${s.expectedMs('steady')} ms`)
@@ -114,4 +115,58 @@ t.test('a function whose run times vary is ranked by its harmonic-mean run time:
   held.release(null)
   await flush()
   t.same(started, ['varied', 'steady'], 'both waited 50 ms; the varied function\'s expected slowdown is higher')
+})
+
+t.test('short lane: a short function starts at once beside long runs that hold every slot; long ones wait', async (t) => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 2, defaultMs: 100, clock })
+  ;(await s.acquire('hog', 1000)).release(300)
+  ;(await s.acquire('light', 1000)).release(3)
+  t.ok(s.isShort('light'))
+  t.notOk(s.isShort('hog'))
+  t.ok(s.isShort('never-run'), 'an unmeasured function may use the lane until it is measured')
+  const hogs = [await s.acquire('hog', 60_000), await s.acquire('hog', 60_000)]
+  const started: string[] = []
+  const permits: RunPermit[] = []
+  const wait = (fn: string, tag: string): void => { void s.acquire(fn, 60_000).then((p) => { started.push(tag); permits.push(p) }) }
+  wait('hog', 'hog-3')
+  await flush()
+  t.same(started, [], 'a long function waits for a slot')
+  wait('light', 'light-1')
+  await flush()
+  t.same(started, ['light-1'], 'the short function starts in the lane while both slots are held')
+  t.equal(s.runningCount, 3)
+  wait('light', 'light-2')
+  await flush()
+  t.same(started, ['light-1'], 'the lane holds one run: the next short one waits')
+  permits[0]?.release(3)
+  await flush()
+  t.same(started, ['light-1', 'light-2'], 'the freed lane goes to the waiting short function, not to a long one')
+  permits[1]?.release(3)
+  await flush()
+  t.equal(s.runningCount, 2, 'the lane is empty again; the long waiter still waits for a slot')
+  wait('never-run', 'new-1')
+  await flush()
+  t.same(started, ['light-1', 'light-2', 'new-1'], 'a function not measured here takes the free lane')
+  permits[2]?.release(400)
+  t.notOk(s.isShort('never-run'), 'and, measured as long, it is no longer short')
+  wait('never-run', 'new-2')
+  await flush()
+  t.equal(started.length, 3, 'so it waits for a slot')
+  hogs[0]?.release(300)
+  await flush()
+  t.same(started.slice(3), ['hog-3'], 'a freed slot goes to the long waiter with the highest response ratio')
+  t.equal(s.runningCount, 2, 'never more than slots + lane')
+})
+
+t.test('short lane: a function becomes long when its runs grow, and then waits like any other', async (t) => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 1, defaultMs: 100, clock, alpha: 1 })
+  ;(await s.acquire('f', 1000)).release(5)
+  const held = await s.acquire('g', 60_000)
+  const lane = await s.acquire('f', 1000)
+  lane.release(400)
+  t.notOk(s.isShort('f'))
+  await t.rejects(s.acquire('f', 0), { code: 'WISP_TIMEOUT' }, 'no lane for it now, and no time to wait')
+  held.release(100)
 })

@@ -3,18 +3,25 @@ import { testCluster } from '../helpers/cluster.js'
 import { LoadClient } from '../helpers/load.js'
 import { measureNoisy } from '../helpers/noisy.js'
 
-const RUNS = Number(process.env.WISP_NOISY_RUNS ?? 20)
+const RUNS = Number(process.env.WISP_NOISY_RUNS ?? 40)
 
-// The goal "the light function's p99 stays ≤ 2 × its p99 alone" is measured, with its verdict, by
-// test/bench/reliability.ts; it is NOT met yet (beside a CPU hog at full load the light function
-// even times out), so this test holds what is true: the hogs hurt no board and leave no damage.
-t.test('noisy neighbours: a CPU hog and a memory hog at full load take no board down, the memory hog is stopped at its limit, and a light function is served normally afterwards', async (t) => {
+// The goal "the light function's p99 stays ≤ 2 × its p99 alone" is measured beside each hog, with
+// its verdict, by test/bench/reliability.ts; on this 2-core host it is missed (about 3-4× a low
+// p99 alone), because every simulated board's hogs share the host's cores with the light function
+// (its run time grows, not its wait), so it is not asserted here. What this test holds is wisp's
+// part: beside a hog that keeps every run slot held, the light function waits for no hog run to
+// finish (the board's short lane; without it the median wait on the board was 150-210 ms), and the
+// hogs hurt no board and leave no damage.
+t.test('noisy neighbours: a light function waits for no hog to finish; CPU and memory hogs at full load take no board down, the memory hog is stopped at its limit, and a light function is served normally afterwards', async (t) => {
   const c = await testCluster({ boards: 2, policy: 'wisp-no-gate' })
   t.teardown(c.close)
   const g = c.cluster.gateway
   const incarnations = g.leader.cluster.view().boards.map((b) => g.leader.cluster.get(b.id)?.incarnation)
   const r = await measureNoisy(g, c.url, RUNS)
   t.comment(JSON.stringify(r))
+  t.ok(r.withSlots.queueP50 < 50, `beside a hog holding every run slot, the light function's median wait on the board (${r.withSlots.queueP50} ms) is far below one hog run (300 ms)`)
+  t.ok(r.withCpu.queueP50 < 50, `and beside a CPU hog at full load (${r.withCpu.queueP50} ms)`)
+  t.equal(r.withSlots.errors, 0, 'and every light invocation succeeds')
   t.ok((r.memhogCodes.WISP_MEMORY_LIMIT ?? 0) > 0, 'the memory hog is stopped at its limit, again and again')
   t.same(g.leader.cluster.view().boards.map((b) => g.leader.cluster.get(b.id)?.incarnation), incarnations, 'no board restarted')
   const load = await LoadClient.connect(c.url, 'after')

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt'
 
-export interface Outcome { readonly id: string, readonly fn: string, readonly sentAt: number, readonly replies: Array<{ at: number, ok: boolean, code: string | null }> }
+export interface Outcome { readonly id: string, readonly fn: string, readonly sentAt: number, readonly replies: Array<{ at: number, ok: boolean, code: string | null, queueMs?: number, runMs?: number, board?: string }> }
 
 export interface LoadStats {
   readonly sent: number
@@ -38,9 +38,10 @@ export class LoadClient {
       const id = topic.slice(topic.lastIndexOf('/') + 1)
       const o = this.outcomes.get(id)
       if (o === undefined) return
-      let reply: { ok?: boolean, error?: { code?: string } } = {}
+      let reply: { ok?: boolean, error?: { code?: string }, receipt?: { queue_ms?: number, run_ms?: number, board?: string } } = {}
       try { reply = JSON.parse(payload.toString()) } catch { reply = { ok: false, error: { code: 'unparseable' } } }
-      o.replies.push({ at: performance.now(), ok: reply.ok === true, code: reply.ok === true ? null : String(reply.error?.code ?? 'none') })
+      const r = reply.receipt
+      o.replies.push({ at: performance.now(), ok: reply.ok === true, code: reply.ok === true ? null : String(reply.error?.code ?? 'none'), queueMs: r?.queue_ms, runMs: r?.run_ms, board: r?.board })
       for (const w of this.waiters) w()
     })
   }

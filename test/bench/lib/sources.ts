@@ -14,5 +14,7 @@ export const SOURCES: Record<string, string[]> = {
   energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
   routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
+  reliability: ['test/bench/reliability.ts', 'test/bench/lib/overload-process.ts', 'test/helpers/cluster.ts', 'test/helpers/load.ts', 'test/helpers/fault-run.ts',
+    'test/helpers/fault-cluster.ts', 'test/helpers/noisy.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
 }
