@@ -1,6 +1,8 @@
 import type { Clock, TimerHandle } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
-import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
+import { DEFAULT_ALPHA, learnInvMs, learnMeanMs } from '../board-model/estimate.js'
+import { RunQueue } from '../board-model/run-queue.js'
+import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 
 export interface RunSchedulerOptions {
   /** Invocations that may run at once (the board's cores by default). */
@@ -27,22 +29,24 @@ interface Waiter {
  * per function, and a freed core goes to the function whose oldest waiter has the highest
  * response ratio (see `responseRatio`) against the function's harmonic-mean run time here, i.e.
  * the waiter that would see the highest expected slowdown. A waiter whose deadline passes
- * leaves with WISP_TIMEOUT.
+ * leaves with WISP_TIMEOUT. The queue and estimates are the board model's (`RunQueue`), the one
+ * the simulator's boards run too; this wraps it in promises, permits and deadlines.
  */
 export class RunScheduler {
   private running = 0
-  private readonly queues = new Map<string, Waiter[]>()
+  private readonly queue: RunQueue<string, Waiter>
   private readonly estMs = new Map<string, number>()
   /** Per function, the moving average of 1 / run time: its reciprocal is the harmonic-mean run time. */
   private readonly invMs = new Map<string, number>()
-  private waiting = 0
   /** Expected work (ms) of the running invocations, each counted at its function's estimate when it started. */
   private runningWork = 0
 
-  constructor (private readonly o: RunSchedulerOptions) {}
+  constructor (private readonly o: RunSchedulerOptions) {
+    this.queue = new RunQueue<string, Waiter>({ since: (w) => w.since, harmonicMs: (w) => this.harmonicMs(w.fn) })
+  }
 
   get runningCount (): number { return this.running }
-  get waitingCount (): number { return this.waiting }
+  get waitingCount (): number { return this.queue.size }
   /** The expected (mean) run time of fn here (ms): what the board reports as queued work. */
   expectedMs (fn: string): number { return this.estMs.get(fn) ?? this.o.defaultMs }
   /**
@@ -53,14 +57,12 @@ export class RunScheduler {
 
   /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
   async acquire (fn: string, withinMs: number): Promise<RunPermit> {
-    if (this.running < this.o.slots && this.waiting === 0) return this.permit(fn)
+    if (this.running < this.o.slots && this.queue.size === 0) return this.permit(fn)
     if (withinMs <= 0) throw timeout(fn)
     return await new Promise<RunPermit>((resolve, reject) => {
       const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, timer: null }
-      w.timer = this.o.clock.setTimeout(() => { if (this.remove(w)) reject(timeout(fn)) }, withinMs)
-      const q = this.queues.get(fn)
-      if (q === undefined) this.queues.set(fn, [w]); else q.push(w)
-      this.waiting++
+      w.timer = this.o.clock.setTimeout(() => { if (this.queue.remove(fn, w)) reject(timeout(fn)) }, withinMs)
+      this.queue.push(fn, w)
     })
   }
 
@@ -71,13 +73,12 @@ export class RunScheduler {
   work (): { workMs: number, runs: number, queuedByClass: number[] } {
     const byClass = new Array<number>(WORK_CLASSES).fill(0)
     let queued = 0
-    for (const [fn, q] of this.queues) {
+    for (const [fn, n] of this.queue.lengths()) {
       const e = this.expectedMs(fn)
-      const k = workClass(e)
-      byClass[k] = (byClass[k] ?? 0) + e * q.length
-      queued += e * q.length
+      addQueuedWork(byClass, e, n)
+      queued += e * n
     }
-    return { workMs: this.runningWork + queued, runs: this.running + this.waiting, queuedByClass: byClass }
+    return { workMs: this.runningWork + queued, runs: this.running + this.queue.size, queuedByClass: byClass }
   }
 
   private permit (fn: string): RunPermit {
@@ -92,12 +93,9 @@ export class RunScheduler {
         this.running--
         this.runningWork = this.running === 0 ? 0 : Math.max(0, this.runningWork - est)
         if (ranMs !== null && ranMs >= 0) {
-          const a = this.o.alpha ?? 0.2
-          const e = this.estMs.get(fn)
-          this.estMs.set(fn, e === undefined ? ranMs : a * ranMs + (1 - a) * e)
-          const inv = 1 / Math.max(ranMs, 0.01)
-          const h = this.invMs.get(fn)
-          this.invMs.set(fn, h === undefined ? inv : a * inv + (1 - a) * h)
+          const a = this.o.alpha ?? DEFAULT_ALPHA
+          this.estMs.set(fn, learnMeanMs(this.estMs.get(fn), ranMs, a))
+          this.invMs.set(fn, learnInvMs(this.invMs.get(fn), ranMs, a))
         }
         this.next()
       }
@@ -106,30 +104,15 @@ export class RunScheduler {
 
   /** Starts waiters while cores are free, highest response ratio first. */
   private next (): void {
-    while (this.running < this.o.slots && this.waiting > 0) {
-      const now = this.o.clock.now()
-      let best: Waiter | undefined
-      let bestRatio = -Infinity
-      for (const q of this.queues.values()) {
-        const head = q[0]
-        if (head === undefined) continue
-        const r = responseRatio(now - head.since, this.harmonicMs(head.fn))
-        if (r > bestRatio) { bestRatio = r; best = head }
+    this.queue.drain(this.o.clock.now(), {
+      room: () => this.running < this.o.slots,
+      canStart: () => true,
+      start: (w) => {
+        if (w.timer !== null) this.o.clock.clearTimeout(w.timer)
+        w.grant(this.permit(w.fn))
+        return true
       }
-      if (best === undefined || !this.remove(best)) return
-      best.grant(this.permit(best.fn))
-    }
-  }
-
-  private remove (w: Waiter): boolean {
-    const q = this.queues.get(w.fn)
-    const i = q?.indexOf(w) ?? -1
-    if (q === undefined || i < 0) return false
-    q.splice(i, 1)
-    if (q.length === 0) this.queues.delete(w.fn)
-    this.waiting--
-    if (w.timer !== null) this.o.clock.clearTimeout(w.timer)
-    return true
+    })
   }
 }
 
