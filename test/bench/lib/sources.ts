@@ -2,7 +2,7 @@
 // makes the committed figure stale. The benchmark itself and the shared bench library are
 // always part of it (a changed harness is a changed measurement).
 const HARNESS = ['test/bench/lib/figures.ts', 'test/bench/lib/functions.ts', 'package.json', 'package-lock.json']
-const AGENT = ['runtime/agent/**', 'runtime/shared/**', 'runtime/protocol/**']
+const AGENT = ['runtime/agent/**', 'runtime/board-model/**', 'runtime/shared/**', 'runtime/protocol/**']
 
 export const SOURCES: Record<string, string[]> = {
   'cold-start': ['test/bench/cold-start.ts', ...HARNESS, ...AGENT],
@@ -14,5 +14,5 @@ export const SOURCES: Record<string, string[]> = {
   energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
   routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
-  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
+  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
 }
