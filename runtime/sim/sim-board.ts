@@ -45,7 +45,9 @@ export interface BoardHooks {
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
  * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
- * shutting down; `bootW` while booting; 0 when gated.
+ * shutting down; `bootW` while booting; 0 when gated. The run queue, estimates, queued-work
+ * classes, eviction choice and power line are the board model's (runtime/board-model), the ones
+ * the live agent runs; this drives them with the simulator's events.
  */
 export class SimBoard implements BoardView {
   power: PowerState = 'on'
