@@ -4,7 +4,7 @@ import type { Inv } from './heap.js'
 import { learnInvMs, learnMeanMs } from '../board-model/estimate.js'
 import { busyRuntimes, lruIdleVictim } from '../board-model/eviction.js'
 import { busyPowerW } from '../board-model/power.js'
-import { RunQueue } from '../board-model/run-queue.js'
+import { RunQueue, type DrainHooks } from '../board-model/run-queue.js'
 import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
@@ -87,6 +87,13 @@ export class SimBoard implements BoardView {
   private ticking = false
   /** Response ratio: the board model's run queue, a FIFO per function. */
   private readonly fq = new RunQueue<number, Inv>({ since: (inv) => inv.arrival, harmonicMs: (inv) => inv.hm ?? inv.est })
+  /** What a pass of the run queue asks of this board (made once: dispatch runs on every event). */
+  private readonly drainHooks: DrainHooks<number, Inv> = {
+    room: () => this.busy < this.slots,
+    canStart: (fn) => this.canStart(fn),
+    start: (inv) => this.start(inv)
+  }
+
   /** The board's real speed (the profile's, unless a sensitivity run makes the profile a misestimate). */
   trueSpeed: number
 
@@ -162,11 +169,7 @@ export class SimBoard implements BoardView {
 
   /** A queue per function; a free slot takes the head with the highest response ratio that can start. */
   private dispatchByRatio (): void {
-    this.fq.drain(this.h.now(), {
-      room: () => this.busy < this.slots,
-      canStart: (fn) => this.canStart(fn),
-      start: (inv) => this.start(inv)
-    })
+    this.fq.drain(this.h.now(), this.drainHooks)
   }
 
   /** A warm runtime slot is free, or one more runtime of fn may be started (memory permitting). */
