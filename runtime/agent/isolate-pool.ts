@@ -1,4 +1,5 @@
 import { cpus } from 'node:os'
+import { lruIdleVictim } from '../board-model/eviction.js'
 import type { Manifest } from '../protocol/messages.js'
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js'
 import { WispError, asWispError } from '../shared/errors.js'
@@ -265,8 +266,9 @@ export class IsolatePool implements Executor {
   private makeRoom (mb: number): boolean {
     for (let guard = this.entries.length; guard >= 0; guard--) {
       if (this.reservedMb() + mb <= this.opts.budgetMb) return true
-      const victim = this.entries.filter((e) => e.assigned === 0 && !e.gone)
-        .sort((a, b) => a.lastUsed - b.lastUsed)[0]
+      // The board model's choice, each runtime a holding of its own (concurrency 0: busy while any run is in it).
+      const holdings = this.entries.map((e) => ({ runtimes: e.gone ? 0 : 1, running: e.assigned, lastUsed: e.lastUsed }))
+      const victim = this.entries[lruIdleVictim(holdings, () => 0, -1)]
       if (victim === undefined) return false
       this.log.info('evicting runtime for memory budget', { fn: victim.fn })
       this.drop(victim)

@@ -1,6 +1,9 @@
 import type { Clock, TimerHandle } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
-import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
+import { DEFAULT_ALPHA, learnInvMs, learnMeanMs } from '../board-model/estimate.js'
+import { RunQueue } from '../board-model/run-queue.js'
+import { isShortRun, SHORT_LANE, SHORT_MS } from '../board-model/short-lane.js'
+import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 
 export interface RunSchedulerOptions {
   /** Invocations that may run at once (the board's cores by default). */
@@ -24,9 +27,7 @@ export interface RunSchedulerOptions {
   readonly shortMs?: number
 }
 
-/** Defaults of the short lane: one extra run for functions not measured here or measured at 50 ms or less. */
-export const SHORT_LANE = 1
-export const SHORT_MS = 50
+export { SHORT_LANE, SHORT_MS } from '../board-model/short-lane.js'
 
 /** A core held by one invocation; `release` gives it to the next waiter and teaches the estimate. */
 export interface RunPermit { release: (ranMs: number | null) => void }
@@ -43,7 +44,8 @@ interface Waiter {
  * per function, and a freed core goes to the function whose oldest waiter has the highest
  * response ratio (see `responseRatio`) against the function's harmonic-mean run time here, i.e.
  * the waiter that would see the highest expected slowdown. A waiter whose deadline passes
- * leaves with WISP_TIMEOUT.
+ * leaves with WISP_TIMEOUT. The queue and estimates are the board model's (`RunQueue`), the one
+ * the simulator's boards run too; this wraps it in promises, permits and deadlines.
  *
  * Short lane: when every slot is held (typically by long runs, which a short waiter would
  * otherwise wait behind for a whole long run time), a function measured as short on this board
@@ -55,18 +57,19 @@ export class RunScheduler {
   private running = 0
   /** Runs started in the short lane (counted in `running` too). */
   private inLane = 0
-  private readonly queues = new Map<string, Waiter[]>()
+  private readonly queue: RunQueue<string, Waiter>
   private readonly estMs = new Map<string, number>()
   /** Per function, the moving average of 1 / run time: its reciprocal is the harmonic-mean run time. */
   private readonly invMs = new Map<string, number>()
-  private waiting = 0
   /** Expected work (ms) of the running invocations, each counted at its function's estimate when it started. */
   private runningWork = 0
 
-  constructor (private readonly o: RunSchedulerOptions) {}
+  constructor (private readonly o: RunSchedulerOptions) {
+    this.queue = new RunQueue<string, Waiter>({ since: (w) => w.since, harmonicMs: (w) => this.harmonicMs(w.fn) })
+  }
 
   get runningCount (): number { return this.running }
-  get waitingCount (): number { return this.waiting }
+  get waitingCount (): number { return this.queue.size }
   /** The expected (mean) run time of fn here (ms): what the board reports as queued work. */
   expectedMs (fn: string): number { return this.estMs.get(fn) ?? this.o.defaultMs }
   /**
@@ -77,15 +80,13 @@ export class RunScheduler {
 
   /** Resolves with a permit when the invocation may start; rejects with WISP_TIMEOUT if none comes within `withinMs`. */
   async acquire (fn: string, withinMs: number): Promise<RunPermit> {
-    if (this.running - this.inLane < this.o.slots && this.waiting === 0) return this.permit(fn, false)
+    if (this.running - this.inLane < this.o.slots && this.queue.size === 0) return this.permit(fn, false)
     if (this.laneFree() && this.isShort(fn)) return this.permit(fn, true)
     if (withinMs <= 0) throw timeout(fn)
     return await new Promise<RunPermit>((resolve, reject) => {
       const w: Waiter = { fn, since: this.o.clock.now(), grant: resolve, timer: null }
-      w.timer = this.o.clock.setTimeout(() => { if (this.remove(w)) reject(timeout(fn)) }, withinMs)
-      const q = this.queues.get(fn)
-      if (q === undefined) this.queues.set(fn, [w]); else q.push(w)
-      this.waiting++
+      w.timer = this.o.clock.setTimeout(() => { if (this.queue.remove(fn, w)) reject(timeout(fn)) }, withinMs)
+      this.queue.push(fn, w)
     })
   }
 
@@ -96,17 +97,16 @@ export class RunScheduler {
   work (): { workMs: number, runs: number, queuedByClass: number[] } {
     const byClass = new Array<number>(WORK_CLASSES).fill(0)
     let queued = 0
-    for (const [fn, q] of this.queues) {
+    for (const [fn, n] of this.queue.lengths()) {
       const e = this.expectedMs(fn)
-      const k = workClass(e)
-      byClass[k] = (byClass[k] ?? 0) + e * q.length
-      queued += e * q.length
+      addQueuedWork(byClass, e, n)
+      queued += e * n
     }
-    return { workMs: this.runningWork + queued, runs: this.running + this.waiting, queuedByClass: byClass }
+    return { workMs: this.runningWork + queued, runs: this.running + this.queue.size, queuedByClass: byClass }
   }
 
   /** Whether fn may use the short lane: measured as short on this board, or not measured yet. */
-  isShort (fn: string): boolean { return !this.invMs.has(fn) || this.harmonicMs(fn) <= (this.o.shortMs ?? SHORT_MS) }
+  isShort (fn: string): boolean { return isShortRun(this.invMs.get(fn), this.o.shortMs ?? SHORT_MS) }
 
   private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
 
@@ -124,12 +124,9 @@ export class RunScheduler {
         if (lane) this.inLane--
         this.runningWork = this.running === 0 ? 0 : Math.max(0, this.runningWork - est)
         if (ranMs !== null && ranMs >= 0) {
-          const a = this.o.alpha ?? 0.2
-          const e = this.estMs.get(fn)
-          this.estMs.set(fn, e === undefined ? ranMs : a * ranMs + (1 - a) * e)
-          const inv = 1 / Math.max(ranMs, 0.01)
-          const h = this.invMs.get(fn)
-          this.invMs.set(fn, h === undefined ? inv : a * inv + (1 - a) * h)
+          const a = this.o.alpha ?? DEFAULT_ALPHA
+          this.estMs.set(fn, learnMeanMs(this.estMs.get(fn), ranMs, a))
+          this.invMs.set(fn, learnInvMs(this.invMs.get(fn), ranMs, a))
         }
         this.next()
       }
@@ -138,38 +135,14 @@ export class RunScheduler {
 
   /** Starts waiters while cores are free, highest response ratio first; then short ones in the lane. */
   private next (): void {
-    while (this.waiting > 0) {
-      const slot = this.running - this.inLane < this.o.slots
-      if (!slot && !this.laneFree()) return
-      const best = this.best(slot ? () => true : (fn) => this.isShort(fn))
-      if (best === undefined || !this.remove(best)) return
-      best.grant(this.permit(best.fn, !slot))
+    const start = (lane: boolean) => (w: Waiter): boolean => {
+      if (w.timer !== null) this.o.clock.clearTimeout(w.timer)
+      w.grant(this.permit(w.fn, lane))
+      return true
     }
-  }
-
-  /** The head waiter with the highest response ratio among functions that pass `may`. */
-  private best (may: (fn: string) => boolean): Waiter | undefined {
     const now = this.o.clock.now()
-    let best: Waiter | undefined
-    let bestRatio = -Infinity
-    for (const q of this.queues.values()) {
-      const head = q[0]
-      if (head === undefined || !may(head.fn)) continue
-      const r = responseRatio(now - head.since, this.harmonicMs(head.fn))
-      if (r > bestRatio) { bestRatio = r; best = head }
-    }
-    return best
-  }
-
-  private remove (w: Waiter): boolean {
-    const q = this.queues.get(w.fn)
-    const i = q?.indexOf(w) ?? -1
-    if (q === undefined || i < 0) return false
-    q.splice(i, 1)
-    if (q.length === 0) this.queues.delete(w.fn)
-    this.waiting--
-    if (w.timer !== null) this.o.clock.clearTimeout(w.timer)
-    return true
+    this.queue.drain(now, { room: () => this.running - this.inLane < this.o.slots, canStart: () => true, start: start(false) })
+    this.queue.drain(now, { room: () => this.laneFree(), canStart: (fn) => this.isShort(fn), start: start(true) })
   }
 }
 

@@ -8,7 +8,7 @@ export interface SimEvent { t: number, seq: number, kind: number, a: number, b: 
  * are set when it starts; `hm` is the function's harmonic-mean run time on the board at enqueue
  * (what its response ratio is measured against).
  */
-export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number }
+export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number, lane?: boolean }
 
 export class EventHeap {
   private readonly h: SimEvent[] = []

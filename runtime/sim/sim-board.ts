@@ -1,8 +1,13 @@
 import type { BoardProfile } from '../../boards/schema.js'
 import type { BoardView, FnView, PowerState, QueueDiscipline } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
-import { responseRatio, WORK_CLASSES, workClass } from '../shared/response-ratio.js'
 import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from '../leader/policies/estimates.js'
+import { learnInvMs } from '../board-model/estimate.js'
+import { busyRuntimes, lruIdleVictim } from '../board-model/eviction.js'
+import { busyPowerW } from '../board-model/power.js'
+import { RunQueue, type DrainHooks } from '../board-model/run-queue.js'
+import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
+import { isShortRun, SHORT_LANE } from '../board-model/short-lane.js'
 
 /** A function's state on one simulated board, as the agent would gossip it. */
 export class SimFn implements FnView {
@@ -44,7 +49,9 @@ export interface BoardHooks {
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
  * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
- * shutting down; `bootW` while booting; 0 when gated.
+ * shutting down; `bootW` while booting; 0 when gated. The run queue, estimates, queued-work
+ * classes, eviction choice and power line are the board model's (runtime/board-model), the ones
+ * the live agent runs; this drives them with the simulator's events.
  */
 export class SimBoard implements BoardView {
   power: PowerState = 'on'
@@ -82,15 +89,32 @@ export class SimBoard implements BoardView {
   private gen = 0
   /** In `tick`: the starts its completion triggers leave the rescheduling to it. */
   private ticking = false
-  /** Response ratio: a queue per function, and the functions that have some waiting. */
-  private readonly fq: Array<{ items: Inv[], head: number }> = []
-  private readonly waiting: number[] = []
+  /** Response ratio: the board model's run queue, a FIFO per function. */
+  private readonly fq = new RunQueue<number, Inv>({ since: (inv) => inv.arrival, harmonicMs: (inv) => inv.hm ?? inv.est })
+  /** What a pass of the run queue asks of this board (made once: dispatch runs on every event). */
+  private readonly drainHooks: DrainHooks<number, Inv> = {
+    room: () => this.busy - this.inLane < this.slots,
+    canStart: (fn) => this.canStart(fn),
+    start: (inv) => this.start(inv)
+  }
+
+  /** Runs started in the short lane (board-model/short-lane.ts; the agent's rule), counted in `busy` too. */
+  private inLane = 0
+  /** Extra places of the short lane: the agent's, for the `ratio` discipline the agent runs. */
+  private readonly shortLane: number
+  private readonly laneHooks: DrainHooks<number, Inv> = {
+    room: () => this.inLane < this.shortLane,
+    canStart: (fn) => isShortRun(this.byFn[fn]!.invMs) && this.canStart(fn),
+    start: (inv) => { if (!this.start(inv)) return false; inv.lane = true; this.inLane++; return true }
+  }
+
   /** The board's real speed (the profile's, unless a sensitivity run makes the profile a misestimate). */
   trueSpeed: number
 
-  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo', readonly slots = profile.cores) {
+  constructor (readonly id: string, readonly index: number, readonly profile: BoardProfile, private readonly h: BoardHooks, fnCount: number, private readonly discipline: QueueDiscipline = 'fifo', readonly slots = profile.cores, shortLane?: number) {
     for (let f = 0; f < fnCount; f++) { const s = new SimFn(); this.byFn.push(s); this.functions[h.fnName(f)] = s }
     this.trueSpeed = profile.speed
+    this.shortLane = shortLane ?? (discipline === 'ratio' ? SHORT_LANE : 0)
   }
 
   get routable (): boolean { return this.power === 'on' }
@@ -105,7 +129,7 @@ export class SimBoard implements BoardView {
   private powerAt (): number {
     const p = this.profile
     switch (this.power) {
-      case 'on': case 'draining': return p.idle_w + (p.peak_w - p.idle_w) * Math.min(this.busy, p.cores) / p.cores
+      case 'on': case 'draining': return busyPowerW(p, this.busy)
       case 'shutting-down': return p.idle_w
       case 'booting': return this.bootW
       default: return 0
@@ -137,19 +161,11 @@ export class SimBoard implements BoardView {
     inv.hm = f.invMs > 0 ? 1 / f.invMs : inv.est
     this.addQueued(inv.est, 1)
     if (this.discipline === 'fifo') this.queue.push(inv)
-    else {
-      let q = this.fq[inv.fn]
-      if (q === undefined) { q = { items: [], head: 0 }; this.fq[inv.fn] = q }
-      if (q.items.length === q.head) this.waiting.push(inv.fn)
-      q.items.push(inv)
-    }
+    else this.fq.push(inv.fn, inv)
     this.dispatch()
   }
 
-  private addQueued (est: number, sign: 1 | -1): void {
-    const k = workClass(est)
-    this.queuedByClass[k] = (this.queuedByClass[k] ?? 0) + sign * est
-  }
+  private addQueued (est: number, sign: 1 | -1): void { addQueuedWork(this.queuedByClass, est, sign) }
 
   queuedOf (fn: number): number { return this.byFn[fn]?.queueLen ?? 0 }
 
@@ -171,39 +187,9 @@ export class SimBoard implements BoardView {
 
   /** A queue per function; a free slot takes the head with the highest response ratio that can start. */
   private dispatchByRatio (): void {
-    let blocked = 0 // functions (at the end of `waiting`) whose head cannot get a runtime now
-    while (this.busy < this.slots && this.waiting.length > blocked) {
-      const now = this.h.now()
-      const open = this.waiting.length - blocked
-      let best = -1
-      let bestRatio = -Infinity
-      for (let k = 0; k < open; k++) {
-        const q = this.fq[this.waiting[k]!]!
-        const inv = q.items[q.head]!
-        const r = responseRatio(now - inv.arrival, inv.hm ?? inv.est)
-        if (r > bestRatio && this.canStart(inv.fn)) { bestRatio = r; best = k }
-      }
-      if (best < 0) return
-      const fn = this.waiting[best]!
-      const q = this.fq[fn]!
-      if (!this.start(q.items[q.head]!)) {
-        // No memory for a runtime: set this function aside for this pass (swap it behind the open part).
-        blocked++
-        const last = this.waiting.length - blocked
-        this.waiting[best] = this.waiting[last]!
-        this.waiting[last] = fn
-        continue
-      }
-      q.head++
-      if (q.head === q.items.length) {
-        q.items.length = 0
-        q.head = 0
-        const last = this.waiting.length - 1 - blocked
-        this.waiting[best] = this.waiting[last]!
-        if (blocked > 0) this.waiting[last] = this.waiting[this.waiting.length - 1]!
-        this.waiting.pop()
-      }
-    }
+    const now = this.h.now()
+    this.fq.drain(now, this.drainHooks)
+    if (this.shortLane > 0) this.fq.drain(now, this.laneHooks)
   }
 
   /** A warm runtime slot is free, or one more runtime of fn may be started (memory permitting). */
@@ -286,18 +272,9 @@ export class SimBoard implements BoardView {
     if (f.runtimes >= this.perFnCap) return false
     const need = this.h.memoryMb(fn)
     while (this.memUsed + need > this.profile.runtime_budget_mb) {
-      let victim = -1
-      let oldest = Infinity
-      const fs = this.byFn
-      for (let i = 0; i < fs.length; i++) {
-        const g = fs[i]!
-        if (g.runtimes === 0 || i === fn || g.lastUsed >= oldest) continue
-        const slots = this.h.slots(i)
-        const busyRuntimes = slots === 0 ? (g.running > 0 ? 1 : 0) : Math.ceil(g.running / slots)
-        if (g.runtimes > busyRuntimes) { oldest = g.lastUsed; victim = i }
-      }
+      const victim = lruIdleVictim(this.byFn, this.h.slots, fn)
       if (victim < 0) return false
-      this.setRuntimes(victim, fs[victim]!.runtimes - 1)
+      this.setRuntimes(victim, this.byFn[victim]!.runtimes - 1)
       this.memUsed -= this.h.memoryMb(victim)
     }
     return true
@@ -308,12 +285,13 @@ export class SimBoard implements BoardView {
     this.account()
     this.advance()
     this.busy--
+    if (inv.lane === true) { this.inLane--; inv.lane = false }
     this.inflight--
     this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est
     f.running--
     f.serviceMs = ewma(f.serviceMs, serviceMs, FN_SERVICE_ALPHA)
     f.serviceRate = 1000 / f.serviceMs
-    f.invMs = f.invMs === 0 ? 1 / Math.max(serviceMs, 0.01) : 0.8 * f.invMs + 0.2 / Math.max(serviceMs, 0.01)
+    f.invMs = learnInvMs(f.invMs === 0 ? undefined : f.invMs, serviceMs)
     this.meanServiceMs = ewma(this.meanServiceMs, serviceMs, BOARD_SERVICE_ALPHA)
     this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
     if (this.inflight === 0) this.idleSinceMs = this.h.now()
@@ -326,9 +304,7 @@ export class SimBoard implements BoardView {
     const mem = this.h.memoryMb(fn)
     const want = Math.min(target, this.perFnCap)
     while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
-    const slots = this.h.slots(fn)
-    const busyRuntimes = slots === 0 ? (f.running > 0 ? 1 : 0) : Math.ceil(f.running / slots)
-    while (f.runtimes > Math.max(want, busyRuntimes)) { this.setRuntimes(fn, f.runtimes - 1); this.memUsed -= mem }
+    while (f.runtimes > Math.max(want, busyRuntimes(f.running, this.h.slots(fn)))) { this.setRuntimes(fn, f.runtimes - 1); this.memUsed -= mem }
   }
 
   private setRuntimes (fn: number, n: number): void {

@@ -15,6 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['runtime/protocol'],
   ['runtime/transport'],
   ['boards', 'node-firmware-bridge'],
+  ['runtime/board-model'],
   ['runtime/agent', 'runtime/leader', 'runtime/sim'],
   ['runtime/status'],
   ['runtime/board', 'runtime/gateway'],

@@ -5,7 +5,7 @@ import type { Inv } from '../../runtime/sim/heap.js'
 import type { QueueDiscipline } from '../../runtime/leader/policies/types.js'
 
 /** One simulated board driven by hand: wake-ups are collected, time moves only when a test says so. */
-const rig = (o: { cores: number, slots: number, queue: QueueDiscipline, refMs: number[] }) => {
+const rig = (o: { cores: number, slots: number, queue: QueueDiscipline, refMs: number[], shortLane?: number }) => {
   let now = 0
   const wakes: Array<{ at: number, gen: number }> = []
   const done: Array<{ fn: number, at: number, ms: number }> = []
@@ -20,7 +20,7 @@ const rig = (o: { cores: number, slots: number, queue: QueueDiscipline, refMs: n
     refMs: (i) => o.refMs[i] ?? 0
   }
   const profile = { ...getProfile('raspberry-pi-4b'), cores: o.cores, speed: 1 }
-  const board = new SimBoard('b1', 0, profile, hooks, o.refMs.length, o.queue, o.slots)
+  const board = new SimBoard('b1', 0, profile, hooks, o.refMs.length, o.queue, o.slots, o.shortLane)
   const inv = (fn: number, durRef: number): Inv => ({ fn, arrival: now, durRef, cold: false, est: 0 })
   /** Runs the board until nothing is left running (bounded), firing the newest wake-up each time. */
   const drain = (): void => {
@@ -62,11 +62,24 @@ t.test('a run that starts later shares the core only while both run', async (t) 
 
 t.test('the run queue: by response ratio a short run overtakes queued long ones; in FIFO it waits', async (t) => {
   for (const queue of ['ratio', 'fifo'] as const) {
-    const r = rig({ cores: 1, slots: 1, queue, refMs: [1000, 10] })
+    const r = rig({ cores: 1, slots: 1, queue, refMs: [1000, 10], shortLane: 0 })
     r.board.enqueue(r.inv(0, 1000)) // runs
     r.board.enqueue(r.inv(0, 1000)) // waits
     r.board.enqueue(r.inv(1, 10)) // waits
     r.drain()
     t.same(r.done.map((d) => d.fn), queue === 'ratio' ? [0, 1, 0] : [0, 0, 1], queue)
   }
+})
+
+t.test('the short lane: a short run starts beside a long one holding every slot, sharing the core', async (t) => {
+  const r = rig({ cores: 1, slots: 1, queue: 'ratio', refMs: [1000, 10] })
+  r.board.enqueue(r.inv(0, 1000)) // runs
+  r.board.enqueue(r.inv(0, 1000)) // waits: its function already holds its one runtime per core
+  r.board.enqueue(r.inv(1, 10)) // waits for the lane
+  r.drain()
+  t.equal(r.done[0]?.fn, 1, 'the short run finishes first')
+  t.ok((r.done[0]?.at ?? Infinity) < 1000, `long before the long run ends (${r.done[0]?.at ?? NaN} ms)`)
+  const f = rig({ cores: 1, slots: 1, queue: 'fifo', refMs: [1000, 10] })
+  f.board.enqueue(f.inv(0, 1000)); f.board.enqueue(f.inv(1, 10)); f.drain()
+  t.same(f.done.map((d) => d.fn), [0, 1], 'a FIFO board (the baselines) has no lane')
 })

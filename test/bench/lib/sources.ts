@@ -2,7 +2,7 @@
 // makes the committed figure stale. The benchmark itself and the shared bench library are
 // always part of it (a changed harness is a changed measurement).
 const HARNESS = ['test/bench/lib/figures.ts', 'test/bench/lib/functions.ts', 'package.json', 'package-lock.json']
-const AGENT = ['runtime/agent/**', 'runtime/shared/**', 'runtime/protocol/**']
+const AGENT = ['runtime/agent/**', 'runtime/board-model/**', 'runtime/shared/**', 'runtime/protocol/**']
 
 export const SOURCES: Record<string, string[]> = {
   'cold-start': ['test/bench/cold-start.ts', ...HARNESS, ...AGENT],
@@ -16,5 +16,5 @@ export const SOURCES: Record<string, string[]> = {
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   reliability: ['test/bench/reliability.ts', 'test/bench/lib/overload-process.ts', 'test/helpers/cluster.ts', 'test/helpers/load.ts', 'test/helpers/fault-run.ts',
     'test/helpers/fault-cluster.ts', 'test/helpers/noisy.ts', ...HARNESS, 'runtime/**', 'boards/**'],
-  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
+  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
 }
