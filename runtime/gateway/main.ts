@@ -24,6 +24,7 @@ import { isPasswordHash } from '../shared/password.js'
 import { InflightStore } from '../leader/inflight-store.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback } from '../leader/accept-hook.js'
+import { limitPublishSize } from '../leader/broker-limits.js'
 import type { InboundMessage } from '../transport/transport.js'
 
 export interface GatewayOptions {
@@ -111,7 +112,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   try {
     if (o.brokerUrl === undefined) {
       const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
-      const auth = { ...users, authorizePublish: acceptBeforePuback(topics, () => admit, users?.authorizePublish) }
+      const auth = { ...users, authorizePublish: limitPublishSize(topics, acceptBeforePuback(topics, () => admit, users?.authorizePublish)) }
       const sessionsDir = join(o.dataDir, 'sessions')
       mkdirSync(sessionsDir, { recursive: true })
       sessions = await BrokerSessions.open(sessionsDir, o.log)

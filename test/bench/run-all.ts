@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 // Runs every bench module in this folder, one process each, in name order.
 const here = fileURLToPath(new URL('.', import.meta.url))
-const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts'])
+const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluate-params.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts'])
 let failed = 0
 for (const f of readdirSync(here).filter((n) => n.endsWith('.ts') && !skip.has(n)).sort()) {
   console.log(`\n== ${f}`)
