@@ -63,7 +63,8 @@ const commandLine = (): string => {
 
 /** Provenance for the result `name` (a key of SOURCES), taken when the result is written. */
 export const runMeta = (name: string): RunMeta => {
-  const status = git(['status', '--porcelain', '--untracked-files=no'])
+  // Results written earlier in the same `npm run bench` are not a change to what is measured.
+  const status = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results'])
   return {
     git_sha: git(['rev-parse', 'HEAD']),
     git_dirty: status === null ? null : status !== '',
