@@ -9,8 +9,8 @@
  * parameters are frozen in evaluate-params.ts. Runs one child process per simulation, two at a
  * time. Writes bench/results/evaluation.json and evaluation-{p99,energy}.svg.
  */
-import { execFileSync, spawn } from 'node:child_process'
-import { cpus, tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateTrace } from '../../runtime/sim/trace-gen.js'
@@ -26,6 +26,7 @@ import { ACTIVATOR_QUEUE_CAP } from '../../runtime/leader/policies/balance-activ
 import type { PolicyFigures } from '../../runtime/sim/report.js'
 import { lineChart } from './evaluation-chart.js'
 import { EVALUATION as E } from './evaluate-params.js'
+import { runMeta } from './lib/meta.js'
 
 const arg = (name: string, dflt: string): string => { const i = process.argv.indexOf(name); return i < 0 ? dflt : process.argv[i + 1] ?? dflt }
 const dayDir = (seed: number): string => join(tmpdir(), `wisp-evaluation-day-${seed}`)
@@ -152,14 +153,10 @@ if (process.argv.includes('--one')) {
     for (const c of E.sensitivity.coldMs) sensitivity[set]![`cold ${c} ms`] = summarise(over(g, set, E.sensitivity.seeds, { coldMs: c })).mean
     for (const s of E.sensitivity.speedError) sensitivity[set]![`speed misestimated ±${s * 100} %`] = summarise(over(g, set, E.sensitivity.seeds, { speedError: s })).mean
   }
-  const git = (a: string[]): string | null => { try { return execFileSync('git', a).toString().trim() } catch { return null } }
   const report = {
     name: 'evaluation',
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    git_sha: git(['rev-parse', 'HEAD']),
-    git_dirty: (git(['status', '--porcelain']) ?? '') !== '',
+    // Provenance as every other result records it (git sha and dirty flag, digest of the measured sources).
+    ...runMeta('evaluation'),
     command: 'npm run evaluate',
     wall_s: wallS,
     figures,
