@@ -1,7 +1,7 @@
 import type { ClusterView } from './policies/types.js'
 
 /**
- * True when boards are live but every one already holds `limit` invocations of `fn` (queued
+ * True when boards are live but every one already holds its `queue_limit` (or `limit`) invocations of `fn` (queued
  * or running, by the leader's exact count or the board's gossip, whichever is larger): a new
  * invocation would only wait for the boards' queues and then be refused, so it is refused
  * now (WISP_OVERLOADED) rather than seconds later. With no live board it is not overload: the
@@ -12,7 +12,8 @@ export const clusterFull = (view: ClusterView, fn: string, limit: number): boole
   for (const b of view.boards) {
     if (!b.routable) continue
     routable++
-    if ((b.functions[fn]?.queueLen ?? 0) < limit) return false
+    // The board's own bound when it reports one (the balancer skips a board at it), else the leader's.
+    if ((b.functions[fn]?.queueLen ?? 0) < (b.queueLimit ?? limit)) return false
   }
   return routable > 0
 }
