@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
+import { urlHost } from '../shared/bind.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { loadAssets, type Asset } from './assets.js'
 import { SseHub } from './sse.js'
@@ -57,9 +58,6 @@ const send = (res: ServerResponse, status: number, type: string, body: string | 
 const json = (res: ServerResponse, status: number, value: unknown, head: boolean): void =>
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), head)
 
-const displayHost = (host: string): string =>
-  host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-
 /** Starts the board or cluster status server: page, JSON API, live events and Prometheus metrics. */
 export const startStatusServer = async (opts: StatusServerOptions): Promise<StatusServer> => {
   const log = opts.log ?? silentLogger
@@ -111,7 +109,7 @@ export const startStatusServer = async (opts: StatusServerOptions): Promise<Stat
     server.listen(opts.port, host, () => { server.off('error', reject); resolve() })
   })
   const port = (server.address() as AddressInfo).port
-  const url = `http://${displayHost(host)}:${port}/`
+  const url = `http://${urlHost(host)}:${port}/`
   log.info(`${opts.kind} status page at ${url}`)
 
   let closed: Promise<void> | undefined
