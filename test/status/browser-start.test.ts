@@ -9,7 +9,7 @@ import { freePort } from '../helpers/ports.js'
 import { chromiumMissing, collectErrors, launch } from './browser-helpers.js'
 
 const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/tmp/', import.meta.url))
 
 const waitForOutput = (p: ChildProcess, re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
   let out = ''

@@ -6,7 +6,7 @@ import type { BoardSnapshot, ClusterSnapshot } from '../../runtime/status/types.
 import { chromiumMissing, collectErrors, launch } from './browser-helpers.js'
 import { MutableSource, T0, boardSnapshot, boardState, clusterSnapshot, invocation } from './fixtures.js'
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url))
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/tmp/', import.meta.url))
 const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1280, height: 900 }
 
