@@ -12,8 +12,9 @@ const wisp = (args: string[], cwd: string): ChildProcess =>
   spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
-const childrenOf = (pid: number): number[] =>
-  (spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
+/** The board processes among pid's children (not, e.g., a transpiler service the CLI may run). */
+const boardsOf = (pid: number): number[] =>
+  (spawnSync('pgrep', ['-P', String(pid), '-f', ' board --config ']).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
 
 const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<string> => {
   let out = ''
@@ -33,7 +34,7 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
   const out = await waitForOutput(p, /Ctrl-C stops/, 60_000)
   t.match(out, new RegExp(`mqtt://127\\.0\\.0\\.1:${mqttPort} \\(open mode, loopback only`))
-  t.match(out, /mosquitto_pub -h 127\.0\.0\.1 -p \d+ -t wisp\/invoke\/hello\/me\/r1/)
+  t.match(out, /id=r\$\(date \+%s%N\); mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t "wisp\/result\/me\/hello\/\$id" -C 1 & sleep 0\.5; mosquitto_pub -h 127\.0\.0\.1 -p \d+ -t "wisp\/invoke\/hello\/me\/\$id"/, 'the example uses a fresh request id per paste')
   t.match(out, /hello/)
 
   const client = await TestClient.connect(`mqtt://127.0.0.1:${mqttPort}`)
@@ -43,7 +44,15 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   t.match(r?.json, { ok: true, result: { greeting: 'hello, edge' } })
   await client.close()
 
-  const kids = childrenOf(p.pid as number)
+  // The event from standard input (`-f -`), as for events too large for the command line.
+  const inv = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, 'invoke', 'hello', '-f', '-', '--broker', `mqtt://127.0.0.1:${mqttPort}`], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
+  let invOut = ''
+  inv.stdout.on('data', (d: Buffer) => { invOut += d.toString() })
+  inv.stdin.end(JSON.stringify({ name: 'x'.repeat(200_000) }))
+  t.equal(await new Promise<number | null>((resolve) => inv.on('exit', resolve)), 0, 'wisp invoke -f - exits 0')
+  t.match(JSON.parse(invOut), { ok: true, result: { greeting: `hello, ${'x'.repeat(200_000)}` } }, 'a 200 kB event read from standard input')
+
+  const kids = boardsOf(p.pid as number)
   t.equal(kids.length, 2, 'one child process per board')
   const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)))
   p.kill('SIGTERM')

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { ReplySchema, parseWith, type Reply } from '../../protocol/messages.js'
 import { Topics } from '../../protocol/topics.js'
@@ -33,11 +34,12 @@ export const invokeOnce = async (o: { broker: string, fn: string, payload: strin
 export const registerInvoke = (program: Command): void => {
   addCredentialOptions(program.command('invoke <fn> [json]')
     .description('invoke a function and print its reply (exit code 1 when the reply is ok:false)')
+    .option('-f, --file <path>', 'read the event (JSON) from a file, or from standard input with "-" (for events too large for the command line)')
     .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883')
     .option('--timeout-ms <ms>', 'how long to wait for the reply', intOption('--timeout-ms'), 30_000))
-    .action(async (fn: string, json: string | undefined, o: { broker: string, timeoutMs: number, username?: string, password?: string, ca?: string }) => {
+    .action(async (fn: string, json: string | undefined, o: { file?: string, broker: string, timeoutMs: number, username?: string, password?: string, ca?: string }) => {
       try {
-        const payload = json ?? ''
+        const payload = eventText(json, o.file)
         if (payload !== '') {
           try { JSON.parse(payload) } catch { throw new WispError('WISP_BAD_PAYLOAD', `the event is not valid JSON: ${payload.slice(0, 80)}`) }
         }
@@ -46,4 +48,15 @@ export const registerInvoke = (program: Command): void => {
         process.exit(reply.ok ? 0 : 1)
       } catch (err) { fail(err) }
     })
+}
+
+/** The event from the argument, a file, or standard input ("-"); both at once is a usage error. */
+export const eventText = (json: string | undefined, file: string | undefined, readFile: (path: string | number) => string = (f) => readFileSync(f, 'utf8')): string => {
+  if (file === undefined) return json ?? ''
+  if (json !== undefined) throw new WispError('WISP_BAD_PAYLOAD', 'give the event either as an argument or with --file, not both')
+  try {
+    return readFile(file === '-' ? 0 : file).trim()
+  } catch (err) {
+    throw new WispError('WISP_BAD_PAYLOAD', `cannot read the event from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`)
+  }
 }

@@ -40,7 +40,8 @@ export const registerStart = (program: Command): void => {
           ...cluster.boards.map((b, i) => `  ${b.id.padEnd(8)} http://127.0.0.1:${o.httpPort + i + 1}/`),
           '',
           'Try it (in another terminal):',
-          `  mosquitto_sub -h 127.0.0.1${p}${as} -t 'wisp/result/me/hello/r1' -C 1 & sleep 0.5; mosquitto_pub -h 127.0.0.1${p}${asPub} -t wisp/invoke/hello/me/r1 -m '{"name":"edge"}'`,
+          // A fresh request id per paste: the leader answers a repeated id once (deduplication).
+          `  id=r$(date +%s%N); mosquitto_sub -h 127.0.0.1${p}${as} -t "wisp/result/me/hello/$id" -C 1 & sleep 0.5; mosquitto_pub -h 127.0.0.1${p}${asPub} -t "wisp/invoke/hello/me/$id" -m '{"name":"edge"}'`,
           `  npx wisp invoke hello '{"name":"edge"}' --broker ${url}${asCli}`,
           '',
           'Ctrl-C stops the cluster.',
