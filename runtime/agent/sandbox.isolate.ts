@@ -45,6 +45,11 @@ const apply = Reflect.apply
 const create = Object.create
 const SetC = Set
 const PromiseC = Promise
+const getProto = Object.getPrototypeOf
+const isArray = Array.isArray
+const ObjectProto = Object.prototype
+const ArrayProto = Array.prototype
+const objTag = Object.prototype.toString
 
 // WebAssembly memory is allocated outside the V8 heap that memoryLimit watches (a growing
 // Memory ran to 4 GiB in our tests), so functions do not get it.
@@ -163,12 +168,36 @@ const envelope = (ok: boolean, body: { code?: string, message?: string, resultJs
   return s + ',"ok":' + (ok ? 'true' : 'false') + '}'
 }
 
+/** "a Map", "an instance of Point": read through captured built-ins, never through the value's own getters. */
+const kindOf = (v: object, proto: unknown): string => {
+  const tag = toStr(apply(objTag, v, [])).slice(8, -1)
+  if (tag !== 'Object') return `a ${tag}`
+  try {
+    const c = getDesc(proto as object, 'constructor')
+    const n = c !== undefined && 'value' in c && typeof c.value === 'function' ? getDesc(c.value as object, 'name') : undefined
+    if (n !== undefined && 'value' in n && typeof n.value === 'string' && n.value !== '') return `an instance of ${n.value}`
+  } catch { /* a hostile prototype: describe it generically */ }
+  return 'a non-plain object'
+}
+
+const at = (key: string): string => key === '' ? '' : ` at key "${key}"`
+
 const serialise = (value: unknown): string => {
   if (value === undefined) return 'null'
   const s = stringify(value, (key, v: unknown) => {
     const t = typeof v
     if (t === 'function' || t === 'symbol') {
-      throw new TypeError(`the result holds a ${t}${key === '' ? '' : ` at key "${key}"`}`)
+      throw new TypeError(`the result holds a ${t}${at(key)}`)
+    }
+    // A Map, Set, typed array or class instance would come out as {} or a bag of indices, its
+    // content silently lost: only plain objects and arrays are results (a Date has already
+    // become its ISO string through its toJSON here).
+    if (t === 'object' && v !== null) {
+      const o = v as object
+      const proto = getProto(o) as unknown
+      if (proto !== ObjectProto && proto !== null && !(isArray(o) && proto === ArrayProto)) {
+        throw new TypeError(`the result holds ${kindOf(o, proto)}${at(key)}, not a plain object or array (convert it, e.g. Object.fromEntries(map) or [...set])`)
+      }
     }
     return v
   })

@@ -118,12 +118,18 @@ const suite = (isolation: 'shared' | 'context'): void => {
       ['a-ret-fn', 'return () => 1', /function/],
       ['a-ret-nested-fn', 'return { a: { f () {} } }', /function at key "f"/],
       ['a-ret-cycle', 'const o = {}; o.self = o; return o', /circular/i],
-      ['a-ret-bigint', 'return 10n', /BigInt/]
+      ['a-ret-bigint', 'return 10n', /BigInt/],
+      ['a-ret-map', "return new Map([['a', 1]])", /holds a Map, not a plain object/],
+      ['a-ret-nested-set', 'return { tags: new Set([1]) }', /holds a Set at key "tags"/],
+      ['a-ret-class', 'class Point { constructor () { this.x = 1 } } return [new Point()]', /holds an instance of Point at key "0"/],
+      ['a-ret-bytes', 'return new Uint8Array(4)', /holds a Uint8Array/]
     ] as const) {
       const o = await attack(name, body)
       tt.notOk(o.ok, name)
       if (!o.ok) { tt.equal(o.error.code, 'WISP_FUNCTION_ERROR'); tt.match(o.error.message, re) }
     }
+    const plain = await attack('a-ret-plain', 'return { a: [1, { b: null }], n: Object.create(null), d: new Date(0) }')
+    tt.same(plain.ok ? plain.result : plain.error, { a: [1, { b: null }], n: {}, d: '1970-01-01T00:00:00.000Z' }, 'plain objects, arrays, null-prototype records and Dates (as ISO strings) are results')
     const u = await attack('a-ret-undef', 'return undefined')
     tt.ok(u.ok && u.result === null, 'undefined becomes null')
     await servesAfter(tt, 'results')
