@@ -84,6 +84,7 @@ export class Leader {
   /** Called when a board's gossip went quiet (not a clean offline): the power controller may cycle it. */
   onStale: (board: string) => void = () => {}
   private readonly decisions: Decision[] = []
+  private readonly decisionCounts = new Map<string, number>()
   private readonly listeners = new Set<(c: Completion) => void>()
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private lastStatePublish = 0
@@ -111,6 +112,8 @@ export class Leader {
   }
 
   recentDecisions (): readonly Decision[] { return this.decisions }
+  /** Decisions made since start, by `kind\u0000policy`. */
+  decisionTotals (): ReadonlyMap<string, number> { return this.decisionCounts }
 
   /** The cluster as the policies see it: boards from gossip plus per-function demand. */
   policyView (consumeArrivals = false): ClusterView {
@@ -321,6 +324,8 @@ export class Leader {
   }
 
   private record (d: Decision): void {
+    const key = `${d.kind}\u0000${d.policy}`
+    this.decisionCounts.set(key, (this.decisionCounts.get(key) ?? 0) + 1)
     this.decisions.push(d)
     if (this.decisions.length > 200) this.decisions.splice(0, this.decisions.length - 100)
   }

@@ -5,6 +5,7 @@ import { Recent, SnapshotFeed } from './feed.js'
 import { startStatusServer, type StatusServer } from './server.js'
 import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from './types.js'
 import type { Completion, Leader } from '../leader/leader.js'
+import type { Decision } from '../leader/policies/types.js'
 
 /** The `function` label of invocations of a name that is not deployed (one series for all of them). */
 export const UNDEPLOYED = '(not deployed)'
@@ -22,6 +23,23 @@ export const percentile = (sorted: readonly number[], p: number): number | null 
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? null
 
 /**
+ * Newest-first decisions with each run of identical ones (kind, policy, function, choice,
+ * reason) collapsed into its newest row and a `repeats` count: the proactive scaler's "within
+ * capacity" every tick is one row, not a flood.
+ */
+export const collapseDecisions = (newestFirst: readonly Decision[]): Array<Decision & { repeats?: number }> => {
+  const out: Array<Decision & { repeats?: number }> = []
+  const same = (a: Decision, b: Decision): boolean =>
+    a.kind === b.kind && a.policy === b.policy && a.fn === b.fn && a.choice === b.choice && a.reason === b.reason
+  for (const d of newestFirst) {
+    const last = out[out.length - 1]
+    if (last !== undefined && same(last, d)) out[out.length - 1] = { ...last, repeats: (last.repeats ?? 1) + 1 }
+    else out.push(d)
+  }
+  return out
+}
+
+/**
  * The gateway's cluster page and /metrics: boards and their power states from the leader's
  * view, its recent decisions, latency percentiles and Jain's index of per-function slowdown
  * over recent completions, and a power history sampled once a second.
@@ -34,6 +52,8 @@ export class ClusterStatus {
   private readonly history = new Recent<ClusterPowerPoint>(600)
   private readonly feed: SnapshotFeed<ClusterSnapshot>
   private energyJ = 0
+  /** Per kind and policy, the leader's decision total already added to /metrics. */
+  private readonly decisionsCounted = new Map<string, number>()
   private lastSample = 0
   private timer: ReturnType<typeof setInterval> | null = null
   private server: StatusServer | null = null
@@ -79,6 +99,16 @@ export class ClusterStatus {
       total += b.powerW
       this.metrics.power.set({ board: b.id, source: this.leader.cluster.get(b.id)?.state?.power_source ?? 'surrogate' }, b.powerW)
       this.metrics.queueLength.set({ board: b.id, function: '*' }, b.queueLen)
+    }
+    for (const b of view.boards) {
+      const e = this.leader.cluster.get(b.id)?.state?.energy_j
+      if (e !== undefined) this.metrics.energy.set({ board: b.id }, e)
+    }
+    for (const [key, n] of this.leader.decisionTotals()) {
+      const [kind = '', policy = ''] = key.split('\u0000')
+      const seen = this.decisionsCounted.get(key) ?? 0
+      if (n > seen) this.metrics.decisions.inc({ kind, policy }, n - seen)
+      this.decisionsCounted.set(key, n)
     }
     if (this.lastSample > 0) this.energyJ += total * (now - this.lastSample) / 1000
     this.lastSample = now
@@ -127,7 +157,7 @@ export class ClusterStatus {
       boards,
       total_power_w: total,
       energy_j: this.energyJ,
-      decisions: [...this.leader.recentDecisions()].slice(-30).reverse(),
+      decisions: collapseDecisions([...this.leader.recentDecisions()].reverse()).slice(0, 30),
       fairness: { jain: jain(perFn) },
       latency: { p50_ms: percentile(totals, 0.5), p99_ms: percentile(totals, 0.99), count: totals.length },
       power_history: this.history.oldestFirst(),

@@ -61,8 +61,12 @@ export interface ClusterSnapshot {
   readonly total_power_w: number
   /** Energy of all boards since the leader started. */
   readonly energy_j: number
-  /** The leader's latest decisions, newest first, each with its per-candidate scores. */
-  readonly decisions: readonly Decision[]
+  /**
+   * The leader's latest decisions, newest first, each with its per-candidate scores; a run of
+   * identical ones (same kind, policy, function, choice and reason) is one row, the newest, with
+   * `repeats` counting the run.
+   */
+  readonly decisions: ReadonlyArray<Decision & { readonly repeats?: number }>
   /** Jain's index of per-function slowdowns (1 = perfectly fair); null before there is data. */
   readonly fairness: { readonly jain: number | null }
   readonly latency: { readonly p50_ms: number | null, readonly p99_ms: number | null, readonly count: number }

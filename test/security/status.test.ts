@@ -7,10 +7,11 @@ import { startStatusServer, MAX_SSE_CLIENTS } from '../../runtime/status/server.
 import type { ClusterSnapshot } from '../../runtime/status/types.js'
 import { startGateway } from '../../runtime/gateway/main.js'
 import { Topics } from '../../runtime/protocol/topics.js'
+import { newIncarnation } from '../../runtime/protocol/incarnation.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { silentLogger } from '../../runtime/shared/log.js'
-import { MutableSource, clusterSnapshot } from '../status/fixtures.js'
+import { MutableSource, boardState, clusterSnapshot } from '../status/fixtures.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { freePort } from '../helpers/ports.js'
 
@@ -88,4 +89,14 @@ t.test('/metrics has series only for deployed functions, whatever names clients 
   t.notMatch(text, /made-up-/, 'no series per made-up name')
   t.match(text, new RegExp(`wisp_invocations_total\\{function="\\(not deployed\\)",outcome="WISP_UNKNOWN_FUNCTION"\\} ${n}`), 'they share one series')
   t.match(text, /wisp_invocations_total\{function="hello",outcome="WISP_NO_BOARD"\} 1/, 'a deployed function has its own (the positive control)')
+
+  // A board's energy and the leader's decisions have samples once there are any (sampled each second).
+  await c.pub(new Topics().board('b1', 'state'), JSON.stringify(boardState('b1', { incarnation: newIncarnation(), ts: Date.now(), energy_j: 84.2 })))
+  let m = ''
+  for (let i = 0; i < 100 && !(/wisp_board_energy_joules\{board="b1"\} 84\.2/.test(m) && /wisp_decisions_total\{kind="balance"/.test(m)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    m = (await call(`${gw.statusUrl ?? ''}metrics`)).body
+  }
+  t.match(m, /wisp_board_energy_joules\{board="b1"\} 84\.2/, 'a board\'s energy has a sample')
+  t.match(m, /wisp_decisions_total\{kind="balance",policy="[^"]+"\} [1-9]/, 'the leader\'s decisions are counted')
 })

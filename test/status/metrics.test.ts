@@ -2,6 +2,8 @@ import t from 'tap'
 import { request } from 'node:http'
 import { Registry, register as globalRegistry } from 'prom-client'
 import { createBoardMetrics, createClusterMetrics, recordInvocation } from '../../runtime/status/metrics.js'
+import { collapseDecisions } from '../../runtime/status/cluster-status.js'
+import type { Decision } from '../../runtime/leader/policies/types.js'
 import { startStatusServer } from '../../runtime/status/server.js'
 import type { BoardSnapshot } from '../../runtime/status/types.js'
 import { MutableSource, boardSnapshot, invocation } from './fixtures.js'
@@ -131,4 +133,12 @@ t.test('the parser rejects malformed exposition text', async (t) => {
   t.throws(() => parseExposition('wisp_x{a="1" 3\n'))
   t.throws(() => parseExposition('wisp_x abc\n'))
   t.throws(() => parseExposition('# TYPE wisp_x bogus\n'))
+})
+
+t.test('the cluster page collapses a run of identical decisions into its newest row with a count', async (t) => {
+  const d = (at: number, kind: Decision['kind'], reason: string, choice: string | null = null): Decision => ({ kind, policy: 'p', at, choice, scores: {}, reason })
+  const newestFirst = [d(5, 'scale', 'within capacity'), d(4, 'scale', 'within capacity'), d(3, 'scale', 'within capacity'), d(2, 'balance', 'least', 'b1'), d(1, 'scale', 'within capacity')]
+  const out = collapseDecisions(newestFirst)
+  t.same(out.map((x) => [x.at, x.kind, x.repeats]), [[5, 'scale', 3], [2, 'balance', undefined], [1, 'scale', undefined]])
+  t.same(collapseDecisions([d(2, 'balance', 'least', 'b1'), d(1, 'balance', 'least', 'b2')]).length, 2, 'a different choice is a different row')
 })

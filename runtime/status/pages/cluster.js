@@ -53,7 +53,7 @@ const render = (s) => {
   replace('decisions', decisions.length === 0
     ? emptyRow(6, 'no decisions yet')
     : decisions.map((d) => el('tr', {},
-      el('td', {}, fmtTime(d.at)),
+      el('td', {}, fmtTime(d.at), d.repeats > 1 ? el('div', { class: 'note' }, `×${d.repeats}`) : false),
       el('td', {}, badge(d.kind, 'info'), el('div', { class: 'note' }, d.policy)),
       el('td', {}, d.fn ?? '–'),
       el('td', { class: 'mono' }, d.choice ?? 'none'),
