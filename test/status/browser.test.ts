@@ -22,7 +22,7 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
   t.teardown(() => gw.close())
   t.teardown(() => b1.close())
   // The cluster page links each board to its own page.
-  cluster.current = clusterSnapshot({ boards: clusterSnapshot().boards.map((b) => b.id === 'b1' ? { ...b, status_url: b1.url } : b) })
+  cluster.current = clusterSnapshot({ boards: clusterSnapshot().boards.map((b) => b.id === 'b1' ? { ...b, status_url: b1.url } : b.id === 'b3' ? { ...b, status_url: 'http://127.0.0.1:9/' } : b) })
 
   t.test('cluster page: boards, badges, decisions, live chart', async (t) => {
     const page = await browser.newPage({ viewport: DESKTOP })
@@ -32,6 +32,7 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     await page.waitForSelector('#boards tr[data-board="b4"]', { timeout: 5000 })
     t.same(await page.$$eval('#boards tr[data-board]', (rows) => rows.map((r) => r.getAttribute('data-board'))), ['b1', 'b2', 'b3', 'b4'])
     t.equal(await page.getAttribute('#boards tr[data-board="b1"] a', 'href'), b1.url, 'board links to its status page')
+    t.equal(await page.$$eval('#boards tr[data-board="b3"] a', (a) => a.length), 0, 'a gated board has no (dead) link')
     t.same(await page.$$eval('#boards .badge.on, #boards .badge.draining, #boards .badge.gated, #boards .badge.booting', (b) => b.map((x) => x.textContent)),
       ['on', 'draining', 'gated', 'booting'])
     t.match(await page.textContent('#decisions'), /least-expected-completion/)

@@ -40,7 +40,8 @@ const render = (s) => {
   replace('boards', s.boards.length === 0
     ? emptyRow(8, 'no board has joined yet')
     : s.boards.map((b) => el('tr', { 'data-board': b.id },
-      el('td', {}, b.status_url ? safeLink(b.status_url, b.id) : b.id, el('div', { class: 'note' }, b.profile)),
+      // A gated or offline board serves no page: its id, not a dead link.
+      el('td', {}, b.status_url && b.power !== 'gated' && b.power !== 'offline' ? safeLink(b.status_url, b.id) : b.id, el('div', { class: 'note' }, b.profile)),
       el('td', {}, badge(b.power)),
       el('td', { class: 'num' }, fmtW(b.power_w)),
       el('td', { class: 'num' }, fmtJ(b.energy_j)),
