@@ -32,6 +32,8 @@ export interface ClusterOptions {
   readonly accounts?: boolean
   /** Interface of the embedded broker (default 127.0.0.1). */
   readonly mqttHost?: string
+  /** An external broker (e.g. Mosquitto) for the gateway and the boards instead of the embedded aedes (open mode only). */
+  readonly brokerUrl?: string
   readonly log: Logger
 }
 
@@ -88,7 +90,7 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
   }
   const gateway = await startGateway({
     dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, mqttHost: o.mqttHost, httpPort: o.httpPort, log: o.log, leader: o.leader,
-    policy: o.policy, powerPolicy: o.powerPolicy, relays, users
+    policy: o.policy, powerPolicy: o.powerPolicy, relays, users, brokerUrl: o.brokerUrl
   })
   const close = async (): Promise<void> => {
     closing = true
