@@ -61,7 +61,7 @@ const filter = z.string().superRefine((f, ctx) => {
  */
 export const TriggersSchema = z.object({
   on: z.array(filter).max(MAX_TRIGGER_TOPICS).default([]),
-  every_ms: z.number().int().min(MIN_EVERY_MS).max(MAX_EVERY_MS).optional(),
+  every_ms: z.number().int().min(MIN_EVERY_MS, 'must be at least 1 s (--every 1s)').max(MAX_EVERY_MS, 'must be at most 7 days').optional(),
   cron: z.string().min(1).max(128).optional(),
   tz: z.string().min(1).max(64).refine(isTimeZone, 'is not an IANA time zone (e.g. "UTC", "Europe/Paris")').default(DEFAULT_TRIGGER_TZ),
   concurrency: z.number().int().min(1).max(10_000).default(16),
