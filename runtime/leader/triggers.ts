@@ -145,7 +145,9 @@ export class TriggerRunner {
   }
 
   private dead (fn: string, source: TriggerSource, requestId: string | null, err: WispError, board: string | null = null): void {
-    this.d.log.warn('triggered invocation failed', { fn, code: err.code, ...(source.kind === 'topic' ? { topic: source.topic } : { scheduled_at: source.scheduled_at }) })
+    // A refusal by the trigger's own limits is logged quietly: under a flood it would be one line per message.
+    const log = requestId === null ? this.d.log.debug : this.d.log.warn
+    log.call(this.d.log, 'triggered invocation failed', { fn, code: err.code, ...(source.kind === 'topic' ? { topic: source.topic } : { scheduled_at: source.scheduled_at }) })
     const letter = {
       v: 1, fn, request_id: requestId, error: err.toJSON(), board, at: this.d.clock.now(),
       trigger: source.kind === 'topic' ? { kind: 'topic', filter: source.filter } : { kind: 'schedule' },

@@ -79,7 +79,7 @@ t.test('a failing triggered function lands on wisp/dead/<fn> with the error and 
   await r.sensor.pub('sensors/kitchen/temp', '{"c":99}')
   const got = await r.dead.waitFor((rs) => rs.length >= 1, 15_000)
   t.equal(got[0]?.topic, 'wisp/dead/bad')
-  const letter = got[0]?.json as Record<string, any>
+  const letter = got[0]?.json as { fn: string, error: { code: string, message: string }, topic: string, trigger: unknown, request_id: string }
   t.equal(letter.fn, 'bad')
   t.equal(letter.error.code, 'WISP_FUNCTION_ERROR')
   t.match(letter.error.message, /sensor says 99/)
