@@ -64,6 +64,7 @@ export class Registry {
   }
 
   get (fn: string): Manifest | undefined { return this.manifests.get(fn) }
+  list (): Manifest[] { return [...this.manifests.values()] }
 
   /** Calls `l` with the name of each function deployed, redeployed or removed, once the view has it. */
   onChange (l: (fn: string) => void): () => void { this.changeListeners.add(l); return () => this.changeListeners.delete(l) }
@@ -73,7 +74,6 @@ export class Registry {
       try { l(fn) } catch (err) { this.log.warn('registry listener failed', { fn, err: (err as Error).message }) }
     }
   }
-  list (): Manifest[] { return [...this.manifests.values()] }
 
   async code (sha: string): Promise<string | undefined> {
     await this.chain
