@@ -22,7 +22,7 @@ export const registerDeploy = (program: Command): void => {
     .option('--concurrency <n>', 'invocations co-executing in one runtime', intOption('--concurrency'))
     .option('--isolation <mode>', 'shared (module state shared by co-executing invocations) or context (fresh globals per invocation)')
     .option('--on <filter>', 'run on each message on this MQTT topic filter (repeatable; none under wisp/, and none starting with + or #); event {topic, payload, qos, retain, receivedAt}, payload parsed as JSON when it parses, else the UTF-8 string', collect, [])
-    .option('--every <duration>', 'run once per interval cluster-wide (e.g. 30s, 5m, 1h; at least 1s), on multiples of it since the epoch; event {scheduledAt, firedAt}')
+    .option('--every <duration>', 'run once per interval cluster-wide (e.g. 30s, 5m, 1h; at least 1s), on multiples of it since the epoch; event {scheduledAt, firedAt}. Ticks missed while the gateway was down are skipped')
     .option('--cron <expr>', 'run on a cron schedule (5 fields, or 6 with seconds first) cluster-wide; event {scheduledAt, firedAt}. Ticks missed while the gateway was down are skipped; the next one runs')
     .option('--tz <zone>', 'IANA time zone the --cron expression is read in', DEFAULT_TRIGGER_TZ)
     .option('--trigger-concurrency <n>', 'triggered invocations in flight at once per trigger (default 16); past it the event goes to wisp/dead/<fn>', intOption('--trigger-concurrency'))
