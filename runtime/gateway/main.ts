@@ -16,6 +16,7 @@ import { ControlLoop } from '../leader/control-loop.js'
 import { PowerController } from '../leader/power-controller.js'
 import { PowerGate, type GpioPin } from '../../node-firmware-bridge/index.js'
 import { Registry } from '../leader/registry.js'
+import { TriggerRunner } from '../leader/triggers.js'
 import { ClusterStatus } from '../status/cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from '../leader/broker-auth.js'
@@ -66,6 +67,7 @@ export interface Gateway {
   readonly topics: Topics
   readonly leader: Leader
   readonly registry: Registry
+  readonly triggers: TriggerRunner
   readonly power: PowerController
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
@@ -150,6 +152,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
   leaderUp(leader)
+  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock: systemClock, log: o.log })
+  await triggers.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
   loop.start()
   const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
@@ -158,17 +162,18 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
+      await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, broker, statusUrl, power, openMode,
+    transport, topics, leader, registry, triggers, broker, statusUrl, power, openMode,
     close: async () => {
       loop.stop()
       power.close()
       await status.close()
+      await triggers.stop()
       await leader.stop()
       await transport.close()
       await registry.close()

@@ -11,6 +11,7 @@ import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js
 import type { InflightStore } from './inflight-store.js'
 import { recoverInvocations } from './recover.js'
 import { admitInvoke } from './on-invoke.js'
+import { ownInvocation } from './own-invocation.js'
 import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
 import { clusterFull } from './overload.js'
@@ -173,7 +174,24 @@ export class Leader {
       if (out.reply !== null) void this.send(out.reply, reply)
       return
     }
-    const inv = out.invocation
+    this.begin(out.invocation, now)
+  }
+
+  /**
+   * Invokes `fn` on the leader's own behalf (a trigger or a schedule): the same admission,
+   * dispatch and retries as an invoke, with no reply address. Every outcome, a refusal
+   * included, reaches the completion listeners under `requestId`.
+   */
+  submit (fn: string, event: unknown, requestId: string): void {
+    const now = this.d.clock.now()
+    const manifest = this.d.registry.get(fn)
+    const refuse = (err: WispError): void => this.emit({ fn, requestId, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
+    if (manifest === undefined) { refuse(new WispError('WISP_UNKNOWN_FUNCTION', `no function "${fn}" is deployed`)); return }
+    if (this.inflight.size >= this.opts.maxInflight) { refuse(new WispError('WISP_OVERLOADED', 'the leader has as many invocations in flight as it may hold')); return }
+    this.begin(ownInvocation({ fn, manifest, event, requestId, now, waitMs: this.opts.waitMs }), now)
+  }
+
+  private begin (inv: Invocation, now: number): void {
     this.demand.arrive(inv.fn)
     if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
       const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }

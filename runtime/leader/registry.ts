@@ -27,6 +27,7 @@ export interface RegistryOptions {
  */
 export class Registry {
   private readonly manifests = new Map<string, Manifest>()
+  private readonly changeListeners = new Set<(fn: string) => void>()
   /** Size in bytes of each blob in the store (the store's `code:` keys, kept in memory). */
   private readonly stored = new Map<string, number>()
   private readonly pending = new Map<string, { text: string, timer: ReturnType<typeof setTimeout> }>()
@@ -65,6 +66,15 @@ export class Registry {
   get (fn: string): Manifest | undefined { return this.manifests.get(fn) }
   list (): Manifest[] { return [...this.manifests.values()] }
 
+  /** Calls `l` with the name of each function deployed, redeployed or removed, once the view has it. */
+  onChange (l: (fn: string) => void): () => void { this.changeListeners.add(l); return () => this.changeListeners.delete(l) }
+
+  private changed (fn: string): void {
+    for (const l of this.changeListeners) {
+      try { l(fn) } catch (err) { this.log.warn('registry listener failed', { fn, err: (err as Error).message }) }
+    }
+  }
+
   async code (sha: string): Promise<string | undefined> {
     await this.chain
     return await this.db.get(`code:${sha}`)
@@ -100,6 +110,7 @@ export class Registry {
       this.enqueue(async () => await this.db.del(`fn:${fn}`))
       this.log.info('function removed', { fn })
       this.collect(prev.sha256)
+      this.changed(fn)
       return
     }
     let m: Manifest
@@ -121,6 +132,7 @@ export class Registry {
       this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
       if (prev !== undefined) this.collect(prev.sha256)
     }
+    this.changed(fn)
   }
 
   private onCode (topic: string, payload: Buffer): void {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
 import { ManifestSchema, MAX_CODE_BYTES, type Manifest } from './messages.js'
+import type { z } from 'zod'
+import type { TriggersSchema } from './triggers.js'
 import { WispError } from '../shared/errors.js'
 import { deepFreeze } from '../shared/freeze.js'
 import { firstIssue } from '../shared/zod-issue.js'
@@ -9,6 +11,7 @@ export interface DeployOptions {
   readonly timeout_ms?: number
   readonly concurrency?: number
   readonly isolation?: 'shared' | 'context'
+  readonly triggers?: z.input<typeof TriggersSchema>
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')

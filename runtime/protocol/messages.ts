@@ -6,6 +6,7 @@ import { firstIssue } from '../shared/zod-issue.js'
 import { INCARNATION_RE } from './incarnation.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.js'
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
+import { TriggersSchema } from './triggers.js'
 
 /** Every message wisp writes carries the protocol version. */
 export const PROTOCOL_VERSION = 1 as const
@@ -40,7 +41,9 @@ export const ManifestSchema = z.object({
   memory_mb: z.number().int().min(8).max(2048).default(64),
   timeout_ms: z.number().int().min(1).max(15 * 60_000).default(5000),
   concurrency: z.number().int().min(1).max(1000).default(32),
-  isolation: z.enum(['shared', 'context']).default('shared')
+  isolation: z.enum(['shared', 'context']).default('shared'),
+  /** MQTT topics and schedules that invoke the function (runtime/protocol/triggers.ts). */
+  triggers: TriggersSchema.optional()
 })
 export type Manifest = Readonly<z.infer<typeof ManifestSchema>>
 

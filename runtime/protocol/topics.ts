@@ -39,6 +39,8 @@ export class Topics {
   code (sha256: string): string { return `${this.prefix}/code/${sha256}` }
   board (id: string, channel: 'state' | 'run' | 'done' | 'control'): string { return `${this.prefix}/boards/${id}/${channel}` }
   leaderState (): string { return `${this.prefix}/leader/state` }
+  /** Dead letters: triggered invocations of `fn` that failed (after the normal retries) or were refused. */
+  dead (fn: string): string { return `${this.prefix}/dead/${fn}` }
 
   // Subscription filters (MQTT 3.1.1 §4.7: '+' one level, '#' the rest).
   get invokeFilter (): string { return `${this.prefix}/invoke/#` }

@@ -44,7 +44,7 @@ export class AedesTransport implements Transport {
       // Only this filter's handler: the broker calls one deliver function per subscription.
       const h = this.handlers.get(filter)
       try {
-        h?.({ topic: packet.topic, payload, retain: packet.retain === true })
+        h?.({ topic: packet.topic, payload, retain: packet.retain === true, qos: packet.qos })
       } catch (err) {
         // A handler that throws must not unwind into the broker (and every client with it).
         this.onHandlerError(err as Error, packet.topic)

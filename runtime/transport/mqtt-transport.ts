@@ -67,7 +67,7 @@ export class MqttTransport implements Transport {
     this.protocolVersion = version
     client.on('message', (topic, payload, packet) => {
       const props = packet.properties
-      const msg = { topic, payload, retain: packet.retain, responseTopic: props?.responseTopic, correlationData: props?.correlationData }
+      const msg = { topic, payload, retain: packet.retain, qos: packet.qos, responseTopic: props?.responseTopic, correlationData: props?.correlationData }
       const ids = props?.subscriptionIdentifier
       if (ids === undefined) { this.table.dispatch(msg); return }
       // A v5 broker sends one copy per matching subscription, each tagged with its identifier.

@@ -8,6 +8,8 @@ export interface InboundMessage {
   readonly payload: Buffer
   /** MQTT 3.1.1 §3.3.1.3: set on a message the broker sends because it was retained. */
   readonly retain: boolean
+  /** The QoS the message was delivered with (absent where a transport does not know it). */
+  readonly qos?: 0 | 1 | 2
   /** MQTT 5 §3.3.2.3.5 Response Topic and §3.3.2.3.6 Correlation Data, when the publisher spoke v5. */
   readonly responseTopic?: string
   readonly correlationData?: Buffer

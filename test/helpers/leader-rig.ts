@@ -11,8 +11,8 @@ import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { systemClock } from '../../runtime/shared/clock.js'
-import { buildManifest } from '../../runtime/protocol/manifest.js'
+import { systemClock, type Clock } from '../../runtime/shared/clock.js'
+import { buildManifest, type DeployOptions } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { silentLogger, type Logger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
@@ -28,11 +28,11 @@ export interface LeaderRig {
   readonly topics: Topics
   readonly leader: Leader
   readonly registry: Registry
-  deploy: (fn: string, code?: string) => Promise<void>
+  deploy: (fn: string, code?: string, opts?: DeployOptions) => Promise<void>
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
@@ -41,16 +41,16 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   const registry = new Registry(dir, transport, topics, log, o.registry)
   await registry.start()
   const leader = new Leader({
-    transport, topics, registry, profiles: loadProfiles(), log, clock: systemClock, rng: seededRng(1),
+    transport, topics, registry, profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
     balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
   })
   await leader.start()
   return {
     broker, transport, topics, leader, registry,
-    deploy: async (fn, code = ECHO) => {
-      const m = buildManifest(fn, code)
+    deploy: async (fn, code = ECHO, opts) => {
+      const m = buildManifest(fn, code, opts)
       await publishDeployment(transport, topics, m, code)
-      await until(() => registry.get(fn)?.sha256 === m.sha256, 5000, `deploy of ${fn}`)
+      await until(() => registry.get(fn) !== undefined && JSON.stringify(registry.get(fn)) === JSON.stringify(m), 5000, `deploy of ${fn}`)
     },
     close: async () => {
       await leader.stop(); await transport.close(); await registry.close(); await broker.close()

@@ -1,0 +1,25 @@
+import type { Manifest } from '../protocol/messages.js'
+import type { Invocation } from './inflight.js'
+import { newInvocationId } from './on-invoke.js'
+
+/**
+ * An invocation the leader makes itself (a topic trigger or a schedule tick): no reply
+ * address and no dedupe key; its outcome reaches whoever made it through the leader's
+ * completion listeners, under `requestId`.
+ */
+export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknown, requestId: string, now: number, waitMs: number }): Invocation => ({
+  invocation: newInvocationId(),
+  requestId: o.requestId,
+  dedupeKey: null,
+  fn: o.fn,
+  manifest: o.manifest,
+  event: o.event,
+  reply: null,
+  receivedAt: o.now,
+  deadline: o.now + o.waitMs + o.manifest.timeout_ms,
+  attempt: 0,
+  board: null,
+  sentTo: [],
+  dispatchedAt: 0,
+  timer: null
+})
