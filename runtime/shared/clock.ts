@@ -48,19 +48,56 @@ export class ManualClock implements Clock {
   /** Moves time forward by ms, firing due timers in order (bounded by the timers present). */
   advance (ms: number): void {
     const end = this.t + ms
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      let dueId = -1
-      let dueAt = Infinity
-      for (const [id, tm] of this.timers) {
-        if (tm.at <= end && (tm.at < dueAt || (tm.at === dueAt && id < dueId))) { dueAt = tm.at; dueId = id }
-      }
-      if (dueId < 0) break
-      const tm = this.timers.get(dueId)
-      this.timers.delete(dueId)
-      this.t = Math.max(this.t, dueAt)
-      tm?.fn()
-    }
+    for (let guard = 0; guard < 1_000_000; guard++) if (!this.fireNext(end)) break
     this.t = end
   }
 
+  /** Fires the earliest timer due by `end` (ties in creation order); false when there is none. */
+  private fireNext (end: number): boolean {
+    let dueId = -1
+    let dueAt = Infinity
+    for (const [id, tm] of this.timers) {
+      if (tm.at <= end && (tm.at < dueAt || (tm.at === dueAt && id < dueId))) { dueAt = tm.at; dueId = id }
+    }
+    const tm = this.timers.get(dueId)
+    if (tm === undefined) return false
+    this.timers.delete(dueId)
+    this.t = Math.max(this.t, dueAt)
+    tm.fn()
+    return true
+  }
+
+  /**
+   * Like advance(), but lets the process run between timers (promise continuations, I/O already
+   * arrived), so an async chain that awaits one timer and then sets the next moves on as it would
+   * in real time. Stops early, at the time of the timer that made `stop` hold, when given.
+   */
+  async run (ms: number, stop?: () => boolean): Promise<void> {
+    const end = this.t + ms
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (stop?.() === true) return
+      if (!this.fireNext(end)) break
+    }
+    this.t = end
+  }
+}
+
+/**
+ * Calls fn every `ms` on the clock, at fixed times (start + k·ms; after a stall the missed calls
+ * are skipped, not fired in a burst). Returns the function that stops it.
+ */
+export const every = (clock: Clock, ms: number, fn: () => void): (() => void) => {
+  let stopped = false
+  let next = clock.now() + ms
+  let h: TimerHandle
+  const tick = (): void => {
+    const now = clock.now()
+    next += ms
+    if (next <= now) next = now + ms
+    h = clock.setTimeout(tick, next - now)
+    fn()
+  }
+  h = clock.setTimeout(tick, ms)
+  return () => { if (!stopped) { stopped = true; clock.clearTimeout(h) } }
 }
