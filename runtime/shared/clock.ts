@@ -68,15 +68,17 @@ export class ManualClock implements Clock {
   }
 
   /**
-   * Like advance(), but lets the process run between timers (promise continuations, I/O already
-   * arrived), so an async chain that awaits one timer and then sets the next moves on as it would
-   * in real time. Stops early, at the time of the timer that made `stop` hold, when given.
+   * Like advance(), but lets the process run after each timer (promise continuations, I/O that
+   * has arrived) and then awaits `settle` (what the caller knows must happen before time moves
+   * on, e.g. a message sent must be heard), so async chains move on as they would in real time.
+   * Returns early, at the time of the timer after which `stop` holds.
    */
-  async run (ms: number, stop?: () => boolean): Promise<void> {
+  async run (ms: number, o: { settle?: () => Promise<void>, stop?: () => boolean } = {}): Promise<void> {
     const end = this.t + ms
     for (let guard = 0; guard < 1_000_000; guard++) {
       await new Promise((resolve) => setImmediate(resolve))
-      if (stop?.() === true) return
+      await o.settle?.()
+      if (o.stop?.() === true) return
       if (!this.fireNext(end)) break
     }
     this.t = end

@@ -11,8 +11,8 @@ import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { systemClock } from '../../runtime/shared/clock.js'
-import { buildManifest } from '../../runtime/protocol/manifest.js'
+import { every, systemClock, type Clock } from '../../runtime/shared/clock.js'
+import { buildManifest, type DeployOptions } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { silentLogger, type Logger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
@@ -28,27 +28,27 @@ export interface LeaderRig {
   readonly topics: Topics
   readonly leader: Leader
   readonly registry: Registry
-  deploy: (fn: string, code?: string) => Promise<void>
+  deploy: (fn: string, code?: string, opts?: DeployOptions) => Promise<void>
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
   const transport = new AedesTransport(broker.aedes)
   const topics = new Topics()
-  const registry = new Registry(dir, transport, topics, log, o.registry)
+  const registry = new Registry(dir, transport, topics, log, { clock: o.clock, ...o.registry })
   await registry.start()
   const leader = new Leader({
-    transport, topics, registry, profiles: loadProfiles(), log, clock: systemClock, rng: seededRng(1),
+    transport, topics, registry, profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
     balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
   })
   await leader.start()
   return {
     broker, transport, topics, leader, registry,
-    deploy: async (fn, code = ECHO) => {
-      const m = buildManifest(fn, code)
+    deploy: async (fn, code = ECHO, opts) => {
+      const m = buildManifest(fn, code, opts)
       await publishDeployment(transport, topics, m, code)
       await until(() => registry.get(fn)?.sha256 === m.sha256, 5000, `deploy of ${fn}`)
     },
@@ -57,6 +57,14 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+/**
+ * For ManualClock.run: time moves on only once the leader has heard what each board last
+ * gossiped (heard at the clock time it was sent, the clock being shared).
+ */
+export const gossipHeard = (leader: Leader, boards: ReadonlyArray<{ id: string, sentAt: () => number }>) => async (): Promise<void> => {
+  await until(() => boards.every((b) => (leader.cluster.get(b.id)?.lastSeen ?? -Infinity) >= b.sentAt()), 5000, `the leader to hear ${boards.map((b) => b.id).join(', ')}`)
 }
 
 /** Polls a condition (bounded) instead of sleeping a fixed time. */
@@ -78,39 +86,44 @@ export const boardState = (id: string, incarnation: string, seq: number, over: P
 /**
  * A board that speaks the protocol over a real MQTT connection but runs nothing: it gossips
  * its state and answers every `run` with the event as its result (or not at all, when mute).
+ * Its gossip is timed by `clock` (the system clock unless given); its incarnation is wall time.
  */
 export class ScriptedBoard {
   private seq = 0
-  private timer: ReturnType<typeof setInterval> | null = null
-  readonly runs: Array<{ invocation: string, attempt: number }> = []
+  private stopGossip: (() => void) | null = null
+  readonly runs: Array<{ invocation: string, attempt: number, budgetMs: number }> = []
   mute = false
+  /** Clock time of the last gossip sent. */
+  lastGossipAt = 0
 
-  private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient) {}
+  private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient, private readonly clock: Clock, private readonly profile: string) {}
 
-  static async start (url: string, id: string, gossipMs = 250): Promise<ScriptedBoard> {
+  static async start (url: string, id: string, gossipMs = 250, o: { clock?: Clock, profile?: string } = {}): Promise<ScriptedBoard> {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `scripted-${id}-${randomBytes(3).toString('hex')}` })
-    const b = new ScriptedBoard(id, incarnationAt(Date.now()), client)
+    const clock = o.clock ?? systemClock
+    const b = new ScriptedBoard(id, incarnationAt(Date.now()), client, clock, o.profile ?? 'raspberry-pi-4b')
     await client.subscribeAsync(`wisp/boards/${id}/run`, { qos: 1 })
     client.on('message', (topic, payload) => { if (topic === `wisp/boards/${id}/run`) b.onRun(payload) })
     await b.gossip()
-    b.timer = setInterval(() => { void b.gossip() }, gossipMs)
+    b.stopGossip = every(clock, gossipMs, () => { void b.gossip() })
     return b
   }
 
   async gossip (): Promise<void> {
-    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq)), { qos: 0 }).catch(() => {})
+    this.lastGossipAt = this.clock.now()
+    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile })), { qos: 0 }).catch(() => {})
   }
 
   private onRun (payload: Buffer): void {
     const run = parseRun(payload)
-    this.runs.push({ invocation: run.invocation, attempt: run.attempt })
+    this.runs.push({ invocation: run.invocation, attempt: run.attempt, budgetMs: run.budget_ms })
     if (this.mute) return
     const reply: Reply = { ok: true, result: run.event }
     void this.client.publishAsync(`wisp/boards/${this.id}/done`, encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply }), { qos: 1 }).catch(() => {})
   }
 
   async close (): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.stopGossip?.()
     await this.client.endAsync()
   }
 }
