@@ -45,6 +45,9 @@ export class ManualClock implements Clock {
 
   clearTimeout = (h: TimerHandle): void => { this.timers.delete(h.id) }
 
+  /** When the timers not yet fired are due, earliest first (a test can await a timer being set). */
+  dueTimes (): number[] { return [...this.timers.values()].map((tm) => tm.at).sort((a, b) => a - b) }
+
   /** Moves time forward by ms, firing due timers in order (bounded by the timers present). */
   advance (ms: number): void {
     const end = this.t + ms
