@@ -130,15 +130,15 @@ export class ScriptedBoard {
 
 /**
  * A rig with `echo` deployed, board b1 (scripted) joined and a client subscribed to `sub`:
- * the common start of the leader's attack and limit tests. Everything is closed at teardown.
+ * the common start of the leader's attack and limit tests (leader and gossip on `clock` when given). Everything is closed at teardown.
  */
 export const echoRigWithBoard = async (
-  t: { teardown: (fn: () => unknown) => void }, sub: string, options?: Partial<LeaderOptions>
+  t: { teardown: (fn: () => unknown) => void }, sub: string, options?: Partial<LeaderOptions>, clock?: Clock
 ): Promise<{ rig: LeaderRig, b1: ScriptedBoard, client: TestClient }> => {
-  const rig = await leaderRig({ options })
+  const rig = await leaderRig({ options, clock })
   t.teardown(rig.close)
   await rig.deploy('echo')
-  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1', 250, { clock })
   t.teardown(() => b1.close())
   await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
   const client = await TestClient.connect(rig.broker.url)
