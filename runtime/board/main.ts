@@ -41,7 +41,7 @@ const pageHosts = (url: string): string[] => {
 
 /**
  * Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent.
- * `clock` times the agent and its run scheduler (the system clock unless given; tests drive a
+ * `clock` times the agent, its run scheduler and code fetches (the system clock unless given; tests drive a
  * manual one); the power meter and the isolate runtime measure and bound real work, on the wall clock.
  */
 export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock }): Promise<RunningBoard> => {
@@ -94,7 +94,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
   const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), scheduler, log, incarnation, powerOff, clock })
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
