@@ -93,7 +93,7 @@ export class Agent {
       incarnation: this.d.incarnation,
       profile: this.d.profile.name,
       status: this.status,
-      ts: this.d.clock.now(),
+      ts: Math.round(this.d.clock.now()),
       seq: ++this.seq,
       power_w: round(this.d.energy.powerW()),
       energy_j: round(this.d.energy.energyJ()),
@@ -120,7 +120,7 @@ export class Agent {
   }
 
   private offlineState (): { v: 1, id: string, incarnation: string, status: 'offline', ts: number } {
-    return { v: 1, id: this.d.config.id, incarnation: this.d.incarnation, status: 'offline', ts: this.d.clock.now() }
+    return { v: 1, id: this.d.config.id, incarnation: this.d.incarnation, status: 'offline', ts: Math.round(this.d.clock.now()) }
   }
 
   /** Status changes are retained so a newcomer sees the last known status (DESIGN: state topic). */
@@ -256,7 +256,7 @@ export class Agent {
   }
 
   private remember (run: RunMessage, reply: Reply, logs: readonly string[]): void {
-    const at = this.d.clock.now()
+    const at = Math.round(this.d.clock.now())
     const rec: InvocationRecord = reply.ok
       ? { request_id: run.request_id, fn: run.fn, at_ms: at, ok: true, receipt: reply.receipt, logs }
       : { request_id: run.request_id, fn: run.fn, at_ms: at, ok: false, error: reply.error, receipt: reply.receipt, logs }

@@ -53,7 +53,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   // A page on loopback is reached on this machine only; one on an interface by the host name.
   const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
-  const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: clock.now() })
+  const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
   const transport = await MqttTransport.open({
     url: cfg.broker,
     // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the

@@ -336,7 +336,7 @@ export class Leader {
       const view = this.cluster.view()
       const state = {
         v: 1,
-        ts: now,
+        ts: Math.round(now),
         inflight: this.inflight.size,
         boards: view.boards.map((b) => ({ id: b.id, profile: b.profile.name, power: b.power, routable: b.routable, queue_len: b.queueLen, inflight: b.inflight, power_w: b.powerW, service_rate: b.serviceRate })),
         functions: this.d.registry.list().map((f) => f.name),
