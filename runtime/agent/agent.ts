@@ -4,6 +4,7 @@ import {
   type BoardState, type ControlMessage, type Manifest, type Receipt, type Reply, type RunMessage
 } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
+import { every, type Clock } from '../shared/clock.js'
 import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
@@ -34,7 +35,15 @@ export interface AgentDeps {
   readonly incarnation: string
   /** What `shutdown` does after the board has said it is offline (the OS power-off, or exit in simulation). */
   readonly powerOff: () => void
+  /**
+   * Times gossip, run budgets, the wait for a manifest and the drain before a shutdown, and
+   * stamps states and receipts. The isolate runtime keeps to the wall clock (it runs real code).
+   */
+  readonly clock: Clock
 }
+
+/** How long a `shutdown` waits for running invocations to finish before the board goes offline anyway. */
+export const SHUTDOWN_DRAIN_MS = 30_000
 
 /**
  * The board agent: takes `run` messages, admits them, runs them in the isolate runtime, and
@@ -50,7 +59,7 @@ export class Agent {
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
   private seq = 0
-  private gossipTimer: ReturnType<typeof setInterval> | null = null
+  private stopGossip: (() => void) | null = null
   private running = 0
   private drainWaiters: Array<() => void> = []
 
@@ -64,13 +73,12 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.publishStatus()
-    this.gossipTimer = setInterval(guarded(this.d.log, 'gossip', () => { this.gossip() }), config.gossip_ms)
-    this.gossipTimer.unref()
+    this.stopGossip = every(this.d.clock, config.gossip_ms, guarded(this.d.log, 'gossip', () => { this.gossip() }))
   }
 
   async stop (): Promise<void> {
-    if (this.gossipTimer !== null) clearInterval(this.gossipTimer)
-    this.gossipTimer = null
+    this.stopGossip?.()
+    this.stopGossip = null
     this.status = 'offline'
     await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.offlineState()), { retain: true }).catch(() => {})
   }
@@ -85,7 +93,7 @@ export class Agent {
       incarnation: this.d.incarnation,
       profile: this.d.profile.name,
       status: this.status,
-      ts: Date.now(),
+      ts: Math.round(this.d.clock.now()),
       seq: ++this.seq,
       power_w: round(this.d.energy.powerW()),
       energy_j: round(this.d.energy.energyJ()),
@@ -112,7 +120,7 @@ export class Agent {
   }
 
   private offlineState (): { v: 1, id: string, incarnation: string, status: 'offline', ts: number } {
-    return { v: 1, id: this.d.config.id, incarnation: this.d.incarnation, status: 'offline', ts: Date.now() }
+    return { v: 1, id: this.d.config.id, incarnation: this.d.incarnation, status: 'offline', ts: Math.round(this.d.clock.now()) }
   }
 
   /** Status changes are retained so a newcomer sees the last known status (DESIGN: state topic). */
@@ -140,17 +148,18 @@ export class Agent {
 
   /** The leader may route a function before its retained manifest reaches a new board. */
   private async manifestFor (fn: string, sha: string, waitMs: number): Promise<Manifest> {
-    const deadline = Date.now() + waitMs
+    const clock = this.d.clock
+    const deadline = clock.now() + waitMs
     for (let i = 0; i < 3; i++) {
       const m = this.manifests.get(fn)
       if (m !== undefined && m.sha256 === sha) return m
-      const left = deadline - Date.now()
+      const left = deadline - clock.now()
       if (left <= 0) break
       await new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(resolve, left)
         const list = this.manifestWaiters.get(fn) ?? []
-        list.push(resolve)
+        list.push(() => { clock.clearTimeout(timer); resolve() })
         this.manifestWaiters.set(fn, list)
-        setTimeout(resolve, left).unref()
       })
     }
     const m = this.manifests.get(fn)
@@ -164,7 +173,7 @@ export class Agent {
     const run = r.value
     if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
-    this.execute(run, Date.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
+    this.execute(run, this.d.clock.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
 
   private async execute (run: RunMessage, receivedAt: number): Promise<void> {
@@ -181,17 +190,19 @@ export class Agent {
       this.running++
       const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
       const code = await this.d.code.get(run.sha256, manifest.size)
-      permit = await this.d.scheduler.acquire(run.fn, receivedAt + run.budget_ms - Date.now())
+      const clock = this.d.clock
+      permit = await this.d.scheduler.acquire(run.fn, receivedAt + run.budget_ms - clock.now())
       outcome = await this.d.executor.invoke({
         invocation: run.invocation,
         requestId: run.request_id,
         manifest,
         code,
         event: run.event,
-        deadlineMs: receivedAt + run.budget_ms,
-        onStart: () => { startedAt = Date.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
+        // The runtime runs real code in real time: its deadline is on the wall clock, the budget left on ours.
+        deadlineMs: Date.now() + receivedAt + run.budget_ms - clock.now(),
+        onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
       })
-      finishedAt = Date.now()
+      finishedAt = clock.now()
       if (!outcome.ok) failure = outcome.error
     } catch (err) {
       failure = asWispError(err, 'WISP_FUNCTION_ERROR')
@@ -228,7 +239,7 @@ export class Agent {
   }
 
   private receipt (run: RunMessage, receivedAt: number, startedAt: number, o: ExecOutcome | null, share: { energy_mj: number, power_w: number }): Receipt {
-    const now = Date.now()
+    const now = this.d.clock.now()
     return {
       request_id: run.request_id,
       function: run.fn,
@@ -245,9 +256,10 @@ export class Agent {
   }
 
   private remember (run: RunMessage, reply: Reply, logs: readonly string[]): void {
+    const at = Math.round(this.d.clock.now())
     const rec: InvocationRecord = reply.ok
-      ? { request_id: run.request_id, fn: run.fn, at_ms: Date.now(), ok: true, receipt: reply.receipt, logs }
-      : { request_id: run.request_id, fn: run.fn, at_ms: Date.now(), ok: false, error: reply.error, receipt: reply.receipt, logs }
+      ? { request_id: run.request_id, fn: run.fn, at_ms: at, ok: true, receipt: reply.receipt, logs }
+      : { request_id: run.request_id, fn: run.fn, at_ms: at, ok: false, error: reply.error, receipt: reply.receipt, logs }
     this.recent.push(rec)
     if (this.recent.length > 50) this.recent.shift()
     for (const l of this.completionListeners) l(rec)
@@ -286,7 +298,12 @@ export class Agent {
       case 'shutdown':
         this.status = 'draining'
         await this.publishStatus()
-        if (this.running > 0) await new Promise<void>((resolve) => { this.drainWaiters.push(resolve); setTimeout(resolve, 30_000).unref() })
+        if (this.running > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = this.d.clock.setTimeout(resolve, SHUTDOWN_DRAIN_MS)
+            this.drainWaiters.push(() => { this.d.clock.clearTimeout(timer); resolve() })
+          })
+        }
         await this.stop()
         this.d.log.info('shutting down on the leader\'s request')
         this.d.powerOff()

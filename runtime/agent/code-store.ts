@@ -1,5 +1,6 @@
 import { codeProblem } from '../protocol/code.js'
 import type { Topics } from '../protocol/topics.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
 import type { Transport } from '../transport/transport.js'
 
@@ -18,7 +19,7 @@ export class CodeStore {
   private readonly mem = new Map<string, string>()
   private readonly fetching = new Map<string, Promise<string>>()
 
-  constructor (private readonly db: StringKv, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000) {}
+  constructor (private readonly db: StringKv, private readonly t: Transport, private readonly topics: Topics, private readonly fetchTimeoutMs = 5000, private readonly clock: Clock = systemClock) {}
 
   async get (sha: string, size?: number): Promise<string> {
     const hit = this.mem.get(sha)
@@ -36,17 +37,17 @@ export class CodeStore {
   private async fetch (sha: string, size: number | undefined): Promise<string> {
     const topic = this.topics.code(sha)
     const code = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.t.unsubscribe(topic).catch(() => {})
         reject(new WispError('WISP_BAD_CODE', `code ${sha.slice(0, 12)} is not published on ${topic}`))
       }, this.fetchTimeoutMs)
       this.t.subscribe(topic, (msg) => {
         if (codeProblem(sha, msg.payload, size) !== null) return
         const text = msg.payload.toString('utf8')
-        clearTimeout(timer)
+        this.clock.clearTimeout(timer)
         this.t.unsubscribe(topic).catch(() => {})
         resolve(text)
-      }).catch((err: Error) => { clearTimeout(timer); reject(err) })
+      }).catch((err: Error) => { this.clock.clearTimeout(timer); reject(err) })
     })
     await this.db.put(sha, code)
     this.mem.set(sha, code)

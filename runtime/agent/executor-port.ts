@@ -9,7 +9,7 @@ export interface ExecRequest {
   /** Module source (ES module text with `export async function handler`). */
   readonly code: string
   readonly event: unknown
-  /** Absolute deadline on the agent's clock (ms); the watchdog also enforces manifest.timeout_ms. */
+  /** Absolute deadline on the wall clock (Date.now(), ms): code runs in real time; the watchdog also enforces manifest.timeout_ms. */
   readonly deadlineMs: number
   /** Called once when the invocation leaves the queue and starts running (for energy attribution). */
   readonly onStart?: () => void

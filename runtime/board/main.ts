@@ -10,7 +10,7 @@ import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
 import { WispError } from '../shared/errors.js'
 import { isLoopbackHost } from '../shared/bind.js'
-import { systemClock } from '../shared/clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { RunScheduler } from '../agent/run-scheduler.js'
@@ -39,8 +39,13 @@ const pageHosts = (url: string): string[] => {
   try { return [new URL(url).hostname] } catch { return [] }
 }
 
-/** Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent. */
-export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void }): Promise<RunningBoard> => {
+/**
+ * Composition root of a board process: MQTT, code store, isolate runtime, power meter, agent.
+ * `clock` times the agent, its run scheduler and code fetches (the system clock unless given; tests drive a
+ * manual one); the power meter and the isolate runtime measure and bound real work, on the wall clock.
+ */
+export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock }): Promise<RunningBoard> => {
+  const clock = opts.clock ?? systemClock
   const profile = getProfile(config.profile)
   const topics = new Topics(config.topic_prefix)
   const incarnation = newIncarnation()
@@ -48,7 +53,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   // A page on loopback is reached on this machine only; one on an interface by the host name.
   const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
-  const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Date.now() })
+  const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
   const transport = await MqttTransport.open({
     url: cfg.broker,
     // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
@@ -88,8 +93,8 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
-  const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock: systemClock })
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics), scheduler, log, incarnation, powerOff })
+  const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })

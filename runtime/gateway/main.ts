@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadProfiles } from '../../boards/index.js'
 import { Topics } from '../protocol/topics.js'
-import { systemClock } from '../shared/clock.js'
+import { systemClock, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { seededRng } from '../shared/rng.js'
 import { AedesTransport } from '../transport/aedes-transport.js'
@@ -59,6 +59,11 @@ export interface GatewayOptions {
   /** One relay per gateable board: the GPIO line that powers it. */
   readonly relays?: ReadonlyMap<string, { pin: GpioPin, activeLow: boolean, profile: string }>
   readonly log: Logger
+  /**
+   * Times the leader, the registry's grace period, the control loop and the power gates; the
+   * system clock unless given (tests drive a manual one).
+   */
+  readonly clock?: Clock
 }
 
 export interface Gateway {
@@ -88,6 +93,7 @@ export { LIVE_POWER_DEFAULTS }
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const topics = new Topics(o.topicPrefix)
   const profiles = loadProfiles()
+  const clock = o.clock ?? systemClock
   const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
   const openMode = o.brokerUrl === undefined && !hasUsers
   const mqttHost = o.mqttHost ?? '127.0.0.1'
@@ -132,19 +138,19 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
-  const registry = new Registry(registryDir, transport, topics, o.log)
+  const registry = new Registry(registryDir, transport, topics, o.log, { clock })
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
   const set = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock: systemClock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
-  const power = new PowerController(leader, o.log)
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
+  const power = new PowerController(leader, o.log, clock)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
     if (profile === undefined || !profile.gateable) continue
-    const gate = new PowerGate({ id, pin: r.pin, activeLow: r.activeLow, clock: systemClock, profile, ports: power.ports(id), log: o.log })
+    const gate = new PowerGate({ id, pin: r.pin, activeLow: r.activeLow, clock, profile, ports: power.ports(id), log: o.log })
     await gate.init()
     power.add(id, gate)
   }
@@ -152,9 +158,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
   leaderUp(leader)
-  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock: systemClock, log: o.log })
+  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log })
   await triggers.start()
-  const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log)
+  const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
   const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
   let statusUrl: string | null = null

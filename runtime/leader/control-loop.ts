@@ -1,3 +1,4 @@
+import { every, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import type { Rng } from '../shared/rng.js'
 import type { Leader } from './leader.js'
@@ -15,23 +16,23 @@ const EMPTY_SCALE: ScaleResult = { targets: {}, forecast: {}, decisions: [] }
 export class ControlLoop {
   private readonly sent = new Map<string, number>()
   private lastScale: ScaleResult = EMPTY_SCALE
-  private timers: Array<ReturnType<typeof setInterval>> = []
+  private stops: Array<() => void> = []
 
   constructor (
     private readonly leader: Leader,
     private readonly set: PolicySet,
     private readonly rng: Rng,
     private readonly power: PowerController | null,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly clock: Clock
   ) {}
 
   start (): void {
-    this.timers.push(setInterval(() => this.guard('scale', () => this.scaleTick()), this.set.scale.intervalMs))
-    if (this.power !== null) this.timers.push(setInterval(() => this.guard('power', () => this.powerTick()), this.set.power.intervalMs))
-    for (const t of this.timers) t.unref()
+    this.stops.push(every(this.clock, this.set.scale.intervalMs, () => this.guard('scale', () => this.scaleTick())))
+    if (this.power !== null) this.stops.push(every(this.clock, this.set.power.intervalMs, () => this.guard('power', () => this.powerTick())))
   }
 
-  stop (): void { for (const t of this.timers) clearInterval(t); this.timers = [] }
+  stop (): void { for (const s of this.stops) s(); this.stops = [] }
 
   private guard (what: string, fn: () => void): void {
     try { fn() } catch (err) { this.log.warn(`${what} tick failed`, { err: (err as Error).message }) }

@@ -1,7 +1,7 @@
 import type { BoardProfile } from '../../boards/schema.js'
 import { encode, type BoardState, type ControlMessage, type Manifest, type OfflineState, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
-import type { Clock } from '../shared/clock.js'
+import { every, type Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { Rng } from '../shared/rng.js'
@@ -47,6 +47,9 @@ export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
 })
 
+/** How often the leader sweeps for quiet boards, dispatches waiting invocations and may publish its state. */
+export const LEADER_TICK_MS = 250
+
 export interface Completion {
   readonly fn: string
   readonly requestId: string
@@ -87,7 +90,7 @@ export class Leader {
   private readonly decisions: Decision[] = []
   private readonly decisionCounts = new Map<string, number>()
   private readonly listeners = new Set<(c: Completion) => void>()
-  private tickTimer: ReturnType<typeof setInterval> | null = null
+  private stopTick: (() => void) | null = null
   private lastStatePublish = 0
   private readonly rate: RateLimiter
 
@@ -103,13 +106,12 @@ export class Leader {
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
     if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
-    this.tickTimer = setInterval(() => this.guardTimer('tick', () => this.tick()), 250)
-    this.tickTimer.unref()
+    this.stopTick = every(this.d.clock, LEADER_TICK_MS, () => this.guardTimer('tick', () => this.tick()))
   }
 
   async stop (): Promise<void> {
-    if (this.tickTimer !== null) clearInterval(this.tickTimer)
-    this.tickTimer = null
+    this.stopTick?.()
+    this.stopTick = null
   }
 
   recentDecisions (): readonly Decision[] { return this.decisions }
@@ -357,7 +359,7 @@ export class Leader {
       const view = this.cluster.view()
       const state = {
         v: 1,
-        ts: Date.now(),
+        ts: Math.round(now),
         inflight: this.inflight.size,
         boards: view.boards.map((b) => ({ id: b.id, profile: b.profile.name, power: b.power, routable: b.routable, queue_len: b.queueLen, inflight: b.inflight, power_w: b.powerW, service_rate: b.serviceRate })),
         functions: this.d.registry.list().map((f) => f.name),

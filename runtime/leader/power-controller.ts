@@ -1,13 +1,17 @@
 import type { BoardProfile } from '../../boards/schema.js'
 import type { PowerGate } from '../../node-firmware-bridge/index.js'
+import type { Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import type { Leader } from './leader.js'
 
-/** Resolves when `cond` holds, polling every 100 ms (the PowerGate bounds the wait; `stop` ends it). */
-const until = async (cond: () => boolean, stopped: () => boolean): Promise<void> => {
+/** How often the controller looks again at a board it waits for (drained, offline). */
+export const POWER_POLL_MS = 100
+
+/** Resolves when `cond` holds, polling every POWER_POLL_MS on the clock (the PowerGate bounds the wait; `stop` ends it). */
+const until = async (clock: Clock, cond: () => boolean, stopped: () => boolean): Promise<void> => {
   while (!cond()) {
     if (stopped()) throw new Error('power controller closed')
-    await new Promise((resolve) => setTimeout(resolve, 100).unref())
+    await new Promise<void>((resolve) => { clock.setTimeout(resolve, POWER_POLL_MS) })
   }
 }
 
@@ -20,7 +24,7 @@ export class PowerController {
   private readonly gates = new Map<string, PowerGate>()
   private closed = false
 
-  constructor (private readonly leader: Leader, private readonly log: Logger) {}
+  constructor (private readonly leader: Leader, private readonly log: Logger, private readonly clock: Clock) {}
 
   add (id: string, gate: PowerGate): void { this.gates.set(id, gate) }
   close (): void { this.closed = true }
@@ -31,9 +35,9 @@ export class PowerController {
     const c = this.leader.cluster
     return {
       drain: async () => await this.leader.control(id, { v: 1, op: 'drain' }),
-      drained: async () => await until(() => (c.get(id)?.inflight ?? 0) === 0, () => this.closed),
+      drained: async () => await until(this.clock, () => (c.get(id)?.inflight ?? 0) === 0, () => this.closed),
       shutdown: async () => await this.leader.control(id, { v: 1, op: 'shutdown' }),
-      offline: async () => await until(() => c.get(id)?.status === 'offline', () => this.closed)
+      offline: async () => await until(this.clock, () => c.get(id)?.status === 'offline', () => this.closed)
     }
   }
 

@@ -3,6 +3,7 @@ import { codeProblem } from '../protocol/code.js'
 import { parseManifest, encode, type Manifest } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
+import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 
 /** How long code no manifest references yet is held in memory, waiting for its manifest. */
@@ -13,6 +14,8 @@ export const MAX_PENDING_CODE = 16
 export interface RegistryOptions {
   readonly codeGraceMs?: number
   readonly maxPendingCode?: number
+  /** Times the grace period; the system clock unless given. */
+  readonly clock?: Clock
 }
 
 /**
@@ -30,16 +33,18 @@ export class Registry {
   private readonly changeListeners = new Set<(fn: string) => void>()
   /** Size in bytes of each blob in the store (the store's `code:` keys, kept in memory). */
   private readonly stored = new Map<string, number>()
-  private readonly pending = new Map<string, { text: string, timer: ReturnType<typeof setTimeout> }>()
+  private readonly pending = new Map<string, { text: string, timer: TimerHandle }>()
   private readonly db: Level<string, string>
   private chain: Promise<void> = Promise.resolve()
   private readonly graceMs: number
   private readonly maxPending: number
+  private readonly clock: Clock
 
   constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger, o: RegistryOptions = {}) {
     this.db = new Level<string, string>(dataDir, { valueEncoding: 'utf8' })
     this.graceMs = o.codeGraceMs ?? CODE_GRACE_MS
     this.maxPending = o.maxPendingCode ?? MAX_PENDING_CODE
+    this.clock = o.clock ?? systemClock
   }
 
   async start (): Promise<void> {
@@ -84,7 +89,7 @@ export class Registry {
   async settled (): Promise<void> { await this.chain }
 
   async close (): Promise<void> {
-    for (const p of this.pending.values()) clearTimeout(p.timer)
+    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer)
     this.pending.clear()
     await this.chain
     await this.db.close()
@@ -154,14 +159,13 @@ export class Registry {
       const oldest = this.pending.keys().next().value as string
       this.expire(oldest)
     }
-    const timer = setTimeout(() => this.expire(sha), this.graceMs)
-    timer.unref()
+    const timer = this.clock.setTimeout(() => this.expire(sha), this.graceMs)
     this.pending.set(sha, { text, timer })
   }
 
   private drop (sha: string): void {
     const p = this.pending.get(sha)
-    if (p !== undefined) clearTimeout(p.timer)
+    if (p !== undefined) this.clock.clearTimeout(p.timer)
     this.pending.delete(sha)
   }
 

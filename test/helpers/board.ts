@@ -5,14 +5,15 @@ import { startBoard, type RunningBoard } from '../../runtime/board/main.js'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { validateConfig } from '../../boards/index.js'
 import { createLogger } from '../../runtime/shared/log.js'
+import type { Clock } from '../../runtime/shared/clock.js'
 
-/** A real agent in this process (its isolates in their supervised host), on a simulated board. */
-export const inProcessBoard = async (o: { id: string, broker: string, profile?: string, extra?: Record<string, unknown> }): Promise<RunningBoard & { cleanup: () => Promise<void> }> => {
+/** A real agent in this process (its isolates in their supervised host), on a simulated board; `clock` times the agent. */
+export const inProcessBoard = async (o: { id: string, broker: string, profile?: string, extra?: Record<string, unknown>, clock?: Clock }): Promise<RunningBoard & { cleanup: () => Promise<void> }> => {
   const dir = mkdtempSync(join(tmpdir(), `wisp-${o.id}-`))
   const config = validateConfig(BoardConfigSchema, {
     id: o.id, profile: o.profile ?? 'raspberry-pi-4b', broker: o.broker, data_dir: dir, http_port: 0, http_host: '127.0.0.1',
     sim: { emulate_speed: false, ina219: true }, ...o.extra
   }, 'test board')
-  const board = await startBoard(config, createLogger(o.id, 'warn'), { sim: true, onPowerOff: () => {} })
+  const board = await startBoard(config, createLogger(o.id, 'warn'), { sim: true, onPowerOff: () => {}, clock: o.clock })
   return { ...board, cleanup: async () => { await board.stop(); rmSync(dir, { recursive: true, force: true }) } }
 }

@@ -11,7 +11,7 @@ import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
-import { systemClock, type Clock } from '../../runtime/shared/clock.js'
+import { every, systemClock, type Clock } from '../../runtime/shared/clock.js'
 import { buildManifest, type DeployOptions } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { silentLogger, type Logger } from '../../runtime/shared/log.js'
@@ -38,7 +38,7 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
   const transport = new AedesTransport(broker.aedes)
   const topics = new Topics()
-  const registry = new Registry(dir, transport, topics, log, o.registry)
+  const registry = new Registry(dir, transport, topics, log, { clock: o.clock, ...o.registry })
   await registry.start()
   const leader = new Leader({
     transport, topics, registry, profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
@@ -57,6 +57,14 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+/**
+ * For ManualClock.run: time moves on only once the leader has heard what each board last
+ * gossiped (heard at the clock time it was sent, the clock being shared).
+ */
+export const gossipHeard = (leader: Leader, boards: ReadonlyArray<{ id: string, sentAt: () => number }>) => async (): Promise<void> => {
+  await until(() => boards.every((b) => (leader.cluster.get(b.id)?.lastSeen ?? -Infinity) >= b.sentAt()), 5000, `the leader to hear ${boards.map((b) => b.id).join(', ')}`)
 }
 
 /** Polls a condition (bounded) instead of sleeping a fixed time. */
@@ -78,54 +86,59 @@ export const boardState = (id: string, incarnation: string, seq: number, over: P
 /**
  * A board that speaks the protocol over a real MQTT connection but runs nothing: it gossips
  * its state and answers every `run` with the event as its result (or not at all, when mute).
+ * Its gossip is timed by `clock` (the system clock unless given); its incarnation is wall time.
  */
 export class ScriptedBoard {
   private seq = 0
-  private timer: ReturnType<typeof setInterval> | null = null
-  readonly runs: Array<{ invocation: string, attempt: number }> = []
+  private stopGossip: (() => void) | null = null
+  readonly runs: Array<{ invocation: string, attempt: number, budgetMs: number }> = []
   mute = false
+  /** Clock time of the last gossip sent. */
+  lastGossipAt = 0
 
-  private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient) {}
+  private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient, private readonly clock: Clock, private readonly profile: string) {}
 
-  static async start (url: string, id: string, gossipMs = 250): Promise<ScriptedBoard> {
+  static async start (url: string, id: string, gossipMs = 250, o: { clock?: Clock, profile?: string } = {}): Promise<ScriptedBoard> {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `scripted-${id}-${randomBytes(3).toString('hex')}` })
-    const b = new ScriptedBoard(id, incarnationAt(Date.now()), client)
+    const clock = o.clock ?? systemClock
+    const b = new ScriptedBoard(id, incarnationAt(Date.now()), client, clock, o.profile ?? 'raspberry-pi-4b')
     await client.subscribeAsync(`wisp/boards/${id}/run`, { qos: 1 })
     client.on('message', (topic, payload) => { if (topic === `wisp/boards/${id}/run`) b.onRun(payload) })
     await b.gossip()
-    b.timer = setInterval(() => { void b.gossip() }, gossipMs)
+    b.stopGossip = every(clock, gossipMs, () => { void b.gossip() })
     return b
   }
 
   async gossip (): Promise<void> {
-    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq)), { qos: 0 }).catch(() => {})
+    this.lastGossipAt = this.clock.now()
+    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile })), { qos: 0 }).catch(() => {})
   }
 
   private onRun (payload: Buffer): void {
     const run = parseRun(payload)
-    this.runs.push({ invocation: run.invocation, attempt: run.attempt })
+    this.runs.push({ invocation: run.invocation, attempt: run.attempt, budgetMs: run.budget_ms })
     if (this.mute) return
     const reply: Reply = { ok: true, result: run.event }
     void this.client.publishAsync(`wisp/boards/${this.id}/done`, encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply }), { qos: 1 }).catch(() => {})
   }
 
   async close (): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.stopGossip?.()
     await this.client.endAsync()
   }
 }
 
 /**
  * A rig with `echo` deployed, board b1 (scripted) joined and a client subscribed to `sub`:
- * the common start of the leader's attack and limit tests. Everything is closed at teardown.
+ * the common start of the leader's attack and limit tests (leader and gossip on `clock` when given). Everything is closed at teardown.
  */
 export const echoRigWithBoard = async (
-  t: { teardown: (fn: () => unknown) => void }, sub: string, options?: Partial<LeaderOptions>
+  t: { teardown: (fn: () => unknown) => void }, sub: string, options?: Partial<LeaderOptions>, clock?: Clock
 ): Promise<{ rig: LeaderRig, b1: ScriptedBoard, client: TestClient }> => {
-  const rig = await leaderRig({ options })
+  const rig = await leaderRig({ options, clock })
   t.teardown(rig.close)
   await rig.deploy('echo')
-  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1', 250, { clock })
   t.teardown(() => b1.close())
   await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
   const client = await TestClient.connect(rig.broker.url)

@@ -1,11 +1,13 @@
 import t from 'tap'
 import { MAX_JSON_DEPTH } from '../../runtime/protocol/json-limits.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { echoRigWithBoard } from '../helpers/leader-rig.js'
+import { ManualClock } from '../../runtime/shared/clock.js'
+import { echoRigWithBoard, gossipHeard } from '../helpers/leader-rig.js'
 
 interface R { ok: boolean, result?: unknown, error?: { code: string, message: string } }
 
-const { rig, client } = await echoRigWithBoard(t, 'wisp/result/attacker/#', { staleMs: 1500 })
+const clock = new ManualClock(1_000_000)
+const { rig, b1, client } = await echoRigWithBoard(t, 'wisp/result/attacker/#', { staleMs: 1500 }, clock)
 
 let n = 0
 const call = async (payload: string | Buffer): Promise<R> => {
@@ -21,9 +23,9 @@ t.test('a 100,000-deep event is answered WISP_BAD_PAYLOAD and the leader keeps s
   const r = await call(nested(100_000))
   t.equal(r.error?.code, 'WISP_BAD_PAYLOAD')
   t.match(r.error?.message, /deeper than 64/)
-  // Gossip keeps flowing: b1 is still routable after more than staleMs.
-  const until2 = Date.now() + 2000
-  while (Date.now() < until2) { t.ok(rig.leader.cluster.routable('b1')); await new Promise((resolve) => setTimeout(resolve, 250)) }
+  // Gossip keeps flowing: the leader hears every gossip of b1 over more than staleMs, and b1 stays routable.
+  await clock.run(2000, { settle: gossipHeard(rig.leader, [{ id: 'b1', sentAt: () => b1.lastGossipAt }]), stop: () => !rig.leader.cluster.routable('b1') })
+  t.equal(clock.now(), 1_002_000, 'routable all along')
   t.same((await call('{"a":[1,2]}')).result, { a: [1, 2] }, 'an ordinary invoke after it is answered')
 })
 
