@@ -16,7 +16,7 @@ const HOG_MS = 1500
 const SLOW_LOADING_LIGHT = 'const t0 = Date.now(); while (Date.now() - t0 < 400); export async function handler (e) { return e.i }'
 const HOG = `export async function handler (e) { await new Promise((r) => setTimeout(r, ${HOG_MS})); return e.i }`
 
-t.test('a light function first run cold (a slow module load) is still short to the board: beside long runs holding every slot it takes the short lane', async (t) => {
+t.test('a light function whose first run was cold (a slow module load) is still short to the board: beside long runs holding every slot it takes the short lane', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-gw-'))
   const gw = await startGateway({ dataDir: dir, mqttPort: await freePort(), mqttHost: '127.0.0.1', httpPort: null, log: silentLogger, leader: { waitMs: 10_000 } })
   t.teardown(async () => { await gw.close(); rmSync(dir, { recursive: true, force: true }) })
