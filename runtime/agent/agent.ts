@@ -13,6 +13,7 @@ import type { CodeStore } from './code-store.js'
 import type { EnergyPort } from '../../node-firmware-bridge/energy-port.js'
 import type { ExecOutcome, Executor } from './executor-port.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, jsonDepth } from '../protocol/json-limits.js'
+import { learnedRunMs } from '../board-model/estimate.js'
 import { readControl, readManifest, readRun } from './on-message.js'
 import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
@@ -207,7 +208,7 @@ export class Agent {
     } catch (err) {
       failure = asWispError(err, 'WISP_FUNCTION_ERROR')
     } finally {
-      permit?.release(startedAt > 0 && finishedAt > 0 ? finishedAt - startedAt : null)
+      permit?.release(startedAt > 0 && finishedAt > 0 && outcome !== null ? learnedRunMs(finishedAt - startedAt, outcome.cold, outcome.runMs) : null)
       if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
     }
     // Every invocation that started is settled with the meter, whatever became of it.

@@ -21,8 +21,9 @@ export interface RunSchedulerOptions {
   /**
    * A function is short here when its measured harmonic-mean run time is at most this (ms; default
    * 50): the occasional run stretched by a busy CPU does not take the lane from it. A function not
-   * yet measured here counts as short, so its first run on a board (a light function's too) does
-   * not wait behind long ones; a long one then holds the lane once and is known from then on.
+   * yet measured here counts as short while none of its runs is running here, so its first run on
+   * a board (a light function's too) does not wait behind long ones; a long one then holds the
+   * lane for one run of its own at most and is known from then on.
    */
   readonly shortMs?: number
 }
@@ -63,6 +64,8 @@ export class RunScheduler {
   private readonly invMs = new Map<string, number>()
   /** Expected work (ms) of the running invocations, each counted at its function's estimate when it started. */
   private runningWork = 0
+  /** Runs running now, by function. */
+  private readonly runningOf = new Map<string, number>()
 
   constructor (private readonly o: RunSchedulerOptions) {
     this.queue = new RunQueue<string, Waiter>({ since: (w) => w.since, harmonicMs: (w) => this.harmonicMs(w.fn) })
@@ -105,13 +108,14 @@ export class RunScheduler {
     return { workMs: this.runningWork + queued, runs: this.running + this.queue.size, queuedByClass: byClass }
   }
 
-  /** Whether fn may use the short lane: measured as short on this board, or not measured yet. */
-  isShort (fn: string): boolean { return isShortRun(this.invMs.get(fn), this.o.shortMs ?? SHORT_MS) }
+  /** Whether fn may use the short lane: measured as short on this board, or not measured yet and none of its runs running (`isShortRun`). */
+  isShort (fn: string): boolean { return isShortRun(this.invMs.get(fn), this.o.shortMs ?? SHORT_MS, this.runningOf.get(fn) ?? 0) }
 
   private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
 
   private permit (fn: string, lane: boolean): RunPermit {
     this.running++
+    this.runningOf.set(fn, (this.runningOf.get(fn) ?? 0) + 1)
     if (lane) this.inLane++
     const est = this.expectedMs(fn)
     this.runningWork += est
@@ -121,6 +125,9 @@ export class RunScheduler {
         if (done) return
         done = true
         this.running--
+        const n = (this.runningOf.get(fn) ?? 1) - 1
+        if (n > 0) this.runningOf.set(fn, n)
+        else this.runningOf.delete(fn)
         if (lane) this.inLane--
         this.runningWork = this.running === 0 ? 0 : Math.max(0, this.runningWork - est)
         if (ranMs !== null && ranMs >= 0) {

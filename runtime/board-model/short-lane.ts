@@ -8,6 +8,12 @@
 export const SHORT_LANE = 1
 export const SHORT_MS = 50
 
-/** `invMs`: the function's moving average of 1 / run time here, undefined (or 0) if it has not run here. */
-export const isShortRun = (invMs: number | undefined, shortMs = SHORT_MS): boolean =>
-  invMs === undefined || invMs === 0 || 1 / invMs <= shortMs
+/**
+ * Whether a function may use the lane. `invMs`: its moving average of 1 / run time here, undefined
+ * (or 0) if it has not run here yet; `running`: its runs running here now. A function not yet
+ * measured is taken on trust for one run at a time: a burst of a function nobody knows (a hog's
+ * first burst on a board) must not put one of its runs in the lane behind its others, where
+ * it would hold the lane for their whole length (co-executing runs share one isolate's thread).
+ */
+export const isShortRun = (invMs: number | undefined, shortMs = SHORT_MS, running = 0): boolean =>
+  invMs === undefined || invMs === 0 ? running === 0 : 1 / invMs <= shortMs

@@ -104,7 +104,7 @@ export class SimBoard implements BoardView {
   private readonly shortLane: number
   private readonly laneHooks: DrainHooks<number, Inv> = {
     room: () => this.inLane < this.shortLane,
-    canStart: (fn) => isShortRun(this.byFn[fn]!.invMs) && this.canStart(fn),
+    canStart: (fn) => isShortRun(this.byFn[fn]!.invMs, undefined, this.byFn[fn]!.running) && this.canStart(fn),
     start: (inv) => { if (!this.start(inv)) return false; inv.lane = true; this.inLane++; return true }
   }
 

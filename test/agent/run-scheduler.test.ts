@@ -170,3 +170,31 @@ t.test('short lane: a function becomes long when its runs grow, and then waits l
   await t.rejects(s.acquire('f', 0), { code: 'WISP_TIMEOUT' }, 'no lane for it now, and no time to wait')
   held.release(100)
 })
+
+t.test('short lane: a function not measured here is trusted with the lane for one run at a time, so its burst leaves the lane to short ones', async (t) => {
+  const clock = new ManualClock(0)
+  const s = new RunScheduler({ slots: 2, defaultMs: 100, clock })
+  ;(await s.acquire('light', 1000)).release(3)
+  const started: string[] = []
+  const permits = new Map<string, RunPermit>()
+  const wait = (fn: string, tag: string): void => { void s.acquire(fn, 60_000).then((p) => { started.push(tag); permits.set(tag, p) }) }
+  // A burst of a function this board has never run (a hog's first burst): two take the slots.
+  for (const tag of ['new-1', 'new-2', 'new-3']) wait('new', tag)
+  await flush()
+  t.same(started, ['new-1', 'new-2'], 'the first two take the slots')
+  t.notOk(s.isShort('new'), 'unmeasured, but with runs running here it is not trusted with the lane')
+  t.equal(s.runningCount, 2, 'so the third waits: it would hold the lane behind its own two')
+  wait('light', 'light-1')
+  await flush()
+  t.same(started, ['new-1', 'new-2', 'light-1'], 'the lane is free for a short function')
+  permits.get('light-1')?.release(3)
+  permits.get('new-1')?.release(300)
+  await flush()
+  t.same(started, ['new-1', 'new-2', 'light-1', 'new-3'], 'the third takes the freed slot')
+  t.notOk(s.isShort('new'), 'and measured, it is long')
+  permits.get('new-2')?.release(300)
+  permits.get('new-3')?.release(300)
+  await flush()
+  t.equal(s.runningCount, 0)
+  t.ok(s.isShort('other-new'), 'a function never run here, with nothing of it running, may take the lane')
+})

@@ -78,6 +78,24 @@ t.test('a host whose thread is stuck behind a runaway is killed and replaced wit
   tt.ok((await stillServes(p, 'after-silence')).outcome.ok, 'and the board serves on')
 })
 
+t.test('a host late at the end of an emulated slow board\'s stretch is not taken for a runaway: no function code runs then', async (tt) => {
+  const late = fileURLToPath(new URL('./fixtures/late-host.ts', import.meta.url))
+  const p = new RuntimePool({ budgetMb: 256, board: 'b-late', speed: 0.5, hostExecArgv: [`--import=${pathToFileURL(late).href}`] })
+  tt.teardown(() => p.close())
+  await p.start()
+  const pid = p.hostPid
+  const code = 'export async function handler () { await new Promise((r) => setTimeout(r, 60)); return "slow board" }\n'
+  const m = manifest('stretched', code)
+  const t0 = performance.now()
+  const o = await p.invoke(request(m, code))
+  const wall = performance.now() - t0
+  tt.ok(o.ok, o.ok ? 'the stretched run succeeds' : `${o.error.code}: ${o.error.message}`)
+  tt.ok(wall > 60 * 2 + 700 - 50, `the host answered late (${Math.round(wall)} ms), past the stretch plus STOP_BOUND_MS (${STOP_BOUND_MS} ms)`)
+  tt.equal(p.forcedRestarts, 0, 'the host was not killed')
+  tt.equal(p.hostPid, pid, 'the same host serves on')
+  tt.ok((await p.invoke(request(m, code))).ok, 'and answers the next run')
+})
+
 t.test('the host process survives messages it cannot handle', async (tt) => {
   const hostFile = fileURLToPath(new URL('../../runtime/agent/executor-host.ts', import.meta.url))
   const child = fork(hostFile, [], { execArgv: ['--no-node-snapshot', '--import', import.meta.resolve('tsx')], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })

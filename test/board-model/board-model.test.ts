@@ -1,6 +1,6 @@
 import t from 'tap'
 import { getProfile } from '../../boards/index.js'
-import { learnInvMs, learnMeanMs } from '../../runtime/board-model/estimate.js'
+import { learnedRunMs, learnInvMs, learnMeanMs } from '../../runtime/board-model/estimate.js'
 import { busyRuntimes, lruIdleVictim } from '../../runtime/board-model/eviction.js'
 import { busyPowerW, profilePowerW } from '../../runtime/board-model/power.js'
 import { addQueuedWork, WORK_CLASSES } from '../../runtime/board-model/work.js'
@@ -15,6 +15,13 @@ t.test('estimates: the first run sets them; then moving averages of run time and
   t.ok(Math.abs(mean! - 505) < 60, `mean of 10 and 1000 ≈ 505 (${mean})`)
   t.ok(Math.abs(1 / inv! - 2 / (1 / 10 + 1 / 1000)) < 3, `harmonic mean ≈ 19.8 (${1 / inv!})`)
   t.equal(learnInvMs(undefined, 0), 100, 'a zero run time counts as 0.01 ms')
+})
+
+t.test('what a run teaches: a warm run the time it held its core, a cold run only its handler\'s time', async (t) => {
+  t.equal(learnedRunMs(12, false, 3), 12, 'warm: the time the core was held (IPC included)')
+  t.equal(learnedRunMs(767, true, 4), 4, 'cold: the runtime build is not the function\'s run time')
+  t.equal(learnedRunMs(900, true, 0), null, 'cold and the handler never ran (the build failed, the host died): nothing')
+  t.equal(learnedRunMs(250, false, 0), 250, 'warm and failed without a handler time (its host died): the time it held the core')
 })
 
 t.test('queued work by class of expected run time', async (t) => {

@@ -24,14 +24,14 @@ const SCRIPT: Arrival[] = [
 const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
 
 /** The agent's run scheduler on a manual clock; each permit is released RUN_MS later (completions before arrivals at one instant). */
-const agentStarts = async (cores: number, shortLane: number): Promise<Start[]> => {
+const agentStarts = async (cores: number, shortLane: number, script = SCRIPT): Promise<Start[]> => {
   const clock = new ManualClock(0)
   const s = new RunScheduler({ slots: cores, defaultMs: 100, clock, shortLane })
   const starts: Start[] = []
   const running: Array<{ fn: number, end: number, permit: RunPermit }> = []
   let i = 0
   for (let guard = 0; guard < 1000; guard++) {
-    const arrival = SCRIPT[i]?.at ?? Infinity
+    const arrival = script[i]?.at ?? Infinity
     const k = running.reduce((b, r, j) => (b < 0 || r.end < running[b]!.end ? j : b), -1)
     const end = k < 0 ? Infinity : running[k]!.end
     if (arrival === Infinity && end === Infinity) break
@@ -41,7 +41,7 @@ const agentStarts = async (cores: number, shortLane: number): Promise<Start[]> =
       r!.permit.release(RUN_MS[r!.fn]!)
     } else {
       clock.advance(arrival - clock.now())
-      const fn = SCRIPT[i++]!.fn
+      const fn = script[i++]!.fn
       void s.acquire(`f${fn}`, 1e9).then((permit) => {
         starts.push({ fn, at: clock.now() })
         running.push({ fn, end: clock.now() + RUN_MS[fn]!, permit })
@@ -52,8 +52,8 @@ const agentStarts = async (cores: number, shortLane: number): Promise<Start[]> =
   return starts
 }
 
-/** A simulated board with the agent's queue discipline, driven by its own wake-ups. */
-const simStarts = (cores: number, shortLane: number): Start[] => {
+/** A simulated board with the agent's queue discipline, driven by its own wake-ups; `concurrency`: runs one runtime takes. */
+const simStarts = (cores: number, shortLane: number, script = SCRIPT, concurrency = 1): Start[] => {
   let now = 0
   let wake: { at: number, gen: number } | null = null
   const hooks: BoardHooks = {
@@ -61,7 +61,7 @@ const simStarts = (cores: number, shortLane: number): Start[] => {
     wakeAt: (_b, at, gen) => { wake = { at, gen } },
     finished: (b, inv, ms) => { b.finish(inv, ms) },
     coldMs: () => 0,
-    slots: () => 1,
+    slots: () => concurrency,
     memoryMb: () => 64,
     fnName: (i) => `f${i}`
   }
@@ -71,7 +71,7 @@ const simStarts = (cores: number, shortLane: number): Start[] => {
   const starts: Start[] = []
   let i = 0
   for (let guard = 0; guard < 1000; guard++) {
-    const arrival = SCRIPT[i]?.at ?? Infinity
+    const arrival = script[i]?.at ?? Infinity
     const w = wake as { at: number, gen: number } | null
     if (arrival === Infinity && w === null) break
     if (w !== null && w.at <= arrival) {
@@ -80,7 +80,7 @@ const simStarts = (cores: number, shortLane: number): Start[] => {
       board.tick(w.gen)
     } else {
       now = arrival
-      const fn = SCRIPT[i++]!.fn
+      const fn = script[i++]!.fn
       const inv: Inv = { fn, arrival: now, durRef: RUN_MS[fn]!, cold: false, est: 0 }
       invs.push(inv)
       board.enqueue(inv)
@@ -115,3 +115,17 @@ for (const cores of [1, 2]) {
     t.not(agent.map((s) => s.fn).join(), (await agentStarts(cores, 0)).map((s) => s.fn).join(), 'the lane changes the order (short runs go first)')
   })
 }
+
+// A burst of a long function the board has not measured yet, then a short one: the unmeasured
+// function is trusted with the lane for one run at a time (board-model/short-lane.ts), so its
+// third run waits for a slot and the lane is the short function's, in both drivers.
+const UNMEASURED_BURST: Arrival[] = [{ at: 0, fn: 0 }, { at: 1000, fn: 1 }, { at: 1000, fn: 1 }, { at: 1000, fn: 1 }, { at: 1010, fn: 0 }]
+t.test('an unmeasured function\'s burst leaves the lane to a short one, in the agent and the simulator alike', async (t) => {
+  const agent = await agentStarts(2, 1, UNMEASURED_BURST)
+  const sim = simStarts(2, 1, UNMEASURED_BURST, 32) // runs of a function co-execute in its runtime, as with the default concurrency
+  const expected = [{ fn: 0, at: 0 }, { fn: 1, at: 1000 }, { fn: 1, at: 1000 }, { fn: 0, at: 1010 }]
+  t.same(agent.slice(0, 4), expected, 'agent: two runs of the burst in the slots, the short one in the lane')
+  t.same(sim.slice(0, 4), expected, 'simulator: the same')
+  t.equal(agent[4]?.fn, 1, 'the burst\'s third run starts when a slot frees')
+  t.equal(sim[4]?.fn, 1)
+})
