@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { Topics } from '../../protocol/topics.js'
-import { buildManifest } from '../../protocol/manifest.js'
-import { publishDeployment } from '../../transport/publish-deployment.js'
 import { WispError } from '../../shared/errors.js'
-import { MqttTransport } from '../../transport/mqtt-transport.js'
-import { validateFunction } from '../../agent/validate.js'
 import { fail, intOption } from '../errors.js'
 import { addCredentialOptions, clientIdFor, credentials } from '../credentials.js'
 
@@ -19,6 +14,11 @@ export const registerDeploy = (program: Command): void => {
     .option('--isolation <mode>', 'shared (module state shared by co-executing invocations) or context (fresh globals per invocation)')
     .action(async (fn: string, file: string, o: { broker: string, memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string, username?: string, password?: string, ca?: string }) => {
       try {
+        const { Topics } = await import('../../protocol/topics.js')
+        const { buildManifest } = await import('../../protocol/manifest.js')
+        const { publishDeployment } = await import('../../transport/publish-deployment.js')
+        const { MqttTransport } = await import('../../transport/mqtt-transport.js')
+        const { validateFunction } = await import('../../agent/validate.js')
         if (o.isolation !== undefined && o.isolation !== 'shared' && o.isolation !== 'context') {
           throw new WispError('WISP_BAD_CONFIG', '--isolation must be "shared" or "context"')
         }
