@@ -3,13 +3,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { wispArgs } from '../helpers/wisp-cli.js'
 
-const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
 const wisp = (args: string[], cwd: string): ChildProcess =>
-  spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
+  spawn(process.execPath, wispArgs(args), { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 const childrenOf = (pid: number): number[] =>
