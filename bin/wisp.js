@@ -1,8 +1,10 @@
-#!/usr/bin/env -S node --no-node-snapshot
+#!/usr/bin/env node
 // Runs the compiled CLI (dist/, made by `npm run build`) with plain node: no TypeScript is
-// compiled at run time. isolated-vm needs --no-node-snapshot on Node 20: the line above passes
-// it, and `node bin/wisp.js` without it starts the CLI in a child process that has it (signals
-// are passed on). A missing or stale dist/ is an error, not old code.
+// compiled at run time. A missing or stale dist/ is an error, not old code. isolated-vm needs
+// --no-node-snapshot on Node 20 in a process that makes isolates, and Node starts slower
+// without its snapshot (about 0.1 s): of the commands, only `deploy` (which checks the code
+// in an isolate) makes isolates in its own process, so only it is run in a child process with
+// the flag (signals are passed on). Boards fork their isolate hosts with it.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +19,8 @@ const { distProblem } = await import(stamp.href)
 const problem = distProblem(fileURLToPath(root))
 if (problem !== undefined) fail(problem)
 
-if (process.execArgv.includes('--no-node-snapshot')) {
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'))
+if (command !== 'deploy' || process.execArgv.includes('--no-node-snapshot')) {
   await import(main.href)
 } else {
   const child = spawn(process.execPath, ['--no-node-snapshot', ...process.execArgv, fileURLToPath(main), ...process.argv.slice(2)], { stdio: 'inherit' })

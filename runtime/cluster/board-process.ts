@@ -6,9 +6,13 @@ import type { Logger } from '../shared/log.js'
 /** Nice value of simulated board processes (0 = the gateway's, 19 = lowest). */
 const BOARD_NICENESS = 10
 
-/** The command line of a board process: the real agent, run by the compiled CLI with plain node. */
+/**
+ * The command line of a board process: the real agent, run by the compiled CLI with plain node
+ * (with Node's startup snapshot: the agent makes no isolates; its isolate host is started with
+ * --no-node-snapshot).
+ */
 export const boardCommand = (configFile: string): string[] =>
-  ['--no-node-snapshot', compiledFile('runtime/cli/main.js'), 'board', '--config', configFile, '--sim']
+  [compiledFile('runtime/cli/main.js'), 'board', '--config', configFile, '--sim']
 
 /**
  * Supervises one simulated board as a child process: restarts it when it dies (with

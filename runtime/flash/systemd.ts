@@ -26,8 +26,7 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=simple
-# --no-node-snapshot (which isolated-vm needs) given here, so bin/wisp.js starts no second process.
-ExecStart=${NODE_BIN} --no-node-snapshot ${INSTALL_DIR}/bin/wisp.js board --config ${CONFIG_PATH}
+ExecStart=${NODE_BIN} ${INSTALL_DIR}/bin/wisp.js board --config ${CONFIG_PATH}
 User=${SERVICE_USER}
 Group=${SERVICE_USER}
 # /dev/i2c-* (INA219) and /dev/gpiochip* belong to these groups; the agent needs no root for them.
