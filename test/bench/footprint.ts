@@ -1,9 +1,9 @@
-// Board footprint and CLI start, as a user meets them (issue 14): `wisp start --boards 1`
-// through bin/wisp.js, three `hello` calls, then the resident memory (VmRSS) of the board's
-// agent and every process under it, once its process tree has settled; and the wall time of
-// `wisp --help`. Each figure is the median of ROUNDS runs, with the smallest and largest.
-// Prints JSON; writes nothing.
-//   node test/bench/footprint.ts is not enough (TypeScript): node --import tsx test/bench/footprint.ts
+// Board footprint and CLI start, as a user meets them (issue 14): `wisp start --boards 2`
+// through bin/wisp.js (b1 a Raspberry Pi 4B profile, 2 GB, with a standby isolate host; b2 a
+// Pi Zero 2 W, 512 MB, without), three `hello` calls, then the resident memory (VmRSS) of each
+// board's agent and every process under it, once the process tree has settled; and the wall
+// and CPU time of `wisp --help`. Each figure is the median of ROUNDS runs, with the smallest
+// and largest. Prints JSON; writes nothing. Run: npm run build && node --import tsx test/bench/footprint.ts
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,7 +52,7 @@ const settledTree = async (pid: number, quietMs: number, maxMs: number): Promise
   return tree(pid)
 }
 
-interface Round { totalMb: number, processes: Array<{ role: string, mb: number }> }
+interface Board { board: string, profile: string, totalMb: number, processes: Array<{ role: string, mb: number }> }
 
 const role = (pid: number): string => {
   const c = cmdline(pid)
@@ -62,11 +62,16 @@ const role = (pid: number): string => {
   return c.slice(0, 60)
 }
 
-const oneRound = async (): Promise<Round> => {
+const profileOf = (pid: number): string => {
+  const config = /--config (\S+)/.exec(cmdline(pid))?.[1]
+  try { return config === undefined ? '?' : (JSON.parse(readFileSync(config, 'utf8')) as { profile: string }).profile } catch { return '?' }
+}
+
+const oneRound = async (): Promise<Board[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-footprint-'))
   const mqttPort = await freePort()
   const httpPort = await freePort()
-  const p = spawn(process.execPath, [BIN, 'start', '--boards', '1', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
+  const p = spawn(process.execPath, [BIN, 'start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WISP_LOG: 'warn' } })
   try {
     await waitForOutput(p, /Ctrl-C stops/, 120_000)
@@ -78,10 +83,13 @@ const oneRound = async (): Promise<Round> => {
     }
     await client.close()
     const all = await settledTree(p.pid as number, 3000, 30_000)
-    const agent = all.find((pid) => role(pid) === 'agent')
-    if (agent === undefined) throw new Error('no board agent process found')
-    const processes = tree(agent).map((pid) => ({ role: role(pid), mb: Math.round(rssMb(pid) * 10) / 10 }))
-    return { totalMb: Math.round(processes.reduce((n, x) => n + x.mb, 0) * 10) / 10, processes }
+    const agents = all.filter((pid) => role(pid) === 'agent')
+    if (agents.length !== 2) throw new Error(`${agents.length} board agent processes found`)
+    return agents.map((agent) => {
+      const processes = tree(agent).map((pid) => ({ role: role(pid), mb: Math.round(rssMb(pid) * 10) / 10 }))
+      const board = /WISP_PROCESS=(\S+)/.exec(readFileSync(`/proc/${agent}/environ`, 'utf8').split('\0').join(' '))?.[1] ?? '?'
+      return { board, profile: profileOf(agent), totalMb: Math.round(processes.reduce((n, x) => n + x.mb, 0) * 10) / 10, processes }
+    }).sort((a, b) => a.board.localeCompare(b.board))
   } finally {
     const exited = new Promise((resolve) => p.once('exit', resolve))
     p.kill('SIGTERM')
@@ -90,18 +98,21 @@ const oneRound = async (): Promise<Round> => {
   }
 }
 
-const helpMs = (): number => {
-  const t0 = performance.now()
-  const r = spawnSync(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  if (r.status !== 0) throw new Error(`wisp --help exited ${r.status}: ${r.stderr.toString()}`)
-  return Math.round(performance.now() - t0)
+/** Wall time and CPU time (user + system, from the shell's `time`) of one `wisp --help`, ms. */
+const helpMs = (): { wall: number, cpu: number } => {
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%R %U %S"; time "$0" "$1" --help > /dev/null', process.execPath, BIN], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`wisp --help exited ${r.status}: ${r.stderr}`)
+  const [wall, user, sys] = r.stderr.trim().split('\n').at(-1)?.split(' ').map(Number) ?? []
+  return { wall: Math.round((wall ?? NaN) * 1000), cpu: Math.round(((user ?? NaN) + (sys ?? NaN)) * 1000) }
 }
 
 const help = Array.from({ length: HELP_ROUNDS }, helpMs)
-const rounds: Round[] = []
+const rounds: Board[][] = []
 for (let i = 0; i < ROUNDS; i++) rounds.push(await oneRound())
+const byBoard = (id: string): Board[] => rounds.map((r) => r.find((b) => b.board === id)).filter((b): b is Board => b !== undefined)
 console.log(JSON.stringify({
-  boardRssMb: spread(rounds.map((r) => r.totalMb)),
-  helpMs: spread(help),
+  boardRssMb: Object.fromEntries(['b1', 'b2'].map((id) => [`${id} (${byBoard(id)[0]?.profile ?? '?'})`, spread(byBoard(id).map((b) => b.totalMb))])),
+  helpWallMs: spread(help.map((h) => h.wall)),
+  helpCpuMs: spread(help.map((h) => h.cpu)),
   rounds
 }, null, 2))
