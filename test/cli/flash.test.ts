@@ -93,7 +93,7 @@ t.test('a flash writes a complete, valid bundle', async (t) => {
   await t.resolves(run('sh', ['-n', '-c', script]), 'the first-boot script is valid sh')
 
   const unit = parseUnit(readFileSync(join(out, 'wisp/wisp-board.service'), 'utf8'))
-  t.same(unit.Service?.ExecStart, ['/usr/local/bin/node /opt/wisp/bin/wisp.js board --config /etc/wisp/board.json'])
+  t.same(unit.Service?.ExecStart, ['/usr/local/bin/node --max-semi-space-size=1 /opt/wisp/bin/wisp.js board --config /etc/wisp/board.json'])
   t.same(unit.Service?.Restart, ['always'])
   t.same(unit.Unit?.After?.[0]?.split(' ').includes('network-online.target'), true)
   t.same(unit.Unit?.Wants, ['network-online.target'])
