@@ -3,7 +3,7 @@
 // Pi Zero 2 W, 512 MB, without), three `hello` calls, then the resident memory (VmRSS) of each
 // board's agent and every process under it, once the process tree has settled; and the wall
 // and CPU time of `wisp --help`. Each figure is the median of ROUNDS runs, with the smallest
-// and largest. Prints JSON; writes nothing. Run: npm run build && node --import tsx test/bench/footprint.ts
+// and largest. Writes bench/results/footprint.json (as `npm run bench` does for every bench).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,13 +11,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { figure, info, report, spread as runs } from './lib/figures.js'
 
 const ROUNDS = Number(process.env.WISP_BENCH_ROUNDS ?? 3)
 const HELP_ROUNDS = Number(process.env.WISP_BENCH_HELP_ROUNDS ?? 7)
 const BIN = fileURLToPath(new URL('../../bin/wisp.js', import.meta.url))
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
-const spread = (xs: number[]): { median: number, min: number, max: number } => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) })
+const FOOTPRINT_GOAL_MB = 150
+const HELP_GOAL_MS = 300
 
 const childrenOf = (pid: number): number[] =>
   spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number)
@@ -110,9 +111,14 @@ const help = Array.from({ length: HELP_ROUNDS }, helpMs)
 const rounds: Board[][] = []
 for (let i = 0; i < ROUNDS; i++) rounds.push(await oneRound())
 const byBoard = (id: string): Board[] => rounds.map((r) => r.find((b) => b.board === id)).filter((b): b is Board => b !== undefined)
-console.log(JSON.stringify({
-  boardRssMb: Object.fromEntries(['b1', 'b2'].map((id) => [`${id} (${byBoard(id)[0]?.profile ?? '?'})`, spread(byBoard(id).map((b) => b.totalMb))])),
-  helpWallMs: spread(help.map((h) => h.wall)),
-  helpCpuMs: spread(help.map((h) => h.cpu)),
-  rounds
-}, null, 2))
+const footprint = (id: string, what: string) => {
+  const r = runs(byBoard(id).map((b) => b.totalMb))
+  return figure({ figure: `board RSS after three hello calls, ${what}`, unit: 'MB', ...r, baseline: null, baseline_value: null, goal: `<= ${FOOTPRINT_GOAL_MB} MB`, met: r.value <= FOOTPRINT_GOAL_MB })
+}
+const wall = runs(help.map((h) => h.wall))
+report('footprint', [
+  footprint('b1', `${byBoard('b1')[0]?.profile ?? 'b1'} (2 GB: agent, isolate host, standby host)`),
+  footprint('b2', `${byBoard('b2')[0]?.profile ?? 'b2'} (512 MB: agent, isolate host)`),
+  figure({ figure: 'wisp --help, wall time', unit: 'ms', ...wall, baseline: null, baseline_value: null, goal: `<= ${HELP_GOAL_MS} ms`, met: wall.value <= HELP_GOAL_MS }),
+  info({ figure: 'wisp --help, CPU time (user + system)', unit: 'ms', ...runs(help.map((h) => h.cpu)), baseline: null, baseline_value: null })
+], { rounds })
