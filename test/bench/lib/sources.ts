@@ -16,5 +16,6 @@ export const SOURCES: Record<string, string[]> = {
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   reliability: ['test/bench/reliability.ts', 'test/bench/lib/overload-process.ts', 'test/helpers/cluster.ts', 'test/helpers/load.ts', 'test/helpers/fault-run.ts',
     'test/helpers/fault-cluster.ts', 'test/helpers/noisy.ts', ...HARNESS, 'runtime/**', 'boards/**'],
+  footprint: ['test/bench/footprint.ts', 'test/helpers/mqtt.ts', ...HARNESS, 'runtime/**', 'boards/**', 'node-firmware-bridge/**', 'bin/wisp.js', 'scripts/build.js', 'tsconfig.build.json'],
   evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
 }
