@@ -273,12 +273,13 @@ export class ClusterState {
 }
 
 /**
- * A function on a board: its gossiped stats, with the leader's exact in-flight count as a floor on
- * the queue, and its mean run time there from receipts (0 = none yet).
+ * A function on a board: its gossiped stats, and its mean run time there from receipts (0 = none
+ * yet). The queue is the invocations waiting, not running (the gossip's `queue_len`), with the
+ * leader's exact in-flight count less the ones running as a floor (runs sent since the gossip).
  */
 const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): FnView => f === undefined
   ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0, serviceMs }
-  : { queueLen: Math.max(f.queue_len + f.running, inflight), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
+  : { queueLen: Math.max(f.queue_len, inflight - f.running), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
 
 /** A board's view after its in-flight count of `fns` changed (nothing else did). */
 const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<string>): BoardView => {

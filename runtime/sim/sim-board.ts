@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { BoardView, FnView, PowerState, QueueDiscipline } from '../leader/policies/types.js'
+import type { PowerState, QueueDiscipline } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
 import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from '../leader/policies/estimates.js'
 import { learnInvMs } from '../board-model/estimate.js'
@@ -9,8 +9,8 @@ import { RunQueue, type DrainHooks } from '../board-model/run-queue.js'
 import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 import { isShortRun, SHORT_LANE } from '../board-model/short-lane.js'
 
-/** A function's state on one simulated board, as the agent would gossip it. */
-export class SimFn implements FnView {
+/** A function's state on one simulated board, as the agent would gossip it (`sim-gossip.ts`). */
+export class SimFn {
   queueLen = 0
   /** Completions per busy second of one runtime (1000 / serviceMs). */
   serviceRate = 0
@@ -32,8 +32,6 @@ export interface BoardHooks {
   slots: (fn: number) => number
   memoryMb: (fn: number) => number
   fnName: (fn: number) => string
-  /** Called when the board starts or stops holding warm runtimes of fn (keeps the leader's holders index). */
-  holds?: (board: SimBoard, fn: number, holds: boolean) => void
   /** The function's mean service time at reference speed as the board knows it (ms; 0 = unknown). */
   refMs?: (fn: number) => number
   /** The agent's per-function queue bound (gossiped as `queue_limit`). */
@@ -53,7 +51,7 @@ export interface BoardHooks {
  * classes, eviction choice and power line are the board model's (runtime/board-model), the ones
  * the live agent runs; this drives them with the simulator's events.
  */
-export class SimBoard implements BoardView {
+export class SimBoard {
   power: PowerState = 'on'
   inflight = 0
   serviceRate = 0
@@ -63,8 +61,9 @@ export class SimBoard implements BoardView {
   readonly queuedByClass = new Float64Array(WORK_CLASSES)
   readonly functions: Record<string, SimFn> = {}
   readonly byFn: SimFn[] = []
-  idleSinceMs: number | null = 0
   busy = 0
+  /** Something gossiped changed since the board's last gossip (the simulator sends it before the next decision). */
+  dirty = true
   memUsed = 0
   runtimeCount = 0
   energy = 0
@@ -117,12 +116,15 @@ export class SimBoard implements BoardView {
     this.shortLane = shortLane ?? (discipline === 'ratio' ? SHORT_LANE : 0)
   }
 
-  get routable (): boolean { return this.power === 'on' }
-  get queueLen (): number { return this.inflight }
-  get lastSeenMs (): number { return this.h.now() }
-  /** Gossip is instantaneous here: the reported work covers every run in flight. */
-  get workRuns (): number { return this.inflight }
   get queueLimit (): number | undefined { return this.h.queueLimit?.() }
+  /** Functions with runtimes, queued or running invocations on the board (what its gossip lists). */
+  * activeFunctions (): IterableIterator<[string, SimFn]> {
+    for (let i = 0; i < this.byFn.length; i++) {
+      const f = this.byFn[i]!
+      if (f.runtimes > 0 || f.queueLen > 0 || f.running > 0) yield [this.h.fnName(i), f]
+    }
+  }
+
   get powerW (): number { return this.powerAt() }
   get bootW (): number { return (this.profile.idle_w + this.profile.peak_w) / 2 }
 
@@ -152,7 +154,7 @@ export class SimBoard implements BoardView {
 
   enqueue (inv: Inv): void {
     this.inflight++
-    this.idleSinceMs = null
+    this.dirty = true
     const f = this.byFn[inv.fn]!
     f.queueLen++
     const ref = this.h.refMs?.(inv.fn) ?? 0
@@ -226,6 +228,7 @@ export class SimBoard implements BoardView {
     this.account()
     this.advance()
     this.busy++
+    this.dirty = true
     inv.start = this.h.now()
     inv.finishV = this.vt + inv.durRef / this.trueSpeed + extra
     this.running.push(inv)
@@ -294,7 +297,7 @@ export class SimBoard implements BoardView {
     f.invMs = learnInvMs(f.invMs === 0 ? undefined : f.invMs, serviceMs)
     this.meanServiceMs = ewma(this.meanServiceMs, serviceMs, BOARD_SERVICE_ALPHA)
     this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
-    if (this.inflight === 0) this.idleSinceMs = this.h.now()
+    this.dirty = true
     this.dispatch()
   }
 
@@ -310,16 +313,15 @@ export class SimBoard implements BoardView {
   private setRuntimes (fn: number, n: number): void {
     const f = this.byFn[fn]!
     this.runtimeCount += n - f.runtimes
-    const was = f.runtimes > 0
     f.runtimes = n
-    if (was !== n > 0) this.h.holds?.(this, fn, n > 0)
+    this.dirty = true
   }
 
   setPower (p: PowerState): void {
     this.account()
     this.power = p
+    this.dirty = true
     if (p === 'gated') { for (let i = 0; i < this.byFn.length; i++) this.setRuntimes(i, 0); this.memUsed = 0 }
-    if (p === 'on') this.idleSinceMs = this.h.now()
     if (p === 'booting') this.boots++
   }
 }
