@@ -36,6 +36,22 @@ export interface BoardHooks {
   refMs?: (fn: number) => number
   /** The agent's per-function queue bound (gossiped as `queue_limit`). */
   queueLimit?: () => number
+  /**
+   * The share of a run's time its handler keeps a core busy (default 1: CPU-bound). A handler
+   * that waits (a timer, I/O) holds its runtime and run slot but draws no core; a cold start
+   * (runtime creation and compile) always does.
+   */
+  cpuShare?: () => number
+  /** The runtime's own CPU (agent and isolate host) at reference speed: ms of a core per run, and cores kept busy while up. Default none. */
+  runtimeCpu?: () => RuntimeCpu
+}
+
+/** What the board's runtime itself keeps a core busy with, at reference speed (a board of speed s takes 1/s as long). */
+export interface RuntimeCpu {
+  /** Per run: receiving it, handing it to the isolate host, the reply (ms of one core). */
+  readonly perRunMs: number
+  /** While the agent runs, even idle: gossip, timers, the broker connection (cores). */
+  readonly idleCores: number
 }
 
 /**
@@ -46,7 +62,8 @@ export interface BoardHooks {
  * get a runtime is skipped); an invocation needs a slot
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
- * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
+ * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on (a run keeps
+ * `cpuShare` of a core busy, its cold start a whole one, plus the runtime's own CPU); idle while
  * shutting down; `bootW` while booting; 0 when gated. The run queue, estimates, queued-work
  * classes, eviction choice and power line are the board model's (runtime/board-model), the ones
  * the live agent runs; this drives them with the simulator's events.
@@ -62,6 +79,11 @@ export class SimBoard {
   readonly functions: Record<string, SimFn> = {}
   readonly byFn: SimFn[] = []
   busy = 0
+  /** Cores the running invocations keep busy (Σ of their `cpu`): what the power line is read at. */
+  cpuBusy = 0
+  /** Time and energy with the board's agent running (on or draining): what a meter inside the board sees. */
+  upMs = 0
+  upEnergy = 0
   /** Something gossiped changed since the board's last gossip (the simulator sends it before the next decision). */
   dirty = true
   memUsed = 0
@@ -131,7 +153,7 @@ export class SimBoard {
   private powerAt (): number {
     const p = this.profile
     switch (this.power) {
-      case 'on': case 'draining': return busyPowerW(p, this.busy)
+      case 'on': case 'draining': return busyPowerW(p, this.cpuBusy + (this.h.runtimeCpu?.().idleCores ?? 0) / this.trueSpeed)
       case 'shutting-down': return p.idle_w
       case 'booting': return this.bootW
       default: return 0
@@ -150,6 +172,7 @@ export class SimBoard {
     else if (this.power === 'shutting-down') this.shutdownEnergy += w * dt
     else if (w > 0 && this.busy === 0) { this.idleEnergy += w * dt; this.idleMs += dt * 1000 }
     if (w > 0) this.poweredMs += dt * 1000
+    if (this.power === 'on' || this.power === 'draining') { this.upMs += dt * 1000; this.upEnergy += w * dt }
   }
 
   enqueue (inv: Inv): void {
@@ -230,7 +253,13 @@ export class SimBoard {
     this.busy++
     this.dirty = true
     inv.start = this.h.now()
-    inv.finishV = this.vt + inv.durRef / this.trueSpeed + extra
+    const run = inv.durRef / this.trueSpeed
+    const share = this.h.cpuShare?.() ?? 1
+    const own = (this.h.runtimeCpu?.().perRunMs ?? 0) / this.trueSpeed
+    // Its cores averaged over its service: the cold start and the runtime's own work whole, the run at its share.
+    inv.cpu = share >= 1 && own === 0 ? 1 : extra + run > 0 ? (extra + share * run + own) / (extra + run) : share
+    this.cpuBusy += inv.cpu
+    inv.finishV = this.vt + run + extra
     this.running.push(inv)
     return true
   }
@@ -288,6 +317,7 @@ export class SimBoard {
     this.account()
     this.advance()
     this.busy--
+    this.cpuBusy = this.busy === 0 ? 0 : this.cpuBusy - (inv.cpu ?? 1)
     if (inv.lane === true) { this.inLane--; inv.lane = false }
     this.inflight--
     this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est

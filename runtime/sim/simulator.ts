@@ -2,9 +2,10 @@ import type { BoardProfile } from '../../boards/schema.js'
 import type { ClusterView, Decision, QueueDiscipline, ScaleResult } from '../leader/policies/types.js'
 import type { PolicySet } from '../leader/policies/policy-sets.js'
 import type { DemandFn } from '../leader/demand.js'
+import { WispError } from '../shared/errors.js'
 import { seededRng, type Rng } from '../shared/rng.js'
 import { EventHeap, type Inv } from './heap.js'
-import { SimBoard, type BoardHooks } from './sim-board.js'
+import { SimBoard, type BoardHooks, type RuntimeCpu } from './sim-board.js'
 import { simBoardState, simIncarnation, simOfflineState } from './sim-gossip.js'
 import { SimLeader } from './sim-leader.js'
 import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
@@ -36,6 +37,14 @@ export interface SimOptions {
    * this fraction, alternately faster and slower (board 1 +e, board 2 −e, ...). 0 = exact.
    */
   readonly speedError?: number
+  /**
+   * The share of a run's time its handler keeps a core busy, for the power line: 1 (the default,
+   * the evaluation's) = CPU-bound; 0 = it waits on a timer or I/O (the sim-vs-live replay's
+   * sleeping handler). Cold starts keep a core busy either way. Within 0..1.
+   */
+  readonly cpuShare?: number
+  /** The runtime's own CPU per run and at idle, at reference speed (sim-board.ts); default none (the evaluation). Non-negative. */
+  readonly runtimeCpu?: RuntimeCpu
   readonly onDecision?: (d: Decision) => void
   readonly onProgress?: (fraction: number) => void
   /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
@@ -43,7 +52,8 @@ export interface SimOptions {
 }
 
 export interface SimDetail {
-  readonly boards: ReadonlyArray<{ id: string, profile: string, powered_h: number, idle_h: number, idle_energy_j: number, boot_energy_j: number, shutdown_energy_j: number, energy_j: number, cold_starts: number, rejected: number, boots: number, invocations: number, mean_wait_ms: number }>
+  /** `up_s` / `up_energy_j`: time and energy with the board's agent running (on or draining: not booting, shutting down or gated). */
+  readonly boards: ReadonlyArray<{ id: string, profile: string, powered_h: number, up_s: number, up_energy_j: number, idle_h: number, idle_energy_j: number, boot_energy_j: number, shutdown_energy_j: number, energy_j: number, cold_starts: number, rejected: number, boots: number, invocations: number, mean_wait_ms: number }>
   readonly fns: ReadonlyArray<{ fn: string, invocations: number, mean_slowdown: number, mean_ref_ms: number, rejected: number }>
 }
 
@@ -71,6 +81,10 @@ const targetsChanged = (a: Readonly<Record<string, number>>, b: Readonly<Record<
 export const simulate = (opts: SimOptions): PolicyFigures => {
   const o = { ...SIM_DEFAULTS, ...opts }
   const { trace, policies: ps } = o
+  const cpuShare = o.cpuShare ?? 1
+  if (!(cpuShare >= 0 && cpuShare <= 1)) throw new WispError('WISP_BAD_CONFIG', `cpuShare must be within 0..1 (got ${String(o.cpuShare)})`)
+  const runtimeCpu: RuntimeCpu = o.runtimeCpu ?? { perRunMs: 0, idleCores: 0 }
+  if (!(runtimeCpu.perRunMs >= 0 && runtimeCpu.idleCores >= 0)) throw new WispError('WISP_BAD_CONFIG', 'runtimeCpu figures must be non-negative')
   const arrivalsRng: Rng = seededRng(o.seed)
   const policyRng: Rng = seededRng(o.seed ^ 0x5bd1e995)
   const heap = new EventHeap()
@@ -89,7 +103,9 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     memoryMb: () => o.memoryMb,
     fnName: (i) => names[i] ?? '',
     refMs: (i) => leader.serviceMsOf(names[i] ?? ''),
-    queueLimit: () => o.queueLimit
+    queueLimit: () => o.queueLimit,
+    cpuShare: () => cpuShare,
+    runtimeCpu: () => runtimeCpu
   }
   const discipline = o.queue ?? ps.queue
   // Processor sharing: every runtime's run is on a core at once; otherwise the agent's run slots.
@@ -303,7 +319,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   for (const b of boards) b.account()
   o.onProgress?.(1)
   o.onDetail?.({
-    boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, shutdown_energy_j: b.shutdownEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
+    boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, up_s: b.upMs / 1000, up_energy_j: b.upEnergy, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, shutdown_energy_j: b.shutdownEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),
     fns: names.map((fn, i) => ({ fn, invocations: slowN[i] ?? 0, mean_slowdown: (slowSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), mean_ref_ms: (durSum[i] ?? 0) / Math.max(1, slowN[i] ?? 0), rejected: rejFn[i] ?? 0 }))
   })
   return figures(hist, slowSum, slowN, slowHist, {
