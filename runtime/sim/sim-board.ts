@@ -139,14 +139,8 @@ export class SimBoard {
   }
 
   get queueLimit (): number | undefined { return this.h.queueLimit?.() }
-  /** Functions with runtimes, queued or running invocations on the board (what its gossip lists). */
-  * activeFunctions (): IterableIterator<[string, SimFn]> {
-    for (let i = 0; i < this.byFn.length; i++) {
-      const f = this.byFn[i]!
-      if (f.runtimes > 0 || f.queueLen > 0 || f.running > 0) yield [this.h.fnName(i), f]
-    }
-  }
-
+  /** The name of function `fn` (its index). */
+  fnName (fn: number): string { return this.h.fnName(fn) }
   get powerW (): number { return this.powerAt() }
   get bootW (): number { return (this.profile.idle_w + this.profile.peak_w) / 2 }
 

@@ -14,14 +14,18 @@ export const simIncarnation = (nowMs: number, board: number, boot: number): stri
  * the view the live leader's builder makes. Per function: queued (not running) invocations,
  * running ones and warm runtimes, for the functions the board has any of.
  */
-export const simBoardState = (b: SimBoard, incarnation: string, seq: number, now: number): BoardState => {
+export const simBoardState = (b: SimBoard, incarnation: string, seq: number, now: number, profile = b.profile.name): BoardState => {
   const functions: Record<string, FunctionStats> = {}
-  for (const [name, f] of b.activeFunctions()) functions[name] = { queue_len: f.queueLen, service_rate: f.serviceRate, running: f.running, runtimes: f.runtimes }
+  const fns = b.byFn
+  for (let i = 0; i < fns.length; i++) {
+    const f = fns[i]!
+    if (f.runtimes > 0 || f.queueLen > 0 || f.running > 0) functions[b.fnName(i)] = { queue_len: f.queueLen, service_rate: f.serviceRate, running: f.running, runtimes: f.runtimes }
+  }
   return {
     v: 1,
     id: b.id,
     incarnation,
-    profile: b.profile.name,
+    profile,
     status: b.power === 'draining' ? 'draining' : 'online',
     ts: now,
     seq,

@@ -132,7 +132,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
       if (!b.dirty && now - lastGossip[b.index]! < SIM_GOSSIP_MS) continue
       b.dirty = false
       lastGossip[b.index] = now
-      leader.onState({ ...simBoardState(b, incarnation[b.index]!, ++seq[b.index]!, now), profile: profileKey[b.index]! })
+      leader.onState(simBoardState(b, incarnation[b.index]!, ++seq[b.index]!, now, profileKey[b.index]!))
     }
   }
   /** The leader's clock at now, and the gossip due delivered. */
