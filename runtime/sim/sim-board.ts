@@ -52,6 +52,11 @@ export interface RuntimeCpu {
   readonly perRunMs: number
   /** While the agent runs, even idle: gossip, timers, the broker connection (cores). */
   readonly idleCores: number
+  /**
+   * Per runtime started, by a warm target or a cold start: its isolate, context and module, and
+   * its disposal later (ms of one core). Absent = none beyond a cold start's own time.
+   */
+  readonly perRuntimeMs?: number
 }
 
 /**
@@ -237,6 +242,7 @@ export class SimBoard {
       this.coldStarts++
       inv.cold = true
       extra = this.h.coldMs(inv.fn) / this.trueSpeed
+      this.runtimesStarted(1, extra)
     }
     this.addQueued(inv.est, -1)
     f.queueLen--
@@ -330,8 +336,20 @@ export class SimBoard {
     const f = this.byFn[fn]!
     const mem = this.h.memoryMb(fn)
     const want = Math.min(target, this.perFnCap)
-    while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
+    while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem; this.runtimesStarted(1, 0) }
     while (f.runtimes > Math.max(want, busyRuntimes(f.running, this.h.slots(fn)))) { this.setRuntimes(fn, f.runtimes - 1); this.memUsed -= mem }
+  }
+
+  /**
+   * The runtime's CPU for `n` runtimes started (`RuntimeCpu.perRuntimeMs`), less `coveredMs` each
+   * that a cold start's own time already keeps a core busy for: energy at one busy core's draw.
+   */
+  private runtimesStarted (n: number, coveredMs: number): void {
+    const ms = (this.h.runtimeCpu?.().perRuntimeMs ?? 0) / this.trueSpeed - coveredMs
+    if (!(ms > 0) || n <= 0) return
+    const j = n * ms / 1000 * (this.profile.peak_w - this.profile.idle_w) / this.profile.cores
+    this.energy += j
+    if (this.power === 'on' || this.power === 'draining') this.upEnergy += j
   }
 
   private setRuntimes (fn: number, n: number): void {

@@ -84,7 +84,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   const cpuShare = o.cpuShare ?? 1
   if (!(cpuShare >= 0 && cpuShare <= 1)) throw new WispError('WISP_BAD_CONFIG', `cpuShare must be within 0..1 (got ${String(o.cpuShare)})`)
   const runtimeCpu: RuntimeCpu = o.runtimeCpu ?? { perRunMs: 0, idleCores: 0 }
-  if (!(runtimeCpu.perRunMs >= 0 && runtimeCpu.idleCores >= 0)) throw new WispError('WISP_BAD_CONFIG', 'runtimeCpu figures must be non-negative')
+  if (!(runtimeCpu.perRunMs >= 0 && runtimeCpu.idleCores >= 0 && (runtimeCpu.perRuntimeMs ?? 0) >= 0)) throw new WispError('WISP_BAD_CONFIG', 'runtimeCpu figures must be non-negative')
   const arrivalsRng: Rng = seededRng(o.seed)
   const policyRng: Rng = seededRng(o.seed ^ 0x5bd1e995)
   const heap = new EventHeap()

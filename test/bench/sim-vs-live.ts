@@ -6,8 +6,8 @@
 // over what both sides meter: while each board's agent runs (a live board's meter is in its
 // process, so booting, shutting down and gated time is not metered), above idle per board over
 // that time; the simulator is told what the handler does with a core (`cpuShare`: 0 for the
-// sleeping handler, 1 for the spinning one) and what the runtime itself costs in CPU, per run and
-// at idle, measured first on a one-board cluster with the same handler at zero duration
+// sleeping handler, 1 for the spinning one) and what the runtime itself costs in CPU, per run,
+// per runtime started (warm targets included) and at idle, measured first on a one-board cluster with the same handler at zero duration
 // (lib/runtime-cpu.ts: a workload of its own, not the trace).
 //   node --no-node-snapshot --import tsx test/bench/sim-vs-live.ts [--minutes 10] [--util 0.08] [--seed 3] [--policy wisp] [--work sleep|spin]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -56,8 +56,8 @@ console.log(`trace ${trace.name} minutes ${FROM}-${FROM + minutes - 1}: ${trace.
 
 // --- the runtime's own CPU (calibration, apart from the trace) -------------------------
 process.env.WISP_LOG ??= 'error'
-const runtimeCpu = await measureRuntimeCpu({ idleMs: 20_000, runs: 300, ratePerS: 20, work })
-console.log(`runtime CPU: ${runtimeCpu.perRunMs.toFixed(2)} ms per run, ${(runtimeCpu.idleCores * 100).toFixed(2)} % of a core at idle (reference speed; ${runtimeCpu.runs} runs)`)
+const runtimeCpu = await measureRuntimeCpu({ idleMs: 20_000, runs: 300, ratePerS: 20, warmCycles: 30, work })
+console.log(`runtime CPU: ${runtimeCpu.perRunMs.toFixed(2)} ms per run, ${runtimeCpu.perRuntimeMs.toFixed(2)} ms per runtime started, ${(runtimeCpu.idleCores * 100).toFixed(2)} % of a core at idle (reference speed; ${runtimeCpu.runs} runs, ${runtimeCpu.runtimesStarted} runtimes)`)
 
 // --- simulator -------------------------------------------------------------------------
 const simChoice: Array<string | null> = []
@@ -66,7 +66,7 @@ const cpuShare = work === 'spin' ? 1 : 0
 let simDetail: SimDetail | null = null
 const sim = simulate({
   ...SIM_DEFAULTS, trace, boards, policies: createPolicySet(policy), seed, scale, coldMs: cold.ms, cpuShare,
-  runtimeCpu: { perRunMs: runtimeCpu.perRunMs, idleCores: runtimeCpu.idleCores },
+  runtimeCpu: { perRunMs: runtimeCpu.perRunMs, idleCores: runtimeCpu.idleCores, perRuntimeMs: runtimeCpu.perRuntimeMs },
   onDecision: (d) => { if (d.kind === 'balance') simChoice.push(d.choice) },
   onDetail: (d) => { simDetail = d }
 })

@@ -58,6 +58,17 @@ t.test('the runtime\'s own CPU: per run, and at idle while the agent runs', asyn
   t.equal(board.upEnergy, board.energy, 'all of it metered: the agent ran throughout')
 })
 
+t.test('a runtime started costs the runtime\'s CPU for it: beyond a cold start\'s own time, and when a warm target starts it', async (t) => {
+  const rc = { perRunMs: 0, idleCores: 0, perRuntimeMs: 30 }
+  const cold = oneRun({ runMs: 1000, coldMs: 10, cpuShare: 0, runtimeCpu: rc })
+  t.ok(Math.abs(cold.board.energy - (PI4.idle_w * 1.01 + PER_CORE_W * 0.03)) < 1e-9, 'the cold start\'s 10 ms and 20 ms more')
+  const warm = oneRun({ runMs: 1000, coldMs: 10, cpuShare: 0, runtimeCpu: rc })
+  const before = warm.board.energy
+  warm.board.warm(0, 3) // two more beside the one the cold start made
+  t.ok(Math.abs(warm.board.energy - before - PER_CORE_W * 0.06) < 1e-9, 'two runtimes, 30 ms each')
+  t.equal(warm.board.upEnergy, warm.board.energy)
+})
+
 t.test('time and energy while the agent runs leave out booting, shutting down and gated time', async (t) => {
   const { board, setNow } = oneRun({ runMs: 1000, coldMs: 0 })
   const up = board.upEnergy

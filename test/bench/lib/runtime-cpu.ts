@@ -3,7 +3,8 @@
 // a zero duration (`REPLAY_CODE`: its run costs only the runtime's work). The board's gossiped energy above its idle draw, first with nothing to run
 // (the agent's and the isolate host's background: gossip, timers, the broker connection), then
 // under a steady rate of runs (less that background, per run: receiving a run, handing it to
-// the isolate host, the reply). Converted to cores and core-ms with the profile's power line,
+// the isolate host, the reply), then while warm targets start and stop runtimes (less that
+// background, per runtime started: an isolate, its context and module, and its disposal). Converted to cores and core-ms with the profile's power line,
 // the inputs of the simulator's `runtimeCpu`. A workload of its own, apart from any trace.
 import mqtt from 'mqtt'
 import { getProfile } from '../../../boards/index.js'
@@ -18,13 +19,18 @@ export interface RuntimeCpuMeasurement extends RuntimeCpu {
   readonly idleAboveW: number
   readonly runs: number
   readonly perRunJ: number
+  readonly runtimesStarted: number
+  readonly perRuntimeJ: number
 }
+
+/** Runtimes a warm target starts at once (the reference board's cores: at most that many per function). */
+const WARM = 4
 
 /** A run of zero duration. */
 const EVENT = JSON.stringify({ ms: 0, i: 0 })
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-export const measureRuntimeCpu = async (o: { idleMs: number, runs: number, ratePerS: number, work: ReplayWork }): Promise<RuntimeCpuMeasurement> => {
+export const measureRuntimeCpu = async (o: { idleMs: number, runs: number, ratePerS: number, warmCycles: number, work: ReplayWork }): Promise<RuntimeCpuMeasurement> => {
   const c = await testCluster({ boards: 1, policy: 'wisp-no-gate' })
   const topics = new Topics()
   const profile = getProfile('raspberry-pi-4b')
@@ -35,11 +41,13 @@ export const measureRuntimeCpu = async (o: { idleMs: number, runs: number, rateP
     const client = await mqtt.connectAsync(c.url, { clientId: `wisp-runtime-cpu-${process.pid}`, reconnectPeriod: 0 })
     const samples = new Map<string, EnergySample[]>()
     let answered = 0
+    let runtimes = 0
     client.on('message', (topic, payload) => {
       const parts = topic.split('/')
       if (parts[1] !== 'boards') { answered++; return }
       const msg = JSON.parse(payload.toString()) as { energy_j?: unknown, power_w?: unknown, status?: unknown, incarnation?: unknown }
       if (typeof msg.energy_j !== 'number' || typeof msg.power_w !== 'number' || msg.status !== 'online') return
+      runtimes = (msg as { functions?: Record<string, { runtimes?: number }> }).functions?.noop?.runtimes ?? runtimes
       const list = samples.get(parts[2] ?? '') ?? []
       samples.set(parts[2] ?? '', list)
       list.push({ at: Date.now(), incarnation: String(msg.incarnation), energyJ: msg.energy_j, powerW: msg.power_w })
@@ -59,6 +67,20 @@ export const measureRuntimeCpu = async (o: { idleMs: number, runs: number, rateP
     }
     for (let i = 0; i < 400 && answered < o.runs + 1; i++) await sleep(50)
     const runTo = Date.now()
+    // Warm targets up and down: each cycle starts WARM runtimes and lets them go (the gossip says when).
+    const warm = async (n: number): Promise<void> => {
+      await client.publishAsync(topics.board('b1', 'control'), JSON.stringify({ v: 1, op: 'warm', fn: 'noop', runtimes: n }), { qos: 1 })
+      for (let i = 0; i < 100 && runtimes !== n; i++) await sleep(50)
+    }
+    await warm(0)
+    const warmFrom = Date.now()
+    let started = 0
+    for (let k = 0; k < o.warmCycles; k++) {
+      await warm(WARM)
+      if (runtimes === WARM) started += WARM
+      await warm(0)
+    }
+    const warmTo = Date.now()
     await sleep(2500) // one more gossip past the window
     await client.endAsync()
     const above = (from: number, to: number): { j: number, s: number } => {
@@ -70,7 +92,12 @@ export const measureRuntimeCpu = async (o: { idleMs: number, runs: number, rateP
     const idleAboveW = idle.s > 0 ? Math.max(0, idle.j / idle.s) : 0
     const runs = answered - 1
     const perRunJ = runs > 0 ? Math.max(0, run.j - idleAboveW * run.s) / runs : 0
-    return { idleAboveW, runs, perRunJ, idleCores: idleAboveW / perCoreW * profile.speed, perRunMs: perRunJ / perCoreW * 1000 * profile.speed }
+    const w = above(warmFrom, warmTo)
+    const perRuntimeJ = started > 0 ? Math.max(0, w.j - idleAboveW * w.s) / started : 0
+    return {
+      idleAboveW, runs, perRunJ, runtimesStarted: started, perRuntimeJ,
+      idleCores: idleAboveW / perCoreW * profile.speed, perRunMs: perRunJ / perCoreW * 1000 * profile.speed, perRuntimeMs: perRuntimeJ / perCoreW * 1000 * profile.speed
+    }
   } finally {
     await c.close()
   }
