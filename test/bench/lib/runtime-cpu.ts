@@ -21,6 +21,7 @@ export interface RuntimeCpuMeasurement extends RuntimeCpu {
   readonly perRunJ: number
   readonly runtimesStarted: number
   readonly perRuntimeJ: number
+  readonly perRuntimeMs: number
 }
 
 /** Runtimes a warm target starts at once (the reference board's cores: at most that many per function). */
