@@ -32,6 +32,13 @@ export interface LeaderOptions {
   readonly maxAttempts: number
   /** Invocations in flight at once; past it an invoke is answered WISP_OVERLOADED at once. */
   readonly maxInflight: number
+  /**
+   * Bytes of events (as they arrived) the leader holds at once, in flight or waiting for a board;
+   * an invoke that would take it past this is answered WISP_OVERLOADED at once (one invocation
+   * is always admitted, whatever its size). Without it maxInflight events of maxEventBytes each
+   * (2.5 GB by default) could be held in the gateway's memory.
+   */
+  readonly maxInflightBytes: number
   /** Per-client token bucket for invokes (tokens/s and bucket size); past it WISP_RATE_LIMITED. */
   readonly invokeRatePerClient: number
   readonly invokeBurstPerClient: number
@@ -43,7 +50,7 @@ export interface LeaderOptions {
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
-  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
+  maxInflight: 10_000, maxInflightBytes: 16 * 1024 * 1024, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
 })
 
 export interface Completion {
@@ -159,7 +166,7 @@ export class Leader {
       waitMs: this.opts.waitMs,
       maxEventBytes: this.opts.maxEventBytes,
       isDuplicate: (k) => this.inflight.isDuplicate(k, now),
-      full: () => this.inflight.size >= this.opts.maxInflight,
+      full: (bytes) => this.inflight.size >= this.opts.maxInflight || (this.inflight.size > 0 && this.inflight.bytes + bytes > this.opts.maxInflightBytes),
       withinRate: (client) => this.rate.take(client, now),
       replyOutsidePrefix: this.opts.replyOutsidePrefix
     })
