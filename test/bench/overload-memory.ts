@@ -23,8 +23,10 @@ const heapFlags = process.execArgv.filter((a) => /^--(max|min)-(semi|old)/.test(
     let liveMb = NaN
     let cpu0 = process.cpuUsage()
     let cpuS = NaN
+    let newSpaceBeforeMb = NaN
+    const newSpaceMb = (): number => (getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? NaN) / 2 ** 20
     const r = await runOverload(c, seconds, {
-      before: () => { cpu0 = process.cpuUsage() },
+      before: () => { cpu0 = process.cpuUsage(); newSpaceBeforeMb = newSpaceMb() },
       after: () => {
         const u = process.cpuUsage(cpu0); cpuS = (u.user + u.system) / 1e6
         if (gc !== undefined) { gc(); liveMb = process.memoryUsage().heapUsed / 2 ** 20 }
@@ -38,7 +40,7 @@ const heapFlags = process.execArgv.filter((a) => /^--(max|min)-(semi|old)/.test(
       rssGrowthMb: r1(r.grownMb),
       heapTotalGrowthMb: r1(r.after.heapTotal - r.before.heapTotal),
       heapUsedGrowthMb: r1(r.after.heapUsed - r.before.heapUsed),
-      liveHeapAfterGcMb: r1(liveMb), gatewayCpuS: r1(cpuS),
+      liveHeapAfterGcMb: r1(liveMb), gatewayCpuS: r1(cpuS), newSpaceBeforeMb: r1(newSpaceBeforeMb),
       before: r1all(r.before), peak: r1all(r.peak), after: r1all(r.after), spacesAfterMb: spaces,
       peakInflight: r.peakInflight, boardGrowthMb: r1(r.boardGrowthMb),
       rate: r1(r.report.rate), sent: s.sent, lost: s.lost, codes: s.codes, burstLost: r.report.burst.lost, burstCodes: r.report.burst.codes
