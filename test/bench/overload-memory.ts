@@ -1,10 +1,12 @@
 // The overload part of reliability.ts alone, with the gateway's memory broken down: RSS, V8
 // heap (total and used), external and array buffers, before, at the peak and after; the V8
-// heap spaces after; the leader's peak in-flight count; the outcome counts. Nothing is written
+// heap spaces at the end; the leader's peak in-flight count; the outcome counts. Nothing is written
 // to bench/results. One run per process (a second run would start from the first one's heap):
 //   node --no-node-snapshot --expose-gc --import tsx test/bench/overload-memory.ts [seconds]
-// and add V8 flags to compare configurations. With --expose-gc it also reports the live heap
-// after a full GC; WISP_HEAP_SNAPSHOT=dir writes a heap snapshot after the overload.
+// adding the gateway's heap flags (bin/node-flags.js) or others to compare configurations. With
+// --expose-gc it also reports the live heap after a full GC; WISP_HEAP_SNAPSHOT=dir writes a heap
+// snapshot after the overload; WISP_OVERLOAD_RATE=n offers n invokes/s instead of 10x the
+// measured capacity, so that configurations compared on a loaded machine get the same load.
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import { join } from 'node:path'
 import { testCluster } from '../helpers/cluster.js'
