@@ -4,7 +4,9 @@
 // --no-node-snapshot on Node 20 in a process that makes isolates, and Node starts slower
 // without its snapshot (about 0.1 s): of the commands, only `deploy` (which checks the code
 // in an isolate) makes isolates in its own process, so only it is run in a child process with
-// the flag (signals are passed on). Boards fork their isolate hosts with it.
+// the flag (signals are passed on). Boards fork their isolate hosts with it. The commands that
+// host the gateway (start, gateway) also run in a child, with the gateway's heap flags
+// (runtime/shared/node-flags.ts).
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -20,10 +22,12 @@ const problem = distProblem(fileURLToPath(root))
 if (problem !== undefined) fail(problem)
 
 const command = process.argv.slice(2).find((a) => !a.startsWith('-'))
-if (command !== 'deploy' || process.execArgv.includes('--no-node-snapshot')) {
+const { nodeFlags } = await import(new URL('dist/runtime/shared/node-flags.js', root).href)
+const flags = command === 'deploy' || command === 'start' || command === 'gateway' ? nodeFlags(command) : []
+if (flags.every((f) => process.execArgv.includes(f))) {
   await import(main.href)
 } else {
-  const child = spawn(process.execPath, ['--no-node-snapshot', ...process.execArgv, fileURLToPath(main), ...process.argv.slice(2)], { stdio: 'inherit' })
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, fileURLToPath(main), ...process.argv.slice(2)], { stdio: 'inherit' })
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig))
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 }

@@ -14,6 +14,8 @@ export interface Invocation {
   readonly fn: string
   readonly manifest: Manifest
   readonly event: unknown
+  /** Size of the event as it arrived (its JSON): what holding it costs, against the leader's byte budget. */
+  readonly eventBytes: number
   readonly reply: ReplyAddress | null
   readonly receivedAt: number
   readonly deadline: number
@@ -34,6 +36,7 @@ export class InflightTable {
   private readonly seen = new Map<string, number>()
   /** In-flight invocations per function (queued, waiting or running): the policies' demand. */
   readonly byFn = new Map<string, number>()
+  private heldBytes = 0
 
   constructor (private readonly rememberMs = 10 * 60_000, private readonly maxRemembered = 100_000) {}
 
@@ -45,6 +48,7 @@ export class InflightTable {
 
   add (inv: Invocation, now: number): void {
     this.byId.set(inv.invocation, inv)
+    this.heldBytes += inv.eventBytes
     this.byFn.set(inv.fn, (this.byFn.get(inv.fn) ?? 0) + 1)
     if (inv.dedupeKey !== null) {
       this.seen.set(inv.dedupeKey, now)
@@ -60,12 +64,15 @@ export class InflightTable {
     const inv = this.byId.get(id)
     if (inv === undefined) return
     this.byId.delete(id)
+    this.heldBytes -= inv.eventBytes
     const n = (this.byFn.get(inv.fn) ?? 1) - 1
     if (n > 0) this.byFn.set(inv.fn, n); else this.byFn.delete(inv.fn)
   }
   onBoard (board: string): Invocation[] { return [...this.byId.values()].filter((i) => i.board === board) }
   waiting (): Invocation[] { return [...this.byId.values()].filter((i) => i.board === null) }
   get size (): number { return this.byId.size }
+  /** Bytes of the events held (in flight or waiting). */
+  get bytes (): number { return this.heldBytes }
 
   private forgetOldest (now: number): void {
     for (const [k, at] of this.seen) {

@@ -33,6 +33,13 @@ export interface LeaderOptions {
   readonly maxAttempts: number
   /** Invocations in flight at once; past it an invoke is answered WISP_OVERLOADED at once. */
   readonly maxInflight: number
+  /**
+   * Bytes of events (as they arrived) the leader holds at once, in flight or waiting for a board;
+   * an invoke that would take it past this is answered WISP_OVERLOADED at once (one invocation
+   * is always admitted, whatever its size). Without it maxInflight events of maxEventBytes each
+   * (2.5 GB by default) could be held in the gateway's memory.
+   */
+  readonly maxInflightBytes: number
   /** Per-client token bucket for invokes (tokens/s and bucket size); past it WISP_RATE_LIMITED. */
   readonly invokeRatePerClient: number
   readonly invokeBurstPerClient: number
@@ -44,7 +51,7 @@ export interface LeaderOptions {
 
 export const DEFAULT_LEADER_OPTIONS: LeaderOptions = Object.freeze({
   staleMs: 3500, waitMs: 10_000, replyGraceMs: 2000, maxEventBytes: 256 * 1024, statePublishMs: 2000, maxAttempts: 3,
-  maxInflight: 10_000, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
+  maxInflight: 10_000, maxInflightBytes: 16 * 1024 * 1024, invokeRatePerClient: 1000, invokeBurstPerClient: 2000, replyOutsidePrefix: false, queueLimit: 256
 })
 
 /** How often the leader sweeps for quiet boards, dispatches waiting invocations and may publish its state. */
@@ -165,7 +172,7 @@ export class Leader {
       waitMs: this.opts.waitMs,
       maxEventBytes: this.opts.maxEventBytes,
       isDuplicate: (k) => this.inflight.isDuplicate(k, now),
-      full: () => this.inflight.size >= this.opts.maxInflight,
+      full: (bytes) => this.tableFull(bytes),
       withinRate: (client) => this.rate.take(client, now),
       replyOutsidePrefix: this.opts.replyOutsidePrefix
     })
@@ -189,8 +196,14 @@ export class Leader {
     const manifest = this.d.registry.get(fn)
     const refuse = (err: WispError): void => this.emit({ fn, requestId, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
     if (manifest === undefined) { refuse(new WispError('WISP_UNKNOWN_FUNCTION', `no function "${fn}" is deployed`)); return }
-    if (this.inflight.size >= this.opts.maxInflight) { refuse(new WispError('WISP_OVERLOADED', 'the leader has as many invocations in flight as it may hold')); return }
-    this.begin(ownInvocation({ fn, manifest, event, requestId, now, waitMs: this.opts.waitMs }), now)
+    const eventBytes = Buffer.byteLength(JSON.stringify(event) ?? 'null')
+    if (this.tableFull(eventBytes)) { refuse(new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or event bytes) in flight as it may')); return }
+    this.begin(ownInvocation({ fn, manifest, event, eventBytes, requestId, now, waitMs: this.opts.waitMs }), now)
+  }
+
+  /** Whether one more invocation with an event of `bytes` would pass maxInflight or maxInflightBytes (one is always admitted). */
+  private tableFull (bytes: number): boolean {
+    return this.inflight.size >= this.opts.maxInflight || (this.inflight.size > 0 && this.inflight.bytes + bytes > this.opts.maxInflightBytes)
   }
 
   private begin (inv: Invocation, now: number): void {

@@ -30,8 +30,8 @@ export const admitInvoke = (
     waitMs: number
     maxEventBytes: number
     isDuplicate: (k: string) => boolean
-    /** True when the leader's in-flight table is at its cap. */
-    full?: () => boolean
+    /** True when the leader's in-flight table cannot take one more invocation with an event of `bytes` bytes. */
+    full?: (bytes: number) => boolean
     /** Takes a token from the client's bucket; false when it is empty. */
     withinRate?: (client: string) => boolean
     /** Honour MQTT 5 Response Topics outside the prefix (an external broker without accounts). */
@@ -63,8 +63,8 @@ export const admitInvoke = (
   if (deps.withinRate !== undefined && !deps.withinRate(client)) {
     return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_RATE_LIMITED', `client "${client}" is over its invoke rate; retry later`) }
   }
-  if (deps.full?.() === true) {
-    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_OVERLOADED', 'the leader has as many invocations in flight as it may hold; retry later') }
+  if (deps.full?.(msg.payload.length) === true) {
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or bytes of events) as it may; retry later') }
   }
   const manifest = deps.manifest(parsed.fn)
   if (manifest === undefined) {
@@ -83,6 +83,7 @@ export const admitInvoke = (
       fn: parsed.fn,
       manifest,
       event,
+      eventBytes: msg.payload.length,
       reply,
       receivedAt: deps.now,
       deadline: deps.now + deps.waitMs + manifest.timeout_ms,

@@ -7,13 +7,14 @@ import { newInvocationId } from './on-invoke.js'
  * address and no dedupe key; its outcome reaches whoever made it through the leader's
  * completion listeners, under `requestId`.
  */
-export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknown, requestId: string, now: number, waitMs: number }): Invocation => ({
+export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknown, eventBytes: number, requestId: string, now: number, waitMs: number }): Invocation => ({
   invocation: newInvocationId(),
   requestId: o.requestId,
   dedupeKey: null,
   fn: o.fn,
   manifest: o.manifest,
   event: o.event,
+  eventBytes: o.eventBytes,
   reply: null,
   receivedAt: o.now,
   deadline: o.now + o.waitMs + o.manifest.timeout_ms,

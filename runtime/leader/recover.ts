@@ -50,6 +50,7 @@ const toInvocation = (s: StoredInvocation, manifest: Manifest): Invocation => ({
   fn: s.fn,
   manifest,
   event: s.event,
+  eventBytes: Buffer.byteLength(JSON.stringify(s.event) ?? ''),
   reply: replyOf(s),
   receivedAt: s.receivedAt,
   deadline: s.deadline,

@@ -1,21 +1,14 @@
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { testCluster } from '../helpers/cluster.js'
 import { runFaults } from '../helpers/fault-run.js'
-import { rssMb } from '../helpers/load.js'
 import { measureNoisy, type LightPhase } from '../helpers/noisy.js'
 import { figure, info, report, type Figure } from './lib/figures.js'
-import type { OverloadAsk, OverloadReport } from './lib/overload-process.js'
+import { runOverload } from './lib/overload-run.js'
 
 // Reliability under faults, overload and noisy neighbours, on real processes on this host.
 const SECONDS = Number(process.env.WISP_RELIABILITY_S ?? 60)
 const OVERLOAD_S = Number(process.env.WISP_OVERLOAD_S ?? 30)
 const figures: Figure[] = []
 const log = (s: string): void => { console.log(s) }
-const until = async (ok: () => boolean, withinMs: number): Promise<void> => {
-  const end = Date.now() + withinMs
-  while (!ok() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
-}
 
 // 1. Faults: kill -9 a board, SIGSTOP one 5 s, kill -9 + restart the gateway, drop a board's TCP.
 const f = await runFaults({ seconds: SECONDS, rate: 10, seed: 7, log })
@@ -35,26 +28,9 @@ for (const x of f.faults) {
 // runs in a process of its own (lib/overload-process.ts), so this process's RSS is the gateway's.
 {
   const c = await testCluster({ boards: 4, policy: 'wisp-no-gate' })
-  const client = fork(fileURLToPath(new URL('./lib/overload-process.ts', import.meta.url)), [c.url, String(OVERLOAD_S)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
-    const gatewayMb = (): number => process.memoryUsage().rss / 2 ** 20
-    const boardsMb = async (): Promise<number[]> => await Promise.all(c.cluster.boards.map(async (b) => await rssMb(b.pid as number)))
-    let rss0 = NaN; let grown = NaN; let boards0: number[] = []; let boardGrowth = NaN
-    const r = await new Promise<OverloadReport>((resolve, reject) => {
-      client.on('exit', (code) => { reject(new Error(`the overload client exited (${String(code)}) before reporting`)) })
-      client.on('message', (m: OverloadAsk | OverloadReport) => {
-        if ('done' in m) { resolve(m); return }
-        void (async () => {
-          if (m.ask === 'before-overload') { rss0 = gatewayMb(); boards0 = await boardsMb() }
-          if (m.ask === 'after-overload') {
-            grown = gatewayMb() - rss0
-            boardGrowth = Math.max(...(await boardsMb()).map((x, i) => x - (boards0[i] ?? 0)))
-          }
-          if (m.ask === 'before-burst') await until(() => c.cluster.gateway.leader.inflightCount() === 0, 30_000)
-          client.send({ ok: m.ask })
-        })()
-      })
-    })
+    const o = await runOverload(c, OVERLOAD_S)
+    const r = o.report; const grown = o.grownMb; const boardGrowth = o.boardGrowthMb
     log(JSON.stringify({ ...r, grown, boardGrowth }))
     const s = r.over
     figures.push(figure({ figure: `overload 10x for ${OVERLOAD_S} s: requests unanswered (${s.sent} sent at ${r.rate.toFixed(0)}/s)`, value: s.lost, unit: 'requests', baseline: null, baseline_value: null, goal: '= 0', met: s.lost === 0 && s.foreign === 0, failures: s.lost + s.foreign }))
@@ -64,13 +40,14 @@ for (const x of f.faults) {
     figures.push(info({ figure: 'overload 10x: p50 4-5 s after it ends', value: r.p50At5s, unit: 'ms', baseline: 'p50 before', baseline_value: r.p50Before }))
     figures.push(figure({ figure: 'overload 10x: p99 4-5 s after it ends', value: r.p99At5s, unit: 'ms', baseline: 'p99 before', baseline_value: r.p99Before, goal: '<= 1.5x baseline', met: r.p99At5s <= 1.5 * r.p99Before }))
     figures.push(figure({ figure: 'overload 10x: gateway (broker + leader) RSS growth, client in its own process', value: grown, unit: 'MB', baseline: null, baseline_value: null, goal: '< 50', met: grown < 50 }))
+    figures.push(info({ figure: 'overload 10x: gateway V8 heap (heapTotal) growth', value: o.after.heapTotal - o.before.heapTotal, unit: 'MB', baseline: null, baseline_value: null }))
     figures.push(figure({ figure: 'overload 10x: largest board RSS growth', value: boardGrowth, unit: 'MB', baseline: null, baseline_value: null, goal: '< 50', met: boardGrowth < 50 }))
     const b = r.burst
     figures.push(figure({ figure: 'burst of 2,000: requests unanswered', value: b.lost, unit: 'requests', baseline: null, baseline_value: null, goal: '= 0', met: b.lost === 0 && b.duplicates === 0 && b.foreign === 0, failures: b.lost + b.duplicates + b.foreign }))
     figures.push(figure({ figure: 'burst of 2,000: WISP_OVERLOADED median latency', value: r.refusedMedianMs, unit: 'ms', baseline: 'before (issue report)', baseline_value: 6400, goal: '< 3000', met: r.refusedMedianMs < 3000 }))
     const btmo = (b.codes.WISP_TIMEOUT ?? 0) / 2000 * 100
     figures.push(figure({ figure: 'burst of 2,000: WISP_TIMEOUT share', value: btmo, unit: '%', baseline: null, baseline_value: null, goal: '<= 1', met: btmo <= 1, failures: b.codes.WISP_TIMEOUT ?? 0 }))
-  } finally { client.kill(); await c.close() }
+  } finally { await c.close() }
 }
 
 // 3. Noisy neighbours.

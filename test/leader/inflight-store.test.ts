@@ -10,7 +10,7 @@ import { silentLogger } from '../../runtime/shared/log.js'
 
 const manifest = buildManifest('f', 'export async function handler () { return 1 }', { timeout_ms: 1000 })
 const inv = (id: string, over: Partial<Invocation> = {}): Invocation => ({
-  invocation: id, requestId: `r-${id}`, dedupeKey: `c/f/r-${id}`, fn: 'f', manifest, event: { id },
+  invocation: id, requestId: `r-${id}`, dedupeKey: `c/f/r-${id}`, fn: 'f', manifest, event: { id }, eventBytes: 10,
   reply: { topic: `wisp/result/c/f/r-${id}`, correlationData: Buffer.from('cafe', 'hex') },
   receivedAt: 1000, deadline: 12_000, attempt: 0, board: 'b1', sentTo: ['b1'], dispatchedAt: 1000, timer: null, ...over
 })

@@ -22,7 +22,7 @@ t.test('state: the topic names the board; a payload for another is ignored', asy
 
 t.test('done: only from a board an attempt went to; an earlier attempt\'s answer wins if it comes first', async (t) => {
   const inv: Invocation = {
-    invocation: 'i1', requestId: 'r1', dedupeKey: null, fn: 'f', manifest: buildManifest('f', 'x'), event: null, reply: null,
+    invocation: 'i1', requestId: 'r1', dedupeKey: null, fn: 'f', manifest: buildManifest('f', 'x'), event: null, eventBytes: 4, reply: null,
     receivedAt: 0, deadline: 1, attempt: 1, board: 'b1', sentTo: ['b0', 'b1'], dispatchedAt: 0, timer: null
   }
   const lookup = (id: string): Invocation | undefined => id === 'i1' ? inv : undefined

@@ -1,9 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { RateLimiter } from '../../runtime/leader/rate-limit.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { echoRigWithBoard, leaderRig, ScriptedBoard, until } from '../helpers/leader-rig.js'
+import { echoRigWithBoard, leaderRig, ScriptedBoard, until, type LeaderRig } from '../helpers/leader-rig.js'
 
 interface R { ok: boolean, result?: unknown, error?: { code: string } }
 
@@ -35,6 +35,41 @@ t.test('past the in-flight cap an invoke is answered WISP_OVERLOADED at once', a
   await c.waitFor((r) => r.length >= 3, 5000)
   t.same(codes(c, 'wisp/result/cap/'), ['WISP_OVERLOADED', 'WISP_OVERLOADED', 'WISP_OVERLOADED'])
   t.equal(rig.leader.inflightCount(), 5)
+})
+
+const mutedRig = async (t: Test, options: Parameters<typeof leaderRig>[0]): Promise<{ rig: LeaderRig, c: TestClient }> => {
+  const rig = await leaderRig(options)
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1')
+  t.teardown(() => b1.close())
+  b1.mute = true
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  const c = await TestClient.connect(rig.broker.url)
+  t.teardown(() => c.close())
+  await c.sub('wisp/result/cap/#')
+  return { rig, c }
+}
+/** A JSON string event of exactly `n` bytes. */
+const eventOf = (n: number): string => JSON.stringify('x'.repeat(n - 2))
+
+t.test('past the byte budget of held events an invoke is answered WISP_OVERLOADED at once; a smaller one still fits', async (t) => {
+  const { rig, c } = await mutedRig(t, { options: { maxInflightBytes: 100 } })
+  for (const [i, n] of [40, 40, 40, 10].entries()) await c.pub(`wisp/invoke/echo/cap/r${i}`, eventOf(n))
+  await c.waitFor((r) => r.length >= 1, 5000)
+  t.same(c.received.map((m) => m.topic), ['wisp/result/cap/echo/r2'], 'the third 40-byte event would make 120 bytes')
+  t.same(codes(c, 'wisp/result/cap/'), ['WISP_OVERLOADED'])
+  await until(() => rig.leader.inflightCount() === 3, 5000, 'the 10-byte event to be admitted')
+})
+
+t.test('one invocation is admitted whatever its size; the next waits for room', async (t) => {
+  const { rig, c } = await mutedRig(t, { options: { maxInflightBytes: 100 } })
+  await c.pub('wisp/invoke/echo/cap/big', eventOf(150))
+  await c.pub('wisp/invoke/echo/cap/small', eventOf(3))
+  await c.waitFor((r) => r.length >= 1, 5000)
+  t.same(c.received.map((m) => m.topic), ['wisp/result/cap/echo/small'])
+  t.same(codes(c, 'wisp/result/cap/'), ['WISP_OVERLOADED'])
+  t.equal(rig.leader.inflightCount(), 1)
 })
 
 t.test('a client over its invoke rate gets WISP_RATE_LIMITED; other clients are unaffected', async (t) => {

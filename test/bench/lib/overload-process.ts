@@ -46,7 +46,9 @@ for (let i = 0; i < 40; i++) { calm.add(primes()); await sleep(50) }
 await load.settle(10_000)
 const before = load.stats((o) => calm.has(o.id))
 await ask('before-overload')
-const rate = capacity * 10
+// WISP_OVERLOAD_RATE fixes the offered rate instead (invokes/s), to compare configurations on a loaded machine.
+const fixedRate = Number(process.env.WISP_OVERLOAD_RATE)
+const rate = fixedRate > 0 ? fixedRate : capacity * 10
 const over = new Set<string>()
 const t0 = performance.now()
 for (let i = 0; performance.now() - t0 < seconds * 1000; i++) {
