@@ -13,9 +13,9 @@ const wisp = (args: string[], cwd: string): ChildProcess =>
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 const childrenOf = (pid: number): number[] =>
   (spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
-/** The board processes among pid's children (not, e.g., a transpiler service the CLI may run). */
+/** The board processes the CLI started: `wisp start` runs in a child of bin/wisp.js (with the gateway's heap flags), the boards are its children. */
 const boardsOf = (pid: number): number[] =>
-  (spawnSync('pgrep', ['-P', String(pid), '-f', ' board --config ']).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
+  [pid, ...childrenOf(pid)].flatMap((p) => spawnSync('pgrep', ['-P', String(p), '-f', ' board --config ']).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
 
 const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') } catch { return '' } }
 const boardId = (pid: number): string | undefined => { try { return /(?:^|\0)WISP_PROCESS=([^\0]+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1] } catch { return undefined } }
