@@ -11,12 +11,12 @@ import { httpRequest, postJson } from '../helpers/http.js'
 
 /** The gateway's leader (aedes, registry, leader; no board unless a test starts one) with the HTTP invoke server in front. */
 const rig = async (t: { teardown: (fn: () => unknown) => void }, options: Partial<LeaderOptions>, server: Partial<InvokeServerOptions> = {}): Promise<{ base: string }> => {
-  const r = await leaderRig({ options })
+  const r = await leaderRig({ options: { replyGraceMs: 0, ...options } })
   const invoker = new HttpInvoker({ leader: r.leader, registry: r.registry, transport: r.transport, topics: r.topics, log: silentLogger })
   await invoker.start()
   const s = await startInvokeServer({ host: '127.0.0.1', port: 0, invoker, maxEventBytes: r.leader.opts.maxEventBytes, log: silentLogger, ...server })
   t.teardown(async () => { await s.close(); await invoker.stop(); await r.close() })
-  await r.deploy('echo')
+  await r.deploy('echo', undefined, { timeout_ms: 100 })
   return { base: s.url }
 }
 
@@ -50,8 +50,8 @@ t.test('no board: the invocation waits, then 503 WISP_NO_BOARD with Retry-After;
 t.test("over the client's invoke rate: 429 WISP_RATE_LIMITED with Retry-After", async (t) => {
   const { base } = await rig(t, { waitMs: 50, invokeRatePerClient: 0.001, invokeBurstPerClient: 2 })
   const statuses: number[] = []
-  for (let i = 0; i < 3; i++) statuses.push((await postJson(`${base}function/echo`, {})).status)
-  t.same(statuses.slice(0, 2), [503, 503], 'the burst is admitted (and finds no board)')
+  for (let i = 0; i < 2; i++) statuses.push((await postJson(`${base}async-function/echo`, {})).status)
+  t.same(statuses, [202, 202], 'the burst is admitted')
   const r = await postJson(`${base}function/echo`, {})
   t.equal(r.status, 429)
   t.match(r.json, { error: { code: 'WISP_RATE_LIMITED' } })
@@ -78,7 +78,7 @@ t.test('slow clients: headers that never end are cut off; a body that stalls get
   const started = Date.now()
   const said = await lorisDone
   t.ok(Date.now() - started < 5000, 'closed within seconds')
-  t.match(said, /^(HTTP\/1\.1 408|)/, 'at most a bare 408 from node:http')
+  t.match(said, /^(HTTP\/1\.1 408 [^]*)?$/, 'nothing, or a bare 408 from node:http')
 
   const stall = connect(Number(port), '127.0.0.1')
   const stallDone = closed(stall)
