@@ -60,8 +60,8 @@ const sendError = (res: ServerResponse, status: number, code: ErrorCode, message
   sendJson(res, status, { error: { code, message } }, headers)
 
 /** A reply of the leader as an HTTP response: the result (200) or the error, the receipt in X-Wisp-* headers. */
-const sendReply = (res: ServerResponse, reply: Reply): void => {
-  const headers = reply.receipt !== undefined ? receiptHeaders(reply.receipt) : {}
+const sendReply = (res: ServerResponse, reply: Reply, requestId: string): void => {
+  const headers = reply.receipt !== undefined ? receiptHeaders(reply.receipt) : { 'x-wisp-request-id': requestId }
   if (reply.ok) { sendJson(res, 200, reply.result ?? null, headers); return }
   const { status, retryAfterS } = httpStatusOf(reply.error.code, reply.receipt !== undefined)
   sendError(res, status, reply.error.code, reply.error.message, retryAfterS === undefined ? headers : { ...headers, 'retry-after': String(retryAfterS) })
@@ -128,7 +128,7 @@ export const startInvokeServer = async (o: InvokeServerOptions): Promise<InvokeS
       return sendError(res, e.timedOut === true ? 408 : httpStatusOf(e.code, false).status, e.code, e.message, { connection: 'close' })
     }
     const a = await o.invoker.invoke(fn, client, requestId, body, wait)
-    if (a.kind === 'refused') return sendReply(res, a.reply)
+    if (a.kind === 'refused') return sendReply(res, a.reply, requestId)
     if (a.kind === 'duplicate' && a.result === null) {
       return sendError(res, 409, 'WISP_BAD_PAYLOAD', `request id ${requestId} was already used for "${fn}" by client "${client}"; its reply went to its result topic`, { 'x-wisp-request-id': requestId })
     }
@@ -147,7 +147,7 @@ export const startInvokeServer = async (o: InvokeServerOptions): Promise<InvokeS
       return sendError(res, 504, 'WISP_TIMEOUT', `no reply for "${fn}" in time`, { 'x-wisp-request-id': requestId })
     }
     if (reply === null) return sendError(res, 503, 'WISP_OVERLOADED', 'the gateway is shutting down', { 'retry-after': '5' })
-    sendReply(res, reply)
+    sendReply(res, reply, requestId)
   }
 
   const server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs + bodyTimeoutMs + 1000, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) }, (req, res) => {

@@ -128,6 +128,7 @@ t.test('HTTP invokes on a real gateway and a real board, open mode', async (t) =
     t.match(got.find((x) => x.topic === 'wisp/result/http/count/later-1')?.json, { ok: true, result: { n: Number }, receipt: { request_id: 'later-1', board: 'b1' } })
     const refused = await postJson(`${base}async-function/nope`, {})
     t.equal(refused.status, 404, 'a refusal at admission is answered at once, not 202')
+    t.match(refused.headers['x-wisp-request-id'], /^h/, 'with the request id it was given')
   })
 })
 
