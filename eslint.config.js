@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.wisp/**', 'bench/results/**', 'test/artifacts/**', 'runtime/status/assets/vendor/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.wisp/**', 'bench/results/**', 'test/artifacts/**', 'runtime/status/assets/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,13 +1,14 @@
 import { readFileSync, readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { WispError } from '../runtime/shared/errors.js'
 import { deepFreeze } from '../runtime/shared/freeze.js'
+import { PACKAGE_ROOT } from '../runtime/shared/package-root.js'
 import { firstIssue } from '../runtime/shared/zod-issue.js'
 import { BoardConfigSchema, ProfileSchema, type BoardConfig, type BoardProfile } from './schema.js'
 
-export const PROFILES_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
+/** The profiles are JSON, read where they are in the package (not copied into dist/). */
+export const PROFILES_DIR = join(PACKAGE_ROOT, 'boards/profiles/')
 
 /** Validates a parsed value against a schema, or throws WISP_BAD_CONFIG naming the field. */
 export const validateConfig = <S extends z.ZodType>(schema: S, raw: unknown, what: string): Readonly<z.infer<S>> => {

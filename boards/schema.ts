@@ -17,6 +17,12 @@ export const ProfileSchema = z.object({
   speed: z.number().positive().max(10),
   sample_hz: z.number().positive().max(1000).default(10),
   gateable: z.boolean().default(true),
+  /**
+   * Keep a second isolate host started and idle, to take over at once when the live one dies.
+   * It costs a Node process (about 45 MB on x86-64); unset, a board has one when it has at least
+   * STANDBY_HOST_MIN_MEMORY_MB (see boards/standby.ts).
+   */
+  standby_host: z.boolean().optional(),
   sources: z.record(z.string(), z.string().min(1))
 }).refine((p) => p.peak_w >= p.idle_w, { message: 'peak_w must be >= idle_w', path: ['peak_w'] })
   .refine((p) => p.runtime_budget_mb < p.memory_mb, { message: 'runtime_budget_mb must be below memory_mb', path: ['runtime_budget_mb'] })

@@ -1,8 +1,9 @@
 import ivm from 'isolated-vm'
-import { build, type Message } from 'esbuild'
+import type { Message } from 'esbuild'
 import type { Manifest } from '../protocol/messages.js'
 import { WispError } from '../shared/errors.js'
 import { codeCacheKey, type CodeCacheStore } from './code-cache.js'
+import { withEsbuild } from './esbuild-on-demand.js'
 
 const FUNCTION_PATH = 'wisp:function'
 // Reads the exports once, after the module's top level ran, into a plain object.
@@ -22,7 +23,7 @@ const ENTRY = `import * as m from ${JSON.stringify(FUNCTION_PATH)}\nmodule.expor
 export const toScript = async (name: string, code: string): Promise<string> => {
   let cjs: string
   try {
-    const out = await build({
+    const out = await withEsbuild(async ({ build }) => await build({
       stdin: { contents: ENTRY, loader: 'js', sourcefile: 'wisp-entry.js' },
       bundle: true,
       treeShaking: false,
@@ -38,7 +39,7 @@ export const toScript = async (name: string, code: string): Promise<string> => {
           b.onLoad({ filter: /.*/, namespace: 'wisp' }, () => ({ contents: code, loader: 'js' }))
         }
       }]
-    })
+    }))
     cjs = out.outputFiles[0]?.text ?? ''
   } catch (err) {
     const first = (err as { errors?: Message[] }).errors?.[0]

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { Manifest } from '../protocol/messages.js'
+import { compiledFile } from '../shared/compiled.js'
 import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
@@ -32,7 +32,6 @@ interface Pending {
 interface Host { readonly child: ChildProcess, readonly ready: Promise<void> }
 interface PendingSettle { resolve: () => void, reject: (e: WispError) => void }
 
-const HOST = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor-host.ts' : './executor-host.js', import.meta.url))
 const MAX_RESTARTS_PER_MINUTE = 20
 /**
  * A host with work in flight that has sent nothing for this long (it reports its state every
@@ -109,8 +108,9 @@ export class RuntimePool implements Executor {
 
   /** Starts a host process; it becomes the live one now or later (the standby). */
   private launch (): Host {
-    const execArgv = ['--no-node-snapshot', ...(HOST.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : []), ...(this.opts.hostExecArgv ?? [])]
-    const child = fork(HOST, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // Compiled JavaScript (dist/), run by plain node, also when the agent runs from its sources.
+    const execArgv = ['--no-node-snapshot', ...(this.opts.hostExecArgv ?? [])]
+    const child = fork(compiledFile('runtime/agent/executor-host.js'), [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = new Promise<void>((resolve, reject) => {
       const onReady = (m: FromHost): void => { if (m.t === 'ready') { child.off('message', onReady); resolve() } }
       child.on('message', onReady)

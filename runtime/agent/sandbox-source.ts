@@ -1,6 +1,6 @@
 import ivm from 'isolated-vm'
-import { build } from 'esbuild'
-import { fileURLToPath } from 'node:url'
+import { readFile } from 'node:fs/promises'
+import { compiledFile } from '../shared/compiled.js'
 import type { Logger } from '../shared/log.js'
 import { HostTimers } from './host-timers.js'
 
@@ -11,28 +11,13 @@ let cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined
 type CachedScript = ivm.Script & { readonly cachedData?: ivm.ExternalCopy<ArrayBuffer>, readonly cachedDataRejected?: boolean }
 
 /**
- * The isolate-side prelude as one script, bundled from sandbox.isolate.ts once per process
- * (asynchronously, so a host starting up is not blocked). Bundling (rather than `.toString()`
- * of host functions) keeps tsx/esbuild's `__name` helpers out of the isolate, where they would
- * not exist. The wrapper makes the script's completion value the prelude's `setup` function
- * and removes the global it came through within the same run.
+ * The isolate-side prelude as one script, read once per process (asynchronously, so a host
+ * starting up is not blocked). It is bundled from sandbox.isolate.ts at build time (see
+ * scripts/build.js), so no bundler runs on a board. Its completion value is the prelude's
+ * `setup` function, and it removes the global it came through within the same run.
  */
 export const sandboxSource = async (): Promise<string> => {
-  source ??= build({
-    entryPoints: [fileURLToPath(new URL('./sandbox.isolate.ts', import.meta.url))],
-    bundle: true,
-    format: 'iife',
-    target: 'es2022',
-    platform: 'neutral',
-    keepNames: false,
-    minify: false,
-    write: false,
-    logLevel: 'silent'
-  }).then((out) => {
-    const file = out.outputFiles[0]
-    if (file === undefined) throw new Error('sandbox bundle produced no output')
-    return file.text + '\n;(() => { const s = globalThis.__wisp_setup; delete globalThis.__wisp_setup; return s })()\n'
-  })
+  source ??= (async () => await readFile(compiledFile('runtime/agent/sandbox.prelude.js'), 'utf8'))()
   source.catch(() => { source = undefined })
   return await source
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { Level } from 'level'
 import { getProfile } from '../../boards/index.js'
+import { standbyHost } from '../../boards/standby.js'
 import type { BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
@@ -79,6 +80,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     maxResultBytes: cfg.max_event_bytes,
     speed: emulate ? profile.speed : 1,
     maxRuntimesPerFunction: profile.cores,
+    standbyHost: standbyHost(profile),
     cache,
     log
   })

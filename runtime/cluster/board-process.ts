@@ -1,17 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { compiledFile } from '../shared/compiled.js'
 import type { Logger } from '../shared/log.js'
-
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
-const TSX = import.meta.resolve('tsx')
+import { AGENT_NODE_FLAGS } from '../shared/node-flags.js'
 
 /** Nice value of simulated board processes (0 = the gateway's, 19 = lowest). */
 const BOARD_NICENESS = 10
 
-/** The command line of a board process: the real agent, run by the CLI under tsx. */
+/**
+ * The command line of a board process: the real agent, run by the compiled CLI with plain node
+ * (with Node's startup snapshot: the agent makes no isolates; its isolate host is started with
+ * --no-node-snapshot).
+ */
 export const boardCommand = (configFile: string): string[] =>
-  ['--no-node-snapshot', '--import', TSX, CLI_MAIN, 'board', '--config', configFile, '--sim']
+  [...AGENT_NODE_FLAGS, compiledFile('runtime/cli/main.js'), 'board', '--config', configFile, '--sim']
 
 /**
  * Supervises one simulated board as a child process: restarts it when it dies (with

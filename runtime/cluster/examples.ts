@@ -1,11 +1,11 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join, basename } from 'node:path'
 import { readJsonFile } from '../../boards/index.js'
 import type { Manifest } from '../protocol/messages.js'
+import { PACKAGE_ROOT } from '../shared/package-root.js'
 import { buildManifest, type DeployOptions } from '../protocol/manifest.js'
 
-export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/functions/', import.meta.url))
+export const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples/functions/')
 
 /** Every `<name>.js` in a folder, with deploy options from an optional `<name>.json` beside it. */
 export const readFunctionsDir = (dir = EXAMPLES_DIR): Array<{ manifest: Manifest, code: string }> =>

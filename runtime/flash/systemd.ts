@@ -1,4 +1,5 @@
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
+import { AGENT_NODE_FLAGS } from '../shared/node-flags.js'
 
 export const UNIT_NAME = 'wisp-board.service'
 export const INSTALL_DIR = '/opt/wisp'
@@ -26,7 +27,7 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=simple
-ExecStart=${NODE_BIN} ${INSTALL_DIR}/bin/wisp.js board --config ${CONFIG_PATH}
+ExecStart=${NODE_BIN} ${AGENT_NODE_FLAGS.join(' ')} ${INSTALL_DIR}/bin/wisp.js board --config ${CONFIG_PATH}
 User=${SERVICE_USER}
 Group=${SERVICE_USER}
 # /dev/i2c-* (INA219) and /dev/gpiochip* belong to these groups; the agent needs no root for them.

@@ -204,7 +204,7 @@ export class ClusterState {
       const after = this.boardView(rec)
       boards[i] = after
       if (after.routable) until = Math.min(until, after.lastSeenMs + this.staleMs)
-      if (before !== undefined) this.reindex(c.holders, i, warm(before), warm(after))
+      if (before !== undefined) this.reindex(c.holders, i, before, after)
     }
     this.changed.clear()
     if (now > c.validUntil) {
@@ -236,8 +236,10 @@ export class ClusterState {
     return t
   }
 
-  private reindex (holders: Record<string, number[]>, i: number, before: readonly string[], after: readonly string[]): void {
-    if (before.length === after.length && before.every((fn, k) => fn === after[k])) return
+  private reindex (holders: Record<string, number[]>, i: number, beforeView: BoardView, afterView: BoardView): void {
+    if (sameWarm(beforeView, afterView)) return
+    const before = warm(beforeView)
+    const after = warm(afterView)
     for (const fn of before) if (!after.includes(fn)) holders[fn] = (holders[fn] ?? []).filter((x) => x !== i)
     for (const fn of after) if (!before.includes(fn)) holders[fn] = [...(holders[fn] ?? []), i].sort((a, b) => a - b)
   }
@@ -246,7 +248,7 @@ export class ClusterState {
     const functions: Record<string, FnView> = {}
     const gossiped = b.state?.functions ?? {}
     let runtimeCount = 0
-    for (const [fn, f] of Object.entries(gossiped)) { functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0, b.serviceMsByFn.get(fn)); runtimeCount += f.runtimes }
+    for (const fn in gossiped) { const f = gossiped[fn]!; functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0, b.serviceMsByFn.get(fn)); runtimeCount += f.runtimes }
     for (const [fn, n] of b.inflightByFn) {
       if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n, b.serviceMsByFn.get(fn))
     }
@@ -273,12 +275,13 @@ export class ClusterState {
 }
 
 /**
- * A function on a board: its gossiped stats, with the leader's exact in-flight count as a floor on
- * the queue, and its mean run time there from receipts (0 = none yet).
+ * A function on a board: its gossiped stats, and its mean run time there from receipts (0 = none
+ * yet). The queue is the invocations waiting, not running (the gossip's `queue_len`), with the
+ * leader's exact in-flight count less the ones running as a floor (runs sent since the gossip).
  */
 const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): FnView => f === undefined
   ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0, serviceMs }
-  : { queueLen: Math.max(f.queue_len + f.running, inflight), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
+  : { queueLen: Math.max(f.queue_len, inflight - f.running), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
 
 /** A board's view after its in-flight count of `fns` changed (nothing else did). */
 const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<string>): BoardView => {
@@ -291,6 +294,18 @@ const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<strin
     else delete functions[fn]
   }
   return { ...before, queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight), inflight: b.inflight, idleSinceMs: b.idleSince, meanServiceMs: b.meanServiceMs, functions }
+}
+
+/** Whether two views of a board hold warm runtimes of the same functions (no list built: this runs on every change). */
+const sameWarm = (a: BoardView, b: BoardView): boolean => {
+  let n = 0
+  for (const fn in b.functions) {
+    if ((b.functions[fn]?.runtimes ?? 0) <= 0) continue
+    if ((a.functions[fn]?.runtimes ?? 0) <= 0) return false
+    n++
+  }
+  for (const fn in a.functions) if ((a.functions[fn]?.runtimes ?? 0) > 0) n--
+  return n === 0
 }
 
 /** The functions a board holds warm runtimes of, sorted. */

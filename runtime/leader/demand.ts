@@ -1,4 +1,7 @@
 import type { Manifest } from '../protocol/messages.js'
+
+/** What the demand view reads of a deployed function (the simulator passes its functions in this form). */
+export type DemandFn = Pick<Manifest, 'name' | 'concurrency' | 'memory_mb'>
 import type { FnDemand } from './policies/types.js'
 import { ewma, FN_DEMAND_ALPHA } from './policies/estimates.js'
 
@@ -20,8 +23,11 @@ export class DemandTracker {
     this.serviceMs.set(fn, ewma(this.serviceMs.get(fn), runMs * speed, this.alpha))
   }
 
+  /** The function's mean service time at reference speed (ms; 0 = not measured yet). */
+  serviceMsOf (fn: string): number { return this.serviceMs.get(fn) ?? 0 }
+
   /** Demand per deployed function; `consume` starts a new arrivals window (the scale tick does). */
-  view (manifests: readonly Manifest[], inflight: ReadonlyMap<string, number>, consume: boolean, queueLimit?: number): Record<string, FnDemand> {
+  view (manifests: readonly DemandFn[], inflight: ReadonlyMap<string, number>, consume: boolean, queueLimit?: number): Record<string, FnDemand> {
     const out: Record<string, FnDemand> = {}
     for (const m of manifests) {
       out[m.name] = {
@@ -44,7 +50,7 @@ export class DemandTracker {
    * their last dispatch or the last full view (the scale tick takes one), and a function
    * removed since is still listed until then. `manifests` is only read for the first view.
    */
-  current (m: Manifest, inflight: ReadonlyMap<string, number>, manifests: () => readonly Manifest[]): Readonly<Record<string, FnDemand>> {
+  current (m: DemandFn, inflight: ReadonlyMap<string, number>, manifests: () => readonly DemandFn[]): Readonly<Record<string, FnDemand>> {
     const live = this.live ??= { ...this.view(manifests(), inflight, false) }
     live[m.name] = { arrivals: this.arrivals.get(m.name) ?? 0, inflight: inflight.get(m.name) ?? 0, serviceMs: this.serviceMs.get(m.name) ?? 0, concurrency: m.concurrency, memoryMb: m.memory_mb }
     return live

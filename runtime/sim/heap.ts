@@ -6,9 +6,9 @@ export interface SimEvent { t: number, seq: number, kind: number, a: number, b: 
  * `est`: the board's expected service time (ms) for it, fixed at enqueue (what the agent counts as
  * queued work); `start` and `finishV` (the board's virtual time at which its service is complete)
  * are set when it starts; `hm` is the function's harmonic-mean run time on the board at enqueue
- * (what its response ratio is measured against).
+ * (what its response ratio is measured against); `cpu` the share of a core it keeps busy while it runs.
  */
-export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number, lane?: boolean }
+export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number, lane?: boolean, cpu?: number }
 
 export class EventHeap {
   private readonly h: SimEvent[] = []

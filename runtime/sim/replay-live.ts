@@ -181,6 +181,26 @@ export const energyInWindow = (energy: ReadonlyMap<string, readonly EnergySample
   return out
 }
 
+/**
+ * How long each board's agent ran in [from, to] (wall ms), from its gossip: the spans between
+ * consecutive samples of one incarnation (a gated or booting board sends none, so its energy
+ * above is not metered either; this is the time that energy was metered over).
+ */
+export const upTimeInWindow = (energy: ReadonlyMap<string, readonly EnergySample[]>, from: number, to: number): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const [id, s] of energy) {
+    let ms = 0
+    for (let k = 1; k < s.length; k++) {
+      const a = s[k - 1] as EnergySample
+      const b = s[k] as EnergySample
+      if (a.incarnation !== b.incarnation || b.at <= a.at) continue
+      ms += Math.max(0, Math.min(b.at, to) - Math.max(a.at, from))
+    }
+    out.set(id, ms)
+  }
+  return out
+}
+
 /** Nearest-rank quantile of a sample (0 when empty). */
 export const quantile = (xs: readonly number[], q: number): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)

@@ -1,5 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
-import type { BoardView, FnView, PowerState, QueueDiscipline } from '../leader/policies/types.js'
+import type { PowerState, QueueDiscipline } from '../leader/policies/types.js'
 import type { Inv } from './heap.js'
 import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from '../leader/policies/estimates.js'
 import { learnInvMs } from '../board-model/estimate.js'
@@ -9,8 +9,8 @@ import { RunQueue, type DrainHooks } from '../board-model/run-queue.js'
 import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 import { isShortRun, SHORT_LANE } from '../board-model/short-lane.js'
 
-/** A function's state on one simulated board, as the agent would gossip it. */
-export class SimFn implements FnView {
+/** A function's state on one simulated board, as the agent would gossip it (`sim-gossip.ts`). */
+export class SimFn {
   queueLen = 0
   /** Completions per busy second of one runtime (1000 / serviceMs). */
   serviceRate = 0
@@ -32,12 +32,31 @@ export interface BoardHooks {
   slots: (fn: number) => number
   memoryMb: (fn: number) => number
   fnName: (fn: number) => string
-  /** Called when the board starts or stops holding warm runtimes of fn (keeps the leader's holders index). */
-  holds?: (board: SimBoard, fn: number, holds: boolean) => void
   /** The function's mean service time at reference speed as the board knows it (ms; 0 = unknown). */
   refMs?: (fn: number) => number
   /** The agent's per-function queue bound (gossiped as `queue_limit`). */
   queueLimit?: () => number
+  /**
+   * The share of a run's time its handler keeps a core busy (default 1: CPU-bound). A handler
+   * that waits (a timer, I/O) holds its runtime and run slot but draws no core; a cold start
+   * (runtime creation and compile) always does.
+   */
+  cpuShare?: () => number
+  /** The runtime's own CPU (agent and isolate host) at reference speed: ms of a core per run, and cores kept busy while up. Default none. */
+  runtimeCpu?: () => RuntimeCpu
+}
+
+/** What the board's runtime itself keeps a core busy with, at reference speed (a board of speed s takes 1/s as long). */
+export interface RuntimeCpu {
+  /** Per run: receiving it, handing it to the isolate host, the reply (ms of one core). */
+  readonly perRunMs: number
+  /** While the agent runs, even idle: gossip, timers, the broker connection (cores). */
+  readonly idleCores: number
+  /**
+   * Per runtime started, by a warm target or a cold start: its isolate, context and module, and
+   * its disposal later (ms of one core). Absent = none beyond a cold start's own time.
+   */
+  readonly perRuntimeMs?: number
 }
 
 /**
@@ -48,12 +67,13 @@ export interface BoardHooks {
  * get a runtime is skipped); an invocation needs a slot
  * and a free slot of a warm runtime of its function (a runtime co-executes up to `concurrency`),
  * else a cold start (at most `cores` runtimes per function, LRU eviction of idle runtimes to fit
- * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on; idle while
+ * the memory budget). Power: idle + (peak − idle) · busy cores / cores while on (a run keeps
+ * `cpuShare` of a core busy, its cold start a whole one, plus the runtime's own CPU); idle while
  * shutting down; `bootW` while booting; 0 when gated. The run queue, estimates, queued-work
  * classes, eviction choice and power line are the board model's (runtime/board-model), the ones
  * the live agent runs; this drives them with the simulator's events.
  */
-export class SimBoard implements BoardView {
+export class SimBoard {
   power: PowerState = 'on'
   inflight = 0
   serviceRate = 0
@@ -63,8 +83,14 @@ export class SimBoard implements BoardView {
   readonly queuedByClass = new Float64Array(WORK_CLASSES)
   readonly functions: Record<string, SimFn> = {}
   readonly byFn: SimFn[] = []
-  idleSinceMs: number | null = 0
   busy = 0
+  /** Cores the running invocations keep busy (Σ of their `cpu`): what the power line is read at. */
+  cpuBusy = 0
+  /** Time and energy with the board's agent running (on or draining): what a meter inside the board sees. */
+  upMs = 0
+  upEnergy = 0
+  /** Something gossiped changed since the board's last gossip (the simulator sends it before the next decision). */
+  dirty = true
   memUsed = 0
   runtimeCount = 0
   energy = 0
@@ -117,19 +143,16 @@ export class SimBoard implements BoardView {
     this.shortLane = shortLane ?? (discipline === 'ratio' ? SHORT_LANE : 0)
   }
 
-  get routable (): boolean { return this.power === 'on' }
-  get queueLen (): number { return this.inflight }
-  get lastSeenMs (): number { return this.h.now() }
-  /** Gossip is instantaneous here: the reported work covers every run in flight. */
-  get workRuns (): number { return this.inflight }
   get queueLimit (): number | undefined { return this.h.queueLimit?.() }
+  /** The name of function `fn` (its index). */
+  fnName (fn: number): string { return this.h.fnName(fn) }
   get powerW (): number { return this.powerAt() }
   get bootW (): number { return (this.profile.idle_w + this.profile.peak_w) / 2 }
 
   private powerAt (): number {
     const p = this.profile
     switch (this.power) {
-      case 'on': case 'draining': return busyPowerW(p, this.busy)
+      case 'on': case 'draining': return busyPowerW(p, this.cpuBusy + (this.h.runtimeCpu?.().idleCores ?? 0) / this.trueSpeed)
       case 'shutting-down': return p.idle_w
       case 'booting': return this.bootW
       default: return 0
@@ -148,11 +171,12 @@ export class SimBoard implements BoardView {
     else if (this.power === 'shutting-down') this.shutdownEnergy += w * dt
     else if (w > 0 && this.busy === 0) { this.idleEnergy += w * dt; this.idleMs += dt * 1000 }
     if (w > 0) this.poweredMs += dt * 1000
+    if (this.power === 'on' || this.power === 'draining') { this.upMs += dt * 1000; this.upEnergy += w * dt }
   }
 
   enqueue (inv: Inv): void {
     this.inflight++
-    this.idleSinceMs = null
+    this.dirty = true
     const f = this.byFn[inv.fn]!
     f.queueLen++
     const ref = this.h.refMs?.(inv.fn) ?? 0
@@ -218,6 +242,7 @@ export class SimBoard implements BoardView {
       this.coldStarts++
       inv.cold = true
       extra = this.h.coldMs(inv.fn) / this.trueSpeed
+      this.runtimesStarted(1, extra)
     }
     this.addQueued(inv.est, -1)
     f.queueLen--
@@ -226,8 +251,15 @@ export class SimBoard implements BoardView {
     this.account()
     this.advance()
     this.busy++
+    this.dirty = true
     inv.start = this.h.now()
-    inv.finishV = this.vt + inv.durRef / this.trueSpeed + extra
+    const run = inv.durRef / this.trueSpeed
+    const share = this.h.cpuShare?.() ?? 1
+    const own = (this.h.runtimeCpu?.().perRunMs ?? 0) / this.trueSpeed
+    // Its cores averaged over its service: the cold start and the runtime's own work whole, the run at its share.
+    inv.cpu = share >= 1 && own === 0 ? 1 : extra + run > 0 ? (extra + share * run + own) / (extra + run) : share
+    this.cpuBusy += inv.cpu
+    inv.finishV = this.vt + run + extra
     this.running.push(inv)
     return true
   }
@@ -285,6 +317,7 @@ export class SimBoard implements BoardView {
     this.account()
     this.advance()
     this.busy--
+    this.cpuBusy = this.busy === 0 ? 0 : this.cpuBusy - (inv.cpu ?? 1)
     if (inv.lane === true) { this.inLane--; inv.lane = false }
     this.inflight--
     this.workMs = this.inflight === 0 ? 0 : this.workMs - inv.est
@@ -294,7 +327,7 @@ export class SimBoard implements BoardView {
     f.invMs = learnInvMs(f.invMs === 0 ? undefined : f.invMs, serviceMs)
     this.meanServiceMs = ewma(this.meanServiceMs, serviceMs, BOARD_SERVICE_ALPHA)
     this.serviceRate = this.profile.cores * 1000 / this.meanServiceMs
-    if (this.inflight === 0) this.idleSinceMs = this.h.now()
+    this.dirty = true
     this.dispatch()
   }
 
@@ -303,23 +336,34 @@ export class SimBoard implements BoardView {
     const f = this.byFn[fn]!
     const mem = this.h.memoryMb(fn)
     const want = Math.min(target, this.perFnCap)
-    while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem }
+    while (f.runtimes < want && this.makeRoom(fn)) { this.setRuntimes(fn, f.runtimes + 1); this.memUsed += mem; this.runtimesStarted(1, 0) }
     while (f.runtimes > Math.max(want, busyRuntimes(f.running, this.h.slots(fn)))) { this.setRuntimes(fn, f.runtimes - 1); this.memUsed -= mem }
+  }
+
+  /**
+   * The runtime's CPU for `n` runtimes started (`RuntimeCpu.perRuntimeMs`), less `coveredMs` each
+   * that a cold start's own time already keeps a core busy for: energy at one busy core's draw.
+   */
+  private runtimesStarted (n: number, coveredMs: number): void {
+    const ms = (this.h.runtimeCpu?.().perRuntimeMs ?? 0) / this.trueSpeed - coveredMs
+    if (!(ms > 0) || n <= 0) return
+    const j = n * ms / 1000 * (this.profile.peak_w - this.profile.idle_w) / this.profile.cores
+    this.energy += j
+    if (this.power === 'on' || this.power === 'draining') this.upEnergy += j
   }
 
   private setRuntimes (fn: number, n: number): void {
     const f = this.byFn[fn]!
     this.runtimeCount += n - f.runtimes
-    const was = f.runtimes > 0
     f.runtimes = n
-    if (was !== n > 0) this.h.holds?.(this, fn, n > 0)
+    this.dirty = true
   }
 
   setPower (p: PowerState): void {
     this.account()
     this.power = p
+    this.dirty = true
     if (p === 'gated') { for (let i = 0; i < this.byFn.length; i++) this.setRuntimes(i, 0); this.memUsed = 0 }
-    if (p === 'on') this.idleSinceMs = this.h.now()
     if (p === 'booting') this.boots++
   }
 }

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { PACKAGE_ROOT } from '../shared/package-root.js'
 
 export interface Asset { readonly body: Buffer, readonly type: string }
 
-const PAGES = fileURLToPath(new URL('./pages/', import.meta.url))
+// The pages are not compiled: they stay beside the sources, also in an installed package.
+const PAGES = join(PACKAGE_ROOT, 'runtime/status/pages/')
 const require = createRequire(import.meta.url)
 
 const TYPES: Record<string, string> = {

@@ -3,6 +3,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FromHost } from '../../runtime/agent/host-protocol.js'
 import { HOST_SILENCE_MS, RuntimePool } from '../../runtime/agent/runtime-pool.js'
+import { compiledFile } from '../../runtime/shared/compiled.js'
 import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
 import { until } from './fixtures/cpu.js'
 import { ECHO, manifest, request, stillServes } from './fixtures/pool-helpers.js'
@@ -46,7 +47,7 @@ t.test('an allocation that aborts V8 ends only the host; the pool serves on', as
 
 t.test('a host whose thread is stuck behind a runaway is killed and replaced within the bound', async (tt) => {
   const wedge = fileURLToPath(new URL('./fixtures/wedged-host.ts', import.meta.url))
-  const p = new RuntimePool({ budgetMb: 256, board: 'b-wedge', hostExecArgv: [`--import=${pathToFileURL(wedge).href}`] })
+  const p = new RuntimePool({ budgetMb: 256, board: 'b-wedge', hostExecArgv: ['--import', import.meta.resolve('tsx'), `--import=${pathToFileURL(wedge).href}`] }) // the host is compiled; the fixture is TypeScript
   tt.teardown(() => p.close())
   const warmCode = ECHO + '// wedge warm\n'
   await p.setWarm(manifest('bystander-warm', warmCode), warmCode, 1)
@@ -97,8 +98,7 @@ t.test('a host late at the end of an emulated slow board\'s stretch is not taken
 })
 
 t.test('the host process survives messages it cannot handle', async (tt) => {
-  const hostFile = fileURLToPath(new URL('../../runtime/agent/executor-host.ts', import.meta.url))
-  const child = fork(hostFile, [], { execArgv: ['--no-node-snapshot', '--import', import.meta.resolve('tsx')], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(compiledFile('runtime/agent/executor-host.js'), [], { execArgv: ['--no-node-snapshot'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   tt.teardown(() => { child.kill('SIGKILL') })
   const got: FromHost[] = []
   child.on('message', (m: FromHost) => {

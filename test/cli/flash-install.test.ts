@@ -1,7 +1,6 @@
 import t from 'tap'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,11 +10,9 @@ import { invokeOnce } from '../../runtime/cli/commands/invoke.js'
 import { flash } from '../../runtime/flash/flash.js'
 import type { Reply } from '../../runtime/protocol/messages.js'
 import { freePort } from '../helpers/ports.js'
+import { wispArgs } from '../helpers/wisp-cli.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const MAIN = join(ROOT, 'runtime/cli/main.ts')
-// Absolute, because the processes run outside the source tree.
-const TSX = createRequire(import.meta.url).resolve('tsx')
 const run = promisify(execFile)
 
 const waitFor = async <T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> => {
@@ -41,8 +38,8 @@ t.test('a flashed bundle installs into an empty prefix, first boot moves its con
   const dir = mkdtempSync(join(tmpdir(), 'wisp-flash-install-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const logs: string[] = []
-  const child = (args: string[], cwd: string, node = MAIN): ChildProcess => {
-    const p = spawn(process.execPath, node === MAIN ? ['--no-node-snapshot', '--import', TSX, MAIN, ...args] : [node, ...args],
+  const child = (args: string[], cwd: string, bin?: string): ChildProcess => {
+    const p = spawn(process.execPath, wispArgs(args, bin),
       { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'info' } })
     p.stdout?.on('data', (d: Buffer) => logs.push(d.toString()))
     p.stderr?.on('data', (d: Buffer) => logs.push(d.toString()))
@@ -57,7 +54,7 @@ t.test('a flashed bundle installs into an empty prefix, first boot moves its con
   writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ mqtt_port: mqttPort, mqtt_host: '127.0.0.1', http_port: await freePort(), invoke_port: 0, data_dir: join(dir, 'gateway') }))
   child(['gateway', '--config', join(dir, 'gateway.json')], dir)
   await waitFor('gateway up', 30_000, async () => /gateway up/.test(logs.join('')) ? true : undefined)
-  await run(process.execPath, ['--no-node-snapshot', '--import', TSX, MAIN, 'deploy', 'hello', join(ROOT, 'examples/functions/hello.js'), '--broker', broker], { cwd: dir, timeout: 30_000 })
+  await run(process.execPath, wispArgs(['deploy', 'hello', join(ROOT, 'examples/functions/hello.js'), '--broker', broker]), { cwd: dir, timeout: 30_000 })
 
   // Flash a board for that broker, then install the bundle the way first boot does.
   const httpPort = await freePort()

@@ -93,7 +93,7 @@ t.test('a flash writes a complete, valid bundle', async (t) => {
   await t.resolves(run('sh', ['-n', '-c', script]), 'the first-boot script is valid sh')
 
   const unit = parseUnit(readFileSync(join(out, 'wisp/wisp-board.service'), 'utf8'))
-  t.same(unit.Service?.ExecStart, ['/usr/local/bin/node /opt/wisp/bin/wisp.js board --config /etc/wisp/board.json'])
+  t.same(unit.Service?.ExecStart, ['/usr/local/bin/node --max-semi-space-size=1 /opt/wisp/bin/wisp.js board --config /etc/wisp/board.json'])
   t.same(unit.Service?.Restart, ['always'])
   t.same(unit.Unit?.After?.[0]?.split(' ').includes('network-online.target'), true)
   t.same(unit.Unit?.Wants, ['network-online.target'])
@@ -118,7 +118,7 @@ t.test('a flash writes a complete, valid bundle', async (t) => {
 
   // The tarball holds the runnable package.
   const { stdout } = await run('tar', ['-tzf', join(out, 'wisp/wisp-0.1.0.tgz')])
-  for (const f of ['package/package.json', 'package/bin/wisp.js', 'package/runtime/cli/main.ts', 'package/runtime/status/pages/cluster.html']) t.ok(stdout.split('\n').includes(f), `package has ${f}`)
+  for (const f of ['package/package.json', 'package/bin/wisp.js', 'package/dist/runtime/cli/main.js', 'package/dist/runtime/agent/sandbox.prelude.js', 'package/dist/build-stamp.json', 'package/runtime/status/pages/cluster.html']) t.ok(stdout.split('\n').includes(f), `package has ${f}`)
 })
 
 t.test('without --username/--password a board gets its id and a fresh random password', async (t) => {

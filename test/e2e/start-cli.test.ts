@@ -1,20 +1,31 @@
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { wispArgs } from '../helpers/wisp-cli.js'
 
-const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
 const wisp = (args: string[], cwd: string): ChildProcess =>
-  spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
+  spawn(process.execPath, wispArgs(args), { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+const childrenOf = (pid: number): number[] =>
+  (spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
 /** The board processes among pid's children (not, e.g., a transpiler service the CLI may run). */
 const boardsOf = (pid: number): number[] =>
   (spawnSync('pgrep', ['-P', String(pid), '-f', ' board --config ']).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
+
+const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') } catch { return '' } }
+const boardId = (pid: number): string | undefined => { try { return /(?:^|\0)WISP_PROCESS=([^\0]+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1] } catch { return undefined } }
+/** The isolate hosts of a board process: compiled JavaScript, run by plain node. */
+const hostsOf = (pid: number): string[] => childrenOf(pid).map(cmdline).filter((c) => c.includes('executor-host'))
+const until = async (ok: () => boolean, ms: number): Promise<boolean> => {
+  const end = Date.now() + ms
+  while (!ok() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 100))
+  return ok()
+}
 
 const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<string> => {
   let out = ''
@@ -53,7 +64,7 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   t.match(curl.stdout, /\r\n\r\n\{"greeting":"hello, edge",/, 'the result as the body')
 
   // The event from standard input (`-f -`), as for events too large for the command line.
-  const inv = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, 'invoke', 'hello', '-f', '-', '--broker', `mqtt://127.0.0.1:${mqttPort}`], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
+  const inv = spawn(process.execPath, wispArgs(['invoke', 'hello', '-f', '-', '--broker', `mqtt://127.0.0.1:${mqttPort}`]), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
   let invOut = ''
   inv.stdout.on('data', (d: Buffer) => { invOut += d.toString() })
   inv.stdin.end(JSON.stringify({ name: 'x'.repeat(200_000) }))
@@ -62,6 +73,16 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
 
   const kids = boardsOf(p.pid as number)
   t.equal(kids.length, 2, 'one child process per board')
+  // b1 is a Raspberry Pi 4B profile (2 GB): a standby isolate host; b2 a Pi Zero 2 W (512 MB): none.
+  const b1 = kids.find((k) => boardId(k) === 'b1') as number
+  const b2 = kids.find((k) => boardId(k) === 'b2') as number
+  t.ok(await until(() => hostsOf(b1).length === 2, 20_000), 'the 2 GB board keeps a standby isolate host')
+  t.equal(hostsOf(b2).length, 1, 'the 512 MB board has no standby host')
+  for (const k of kids) {
+    t.notMatch(cmdline(k), /tsx|\.ts\b/, 'the board runs compiled JavaScript')
+    t.match(cmdline(k), /dist\/runtime\/cli\/main\.js board/)
+  }
+  t.match(hostsOf(b1)[0], /--no-node-snapshot \S*dist\/runtime\/agent\/executor-host\.js/, 'so do its isolate hosts')
   const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)))
   p.kill('SIGTERM')
   t.equal(await exited, 0, 'exits 0 on SIGTERM')

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import mqtt from 'mqtt'
 import { BoardProcess } from '../../runtime/cluster/board-process.js'
 import { SIM_PROFILES } from '../../runtime/cluster/embedded-cluster.js'
@@ -13,8 +12,8 @@ import { publishDeployment } from '../../runtime/transport/publish-deployment.js
 import { createLogger } from '../../runtime/shared/log.js'
 import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
 import { freePort } from './ports.js'
+import { wispArgs } from './wisp-cli.js'
 
-const CLI_MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
 
 /** A TCP relay in front of the broker for one board: drop() cuts every connection through it (a Wi-Fi blip). */
 export class Blip {
@@ -76,7 +75,7 @@ export class FaultCluster {
 
   /** Starts `wisp gateway`; resolves once it says it is up. */
   async startGateway (): Promise<void> {
-    const p = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', CLI_MAIN, 'gateway', '--config', this.gwConfig], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WISP_LOG: 'info' } })
+    const p = spawn(process.execPath, wispArgs(['gateway', '--config', this.gwConfig]), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WISP_LOG: 'info' } })
     this.gateway = p
     await new Promise<void>((resolve, reject) => {
       let err = ''

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadGatewayConfig } from '../../runtime/leader/gateway-config.js'
-import { loadBoardConfig } from '../../boards/index.js'
+import { getProfile, loadBoardConfig, parseProfile } from '../../boards/index.js'
+import { standbyHost } from '../../boards/standby.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-cfg-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -26,4 +27,15 @@ t.test('board config: bad fields named', async (t) => {
   t.throws(() => loadBoardConfig(file('b2.json', JSON.stringify({ id: 'B 1', profile: 'x', broker: 'mqtt://gw' }))), { code: 'WISP_BAD_CONFIG', message: /field "id"/ })
   t.throws(() => loadBoardConfig(file('b3.json', JSON.stringify({ id: 'b1', profile: 'x', broker: 'http://gw' }))), { code: 'WISP_BAD_CONFIG', message: /field "broker"/ })
   t.throws(() => loadBoardConfig(file('b4.json', JSON.stringify({ id: 'b1', profile: 'x', broker: 'mqtt://gw', ina219: { bus: 1, address: 16 } }))), { code: 'WISP_BAD_CONFIG', message: /field "ina219\.address"/ })
+})
+
+t.test('profiles: a standby isolate host only where memory allows, unless the profile says', async (t) => {
+  t.equal(standbyHost(getProfile('raspberry-pi-zero-2w')), false, '512 MB: no standby host')
+  t.equal(standbyHost(getProfile('banana-pi-m2-zero')), false, '512 MB: no standby host')
+  t.equal(standbyHost(getProfile('orange-pi-zero3')), true, '1 GB: a standby host')
+  t.equal(standbyHost(getProfile('raspberry-pi-4b')), true, '2 GB: a standby host')
+  const base = { ...getProfile('banana-pi-m2-zero') }
+  t.equal(standbyHost(parseProfile({ ...base, standby_host: true })), true, 'the profile turns it on')
+  t.equal(standbyHost(parseProfile({ ...getProfile('raspberry-pi-4b'), standby_host: false })), false, 'or off')
+  t.throws(() => parseProfile({ ...base, standby_host: 'yes' }), { code: 'WISP_BAD_CONFIG', message: /field "standby_host"/ })
 })

@@ -7,7 +7,7 @@ import { parseTrace } from '../../runtime/sim/trace.js'
 import { parseBoardSpec, scaleForUtilisation } from '../../runtime/sim/run.js'
 import { simulate, SIM_DEFAULTS } from '../../runtime/sim/simulator.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
-import { energyInWindow, expandInvocations, quantile } from '../../runtime/sim/replay-live.js'
+import { energyInWindow, expandInvocations, quantile, upTimeInWindow } from '../../runtime/sim/replay-live.js'
 
 const d = mkdtempSync(join(tmpdir(), 'wisp-replay-'))
 t.teardown(() => rmSync(d, { recursive: true, force: true }))
@@ -37,6 +37,7 @@ t.test('energy in a window: pro rata deltas per incarnation, nothing across a re
     { at: 2000, incarnation: 'b', energyJ: 0, powerW: 1 }, { at: 3000, incarnation: 'b', energyJ: 4, powerW: 1 }
   ]]])
   t.equal(energyInWindow(e, 500, 3000).get('b1'), 1 + 4)
+  t.equal(upTimeInWindow(e, 500, 3000).get('b1'), 500 + 1000, 'the metered time: within the window, not across the restart')
   t.equal(quantile([5, 1, 3, 2, 4], 0.5), 3)
   t.equal(quantile([5, 1, 3, 2, 4], 0.99), 5)
 })

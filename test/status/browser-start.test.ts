@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { invokeOnce } from '../../runtime/cli/commands/invoke.js'
 import { freePort } from '../helpers/ports.js'
+import { wispArgs } from '../helpers/wisp-cli.js'
 import { chromiumMissing, collectErrors, launch } from './browser-helpers.js'
 
-const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/tmp/', import.meta.url))
 
 const waitForOutput = (p: ChildProcess, re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
@@ -24,7 +24,7 @@ t.test('the cluster page of a real `wisp start`', { skip: chromiumMissing }, asy
   const mqttPort = await freePort()
   // Board N serves on http-port + N, so leave room above the gateway's port.
   const httpPort = 30000 + (mqttPort % 20000)
-  const p = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, 'start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')],
+  const p = spawn(process.execPath, wispArgs(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')]),
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
   t.teardown(async () => {
     if (p.exitCode !== null) return

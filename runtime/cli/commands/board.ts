@@ -1,7 +1,4 @@
 import type { Command } from 'commander'
-import { loadBoardConfig } from '../../../boards/index.js'
-import { startBoard } from '../../board/main.js'
-import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
 
 export const registerBoard = (program: Command): void => {
@@ -12,6 +9,9 @@ export const registerBoard = (program: Command): void => {
     .option('--broker <url>', 'override the broker URL of the config')
     .action(async (o: { config: string, sim: boolean, broker?: string }) => {
       try {
+        const { loadBoardConfig } = await import('../../../boards/index.js')
+        const { startBoard } = await import('../../board/main.js')
+        const { createLogger } = await import('../../shared/log.js')
         const base = loadBoardConfig(o.config)
         const config = o.broker === undefined ? base : Object.freeze({ ...base, broker: o.broker })
         const log = createLogger(config.id)

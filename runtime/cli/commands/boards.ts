@@ -1,13 +1,13 @@
 import type { Command } from 'commander'
-import { loadProfiles } from '../../../boards/index.js'
 import { fail } from '../errors.js'
 
 export const registerBoards = (program: Command): void => {
   program.command('boards')
     .description('list the board profiles wisp knows (boards/profiles/*.json)')
     .option('--json', 'print JSON')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
       try {
+        const { loadProfiles } = await import('../../../boards/index.js')
         const profiles = [...loadProfiles().values()]
         if (o.json === true) { process.stdout.write(JSON.stringify(profiles, null, 2) + '\n'); return }
         const rows = [['profile', 'arch', 'cores', 'memory', 'idle W', 'peak W', 'boot s', 'speed'],

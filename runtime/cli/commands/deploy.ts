@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { Topics } from '../../protocol/topics.js'
-import { buildManifest } from '../../protocol/manifest.js'
-import { publishDeployment } from '../../transport/publish-deployment.js'
 import { WispError } from '../../shared/errors.js'
-import { MqttTransport } from '../../transport/mqtt-transport.js'
-import { validateFunction } from '../../agent/validate.js'
 import { fail, intOption } from '../errors.js'
 import { collect, describeTriggers, numberOption, triggerOptions, type TriggerFlags } from '../trigger-flags.js'
 import { DEFAULT_TRIGGER_TZ } from '../../protocol/triggers.js'
@@ -29,6 +24,11 @@ export const registerDeploy = (program: Command): void => {
     .option('--trigger-rate <per-second>', 'triggered invocations started per second per trigger (default 100, burst 200); past it the event goes to wisp/dead/<fn>', numberOption('--trigger-rate'))
     .action(async (fn: string, file: string, o: DeployFlags) => {
       try {
+        const { Topics } = await import('../../protocol/topics.js')
+        const { buildManifest } = await import('../../protocol/manifest.js')
+        const { publishDeployment } = await import('../../transport/publish-deployment.js')
+        const { MqttTransport } = await import('../../transport/mqtt-transport.js')
+        const { validateFunction } = await import('../../agent/validate.js')
         if (o.isolation !== undefined && o.isolation !== 'shared' && o.isolation !== 'context') {
           throw new WispError('WISP_BAD_CONFIG', '--isolation must be "shared" or "context"')
         }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { flash } from '../../flash/flash.js'
 import type { FlashInput } from '../../flash/options.js'
 import { fail } from '../errors.js'
 
@@ -35,6 +34,7 @@ export const registerFlash = (program: Command): void => {
     .option('--force', 'write into a non-empty folder, replacing an earlier bundle')
     .action(async (o: FlashInput) => {
       try {
+        const { flash } = await import('../../flash/flash.js')
         const r = await flash(o, { progress: (line) => { process.stderr.write(line + '\n') } })
         // stdout carries only the gateway's "users" entry, so it can be piped into a config tool.
         process.stdout.write(JSON.stringify(r.gatewayUser, null, 2) + '\n')

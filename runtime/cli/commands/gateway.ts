@@ -1,9 +1,6 @@
 import type { Command } from 'commander'
-import { startGateway } from '../../gateway/main.js'
-import { loadGatewayConfig } from '../../leader/gateway-config.js'
-import { createLogger } from '../../shared/log.js'
 import { fail } from '../errors.js'
-import { openLinuxGpioPin, type GpioPin } from '../../../node-firmware-bridge/index.js'
+import type { GpioPin } from '../../../node-firmware-bridge/index.js'
 import { WispError } from '../../shared/errors.js'
 import { readPem } from '../credentials.js'
 
@@ -17,6 +14,10 @@ export const registerGateway = (program: Command): void => {
     .option('--tls-key <file>', 'its private key (PEM)')
     .action(async (o: { config: string, broker?: string, ca?: string, tlsCert?: string, tlsKey?: string }) => {
       try {
+        const { startGateway } = await import('../../gateway/main.js')
+        const { loadGatewayConfig } = await import('../../leader/gateway-config.js')
+        const { createLogger } = await import('../../shared/log.js')
+        const { openLinuxGpioPin } = await import('../../../node-firmware-bridge/index.js')
         const c = loadGatewayConfig(o.config)
         const log = createLogger('gateway')
         const certFile = o.tlsCert ?? c.tls?.cert

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { ReplySchema, parseWith, type Reply } from '../../protocol/messages.js'
-import { Topics } from '../../protocol/topics.js'
+import type { Reply } from '../../protocol/messages.js'
 import { WispError } from '../../shared/errors.js'
-import { MqttTransport } from '../../transport/mqtt-transport.js'
 import { fail, intOption } from '../errors.js'
 import { addCredentialOptions, clientIdFor, type Credentials, credentials } from '../credentials.js'
 
 /** Publishes one invoke and waits for its reply on `<prefix>/result/<client>/<fn>/<req>`. */
 export const invokeOnce = async (o: { broker: string, fn: string, payload: string, timeoutMs: number, prefix?: string, credentials?: Credentials }): Promise<Reply> => {
+  const { ReplySchema, parseWith } = await import('../../protocol/messages.js')
+  const { Topics } = await import('../../protocol/topics.js')
+  const { MqttTransport } = await import('../../transport/mqtt-transport.js')
   const topics = new Topics(o.prefix)
   const c = o.credentials ?? {}
   const tag = `cli-${randomBytes(4).toString('hex')}`

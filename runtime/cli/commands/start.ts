@@ -1,6 +1,4 @@
 import type { Command } from 'commander'
-import { startCluster } from '../../cluster/embedded-cluster.js'
-import { createLogger } from '../../shared/log.js'
 import { WispError } from '../../shared/errors.js'
 import { fail, intOption } from '../errors.js'
 
@@ -19,6 +17,8 @@ export const registerStart = (program: Command): void => {
     .option('--accounts', 'broker accounts: a fresh admin, a client "me" and one per board (printed once); otherwise open mode, loopback only')
     .option('--mqtt-host <host>', 'interface of the broker; anything but loopback needs --accounts', '127.0.0.1')
     .action(async (o: { boards: number, mqttPort: number, httpPort: number, invokePort: number, dataDir: string, waitMs: number, policy: string, gateIdleMs?: number, bootScale: number, accounts?: boolean, mqttHost: string }) => {
+      const { startCluster } = await import('../../cluster/embedded-cluster.js')
+      const { createLogger } = await import('../../shared/log.js')
       const log = createLogger('wisp')
       try {
         if (o.boards < 1 || o.boards > 64) throw new WispError('WISP_BAD_CONFIG', '--boards must be between 1 and 64')

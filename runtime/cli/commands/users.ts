@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
-import { mosquittoAcl } from '../../leader/mosquitto-acl.js'
-import { loadGatewayConfig } from '../../leader/gateway-config.js'
 import { WispError } from '../../shared/errors.js'
 import { hashPassword } from '../../shared/password.js'
 import { ROLES, type Role } from '../../shared/roles.js'
@@ -32,8 +30,10 @@ export const registerUsers = (program: Command): void => {
   users.command('mosquitto-acl')
     .description('print a Mosquitto acl_file with the same rules as the embedded broker, from the gateway config\'s users')
     .requiredOption('--config <file>', 'gateway config JSON')
-    .action((o: { config: string }) => {
+    .action(async (o: { config: string }) => {
       try {
+        const { mosquittoAcl } = await import('../../leader/mosquitto-acl.js')
+        const { loadGatewayConfig } = await import('../../leader/gateway-config.js')
         const c = loadGatewayConfig(o.config)
         process.stdout.write(mosquittoAcl(c.users, c.topic_prefix))
       } catch (err) { fail(err) }

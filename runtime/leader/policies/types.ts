@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js'
 
 /**
  * The leader's view of the cluster as the policies see it. The live leader builds it from
- * gossip; the simulator builds it from its simulated boards. Policies never read clocks or
+ * gossip; the simulator feeds the same builder (`ClusterState`) its simulated boards' gossip. Policies never read clocks or
  * Math.random: time is `view.now`, randomness the injected Rng.
  */
 /**

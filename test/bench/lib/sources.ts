@@ -13,8 +13,11 @@ export const SOURCES: Record<string, string[]> = {
     'runtime/board/**', 'runtime/gateway/**', 'runtime/status/board-status.ts', 'runtime/status/cluster-status.ts'],
   energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
   routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
-  'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
+  'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/bench/lib/runtime-cpu.ts', 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   reliability: ['test/bench/reliability.ts', 'test/bench/lib/overload-process.ts', 'test/helpers/cluster.ts', 'test/helpers/load.ts', 'test/helpers/fault-run.ts',
     'test/helpers/fault-cluster.ts', 'test/helpers/noisy.ts', ...HARNESS, 'runtime/**', 'boards/**'],
-  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**', 'runtime/shared/**', 'boards/**']
+  footprint: ['test/bench/footprint.ts', 'test/helpers/mqtt.ts', ...HARNESS, 'runtime/**', 'boards/**', 'node-firmware-bridge/**', 'bin/wisp.js', 'scripts/build.js', 'tsconfig.build.json'],
+  evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**',
+    // The simulator's policies read the live leader's view builder.
+    'runtime/leader/cluster-state.ts', 'runtime/leader/demand.ts', 'runtime/leader/leader.ts', 'runtime/protocol/**', 'runtime/shared/**', 'boards/**']
 }

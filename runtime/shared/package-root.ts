@@ -1,0 +1,13 @@
+import { fileURLToPath } from 'node:url'
+
+/**
+ * Whether this code runs from its TypeScript sources (tests, through tsx) or compiled, from
+ * dist/ (bin/wisp.js, boards, isolate hosts). Compiled files end in .js.
+ */
+export const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts')
+
+/**
+ * The package root, in a checkout or an installed copy: this file is runtime/shared/package-root.ts,
+ * or dist/runtime/shared/package-root.js once compiled.
+ */
+export const PACKAGE_ROOT = fileURLToPath(new URL(RUNNING_FROM_SOURCE ? '../../' : '../../../', import.meta.url))
