@@ -20,6 +20,8 @@ export interface ClusterOptions {
   readonly boards: number
   readonly mqttPort: number
   readonly httpPort: number
+  /** HTTP invokes (`POST /function/<fn>`); null or absent = none. */
+  readonly invokePort?: number | null
   readonly dataDir: string
   readonly functionsDir?: string
   readonly leader?: Partial<LeaderOptions>
@@ -89,7 +91,7 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
     for (let n = 1; n <= o.boards; n++) await mint(`b${n}`, 'board')
   }
   const gateway = await startGateway({
-    dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, mqttHost: o.mqttHost, httpPort: o.httpPort, log: o.log, leader: o.leader,
+    dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, mqttHost: o.mqttHost, httpPort: o.httpPort, invokePort: o.invokePort, log: o.log, leader: o.leader,
     policy: o.policy, powerPolicy: o.powerPolicy, relays, users, brokerUrl: o.brokerUrl
   })
   const close = async (): Promise<void> => {

@@ -27,6 +27,8 @@ import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback } from '../leader/accept-hook.js'
 import { limitPublishSize } from '../leader/broker-limits.js'
 import type { InboundMessage } from '../transport/transport.js'
+import { HttpInvoker } from '../http/invoker.js'
+import { startInvokeServer, type InvokeServer } from '../http/invoke-server.js'
 
 export interface GatewayOptions {
   readonly dataDir: string
@@ -41,7 +43,11 @@ export interface GatewayOptions {
   readonly httpHost?: string
   /** Host names the cluster page answers to besides localhost, this machine's name and IP literals (DNS rebinding). */
   readonly httpAllowedHosts?: readonly string[]
-  /** Accounts of the embedded broker; none = open mode, loopback only. */
+  /** HTTP invokes (`POST /function/<fn>`, `/async-function/<fn>`); null = none (the default). */
+  readonly invokePort?: number | null
+  /** Interface of the HTTP invokes; default 127.0.0.1. Any other needs `users`. */
+  readonly invokeHost?: string
+  /** Accounts of the embedded broker (and of HTTP invokes); none = open mode, loopback only. */
   readonly users?: Readonly<Record<string, BrokerUser>>
   /** Use an external broker (Mosquitto, EMQX, …) instead of the embedded aedes. */
   readonly brokerUrl?: string
@@ -77,6 +83,8 @@ export interface Gateway {
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
   readonly statusUrl: string | null
+  /** Where HTTP invokes are served (`<url>function/<fn>`), when they are. */
+  readonly invokeUrl: string | null
   /** Embedded broker without accounts: anonymous, and listening on loopback only. */
   readonly openMode: boolean
   close: () => Promise<void>
@@ -98,6 +106,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const openMode = o.brokerUrl === undefined && !hasUsers
   const mqttHost = o.mqttHost ?? '127.0.0.1'
   const httpHost = o.httpHost ?? '127.0.0.1'
+  const invokeHost = o.invokeHost ?? '127.0.0.1'
   for (const [name, u] of Object.entries(o.users ?? {})) {
     if (!isPasswordHash(u.password_hash)) throw new WispError('WISP_BAD_CONFIG', `user ${name}: password_hash is not a salted scrypt hash; make one with \`wisp users add ${name} --role ${u.role}\``)
   }
@@ -106,6 +115,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
     if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
   }
+  // HTTP invokes authenticate with `users`; without them (open mode, or an external broker's accounts) loopback only.
+  if (!hasUsers && o.invokePort !== null && o.invokePort !== undefined) requireLoopbackInOpenMode('HTTP invokes', invokeHost, 'invoke_host')
   // First, before any port is bound: a second gateway on the same data folder stops here, in words.
   const inflightDir = join(o.dataDir, 'inflight')
   mkdirSync(inflightDir, { recursive: true })
@@ -172,12 +183,27 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
+  let invokeServer: InvokeServer | null = null
+  const invoker = new HttpInvoker({ leader, registry, transport, topics, log: o.log })
+  if (o.invokePort !== null && o.invokePort !== undefined) {
+    try {
+      await invoker.start()
+      invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
+    } catch (err) {
+      await invoker.stop(); await status.close(); loop.stop(); power.close()
+      await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
+      throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
+    }
+  }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
     transport, topics, leader, registry, triggers, broker, statusUrl, power, openMode,
+    invokeUrl: invokeServer?.url ?? null,
     close: async () => {
       loop.stop()
       power.close()
+      await invokeServer?.close()
+      if (invokeServer !== null) await invoker.stop()
       await status.close()
       await triggers.stop()
       await leader.stop()

@@ -33,6 +33,10 @@ export const GatewayConfigSchema = z.object({
   http_host: z.string().default('127.0.0.1'),
   /** Names the cluster page answers to besides localhost, the host name and IP addresses (a Host check against DNS rebinding). */
   http_allowed_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/)).default([]),
+  /** HTTP invokes (POST /function/<fn>, /async-function/<fn>); null = not served. */
+  invoke_port: z.number().int().min(0).max(65535).nullable().default(8090),
+  /** Interface of the HTTP invokes; anything but loopback needs `users`. */
+  invoke_host: z.string().default('127.0.0.1'),
   /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),

@@ -72,7 +72,7 @@ const oneRound = async (): Promise<Board[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-footprint-'))
   const mqttPort = await freePort()
   const httpPort = await freePort()
-  const p = spawn(process.execPath, [BIN, 'start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
+  const p = spawn(process.execPath, [BIN, 'start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')],
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WISP_LOG: 'warn' } })
   try {
     await waitForOutput(p, /Ctrl-C stops/, 120_000)

@@ -51,7 +51,7 @@ t.test('a flashed bundle installs into an empty prefix, first boot moves its con
   // The gateway: embedded broker and leader, with the sample "hello" deployed.
   const mqttPort = await freePort()
   const broker = `mqtt://127.0.0.1:${mqttPort}`
-  writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ mqtt_port: mqttPort, mqtt_host: '127.0.0.1', http_port: await freePort(), data_dir: join(dir, 'gateway') }))
+  writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ mqtt_port: mqttPort, mqtt_host: '127.0.0.1', http_port: await freePort(), invoke_port: 0, data_dir: join(dir, 'gateway') }))
   child(['gateway', '--config', join(dir, 'gateway.json')], dir)
   await waitFor('gateway up', 30_000, async () => /gateway up/.test(logs.join('')) ? true : undefined)
   await run(process.execPath, wispArgs(['deploy', 'hello', join(ROOT, 'examples/functions/hello.js'), '--broker', broker]), { cwd: dir, timeout: 30_000 })

@@ -41,7 +41,7 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const mqttPort = await freePort()
   const httpPort = 21000 + (mqttPort % 20000)
-  const p = wisp(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')], dir)
+  const p = wisp(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')], dir)
   t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
   const out = await waitForOutput(p, /Ctrl-C stops/, 60_000)
   t.match(out, new RegExp(`mqtt://127\\.0\\.0\\.1:${mqttPort} \\(open mode, loopback only`))
@@ -54,6 +54,14 @@ t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shu
   const [r] = await client.waitFor((x) => x.length > 0, 15_000)
   t.match(r?.json, { ok: true, result: { greeting: 'hello, edge' } })
   await client.close()
+
+  // The printed curl example, as a user would paste it: the result, and the receipt in headers.
+  const curlLine = /^ {2}(curl -i .*)$/m.exec(out)?.[1]
+  t.match(curlLine, /^curl -i -H 'Content-Type: application\/json' -d '\{"name":"edge"\}' http:\/\/127\.0\.0\.1:\d+\/function\/hello$/, 'a curl example with the real URL')
+  const curl = spawnSync('sh', ['-c', curlLine ?? 'false'], { encoding: 'utf8', timeout: 30_000 })
+  t.match(curl.stdout, /^HTTP\/1\.1 200 OK\r\n/, 'curl -X POST /function/hello: 200')
+  t.match(curl.stdout, /\r\nx-wisp-board: b[12]\r\n/i, 'with a receipt header')
+  t.match(curl.stdout, /\r\n\r\n\{"greeting":"hello, edge",/, 'the result as the body')
 
   // The event from standard input (`-f -`), as for events too large for the command line.
   const inv = spawn(process.execPath, wispArgs(['invoke', 'hello', '-f', '-', '--broker', `mqtt://127.0.0.1:${mqttPort}`]), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
@@ -88,7 +96,7 @@ t.test('a port in use gives a clear error naming --mqtt-port', async (t) => {
   t.teardown(() => blocker.close())
   const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(port), '--data-dir', join(dir, '.wisp')], dir)
+  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(port), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')], dir)
   let err = ''
   p.stderr?.on('data', (d: Buffer) => { err += d.toString() })
   const code = await new Promise<number | null>((resolve) => p.on('exit', resolve))
@@ -103,7 +111,7 @@ t.test('a second cluster on the same data folder says so and how to choose anoth
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const first = await startGateway({ dataDir: join(dir, '.wisp', 'gateway'), mqttPort: await freePort(), mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
   t.teardown(() => first.close())
-  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(await freePort()), '--http-port', String(await freePort()), '--data-dir', join(dir, '.wisp')], dir)
+  const p = wisp(['start', '--boards', '1', '--mqtt-port', String(await freePort()), '--http-port', String(await freePort()), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')], dir)
   let err = ''
   p.stderr?.on('data', (d: Buffer) => { err += d.toString() })
   const code = await new Promise<number | null>((resolve) => p.on('exit', resolve))

@@ -51,7 +51,7 @@ export class FaultCluster {
     const dir = mkdtempSync(join(tmpdir(), 'wisp-faults-'))
     const port = await freePort()
     const gwConfig = join(dir, 'gateway.json')
-    writeFileSync(gwConfig, JSON.stringify({ mqtt_port: port, mqtt_host: '127.0.0.1', http_port: await freePort(), data_dir: join(dir, 'gateway'), wait_ms: o.waitMs ?? 10_000, policy: 'wisp-no-gate' }))
+    writeFileSync(gwConfig, JSON.stringify({ mqtt_port: port, mqtt_host: '127.0.0.1', http_port: await freePort(), invoke_port: 0, data_dir: join(dir, 'gateway'), wait_ms: o.waitMs ?? 10_000, policy: 'wisp-no-gate' }))
     const c = new FaultCluster(dir, port, gwConfig, await Blip.open(port))
     await c.startGateway()
     const t = await MqttTransport.open({ url: c.url, clientId: 'faults-deployer' })

@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['runtime/board-model'],
   ['runtime/agent', 'runtime/leader', 'runtime/sim'],
   ['runtime/status'],
+  ['runtime/http'],
   ['runtime/board', 'runtime/gateway'],
   ['runtime/cluster', 'runtime/flash'],
   ['runtime/cli']

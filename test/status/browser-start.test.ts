@@ -24,7 +24,7 @@ t.test('the cluster page of a real `wisp start`', { skip: chromiumMissing }, asy
   const mqttPort = await freePort()
   // Board N serves on http-port + N, so leave room above the gateway's port.
   const httpPort = 30000 + (mqttPort % 20000)
-  const p = spawn(process.execPath, wispArgs(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')]),
+  const p = spawn(process.execPath, wispArgs(['start', '--boards', '2', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--invoke-port', '0', '--data-dir', join(dir, '.wisp')]),
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
   t.teardown(async () => {
     if (p.exitCode !== null) return
