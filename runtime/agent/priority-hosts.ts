@@ -69,7 +69,7 @@ export class PriorityHosts implements Executor {
 
   async setWarm (manifest: Manifest, code: string, runtimes: number): Promise<void> {
     this.warm.set(manifest.name, { manifest, code, runtimes })
-    await this.host(this.place(manifest)).setWarm(manifest, code, runtimes)
+    await this.host(this.place(manifest, false)).setWarm(manifest, code, runtimes)
   }
 
   evict (fn: string): void {
@@ -94,8 +94,8 @@ export class PriorityHosts implements Executor {
 
   private host (tier: HostTier): HostedExecutor { return tier === 'low' ? this.d.low : this.d.normal }
 
-  /** The host for fn's next invocation; moves fn when its measure says so. */
-  private place (m: Manifest): HostTier {
+  /** The host for fn's next invocation; moves fn (and, with carryWarm, its warm target) when its measure says so. */
+  private place (m: Manifest, carryWarm = true): HostTier {
     const fn = m.name
     const want: HostTier = this.d.isLong(fn) && m.memory_mb <= this.d.lowBudgetMb ? 'low' : 'normal'
     const now = this.placed.get(fn) ?? 'normal'
@@ -104,7 +104,7 @@ export class PriorityHosts implements Executor {
       this.placed.set(fn, want)
       this.log.info('function moves to another isolate host', { fn, to: want })
       from.evict(fn)
-      const w = this.warm.get(fn)
+      const w = carryWarm ? this.warm.get(fn) : undefined
       if (w !== undefined) this.host(want).setWarm(w.manifest, w.code, w.runtimes).catch(() => {})
       return want
     }
