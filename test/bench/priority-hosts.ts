@@ -12,9 +12,12 @@ import { quantile } from '../helpers/load.js'
 
 const ROUNDS = Number(process.env.WISP_ROUNDS ?? 3)
 const RUNS = Number(process.env.WISP_RUNS ?? 80)
-const HOGS = 8 // hog invocations kept in flight (they co-execute in one runtime, as on a board)
+const HOGS = 8 // hog invocations kept in flight
+// The noisy bench's hog co-executes in one runtime (default concurrency): one busy thread. With
+// WISP_HOG_CONCURRENCY=1 each in-flight run has a runtime of its own (up to 4): four busy threads.
+const hogConcurrency = process.env.WISP_HOG_CONCURRENCY === undefined ? {} : { concurrency: Number(process.env.WISP_HOG_CONCURRENCY) }
 const light = buildManifest('light', LIGHT, { timeout_ms: 5000 })
-const hog = buildManifest('cpuhog', CPU_HOG, { timeout_ms: 5000 })
+const hog = buildManifest('cpuhog', CPU_HOG, { timeout_ms: 5000, ...hogConcurrency })
 
 const req = (m: typeof light, code: string): Parameters<Executor['invoke']>[0] =>
   ({ invocation: crypto.randomUUID(), requestId: 'r', manifest: m, code, event: {}, deadlineMs: Date.now() + 10_000 })
