@@ -20,9 +20,16 @@ export const ProfileSchema = z.object({
   /**
    * Keep a second isolate host started and idle, to take over at once when the live one dies.
    * It costs a Node process (about 45 MB on x86-64); unset, a board has one when it has at least
-   * STANDBY_HOST_MIN_MEMORY_MB (see boards/standby.ts).
+   * EXTRA_HOST_MIN_MEMORY_MB (see boards/extra-hosts.ts).
    */
   standby_host: z.boolean().optional(),
+  /**
+   * Run the functions this board measured as long in a second isolate host with a lower OS
+   * priority, so they yield the CPU to short ones. It costs a Node process (about 45 MB on
+   * x86-64); unset, a board has one when it has at least EXTRA_HOST_MIN_MEMORY_MB (see
+   * boards/extra-hosts.ts).
+   */
+  low_priority_host: z.boolean().optional(),
   sources: z.record(z.string(), z.string().min(1))
 }).refine((p) => p.peak_w >= p.idle_w, { message: 'peak_w must be >= idle_w', path: ['peak_w'] })
   .refine((p) => p.runtime_budget_mb < p.memory_mb, { message: 'runtime_budget_mb must be below memory_mb', path: ['runtime_budget_mb'] })
@@ -52,6 +59,8 @@ export const BoardConfigSchema = z.object({
   queue_limit: z.number().int().min(1).max(100_000).default(256),
   /** Invocations run at once; the rest wait, highest response ratio first. Default: the profile's cores. */
   run_slots: z.number().int().min(1).max(4096).optional(),
+  /** false: one isolate host for every function, even where the profile has a low-priority host (true: one even where it has not). */
+  low_priority_host: z.boolean().optional(),
   shutdown_command: z.array(z.string()).default(['systemctl', 'poweroff']),
   ina219: z.object({
     bus: z.number().int().min(0).max(255),

@@ -14,25 +14,26 @@ export const processTicks = (pid: number): number | null => {
 }
 
 /**
- * CPU time of the board's whole runtime: this process plus the child process that hosts the
- * isolates (where handlers actually run), so the power meter sees the work. A new host (after a
- * crash) is counted from its first reading on. `scale` stretches CPU time as the emulated board's
- * speed stretches runs (1/speed), so a simulated slow board also draws power for longer.
+ * CPU time of the board's whole runtime: this process plus the child processes that host the
+ * isolates (where handlers actually run; a board may have a low-priority host beside the normal
+ * one), so the power meter sees the work. A new host (after a crash) is counted from its first
+ * reading on. `scale` stretches CPU time as the emulated board's speed stretches runs (1/speed),
+ * so a simulated slow board also draws power for longer.
  */
-export const processTreeCpu = (hostPid: () => number | undefined, scale = 1): CpuUsage => {
-  let lastPid: number | undefined
-  let lastTicks = 0
+export const processTreeCpu = (hostPids: () => ReadonlyArray<number | undefined>, scale = 1): CpuUsage => {
+  let last = new Map<number, number>()
   let hostUs = 0
   return () => {
-    const pid = hostPid()
-    if (pid !== undefined) {
+    const seen = new Map<number, number>()
+    for (const pid of hostPids()) {
+      if (pid === undefined) continue
       const ticks = processTicks(pid)
-      if (ticks !== null) {
-        if (pid === lastPid) hostUs += Math.max(0, ticks - lastTicks) * TICK_US
-        lastPid = pid
-        lastTicks = ticks
-      }
+      const before = last.get(pid)
+      if (ticks === null) { if (before !== undefined) seen.set(pid, before); continue }
+      if (before !== undefined) hostUs += Math.max(0, ticks - before) * TICK_US
+      seen.set(pid, ticks)
     }
+    last = seen
     const own = process.cpuUsage()
     return { user: (own.user + hostUs) * scale, system: own.system * scale }
   }

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
 import { DEFAULT_ALPHA, learnInvMs, learnMeanMs } from '../board-model/estimate.js'
 import { RunQueue } from '../board-model/run-queue.js'
-import { isShortRun, SHORT_LANE, SHORT_MS } from '../board-model/short-lane.js'
+import { isMeasuredLong, isShortRun, SHORT_LANE, SHORT_MS } from '../board-model/short-lane.js'
 import { addQueuedWork, WORK_CLASSES } from '../board-model/work.js'
 
 export interface RunSchedulerOptions {
@@ -110,6 +110,9 @@ export class RunScheduler {
 
   /** Whether fn may use the short lane: measured as short on this board, or not measured yet and none of its runs running (`isShortRun`). */
   isShort (fn: string): boolean { return isShortRun(this.invMs.get(fn), this.o.shortMs ?? SHORT_MS, this.runningOf.get(fn) ?? 0) }
+
+  /** Whether fn is measured as long on this board (`isMeasuredLong`): the board's low-priority isolate host takes it. */
+  isLong (fn: string): boolean { return isMeasuredLong(this.invMs.get(fn), this.o.shortMs ?? SHORT_MS) }
 
   private laneFree (): boolean { return this.inLane < (this.o.shortLane ?? SHORT_LANE) }
 

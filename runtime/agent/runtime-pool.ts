@@ -9,6 +9,7 @@ import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol
 import type { IsolatePoolOptions } from './isolate-pool.js'
 import { DEFAULT_OUTPUT_LIMITS, capOutcome, type OutputLimits } from './outcome-caps.js'
 import { guarded } from './guarded.js'
+import { lowerNice, renice } from './host-priority.js'
 import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
 export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
@@ -16,6 +17,11 @@ export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
   readonly hostExecArgv?: readonly string[]
   /** Keep a second host process started and idle, to take over at once after a crash (default true). */
   readonly standbyHost?: boolean
+  /**
+   * Run the host processes this many nice steps below the agent (at most nice 19): the board's
+   * low-priority host for long functions (see PriorityHosts). Unset: the agent's priority.
+   */
+  readonly niceBy?: number
 }
 
 interface Pending {
@@ -79,7 +85,7 @@ export class RuntimePool implements Executor {
     if (!(opts.budgetMb > 0)) throw new WispError('WISP_BAD_CONFIG', 'budgetMb must be positive')
     this.cache = opts.cache ?? new MemoryCodeCache()
     this.log = opts.log ?? silentLogger
-    const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, ...rest } = opts
+    const { cache: _c, log: _l, hostExecArgv: _h, standbyHost: _s, niceBy: _n, ...rest } = opts
     this.hostOptions = rest
     this.limits = {
       maxResultBytes: opts.maxResultBytes ?? DEFAULT_OUTPUT_LIMITS.maxResultBytes,
@@ -117,6 +123,7 @@ export class RuntimePool implements Executor {
       child.once('exit', () => { reject(new WispError('WISP_OVERLOADED', 'the runtime host did not start')) })
     })
     ready.catch(() => {})
+    this.lowerPriority(child, ready)
     child.on('message', (m: FromHost) => {
       if (this.child !== child) return
       this.lastHeard = performance.now()
@@ -127,6 +134,16 @@ export class RuntimePool implements Executor {
     child.on('error', guarded(this.log, 'runtime host channel', (err: Error) => { this.log.warn('runtime host channel error', { error: err.message }) }))
     child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
     return { child, ready }
+  }
+
+  /** With niceBy: the host's threads at once (the main thread makes the isolate threads), and those Node started, once it is up. */
+  private lowerPriority (child: ChildProcess, ready: Promise<void>): void {
+    const by = this.opts.niceBy
+    if (by === undefined || by <= 0 || child.pid === undefined) return
+    const pid = child.pid
+    const nice = lowerNice(by)
+    renice(pid, nice, this.log)
+    void ready.then(() => { renice(pid, nice, this.log) }, () => {})
   }
 
   /**
@@ -325,6 +342,9 @@ export class RuntimePool implements Executor {
 
   /** The host's process id (tests use it to check that a crash was survived). */
   get hostPid (): number | undefined { return this.child?.pid }
+
+  /** The live host processes' ids (the power meter counts their CPU). */
+  get hostPids (): ReadonlyArray<number | undefined> { return [this.child?.pid] }
 
   async close (): Promise<void> {
     this.closed = true

@@ -16,4 +16,12 @@ export const SHORT_MS = 50
  * it would hold the lane for their whole length (co-executing runs share one isolate's thread).
  */
 export const isShortRun = (invMs: number | undefined, shortMs = SHORT_MS, running = 0): boolean =>
-  invMs === undefined || invMs === 0 ? running === 0 : 1 / invMs <= shortMs
+  invMs === undefined || invMs === 0 ? running === 0 : !isMeasuredLong(invMs, shortMs)
+
+/**
+ * Whether a function is measured as long on this board: its harmonic-mean run time here is above
+ * `shortMs`. Not yet measured is not long. The one definition behind the short lane (a long
+ * function never gets it) and the board's low-priority isolate host (only long functions run there).
+ */
+export const isMeasuredLong = (invMs: number | undefined, shortMs = SHORT_MS): boolean =>
+  invMs !== undefined && invMs > 0 && 1 / invMs > shortMs

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { Level } from 'level'
 import { getProfile } from '../../boards/index.js'
-import { standbyHost } from '../../boards/standby.js'
+import { lowPriorityHost, standbyHost } from '../../boards/extra-hosts.js'
 import type { BoardConfig } from '../../boards/schema.js'
 import { createEnergyPort } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
@@ -20,7 +20,8 @@ import { startBoardStatus } from '../status/board-status.js'
 import { processTreeCpu } from '../agent/linux-process-cpu.js'
 import { CodeStore } from '../agent/code-store.js'
 import { LevelCodeCache } from '../agent/level-code-cache.js'
-import { RuntimePool } from '../agent/runtime-pool.js'
+import { RuntimePool, type RuntimePoolOptions } from '../agent/runtime-pool.js'
+import { LOW_PRIORITY_NICE, PriorityHosts } from '../agent/priority-hosts.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000
@@ -74,18 +75,31 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   await codeDb.open()
   const cache = new LevelCodeCache(join(cfg.data_dir, 'compiled'))
   const emulate = opts.sim && (cfg.sim?.emulate_speed ?? true)
-  const executor = new RuntimePool({
+  const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
+  const pool = (o: Pick<RuntimePoolOptions, 'budgetMb' | 'niceBy' | 'standbyHost'>): RuntimePool => new RuntimePool({
     board: cfg.id,
-    budgetMb: profile.runtime_budget_mb,
     maxResultBytes: cfg.max_event_bytes,
     speed: emulate ? profile.speed : 1,
     maxRuntimesPerFunction: profile.cores,
     standbyHost: standbyHost(profile),
     cache,
-    log
+    log,
+    ...o
   })
-  await executor.start() // the isolate host process boots now, not on the first invocation
-  const cpuUsage = processTreeCpu(() => executor.hostPid, emulate ? 1 / profile.speed : 1)
+  // Long functions (as this board measured them) in a second host at a lower OS priority; the runtime
+  // budget is shared half and half. Its standby is left out to save memory: a crash there restarts it.
+  const lowMb = Math.floor(profile.runtime_budget_mb / 2)
+  const executor = lowPriorityHost(profile, cfg)
+    ? new PriorityHosts({
+      normal: pool({ budgetMb: profile.runtime_budget_mb - lowMb }),
+      low: pool({ budgetMb: lowMb, niceBy: LOW_PRIORITY_NICE, standbyHost: false }),
+      isLong: (fn) => scheduler.isLong(fn),
+      lowBudgetMb: lowMb,
+      log
+    })
+    : pool({ budgetMb: profile.runtime_budget_mb })
+  await executor.start() // the isolate host processes boot now, not on the first invocation
+  const cpuUsage = processTreeCpu(() => executor.hostPids, emulate ? 1 / profile.speed : 1)
   const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage })
   await energy.start()
   // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
@@ -95,7 +109,6 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
-  const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()

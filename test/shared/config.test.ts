@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadGatewayConfig } from '../../runtime/leader/gateway-config.js'
 import { getProfile, loadBoardConfig, parseProfile } from '../../boards/index.js'
-import { standbyHost } from '../../boards/standby.js'
+import { standbyHost } from '../../boards/extra-hosts.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-cfg-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
