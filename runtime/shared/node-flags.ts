@@ -7,3 +7,11 @@
  * functions run.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1']
+
+/**
+ * Extra Node flags for every process a board starts (its agent, through `wisp start`, and its
+ * isolate hosts), from WISP_NODE_ARGS (whitespace-separated), e.g. `--cpu-prof --cpu-prof-dir=p`
+ * to profile them: flags such as --cpu-prof are not allowed in NODE_OPTIONS. Empty when unset.
+ */
+export const extraNodeArgs = (env: NodeJS.ProcessEnv = process.env): string[] =>
+  (env.WISP_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')

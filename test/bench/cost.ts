@@ -7,7 +7,8 @@
 // is a process of its own (lib/echo-process.ts), and workerd serving the same trivial function
 // (lib/workerd-hello.capnp) driven by autocannon at IN_FLIGHT connections for as long as the
 // concurrent phase took. Writes bench/results/cost.json.
-// WISP_BENCH_CPU_PROF=<dir> runs every wisp process with --cpu-prof into <dir> (a profile is
+// WISP_BENCH_CPU_PROF=<dir> runs every wisp process with --cpu-prof into <dir> (see
+// test/bench/profile-top.ts) (a profile is
 // written when the process exits, so the figures of such a run are not the benchmark's).
 import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -84,8 +85,10 @@ const dir = mkdtempSync(join(tmpdir(), 'wisp-cost-'))
 const mqttPort = await freePort()
 const httpPort = await freePort()
 const env: NodeJS.ProcessEnv = { ...process.env, WISP_LOG: 'warn' }
-if (PROFILE_DIR !== undefined) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${PROFILE_DIR}`.trim()
-const start = spawn(process.execPath, [BIN, 'start', '--boards', String(BOARDS), '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
+// --cpu-prof is not allowed in NODE_OPTIONS: the gateway gets it on its command line, board processes through WISP_NODE_ARGS.
+const profileArgs = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`]
+if (PROFILE_DIR !== undefined) env.WISP_NODE_ARGS = profileArgs.join(' ')
+const start = spawn(process.execPath, [...profileArgs, BIN, 'start', '--boards', String(BOARDS), '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
   { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env })
 const url = `mqtt://127.0.0.1:${mqttPort}`
 let wisp: { seq: LoadReply, conc: LoadReply, cpu: Record<Role, number>, rss: Record<Role, number>, counts: Record<Role, number> }
