@@ -43,6 +43,15 @@ export interface AgentDeps {
   readonly clock: Clock
 }
 
+/**
+ * A `done` carries the board's state when it tells the leader something new (the board became
+ * busy or idle, or its number of warm runtimes changed) or the last piggybacked state is at
+ * least this old (ms of the agent's clock): parsing a full state with every done was a tenth of
+ * the gateway's CPU under load, building and encoding it a share of the agent's. Gossip still
+ * sends it every gossip_ms.
+ */
+export const DONE_STATE_MS = 50
+
 /** How long a `shutdown` waits for running invocations to finish before the board goes offline anyway. */
 export const SHUTDOWN_DRAIN_MS = 30_000
 
@@ -63,6 +72,8 @@ export class Agent {
   private stopGossip: (() => void) | null = null
   private running = 0
   private drainWaiters: Array<() => void> = []
+  /** What the last state piggybacked on a done said, and when. */
+  private piggybacked = { at: -Infinity, busy: false, runtimes: -1 }
 
   constructor (private readonly d: AgentDeps) {
     this.queue = new AdmissionQueue(d.config.queue_limit)
@@ -221,12 +232,24 @@ export class Agent {
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
   }
 
+  /** The state to piggyback on a done, or undefined when it would tell the leader nothing new (DONE_STATE_MS). */
+  private stateForDone (): BoardState | undefined {
+    const now = this.d.clock.now()
+    const busy = this.running > 0 || this.queue.totals().queueLen > 0
+    let runtimes = 0
+    for (const s of Object.values(this.d.executor.stats())) runtimes += s.runtimes
+    const last = this.piggybacked
+    if (now - last.at < DONE_STATE_MS && busy === last.busy && runtimes === last.runtimes) return undefined
+    this.piggybacked = { at: now, busy, runtimes }
+    return this.state()
+  }
+
   /**
    * A result nested deeper than the leader accepts (or too deep for JSON.stringify's stack)
    * becomes an error reply, never a lost reply or a crash.
    */
   private encodeDone (run: RunMessage, reply: Reply): Buffer {
-    const state = this.state()
+    const state = this.stateForDone()
     const done = (r: Reply): Buffer => encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: r, state })
     let problem: string
     try {

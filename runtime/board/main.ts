@@ -13,6 +13,7 @@ import { WispError } from '../shared/errors.js'
 import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
+import { extraNodeArgs } from '../shared/node-flags.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { RunScheduler } from '../agent/run-scheduler.js'
 import { Agent, newIncarnation } from '../agent/agent.js'
@@ -82,6 +83,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     speed: emulate ? profile.speed : 1,
     maxRuntimesPerFunction: profile.cores,
     standbyHost: standbyHost(profile),
+    hostExecArgv: extraNodeArgs(),
     cache,
     log,
     ...o

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
 import { compiledFile } from '../shared/compiled.js'
 import type { Logger } from '../shared/log.js'
-import { AGENT_NODE_FLAGS } from '../shared/node-flags.js'
+import { AGENT_NODE_FLAGS, extraNodeArgs } from '../shared/node-flags.js'
 
 /** Nice value of simulated board processes (0 = the gateway's, 19 = lowest). */
 const BOARD_NICENESS = 10
@@ -13,7 +13,7 @@ const BOARD_NICENESS = 10
  * --no-node-snapshot).
  */
 export const boardCommand = (configFile: string): string[] =>
-  [...AGENT_NODE_FLAGS, compiledFile('runtime/cli/main.js'), 'board', '--config', configFile, '--sim']
+  [...AGENT_NODE_FLAGS, ...extraNodeArgs(), compiledFile('runtime/cli/main.js'), 'board', '--config', configFile, '--sim']
 
 /**
  * Supervises one simulated board as a child process: restarts it when it dies (with

@@ -11,11 +11,22 @@ export type InvokeOutcome =
   | { kind: 'reject', reply: ReplyAddress | null, requestId: string, fn: string, error: WispError }
   | { kind: 'accept', invocation: Invocation }
 
+const ID_BYTES = 12
+/** Random bytes drawn ahead for 256 ids: one call into the CSPRNG per 256 ids, not per invocation. */
+let pool = Buffer.alloc(0)
+let taken = 0
+
 /**
  * A random invocation id (96 bits, base64url, fits the `<req>` grammar): no board can guess
- * the id of a run sent to another board.
+ * the id of a run sent to another board. Its bytes come from a pool drawn from the CSPRNG
+ * (each byte used once), so an id is as unpredictable as one drawn on its own.
  */
-export const newInvocationId = (): string => `i${randomBytes(12).toString('base64url')}`
+export const newInvocationId = (): string => {
+  if (taken + ID_BYTES > pool.length) { pool = randomBytes(ID_BYTES * 256); taken = 0 }
+  const id = `i${pool.toString('base64url', taken, taken + ID_BYTES)}`
+  taken += ID_BYTES
+  return id
+}
 
 /**
  * Turns one message on `<prefix>/invoke/...` into an accepted invocation or an error reply.

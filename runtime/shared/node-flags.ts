@@ -33,3 +33,11 @@ export const GATEWAY_COMMANDS: readonly string[] = Object.freeze(['gateway', 'st
 /** The Node flags `wisp <command>` runs with. */
 export const nodeFlags = (command: string | undefined): string[] =>
   [...NODE_FLAGS, ...(command !== undefined && GATEWAY_COMMANDS.includes(command) ? GATEWAY_HEAP_FLAGS : [])]
+
+/**
+ * Extra Node flags for every process a board starts (its agent, through `wisp start`, and its
+ * isolate hosts), from WISP_NODE_ARGS (whitespace-separated), e.g. `--cpu-prof --cpu-prof-dir=p`
+ * to profile them: flags such as --cpu-prof are not allowed in NODE_OPTIONS. Empty when unset.
+ */
+export const extraNodeArgs = (env: NodeJS.ProcessEnv = process.env): string[] =>
+  (env.WISP_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')

@@ -1,7 +1,7 @@
 // A real agent in this process (isolates in their host) on aedes (127.0.0.1), its time driven by
 // hand: gossip, the wait for a manifest and the drain before a shutdown, to the millisecond.
 import t from 'tap'
-import { SHUTDOWN_DRAIN_MS } from '../../runtime/agent/agent.js'
+import { DONE_STATE_MS, SHUTDOWN_DRAIN_MS } from '../../runtime/agent/agent.js'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { newInvocationId } from '../../runtime/leader/on-invoke.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
@@ -77,4 +77,20 @@ t.test('shutdown waits for a running invocation at most SHUTDOWN_DRAIN_MS of the
   await clock.run(1)
   await watcher.waitFor(() => states(watcher).some((s) => s.status === 'offline'))
   t.same(states(watcher).filter((s) => s.status === 'offline').map((s) => s.ts), [shutdownAt + SHUTDOWN_DRAIN_MS], 'offline on the millisecond the drain bound ran out')
+})
+
+t.test('a done carries the board state when it says something new (busy or idle) or DONE_STATE_MS of the clock have passed, not with every done', async (t) => {
+  const { clock, watcher } = await setup(t)
+  const sha = 'a'.repeat(64)
+  for (let i = 0; i < 3; i++) await watcher.pub('wisp/boards/b1/run', run('ghost', sha, 10_000))
+  await until(() => clock.dueTimes().filter((d) => d === T0 + 2000).length >= 3, 5000, 'the three runs to wait for their manifest')
+  await clock.run(2000)
+  const three = await watcher.waitFor(() => dones(watcher).length === 3).then(() => dones(watcher))
+  t.same(three.map((d) => d.state !== undefined), [true, false, true], 'busy (new), busy again at the same time (nothing new), idle (new)')
+  t.match(three[2], { state: { id: 'b1', queue_len: 0 } }, 'the idle state')
+  await watcher.pub('wisp/boards/b1/run', run('ghost', sha, 10_000))
+  await until(() => clock.dueTimes().includes(T0 + 4000), 5000, 'the fourth run to wait')
+  await clock.run(2000)
+  const [, , , fourth] = await watcher.waitFor(() => dones(watcher).length === 4).then(() => dones(watcher))
+  t.ok(fourth?.state !== undefined, `idle again, but ${DONE_STATE_MS} ms later: the state goes along`)
 })

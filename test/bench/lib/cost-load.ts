@@ -1,0 +1,55 @@
+// The cost benchmark's load client, a process of its own (as a user's client is): one mqtt.js
+// connection, QoS 1, TCP_NODELAY. Told by IPC what to run, it answers with the latencies.
+// Usage: node --import tsx test/bench/lib/cost-load.ts <mqtt url>; sends 'ready' over IPC, then
+// for each { kind: 'wisp' | 'echo', n, inFlight, tag } replies { ms, latencies, failures }.
+import mqtt from 'mqtt'
+import { noDelay } from '../../../runtime/transport/mqtt-transport.js'
+
+export interface LoadRequest { kind: 'wisp' | 'echo', n: number, inFlight: number, tag: string }
+export interface LoadReply { ms: number, latencies: number[], failures: number }
+
+const url = process.argv[2]
+if (url === undefined) throw new Error('usage: cost-load.ts <mqtt url>')
+const TIMEOUT_MS = 10_000
+const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 })
+noDelay(client)
+await client.subscribeAsync('wisp/result/bench/#', { qos: 1 })
+await client.subscribeAsync('bench/echo/res/+', { qos: 1 })
+const waiters = new Map<string, () => void>()
+client.on('message', (topic) => { const w = waiters.get(topic); if (w !== undefined) { waiters.delete(topic); w() } })
+const payload = JSON.stringify({ name: 'edge' })
+
+/** Milliseconds to the reply, or null when none came within TIMEOUT_MS. */
+const call = async (kind: LoadRequest['kind'], id: string): Promise<number | null> => {
+  const [pub, sub] = kind === 'wisp' ? [`wisp/invoke/hello/bench/${id}`, `wisp/result/bench/hello/${id}`] : [`bench/echo/req/${id}`, `bench/echo/res/${id}`]
+  const t0 = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  const got = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => { waiters.delete(sub); resolve(false) }, TIMEOUT_MS)
+    waiters.set(sub, () => resolve(true))
+  })
+  await client.publishAsync(pub, payload, { qos: 1 })
+  const ok = await got
+  clearTimeout(timer)
+  return ok ? performance.now() - t0 : null
+}
+
+const run = async (r: LoadRequest): Promise<LoadReply> => {
+  const latencies: number[] = []
+  let failures = 0
+  let next = 0
+  const t0 = performance.now()
+  const worker = async (): Promise<void> => {
+    while (next < r.n) {
+      const i = next++
+      const ms = await call(r.kind, `${r.tag}${i}`)
+      if (ms === null) failures++; else latencies.push(ms)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(r.inFlight, r.n) }, worker))
+  return { ms: performance.now() - t0, latencies, failures }
+}
+
+process.on('message', (m: LoadRequest) => { void run(m).then((reply) => process.send?.(reply)) })
+process.on('disconnect', () => { void client.endAsync().then(() => process.exit(0)) })
+process.send?.('ready')
