@@ -47,8 +47,6 @@ const SetC = Set
 const PromiseC = Promise
 const getProto = Object.getPrototypeOf
 const isArray = Array.isArray
-const ObjectProto = Object.prototype
-const ArrayProto = Array.prototype
 const objTag = Object.prototype.toString
 
 // WebAssembly memory is allocated outside the V8 heap that memoryLimit watches (a growing
@@ -171,7 +169,7 @@ const envelope = (ok: boolean, body: { code?: string, message?: string, resultJs
 /** "a Map", "an instance of Point": read through captured built-ins, never through the value's own getters. */
 const kindOf = (v: object, proto: unknown): string => {
   const tag = toStr(apply(objTag, v, [])).slice(8, -1)
-  if (tag !== 'Object') return `a ${tag}`
+  if (tag !== 'Object' && tag !== 'Array') return `a ${tag}`
   try {
     const c = getDesc(proto as object, 'constructor')
     const n = c !== undefined && 'value' in c && typeof c.value === 'function' ? getDesc(c.value as object, 'name') : undefined
@@ -195,7 +193,12 @@ const serialise = (value: unknown): string => {
     if (t === 'object' && v !== null) {
       const o = v as object
       const proto = getProto(o) as unknown
-      if (proto !== ObjectProto && proto !== null && !(isArray(o) && proto === ArrayProto)) {
+      // Realm-independent (a context-mode runtime hands over `context.shared` made in another
+      // context, with that context's Object.prototype): a plain object's prototype is an
+      // Object.prototype, whose own prototype is null; an array's is an Array.prototype, itself
+      // an array. A class instance, Map, Set or typed array has a longer chain.
+      const plain = proto === null || (isArray(o) ? isArray(proto) : getProto(proto as object) === null)
+      if (!plain) {
         throw new TypeError(`the result holds ${kindOf(o, proto)}${at(key)}, not a plain object or array (convert it, e.g. Object.fromEntries(map) or [...set])`)
       }
     }

@@ -80,7 +80,7 @@ t.test('a host whose thread is stuck behind a runaway is killed and replaced wit
 })
 
 t.test('a host late at the end of an emulated slow board\'s stretch is not taken for a runaway: no function code runs then', async (tt) => {
-  const late = fileURLToPath(new URL('./fixtures/late-host.ts', import.meta.url))
+  const late = fileURLToPath(new URL('./fixtures/late-host.js', import.meta.url))
   const p = new RuntimePool({ budgetMb: 256, board: 'b-late', speed: 0.5, hostExecArgv: [`--import=${pathToFileURL(late).href}`] })
   tt.teardown(() => p.close())
   await p.start()

@@ -122,7 +122,9 @@ const suite = (isolation: 'shared' | 'context'): void => {
       ['a-ret-map', "return new Map([['a', 1]])", /holds a Map, not a plain object/],
       ['a-ret-nested-set', 'return { tags: new Set([1]) }', /holds a Set at key "tags"/],
       ['a-ret-class', 'class Point { constructor () { this.x = 1 } } return [new Point()]', /holds an instance of Point at key "0"/],
-      ['a-ret-bytes', 'return new Uint8Array(4)', /holds a Uint8Array/]
+      ['a-ret-bytes', 'return new Uint8Array(4)', /holds a Uint8Array/],
+      ['a-ret-array-sub', 'class Stack extends Array {} return { s: Stack.from([1]) }', /holds an instance of Stack at key "s"/],
+      ['a-ret-derived', 'return Object.create({ inherited: 1 })', /holds a non-plain object/]
     ] as const) {
       const o = await attack(name, body)
       tt.notOk(o.ok, name)
