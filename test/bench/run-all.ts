@@ -5,7 +5,10 @@ import { GATEWAY_HEAP_FLAGS, NODE_FLAGS } from '../../runtime/shared/node-flags.
 
 // Runs every bench module in this folder, one process each, in name order.
 const here = fileURLToPath(new URL('.', import.meta.url))
-const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluate-params.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts', 'overload-memory.ts'])
+// Not benchmarks that write a result: the evaluation (npm run evaluate), the table tools, and the
+// diagnostic scripts run by hand (overload-memory, noisy-only, priority-hosts, profile-top).
+const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluate-params.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts',
+  'overload-memory.ts', 'noisy-only.ts', 'priority-hosts.ts', 'profile-top.ts'])
 // The modules whose own process hosts the gateway run with its heap flags, as `wisp start` and `wisp gateway` do.
 const gatewayHosts = new Set(['end-to-end.ts', 'reliability.ts', 'sim-vs-live.ts'])
 let failed = 0
