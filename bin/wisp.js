@@ -27,7 +27,8 @@ const flags = command === 'deploy' || command === 'start' || command === 'gatewa
 if (flags.every((f) => process.execArgv.includes(f))) {
   await import(main.href)
 } else {
-  const child = spawn(process.execPath, [...flags, ...process.execArgv, fileURLToPath(main), ...process.argv.slice(2)], { stdio: 'inherit' })
+  // The IPC channel ties the child to this process: if this one is killed, the child exits too.
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, fileURLToPath(main), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, WISP_WRAPPED: '1' } })
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig))
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
 }

@@ -9,6 +9,15 @@ import { registerFlash } from './commands/flash.js'
 import { registerSimulate } from './commands/simulate.js'
 import { registerUsers } from './commands/users.js'
 
+// Run by bin/wisp.js in a child process (for Node flags): leave with it, at once, if it dies
+// (e.g. kill -9 of the pid a user or a supervisor sees), never lingering as an orphan that
+// holds the gateway's ports and data folder. The channel must not keep a finished command alive.
+if (process.env.WISP_WRAPPED === '1' && process.send !== undefined) {
+  delete process.env.WISP_WRAPPED // not for the processes this one starts
+  process.channel?.unref()
+  process.on('disconnect', () => process.exit(1))
+}
+
 /** Composition root of the `wisp` command line. */
 const program = new Command()
 program.name('wisp').description('serverless runtime for small clusters of ARM edge boards').version('0.1.0')
