@@ -20,6 +20,7 @@ import autocannon from 'autocannon'
 import { freePort } from '../helpers/ports.js'
 import { figure, info, quantile, report } from './lib/figures.js'
 import type { LoadReply, LoadRequest } from './lib/cost-load.js'
+import { waitForOutput } from '../helpers/wisp-cli.js'
 
 const SEQ = Number(process.env.WISP_BENCH_SEQ ?? 1000)
 const CONC = Number(process.env.WISP_BENCH_CONC ?? 5000)
@@ -60,14 +61,6 @@ const byRole = (procs: Array<{ pid: number, role: Role }>, f: (pid: number) => n
   return out
 }
 
-const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<void> => {
-  let out = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms; got: ${out}`)), ms)
-    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve() } })
-    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)) })
-  })
-}
 const forkReady = async (file: string, url: string): Promise<ChildProcess> => {
   const child = fork(file, [url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const [ready] = await Promise.race([once(child, 'message'), once(child, 'exit').then(() => { throw new Error(`${file} exited`) })]) as unknown[]

@@ -4,7 +4,7 @@
 // board's agent and every process under it, once the process tree has settled; and the wall
 // and CPU time of `wisp --help`. Each figure is the median of ROUNDS runs, with the smallest
 // and largest. Writes bench/results/footprint.json (as `npm run bench` does for every bench).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { figure, info, report, spread as runs } from './lib/figures.js'
+import { waitForOutput } from '../helpers/wisp-cli.js'
 
 const ROUNDS = Number(process.env.WISP_BENCH_ROUNDS ?? 3)
 const HELP_ROUNDS = Number(process.env.WISP_BENCH_HELP_ROUNDS ?? 7)
@@ -31,14 +32,6 @@ const rssMb = (pid: number): number => {
   } catch { return 0 }
 }
 
-const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<void> => {
-  let out = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms; got: ${out}`)), ms)
-    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve() } })
-    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)) })
-  })
-}
 
 /** Waits until the set of pids under `pid` has not changed for `quietMs` (a standby host starts after the first). */
 const settledTree = async (pid: number, quietMs: number, maxMs: number): Promise<number[]> => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { wispArgs } from '../helpers/wisp-cli.js'
+import { waitForOutput, wispArgs } from '../helpers/wisp-cli.js'
 
 const wisp = (args: string[], cwd: string): ChildProcess =>
   spawn(process.execPath, wispArgs(args), { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
@@ -27,14 +27,6 @@ const until = async (ok: () => boolean, ms: number): Promise<boolean> => {
   return ok()
 }
 
-const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<string> => {
-  let out = ''
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms; got: ${out}`)), ms)
-    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve(out) } })
-    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)) })
-  })
-}
 
 t.test('wisp start: boards, a ready-to-paste example, an answer, and a clean shutdown', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-start-'))

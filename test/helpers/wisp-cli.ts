@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** The `wisp` command as a user runs it: bin/wisp.js, which runs the compiled CLI in dist/. */
@@ -5,3 +6,13 @@ export const WISP_BIN = fileURLToPath(new URL('../../bin/wisp.js', import.meta.u
 
 /** Node's arguments for `wisp <args>`, as the systemd unit and `npm start` give them. */
 export const wispArgs = (args: readonly string[], bin = WISP_BIN): string[] => [bin, ...args]
+
+/** Resolves with a process's stdout once it matches `re`; rejects if it exits or `ms` passes first. */
+export const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Promise<string> => {
+  let out = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms; got: ${out}`)), ms)
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve(out) } })
+    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)) })
+  })
+}

@@ -1,22 +1,16 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { invokeOnce } from '../../runtime/cli/commands/invoke.js'
 import { freePort } from '../helpers/ports.js'
-import { wispArgs } from '../helpers/wisp-cli.js'
+import { waitForOutput, wispArgs } from '../helpers/wisp-cli.js'
 import { chromiumMissing, collectErrors, launch } from './browser-helpers.js'
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/tmp/', import.meta.url))
 
-const waitForOutput = (p: ChildProcess, re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
-  let out = ''
-  const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms: ${out}`)), ms)
-  p.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (re.test(out)) { clearTimeout(timer); resolve() } })
-  p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`wisp start exited ${code}: ${out}`)) })
-})
 
 t.test('the cluster page of a real `wisp start`', { skip: chromiumMissing }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-start-page-'))
