@@ -49,11 +49,14 @@ const rssMb = (pid: number): number => {
 }
 
 type Role = 'gateway' | 'agent' | 'host'
-const processes = (gateway: number): Array<{ pid: number, role: Role }> => {
-  const agents = childrenOf(gateway).filter((pid) => cmdline(pid).includes(' board '))
+// bin/wisp.js runs `start` in a child with the gateway's Node flags: the gateway role is both
+// processes (the wrapper idles), the boards are the child's children.
+const processes = (wrapper: number): Array<{ pid: number, role: Role }> => {
+  const gateways = [wrapper, ...childrenOf(wrapper).filter((pid) => cmdline(pid).includes('cli/main.js start'))]
+  const agents = gateways.flatMap(childrenOf).filter((pid) => cmdline(pid).includes(' board '))
   if (agents.length !== BOARDS) throw new Error(`${agents.length} board agents found, expected ${BOARDS}`)
   const hosts = agents.flatMap(childrenOf).filter((pid) => cmdline(pid).includes('executor-host'))
-  return [{ pid: gateway, role: 'gateway' }, ...agents.map((pid) => ({ pid, role: 'agent' as const })), ...hosts.map((pid) => ({ pid, role: 'host' as const }))]
+  return [...gateways.map((pid) => ({ pid, role: 'gateway' as const })), ...agents.map((pid) => ({ pid, role: 'agent' as const })), ...hosts.map((pid) => ({ pid, role: 'host' as const }))]
 }
 const byRole = (procs: Array<{ pid: number, role: Role }>, f: (pid: number) => number): Record<Role, number> => {
   const out: Record<Role, number> = { gateway: 0, agent: 0, host: 0 }
