@@ -4,7 +4,7 @@ import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { getProfile, loadProfiles, parseProfile, validateConfig } from '../../boards/index.js'
-import { EXTRA_HOST_MIN_MEMORY_MB, lowPriorityHost } from '../../boards/extra-hosts.js'
+import { lowPriorityHost } from '../../boards/extra-hosts.js'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { niceOf } from '../../runtime/agent/host-priority.js'
 import { processTicks } from '../../runtime/agent/linux-process-cpu.js'
@@ -34,10 +34,9 @@ const hostPids = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test
 
 t.test('the setting: profile, then board config, else on from 1 GB of memory', async (tt) => {
   const profiles = loadProfiles()
-  tt.same([...profiles.values()].filter((p) => lowPriorityHost(p)).map((p) => p.name).sort(),
-    [...profiles.values()].filter((p) => p.memory_mb >= EXTRA_HOST_MIN_MEMORY_MB).map((p) => p.name).sort(), 'by default only boards with >= 1 GB')
+  tt.same([...profiles.values()].filter((p) => lowPriorityHost(p)).map((p) => p.name), [], 'opt-in: no profile runs it by default')
   tt.notOk(lowPriorityHost(getProfile('raspberry-pi-zero-2w')), 'not on a 512 MB board')
-  tt.ok(lowPriorityHost(getProfile('orange-pi-zero3')), 'on a 1 GB board')
+  tt.notOk(lowPriorityHost(getProfile('orange-pi-zero3')), 'nor on a 1 GB board')
   tt.notOk(lowPriorityHost({ memory_mb: 4096, low_priority_host: false }), 'a profile turns it off')
   tt.ok(lowPriorityHost({ memory_mb: 512, low_priority_host: true }), 'or on')
   tt.notOk(lowPriorityHost(getProfile('raspberry-pi-4b'), { low_priority_host: false }), 'the board config turns it off')
@@ -67,7 +66,7 @@ t.test('with low_priority_host off in the board config, the board has one isolat
 })
 
 t.test('with it on, a function the agent measured as long runs in the niced host', async (tt) => {
-  const { watcher, transport } = await setup(tt, {})
+  const { watcher, transport } = await setup(tt, { low_priority_host: true })
   tt.ok(await until(() => hostPids().length === 3, 10_000), `the normal host, its standby and the low-priority host (${hostPids().length})`)
   const low = hostPids().filter((pid) => niceOf(pid) === LOW_NICE)
   tt.equal(low.length, 1, `one of them at nice ${LOW_NICE}`)
