@@ -1,36 +1,23 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startGateway } from '../../runtime/gateway/main.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
-import { silentLogger } from '../../runtime/shared/log.js'
-import { clientsMissing, mosquittoMissing, startMosquitto } from '../helpers/mosquitto.js'
+import { clientsMissing, mosquittoMissing } from '../helpers/mosquitto.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { inProcessBoard } from '../helpers/board.js'
+import { gatewayOnMosquitto } from '../helpers/mosquitto-gateway.js'
 
 const skip = mosquittoMissing() || clientsMissing()
 
 t.test('with Mosquitto as the broker, MQTT 5 Response Topic and Correlation Data are honoured', { skip }, async (t) => {
-  const mosq = await startMosquitto()
-  t.teardown(mosq.stop)
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-gw-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const gw = await startGateway({ dataDir: dir, mqttPort: 0, brokerUrl: mosq.url, httpPort: null, log: silentLogger })
-  t.teardown(gw.close)
+  const { gw, url, port } = await gatewayOnMosquitto(t)
   t.equal(gw.transport.protocolVersion, 5, 'the leader speaks MQTT 5 to Mosquitto')
-  const board = await inProcessBoard({ id: 'm1', broker: mosq.url })
-  t.teardown(board.cleanup)
   const code = 'export async function handler (e) { return { echo: e } }'
   await publishDeployment(gw.transport, new Topics(), buildManifest('echo', code), code)
-  for (let i = 0; i < 100 && gw.leader.cluster.view().boards.filter((b) => b.routable).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
 
   // mosquitto_rr: publishes with a Response Topic and waits for the reply on it.
   const out = await new Promise<string>((resolve) => {
-    const p = spawn('mosquitto_rr', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(mosq.port), '-t', 'wisp/invoke/echo', '-e', 'replies/rr-1', '-m', '{"x":1}', '-W', '10'])
+    const p = spawn('mosquitto_rr', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-t', 'wisp/invoke/echo', '-e', 'replies/rr-1', '-m', '{"x":1}', '-W', '10'])
     let s = ''
     p.stdout.on('data', (d: Buffer) => { s += d.toString() })
     p.on('exit', () => resolve(s))
@@ -38,7 +25,7 @@ t.test('with Mosquitto as the broker, MQTT 5 Response Topic and Correlation Data
   t.match(JSON.parse(out), { ok: true, result: { echo: { x: 1 } }, receipt: { board: 'm1' } })
 
   // Correlation Data comes back as it was sent.
-  const c = await TestClient.connect(mosq.url, { protocolVersion: 5 })
+  const c = await TestClient.connect(url, { protocolVersion: 5 })
   t.teardown(() => c.close())
   await c.sub('wisp/result/c5/#')
   const got = new Promise<Buffer | undefined>((resolve) => c.client.once('message', (_t, _p, packet) => resolve(packet.properties?.correlationData)))

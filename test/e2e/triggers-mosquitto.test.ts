@@ -1,16 +1,11 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startGateway } from '../../runtime/gateway/main.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
-import { silentLogger } from '../../runtime/shared/log.js'
 import type { Completion } from '../../runtime/leader/leader.js'
-import { clientsMissing, mosquittoMissing, startMosquitto } from '../helpers/mosquitto.js'
-import { inProcessBoard } from '../helpers/board.js'
+import { clientsMissing, mosquittoMissing } from '../helpers/mosquitto.js'
 import { ECHO, until } from '../helpers/leader-rig.js'
+import { gatewayOnMosquitto } from '../helpers/mosquitto-gateway.js'
 
 const skip = mosquittoMissing() || clientsMissing()
 
@@ -20,15 +15,7 @@ const pub = async (port: number, topic: string, msg: string): Promise<number | n
 })
 
 t.test('with Mosquitto as the broker (MQTT 5), overlapping trigger filters still run each function once per message', { skip }, async (t) => {
-  const mosq = await startMosquitto()
-  t.teardown(mosq.stop)
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-gw-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const gw = await startGateway({ dataDir: dir, mqttPort: 0, brokerUrl: mosq.url, httpPort: null, log: silentLogger })
-  t.teardown(gw.close)
-  const board = await inProcessBoard({ id: 'm1', broker: mosq.url })
-  t.teardown(board.cleanup)
-  await until(() => gw.leader.cluster.routable('m1'), 15_000, 'm1 to join')
+  const { gw, port } = await gatewayOnMosquitto(t)
   const done: Completion[] = []
   gw.leader.onCompletion((c) => done.push(c))
   await publishDeployment(gw.transport, gw.topics, buildManifest('wide', ECHO, { triggers: { on: ['sensors/#', 'sensors/+/temp'] } }), ECHO)
@@ -37,8 +24,8 @@ t.test('with Mosquitto as the broker (MQTT 5), overlapping trigger filters still
   await gw.triggers.settled()
   const ran = (fn: string, c: number): number => done.filter((x) => x.fn === fn && x.reply.ok && (x.reply.result as { payload: { c: number } }).payload.c === c).length
 
-  t.equal(await pub(mosq.port, 'sensors/kitchen/temp', '{"c":1}'), 0)
-  t.equal(await pub(mosq.port, 'sensors/kitchen/temp', '{"c":2}'), 0) // the marker: arrives after any duplicate of the first
+  t.equal(await pub(port, 'sensors/kitchen/temp', '{"c":1}'), 0)
+  t.equal(await pub(port, 'sensors/kitchen/temp', '{"c":2}'), 0) // the marker: arrives after any duplicate of the first
   await until(() => ran('wide', 2) === 1 && ran('narrow', 2) === 1, 15_000, 'the marker to run both functions')
   t.equal(ran('wide', 1), 1, 'two matching filters of one function: one run')
   t.equal(ran('narrow', 1), 1)
