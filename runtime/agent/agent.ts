@@ -19,6 +19,7 @@ import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 import { SeenRuns } from './seen-runs.js'
+import { CapClient } from './cap-client.js'
 
 export { newIncarnation } from '../protocol/incarnation.js'
 
@@ -75,8 +76,11 @@ export class Agent {
   /** What the last state piggybacked on a done said, and when. */
   private piggybacked = { at: -Infinity, busy: false, runtimes: -1 }
 
+  private readonly caps: CapClient
+
   constructor (private readonly d: AgentDeps) {
     this.queue = new AdmissionQueue(d.config.queue_limit)
+    this.caps = new CapClient({ transport: d.transport, topics: d.topics, board: d.config.id, clock: d.clock, log: d.log })
   }
 
   async start (): Promise<void> {
@@ -84,6 +88,7 @@ export class Agent {
     await t.subscribe(topics.functionsFilter, (m) => this.guard(m, () => this.onManifest(m)))
     await t.subscribe(topics.board(config.id, 'run'), (m) => this.guard(m, () => this.onRun(m)))
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
+    await this.caps.start()
     await this.publishStatus()
     this.stopGossip = every(this.d.clock, config.gossip_ms, guarded(this.d.log, 'gossip', () => { this.gossip() }))
   }
@@ -92,6 +97,7 @@ export class Agent {
     this.stopGossip?.()
     this.stopGossip = null
     this.status = 'offline'
+    this.caps.close()
     await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.offlineState()), { retain: true }).catch(() => {})
   }
 
@@ -212,7 +218,9 @@ export class Agent {
         event: run.event,
         // The runtime runs real code in real time: its deadline is on the wall clock, the budget left on ours.
         deadlineMs: Date.now() + receivedAt + run.budget_ms - clock.now(),
-        onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) }
+        onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) },
+        // Each capability call is the gateway's to allow; it is given what is left of the run's budget.
+        onCap: async (call) => await this.caps.request(run.invocation, call, receivedAt + run.budget_ms - clock.now())
       })
       finishedAt = clock.now()
       if (!outcome.ok) failure = outcome.error

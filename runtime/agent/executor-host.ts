@@ -8,6 +8,7 @@
 import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { CodeCacheStore } from './code-cache.js'
+import type { CapCall, CapResult } from '../protocol/capabilities.js'
 import type { FromHost, ToHost, WireOutcome } from './host-protocol.js'
 import { guarded } from './guarded.js'
 import { IsolatePool } from './isolate-pool.js'
@@ -17,6 +18,21 @@ import { capOutcome } from './outcome-caps.js'
 const send = (m: FromHost): void => { if (process.connected) process.send?.(m, undefined, {}, () => {}) }
 
 const pendingCache = new Map<number, (v: Uint8Array | undefined) => void>()
+/** Capability calls sent to the parent, by seq, with the invocation (host id) that made them. */
+const pendingCaps = new Map<number, { id: number, resolve: (r: CapResult) => void }>()
+const askParent = async (id: number, call: CapCall): Promise<CapResult> => await new Promise<CapResult>((resolve) => {
+  const seq = nextId++
+  pendingCaps.set(seq, { id, resolve })
+  send({ t: 'cap', id, seq, call })
+})
+/** An invocation that ended no longer waits for its calls' answers. */
+const dropCaps = (id: number): void => {
+  for (const [seq, p] of pendingCaps) {
+    if (p.id !== id) continue
+    pendingCaps.delete(seq)
+    p.resolve({ ok: false, error: { code: 'WISP_TIMEOUT', message: 'the invocation ended before the answer came' } })
+  }
+}
 let nextId = 1
 const cache: CodeCacheStore = {
   get: async (key) => await new Promise<Uint8Array | undefined>((resolve) => {
@@ -70,10 +86,12 @@ const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): P
     ...rest,
     code,
     onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs }) },
-    onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) }
+    onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) },
+    onCap: async (call) => await askParent(m.id, call)
   })
   pushState()
   const outcome = await p
+  dropCaps(m.id)
   send({ t: 'done', id: m.id, outcome: wire(outcome, pool) })
   if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
     timedOut = true
@@ -89,6 +107,7 @@ const handle = async (m: ToHost): Promise<void> => {
     return
   }
   if (m.t === 'cache-reply') { pendingCache.get(m.id)?.(m.value); pendingCache.delete(m.id); return }
+  if (m.t === 'cap-reply') { pendingCaps.get(m.seq)?.resolve(m.result); pendingCaps.delete(m.seq); return }
   if (pool === undefined) return
   if (m.t === 'invoke') {
     try { await invoke(m, pool) } catch (err) {

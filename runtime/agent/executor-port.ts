@@ -1,5 +1,6 @@
 import type { Manifest } from '../protocol/messages.js'
 import type { WispError } from '../shared/errors.js'
+import type { CapCall, CapResult } from '../protocol/capabilities.js'
 
 /** What the agent asks of the isolate runtime (runtime-pool.ts implements it). */
 export interface ExecRequest {
@@ -23,6 +24,12 @@ export interface ExecRequest {
    * if it ran out of time, once the watchdog found its runtime answering or disposed it.
    */
   readonly onStopped?: () => void
+  /**
+   * Serves the handler's capability calls (context.publish, kv, invoke), already checked against
+   * the schema and the per-invocation limits; without it every call is refused. Need not bound
+   * itself in time: the runtime answers WISP_TIMEOUT at the invocation's deadline.
+   */
+  readonly onCap?: (call: CapCall) => Promise<CapResult>
 }
 
 export interface ExecOutcomeBase {

@@ -1,4 +1,5 @@
 import type { Manifest } from '../protocol/messages.js'
+import type { CapCall, CapResult } from '../protocol/capabilities.js'
 import type { ErrorCode } from '../shared/errors.js'
 import type { ExecOutcomeBase, ExecRequest, RuntimeStats } from './executor-port.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
@@ -7,7 +8,7 @@ import type { IsolatePoolOptions } from './isolate-pool.js'
 export type HostOptions = Omit<IsolatePoolOptions, 'cache' | 'clock' | 'log'>
 
 /** An ExecRequest whose code is omitted when the child already holds that sha256. */
-export type WireRequest = Omit<ExecRequest, 'code'> & { readonly code?: string }
+export type WireRequest = Omit<ExecRequest, 'code' | 'onCap' | 'onStart' | 'onRunning' | 'onStopped'> & { readonly code?: string }
 
 export type WireError = { readonly code: ErrorCode, readonly message: string }
 export type WireOutcome =
@@ -21,6 +22,8 @@ export type ToHost =
   | { t: 'warm', id: number, manifest: Manifest, code: string, runtimes: number }
   | { t: 'evict', fn: string }
   | { t: 'cache-reply', id: number, value: Uint8Array | undefined }
+  /** The answer to capability call `seq`. */
+  | { t: 'cap-reply', seq: number, result: CapResult }
 
 export type FromHost =
   | { t: 'ready' }
@@ -32,6 +35,8 @@ export type FromHost =
   | { t: 'settled', id: number, error?: WireError }
   | { t: 'state', stats: Record<string, RuntimeStats>, memMb: number }
   | { t: 'cache-get', id: number, key: string }
+  /** Invocation `id`'s handler made a capability call (checked by the host); answered by `cap-reply`. */
+  | { t: 'cap', id: number, seq: number, call: CapCall }
   | { t: 'cache-put', key: string, value: Uint8Array }
   | { t: 'cache-del', key: string }
   | { t: 'log', level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown> }

@@ -6,6 +6,7 @@ import type { ExecOutcome, ExecRequest } from './executor-port.js'
 import { MAX_ERROR_MESSAGE_CHARS, capLogs, capMessage, functionErrorCode, type OutputLimits } from './outcome-caps.js'
 import { compileFunction, type DecodedCodeMemo } from './module-compiler.js'
 import { BlankIsolate, HeapGauge, newCtx, type Ctx } from './sandbox-source.js'
+import { CapSessions } from './cap-sessions.js'
 import { raceBudget, reapIfStuck } from './watchdog.js'
 
 export interface RuntimeLimits extends OutputLimits {
@@ -58,6 +59,9 @@ export class IsolateRuntime {
   private readonly heap: HeapGauge
   /** Watchdog verdicts still pending on invocations that ran out of time. */
   private readonly reaping = new Set<Promise<unknown>>()
+  /** The capability calls of the invocations running here, and the reference every context reaches them by. */
+  private readonly caps = new CapSessions()
+  private capRef: ivm.Reference | undefined
 
   private constructor (
     readonly manifest: Manifest,
@@ -152,6 +156,8 @@ export class IsolateRuntime {
     const budget = this.manifest.timeout_ms
     const main = blank.main
     this.main = main
+    this.capRef = blank.cap
+    blank.capHandler = async (inv, json) => await this.caps.call(inv, json)
     const exportsRef = await this.runModule(main.context)
     const initDeadline = performance.now() + budget
     blank.horizon = () => Math.max(initDeadline, this.horizon())
@@ -200,6 +206,7 @@ export class IsolateRuntime {
     const done = (o: { ok: true, result: unknown } | { ok: false, error: WispError }, logs: string[]): ExecOutcome => {
       const co = Math.max(1, this.deadlines.size)
       this.deadlines.delete(req.invocation)
+      this.caps.close(req.invocation)
       if (this.deadlines.size === 0) this.main?.timers.cancelAll()
       const runMs = performance.now() - started
       const cpuMs = Math.min(runMs, Number(this.cpuNs() - cpu0) / 1e6 / co)
@@ -212,6 +219,7 @@ export class IsolateRuntime {
       return done({ ok: false, error: new WispError('WISP_BAD_PAYLOAD', `event is not JSON: ${messageOf(err)}`) }, [])
     }
     this.deadlines.set(req.invocation, started + budgetMs)
+    this.caps.open(req.invocation, started + budgetMs, req.onCap)
     const meta = JSON.stringify({
       requestId: req.requestId,
       functionName: m.name,
@@ -230,7 +238,8 @@ export class IsolateRuntime {
       let args: unknown[] = ['invoke', req.invocation, eventJson, meta]
       if (m.isolation === 'context') {
         const deadline = started + budgetMs
-        own = await newCtx(this.isolate, this.prelude, () => deadline)
+        if (this.capRef === undefined) throw new Error('runtime has no capability reference')
+        own = await newCtx(this.isolate, this.prelude, () => deadline, this.capRef)
         ctx = own
         const exportsRef = await this.runModule(own.context)
         args = [...args, exportsRef.derefInto({ release: true }), this.sharedRef?.derefInto()]

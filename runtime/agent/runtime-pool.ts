@@ -4,6 +4,7 @@ import { compiledFile } from '../shared/compiled.js'
 import { WispError, isErrorCode, type ErrorCode } from '../shared/errors.js'
 import { silentLogger, type Logger } from '../shared/log.js'
 import { MemoryCodeCache, type CodeCacheStore } from './code-cache.js'
+import { capError, type CapResult } from '../protocol/capabilities.js'
 import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executor-port.js'
 import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol.js'
 import type { IsolatePoolOptions } from './isolate-pool.js'
@@ -26,6 +27,8 @@ export type RuntimePoolOptions = Omit<IsolatePoolOptions, 'clock'> & {
 
 interface Pending {
   readonly fn: string
+  /** Serves the invocation's capability calls (the agent's), if it may make any. */
+  readonly onCap?: ExecRequest['onCap']
   resolve: (o: ExecOutcome) => void
   /**
    * Until the run starts: the deadline (plus STOP_BOUND_MS), past which the invocation fails
@@ -214,6 +217,13 @@ export class RuntimePool implements Executor {
       case 'cache-get':
         this.cache.get(m.key).catch(() => undefined).then((value) => { this.send({ t: 'cache-reply', id: m.id, value }) }, () => {})
         break
+      case 'cap': {
+        const serve = this.inflight.get(m.id)?.onCap
+        const answer = (result: CapResult): void => { if (this.child === child) this.send({ t: 'cap-reply', seq: m.seq, result }) }
+        if (serve === undefined) { answer(capError('WISP_FORBIDDEN', 'the invocation that made this call has ended')); break }
+        serve(m.call).then(answer, (err: unknown) => { answer(capError('WISP_FUNCTION_ERROR', `${m.call.op} failed: ${(err as Error)?.message ?? String(err)}`)) })
+        break
+      }
       case 'cache-put': this.cache.put(m.key, m.value).catch(() => {}); break
       case 'cache-del': this.cache.del(m.key).catch(() => {}); break
       case 'log': this.log[m.level](m.msg, m.extra); break
@@ -284,7 +294,7 @@ export class RuntimePool implements Executor {
     const sha = req.manifest.sha256
     const known = this.sent.get(req.manifest.name) ?? new Set<string>()
     this.sent.set(req.manifest.name, known)
-    const { code, onStart, ...rest } = req
+    const { code, onStart, onCap, onRunning: _r, onStopped: _s, ...rest } = req
     const wire = known.has(sha) ? rest : { ...rest, code }
     known.add(sha)
     return await new Promise<ExecOutcome>((resolve) => {
@@ -294,7 +304,7 @@ export class RuntimePool implements Executor {
         this.inflight.delete(id)
         p.resolve({ ok: false, error: new WispError('WISP_TIMEOUT', `${p.fn}: the runtime host did not start it before the deadline`), cold: false, runMs: 0, cpuMs: 0, logs: [] })
       }), Math.max(0, req.deadlineMs - Date.now()) + STOP_BOUND_MS)
-      this.inflight.set(id, { fn: req.manifest.name, resolve, overdue: lost })
+      this.inflight.set(id, { fn: req.manifest.name, resolve, overdue: lost, onCap })
       this.send({ t: 'invoke', id, req: wire })
       onStart?.() // functions do not cross the IPC channel: the run starts when the host has it
     })

@@ -46,11 +46,11 @@ export interface PreludeContext {
  * A new context with the prelude installed, in three round trips to the isolate (create,
  * run the prelude, hand it the host's sleep): before, it took seven `set`/`get`/`delete`s.
  */
-export const installPrelude = async (isolate: ivm.Isolate, prelude: ivm.Script, sleep: ivm.Reference): Promise<PreludeContext> => {
+export const installPrelude = async (isolate: ivm.Isolate, prelude: ivm.Script, sleep: ivm.Reference, cap: ivm.Reference): Promise<PreludeContext> => {
   const context = await isolate.createContext()
   try {
     const setup = await prelude.run(context, { reference: true }) as ivm.Reference
-    const call = await setup.apply(undefined, [sleep], { result: { reference: true } }) as ivm.Reference
+    const call = await setup.apply(undefined, [sleep, cap], { result: { reference: true } }) as ivm.Reference
     setup.release()
     return { context, call }
   } catch (err) {
@@ -62,10 +62,14 @@ export const installPrelude = async (isolate: ivm.Isolate, prelude: ivm.Script, 
 /** A context with the prelude installed, and its host timers. */
 export interface Ctx extends PreludeContext { readonly timers: HostTimers }
 
-export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon: () => number): Promise<Ctx> => {
+export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon: () => number, cap: ivm.Reference): Promise<Ctx> => {
   const timers = new HostTimers(horizon)
-  return { ...await installPrelude(isolate, prelude, timers.reference), timers }
+  return { ...await installPrelude(isolate, prelude, timers.reference, cap), timers }
 }
+
+/** The host half of a handler's capability calls: (invocation id, call as JSON) → reply as JSON; never rejects. */
+export type CapHandler = (invocation: string, callJson: string) => Promise<string>
+const noCapabilities: CapHandler = async () => JSON.stringify({ ok: false, code: 'WISP_FORBIDDEN', message: 'no capabilities outside an invocation' })
 
 /**
  * An isolate with its prelude compiled and its main context installed, but no function yet:
@@ -75,8 +79,10 @@ export const newCtx = async (isolate: ivm.Isolate, prelude: ivm.Script, horizon:
 export class BlankIsolate {
   /** The main context's timers read this; the runtime that adopts the blank sets it. */
   horizon: () => number = () => 0
+  /** Every context of the isolate reaches the host's capabilities through `cap`, which calls this; the runtime sets it. */
+  capHandler: CapHandler = noCapabilities
   readonly heap: HeapGauge
-  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx) {
+  private constructor (readonly memoryMb: number, readonly isolate: ivm.Isolate, readonly prelude: ivm.Script, readonly main: Ctx, readonly cap: ivm.Reference) {
     this.heap = new HeapGauge(isolate)
   }
 
@@ -84,8 +90,10 @@ export class BlankIsolate {
     try {
       const prelude = await compilePrelude(isolate)
       const made: { blank?: BlankIsolate } = {}
-      const main = await newCtx(isolate, prelude, () => made.blank?.horizon() ?? 0)
-      made.blank = new BlankIsolate(memoryMb, isolate, prelude, main)
+      const cap = new ivm.Reference(async (inv: unknown, json: unknown): Promise<string> =>
+        await (made.blank?.capHandler ?? noCapabilities)(String(inv), String(json)))
+      const main = await newCtx(isolate, prelude, () => made.blank?.horizon() ?? 0, cap)
+      made.blank = new BlankIsolate(memoryMb, isolate, prelude, main, cap)
       return made.blank
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose()

@@ -11,6 +11,8 @@
  */
 
 interface HostSleep { apply: (self: undefined, args: [number], opts: { result: { promise: true } }) => Promise<boolean> }
+/** The host's capability entry: (invocation id, call as JSON) → reply as JSON (see capabilities in isolate-runtime.ts). */
+interface HostCap { apply: (self: undefined, args: [string, string], opts: { result: { promise: true } }) => Promise<string> }
 interface Meta {
   readonly requestId: string
   readonly functionName: string
@@ -28,6 +30,7 @@ type Fn = (...args: unknown[]) => unknown
 const G = globalThis as unknown as Record<string, unknown>
 // Set by setup() before any user code runs in this context.
 let hostSleep: HostSleep | undefined
+let hostCap: HostCap | undefined
 
 const stringify = JSON.stringify
 const parse = JSON.parse
@@ -48,6 +51,12 @@ const PromiseC = Promise
 const getProto = Object.getPrototypeOf
 const isArray = Array.isArray
 const objTag = Object.prototype.toString
+const ErrorC = Error
+const TypeErrorC = TypeError
+const RangeErrorC = RangeError
+const isInteger = Number.isInteger
+const defineProp = Object.defineProperty
+const then = Promise.prototype.then
 
 // WebAssembly memory is allocated outside the V8 heap that memoryLimit watches (a growing
 // Memory ran to 4 GiB in our tests), so functions do not get it.
@@ -127,6 +136,87 @@ G.setTimeout = (fn: unknown, ms?: unknown, ...args: unknown[]): number => {
   return id
 }
 G.clearTimeout = (id: unknown): void => { timers.delete(id as number) }
+
+// ---- Capabilities (context.publish, context.kv, context.invoke) -------------------------------
+// Arguments are checked and turned into JSON text here, before anything leaves the isolate; the
+// host checks them again (types, sizes, counts) and the gateway a third time. Every call is
+// answered by the host no later than the invocation's deadline.
+const MAX_TOPIC_CHARS = 1024
+const MAX_PUBLISH_CHARS = 64 * 1024
+const MAX_KEY_CHARS = 256
+const MAX_VALUE_CHARS = 64 * 1024
+const MAX_EVENT_CHARS = 256 * 1024
+
+const needString = (v: unknown, what: string, min: number, max: number): string => {
+  if (typeof v !== 'string') throw new TypeErrorC(`${what} must be a string`)
+  if (v.length < min) throw new RangeErrorC(`${what} is empty`)
+  if (v.length > max) throw new RangeErrorC(`${what} is over ${max} characters`)
+  return v
+}
+const toJsonText = (v: unknown, what: string, max: number): string => {
+  const s = v === undefined ? 'null' : stringify(v)
+  if (typeof s !== 'string') throw new TypeErrorC(`${what} has no JSON form`)
+  if (s.length > max) throw new RangeErrorC(`${what} is at least ${s.length} bytes as JSON; the limit is ${max}`)
+  return s
+}
+const optionsOf = (o: unknown, what: string): Record<string, unknown> => {
+  if (o === undefined || o === null) return create(null) as Record<string, unknown>
+  if (typeof o !== 'object') throw new TypeErrorC(`${what} options must be an object`)
+  return o as Record<string, unknown>
+}
+
+/** An Error whose `code` is the WISP_* code of a refused call. */
+const capFailure = (code: unknown, message: unknown): Error => {
+  const c = typeof code === 'string' ? code : 'WISP_FUNCTION_ERROR'
+  const e = new ErrorC(`${c}: ${typeof message === 'string' ? message : 'capability call failed'}`)
+  defineProp(e, 'code', { value: c, enumerable: true })
+  return e
+}
+
+const capCall = (id: string, build: () => Record<string, unknown>): Promise<unknown> => {
+  let json: string
+  try {
+    if (hostCap === undefined) throw new ErrorC('capabilities are not available here')
+    json = stringify(build())
+  } catch (err) {
+    return PromiseC.reject(err)
+  }
+  const reply = (hostCap as HostCap).apply(undefined, [id, json], { result: { promise: true } })
+  return apply(then, reply, [(text: unknown) => {
+    const r = parse(typeof text === 'string' ? text : 'null') as { ok?: unknown, value?: unknown, code?: unknown, message?: unknown } | null
+    if (r !== null && r.ok === true) return r.value
+    throw capFailure(r?.code, r?.message)
+  }]) as Promise<unknown>
+}
+
+const capabilities = (id: string): { publish: Fn, kv: Readonly<Record<string, Fn>>, invoke: Fn } => ({
+  publish: (topic: unknown, payload: unknown, opts?: unknown) => capCall(id, () => {
+    const o = optionsOf(opts, 'publish')
+    const qos = o.qos === undefined ? 0 : o.qos
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeErrorC('publish: qos must be 0, 1 or 2')
+    const retain = o.retain === undefined ? false : o.retain
+    if (typeof retain !== 'boolean') throw new TypeErrorC('publish: retain must be a boolean')
+    const text = typeof payload === 'string' ? payload : toJsonText(payload, 'publish: the payload', MAX_PUBLISH_CHARS)
+    if (text.length > MAX_PUBLISH_CHARS) throw new RangeErrorC(`publish: the payload is over ${MAX_PUBLISH_CHARS} bytes`)
+    return { op: 'publish', topic: needString(topic, 'publish: the topic', 1, MAX_TOPIC_CHARS), payload: text, qos, retain }
+  }),
+  kv: freeze({
+    get: (key: unknown) => capCall(id, () => ({ op: 'kv.get', key: needString(key, 'kv.get: the key', 1, MAX_KEY_CHARS) })),
+    put: (key: unknown, value: unknown, opts?: unknown) => capCall(id, () => {
+      const o = optionsOf(opts, 'kv.put')
+      const ttl = o.ttlMs
+      if (ttl !== undefined && (typeof ttl !== 'number' || !isInteger(ttl) || ttl < 1)) throw new RangeErrorC('kv.put: ttlMs must be a positive integer (ms)')
+      const call: Record<string, unknown> = { op: 'kv.put', key: needString(key, 'kv.put: the key', 1, MAX_KEY_CHARS), value: toJsonText(value, 'kv.put: the value', MAX_VALUE_CHARS) }
+      if (ttl !== undefined) call.ttl_ms = ttl
+      return call
+    }),
+    delete: (key: unknown) => capCall(id, () => ({ op: 'kv.delete', key: needString(key, 'kv.delete: the key', 1, MAX_KEY_CHARS) })),
+    list: (prefix?: unknown) => capCall(id, () => ({ op: 'kv.list', prefix: prefix === undefined ? '' : needString(prefix, 'kv.list: the prefix', 0, MAX_KEY_CHARS) }))
+  }),
+  invoke: (fn: unknown, event?: unknown) => capCall(id, () => ({
+    op: 'invoke', fn: needString(fn, 'invoke: the function name', 1, 64), event: toJsonText(event, 'invoke: the event', MAX_EVENT_CHARS)
+  }))
+})
 
 /** Freezes the init result in place (no copy). Typed-array contents cannot be frozen by V8. */
 const deepFreeze = (root: unknown): void => {
@@ -270,7 +360,8 @@ const invoke = async (id: string, eventJson: string, metaJson: string, exp?: unk
     board: meta.board,
     deadlineMs: meta.deadlineMs,
     shared,
-    log: (...args: unknown[]): void => { write(sink, args) }
+    log: (...args: unknown[]): void => { write(sink, args) },
+    ...capabilities(id)
   })
   try {
     const handler = exportsObj?.handler as Fn
@@ -308,8 +399,9 @@ const call = (op: Op, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: un
 
 // Handed to the wrapper sandbox-source puts around this bundle, which takes and deletes it
 // in the same script run, before any user code exists in the context.
-G.__wisp_setup = (sleep: HostSleep): typeof call => {
+G.__wisp_setup = (sleep: HostSleep, cap: HostCap): typeof call => {
   if (hostSleep !== undefined) throw new Error('already set up')
   hostSleep = sleep
+  hostCap = cap
   return call
 }

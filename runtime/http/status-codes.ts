@@ -11,6 +11,7 @@ import type { ErrorCode } from '../shared/errors.js'
  * - WISP_TIMEOUT 504: the gateway waited for a board past the invocation's deadline.
  * - WISP_FUNCTION_ERROR, WISP_BAD_CODE, WISP_MEMORY_LIMIT 500: the deployed function failed; it is
  *   part of this service, not an upstream that answered badly (OpenFaaS also answers 500 here).
+ * - WISP_FORBIDDEN, WISP_CAP_LIMIT 500: a handler's capability call was refused (the function's fault).
  * - A result too large (WISP_PAYLOAD_TOO_LARGE after the function ran) is the function's fault: 500.
  */
 const STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -25,6 +26,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   WISP_FUNCTION_ERROR: 500,
   WISP_BAD_CODE: 500,
   WISP_MEMORY_LIMIT: 500,
+  WISP_FORBIDDEN: 500,
+  WISP_CAP_LIMIT: 500,
   WISP_BAD_CONFIG: 500,
   WISP_SENSOR: 500
 }

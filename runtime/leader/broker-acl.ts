@@ -4,8 +4,9 @@ import type { Role } from '../shared/roles.js'
 /**
  * The access rules of the embedded broker, as pure functions of (prefix, username, role):
  * - admin: everything (deploy, remove, control boards, read all traffic);
- * - board `<u>`: publish only `<p>/boards/<u>/state` (retained, also its Will) and `<p>/boards/<u>/done`;
- *   read only its own `run`/`control`, the manifests (`<p>/functions/+`) and code by exact hash;
+ * - board `<u>`: publish only `<p>/boards/<u>/state` (retained, also its Will), `<p>/boards/<u>/done`
+ *   and `<p>/boards/<u>/cap` (its handlers' capability calls, which the leader checks);
+ *   read only its own `run`/`control`/`cap-reply`, the manifests (`<p>/functions/+`) and code by exact hash;
  * - client `<u>`: publish only `<p>/invoke/<fn>` and `<p>/invoke/<fn>/<u>/<req>`, never retained;
  *   read only under `<p>/result/<u>/`.
  * The username of a board is its board id; the `<client>` of a client's invokes is its username.
@@ -15,7 +16,7 @@ import type { Role } from '../shared/roles.js'
  */
 export const mayPublish = (p: string, u: string, role: Role, topic: string, retain: boolean): boolean => {
   if (role === 'admin') return true
-  if (role === 'board') return topic === `${p}/boards/${u}/state` || (!retain && topic === `${p}/boards/${u}/done`)
+  if (role === 'board') return topic === `${p}/boards/${u}/state` || (!retain && (topic === `${p}/boards/${u}/done` || topic === `${p}/boards/${u}/cap`))
   if (retain) return false
   const parts = topic.split('/')
   if (parts[0] !== p || parts[1] !== 'invoke' || !NAME_RE.test(parts[2] ?? '')) return false
@@ -25,7 +26,7 @@ export const mayPublish = (p: string, u: string, role: Role, topic: string, reta
 export const maySubscribe = (p: string, u: string, role: Role, filter: string): boolean => {
   if (role === 'admin') return true
   if (role === 'board') {
-    if (filter === `${p}/boards/${u}/run` || filter === `${p}/boards/${u}/control` || filter === `${p}/functions/+`) return true
+    if (filter === `${p}/boards/${u}/run` || filter === `${p}/boards/${u}/control` || filter === `${p}/boards/${u}/cap-reply` || filter === `${p}/functions/+`) return true
     const parts = filter.split('/')
     return parts.length === 3 && parts[0] === p && parts[1] === 'code' && SHA256_RE.test(parts[2] ?? '')
   }

@@ -13,8 +13,8 @@ export const mosquittoAcl = (users: Readonly<Record<string, { readonly role: Rol
     lines.push(`# ${role}`, `user ${u}`)
     if (role === 'admin') lines.push('topic readwrite #')
     else if (role === 'board') {
-      lines.push(`topic write ${p}/boards/${u}/state`, `topic write ${p}/boards/${u}/done`,
-        `topic read ${p}/boards/${u}/run`, `topic read ${p}/boards/${u}/control`, `topic read ${p}/functions/+`, `topic read ${p}/code/+`)
+      lines.push(`topic write ${p}/boards/${u}/state`, `topic write ${p}/boards/${u}/done`, `topic write ${p}/boards/${u}/cap`,
+        `topic read ${p}/boards/${u}/run`, `topic read ${p}/boards/${u}/control`, `topic read ${p}/boards/${u}/cap-reply`, `topic read ${p}/functions/+`, `topic read ${p}/code/+`)
     } else {
       lines.push(`topic write ${p}/invoke/+`, `topic write ${p}/invoke/+/${u}/+`, `topic read ${p}/result/${u}/#`)
     }

@@ -7,6 +7,7 @@ import { INCARNATION_RE } from './incarnation.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.js'
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
 import { TriggersSchema } from './triggers.js'
+import { PublishesSchema } from './publishes.js'
 
 /** Every message wisp writes carries the protocol version. */
 export const PROTOCOL_VERSION = 1 as const
@@ -25,12 +26,16 @@ export const MAX_EVENT_BYTES_CEILING = 2 * 1024 * 1024
  * result (each ≤ the configured event limit) plus a board state; the rest are small by design.
  */
 export const MAX_MESSAGE_BYTES = Object.freeze({
-  manifest: 4 * 1024,
+  manifest: 8 * 1024,
   control: 4 * 1024,
   state: 128 * 1024,
   run: MAX_EVENT_BYTES_CEILING + 64 * 1024,
   done: MAX_EVENT_BYTES_CEILING + 192 * 1024,
-  reply: MAX_EVENT_BYTES_CEILING + 16 * 1024
+  reply: MAX_EVENT_BYTES_CEILING + 16 * 1024,
+  /** A capability request: at most an invoke's event (DEFAULT_MAX_EVENT_BYTES) and its envelope. */
+  cap: DEFAULT_MAX_EVENT_BYTES + 16 * 1024,
+  /** Its reply: at most a chained invoke's result. */
+  'cap-reply': MAX_EVENT_BYTES_CEILING + 16 * 1024
 })
 
 export const ManifestSchema = z.object({
@@ -43,7 +48,9 @@ export const ManifestSchema = z.object({
   concurrency: z.number().int().min(1).max(1000).default(32),
   isolation: z.enum(['shared', 'context']).default('shared'),
   /** MQTT topics and schedules that invoke the function (runtime/protocol/triggers.ts). */
-  triggers: TriggersSchema.optional()
+  triggers: TriggersSchema.optional(),
+  /** MQTT topic filters the handler may publish to with `context.publish` (runtime/protocol/capabilities.ts). */
+  publishes: PublishesSchema.optional()
 })
 export type Manifest = Readonly<z.infer<typeof ManifestSchema>>
 

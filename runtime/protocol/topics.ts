@@ -5,12 +5,16 @@ export const NAME_RE = /^[a-z0-9-]{1,64}$/
 export const REQ_RE = /^[A-Za-z0-9_-]{1,64}$/
 export const SHA256_RE = /^[0-9a-f]{64}$/
 
+/** A board's channels: gossip, runs in, results out, control in, capability requests out and their replies in. */
+export type BoardChannel = 'state' | 'run' | 'done' | 'control' | 'cap' | 'cap-reply'
+const BOARD_CHANNELS: readonly string[] = ['state', 'run', 'done', 'control', 'cap', 'cap-reply']
+
 export type ParsedTopic =
   | { kind: 'invoke', fn: string, client?: string, req?: string }
   | { kind: 'result', client: string, fn: string, req: string }
   | { kind: 'function', fn: string }
   | { kind: 'code', sha256: string }
-  | { kind: 'board', id: string, channel: 'state' | 'run' | 'done' | 'control' }
+  | { kind: 'board', id: string, channel: BoardChannel }
   | { kind: 'leader-state' }
 
 const bad = (topic: string, why: string): WispError =>
@@ -37,7 +41,7 @@ export class Topics {
   resultsOf (client: string): string { return `${this.prefix}/result/${client}/` }
   fn (name: string): string { return `${this.prefix}/functions/${name}` }
   code (sha256: string): string { return `${this.prefix}/code/${sha256}` }
-  board (id: string, channel: 'state' | 'run' | 'done' | 'control'): string { return `${this.prefix}/boards/${id}/${channel}` }
+  board (id: string, channel: BoardChannel): string { return `${this.prefix}/boards/${id}/${channel}` }
   leaderState (): string { return `${this.prefix}/leader/state` }
   /** Dead letters: triggered invocations of `fn` that failed (after the normal retries) or were refused. */
   dead (fn: string): string { return `${this.prefix}/dead/${fn}` }
@@ -45,7 +49,7 @@ export class Topics {
   // Subscription filters (MQTT 3.1.1 §4.7: '+' one level, '#' the rest).
   get invokeFilter (): string { return `${this.prefix}/invoke/#` }
   get functionsFilter (): string { return `${this.prefix}/functions/+` }
-  boardFilter (channel: 'state' | 'run' | 'done' | 'control'): string { return `${this.prefix}/boards/+/${channel}` }
+  boardFilter (channel: BoardChannel): string { return `${this.prefix}/boards/+/${channel}` }
 
   /** Parses a topic of the contract; throws WISP_BAD_PAYLOAD naming what is wrong. */
   parse (topic: string): ParsedTopic {
@@ -74,8 +78,8 @@ export class Topics {
         return { kind: 'code', sha256: rest[0] as string }
       case 'boards': {
         const ch = rest[1]
-        if (rest.length !== 2 || (ch !== 'state' && ch !== 'run' && ch !== 'done' && ch !== 'control')) throw bad(topic, 'expected boards/<id>/(state|run|done|control)')
-        return { kind: 'board', id: name(topic, 'board id', rest[0]), channel: ch }
+        if (rest.length !== 2 || ch === undefined || !BOARD_CHANNELS.includes(ch)) throw bad(topic, 'expected boards/<id>/(state|run|done|control|cap|cap-reply)')
+        return { kind: 'board', id: name(topic, 'board id', rest[0]), channel: ch as BoardChannel }
       }
       case 'leader':
         if (rest.length === 1 && rest[0] === 'state') return { kind: 'leader-state' }

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   WISP_RATE_LIMITED: 'the client sent invocations faster than its rate limit allows',
   WISP_NO_BOARD: 'no live board could take the invocation before its deadline',
   WISP_UNAUTHORIZED: 'the client may not use that reply address',
+  WISP_FORBIDDEN: "a handler's capability call is outside what its manifest declares (e.g. a topic not in --publishes)",
+  WISP_CAP_LIMIT: 'a handler made more capability calls than one invocation may, or chained invokes too deep',
   WISP_BAD_CONFIG: 'a configuration file, profile or option is invalid',
   WISP_SENSOR: 'the power sensor could not be read'
 } as const
