@@ -193,7 +193,7 @@ const capabilities = (id: string): { publish: Fn, kv: Readonly<Record<string, Fn
   publish: (topic: unknown, payload: unknown, opts?: unknown) => capCall(id, () => {
     const o = optionsOf(opts, 'publish')
     const qos = o.qos === undefined ? 0 : o.qos
-    if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeErrorC('publish: qos must be 0, 1 or 2')
+    if (qos !== 0 && qos !== 1) throw new RangeErrorC('publish: qos must be 0 or 1')
     const retain = o.retain === undefined ? false : o.retain
     if (typeof retain !== 'boolean') throw new TypeErrorC('publish: retain must be a boolean')
     const text = typeof payload === 'string' ? payload : toJsonText(payload, 'publish: the payload', MAX_PUBLISH_CHARS)

@@ -51,3 +51,7 @@ export const describeTriggers = (m: Manifest): string => {
   if (t.cron !== undefined) parts.push(`cron "${t.cron}" (${t.tz})`)
   return parts.length > 0 ? `, ${parts.join(', ')}` : ''
 }
+
+/** `, publishes actuators/#` for the deploy message. */
+export const describePublishes = (m: Manifest): string =>
+  m.publishes === undefined || m.publishes.length === 0 ? '' : `, publishes ${m.publishes.join(', ')}`

@@ -23,6 +23,8 @@ import { brokerAuth, type BrokerUser } from '../leader/broker-auth.js'
 import { requireLoopbackInOpenMode } from '../shared/bind.js'
 import { isPasswordHash } from '../shared/password.js'
 import { InflightStore } from '../leader/inflight-store.js'
+import { KvStore } from '../leader/kv-store.js'
+import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback } from '../leader/accept-hook.js'
 import { limitPublishSize } from '../leader/broker-limits.js'
@@ -121,6 +123,10 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const inflightDir = join(o.dataDir, 'inflight')
   mkdirSync(inflightDir, { recursive: true })
   const store = await InflightStore.open(inflightDir, o.log)
+  const kvDir = join(o.dataDir, 'kv')
+  mkdirSync(kvDir, { recursive: true })
+  let kv: KvStore
+  try { kv = await KvStore.open(kvDir) } catch (err) { await store.close(); throw err }
   let sessions: BrokerSessions | null = null
   // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
   let leaderUp: (l: Leader) => void = () => {}
@@ -145,6 +151,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   } catch (err) {
     await sessions?.close()
     await store.close()
+    await kv.close()
     throw err
   }
   const registryDir = join(o.dataDir, 'registry')
@@ -171,6 +178,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leaderUp(leader)
   const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log })
   await triggers.start()
+  const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
+  await caps.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
   const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
@@ -179,7 +188,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
+      await caps.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -191,7 +200,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
     } catch (err) {
       await invoker.stop(); await status.close(); loop.stop(); power.close()
-      await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close()
+      await caps.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
     }
   }
@@ -205,6 +214,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await invokeServer?.close()
       if (invokeServer !== null) await invoker.stop()
       await status.close()
+      await caps.stop()
       await triggers.stop()
       await leader.stop()
       await transport.close()
@@ -212,6 +222,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await broker?.close()
       await sessions?.close()
       await store.close()
+      await kv.close()
     }
   }
 }

@@ -19,6 +19,8 @@ export interface Invocation {
   readonly reply: ReplyAddress | null
   readonly receivedAt: number
   readonly deadline: number
+  /** How many `context.invoke` calls led to it (0 or absent: invoked from outside). */
+  readonly depth?: number
   attempt: number
   board: string | null
   /** Boards sent an attempt of it since this gateway accepted or recovered it: only they may answer. */

@@ -145,6 +145,11 @@ export class Leader {
     await this.d.transport.publish(this.d.topics.board(board, 'control'), encode(msg), { qos: 1 })
   }
   inflightCount (): number { return this.inflight.size }
+  /** The invocation `id` if the leader has sent it to `board` and waits for its answer (capability calls are checked against it). */
+  runningOn (id: string, board: string): Invocation | undefined {
+    const inv = this.inflight.get(id)
+    return inv !== undefined && inv.board === board ? inv : undefined
+  }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
   /** A timer callback that throws would be an uncaught exception: the whole gateway process. */
@@ -191,14 +196,14 @@ export class Leader {
    * dispatch and retries as an invoke, with no reply address. Every outcome, a refusal
    * included, reaches the completion listeners under `requestId`.
    */
-  submit (fn: string, event: unknown, requestId: string): void {
+  submit (fn: string, event: unknown, requestId: string, chain?: { readonly deadline: number, readonly depth: number }): void {
     const now = this.d.clock.now()
     const manifest = this.d.registry.get(fn)
     const refuse = (err: WispError): void => this.emit({ fn, requestId, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
     if (manifest === undefined) { refuse(new WispError('WISP_UNKNOWN_FUNCTION', `no function "${fn}" is deployed`)); return }
     const eventBytes = Buffer.byteLength(JSON.stringify(event) ?? 'null')
     if (this.tableFull(eventBytes)) { refuse(new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or event bytes) in flight as it may')); return }
-    this.begin(ownInvocation({ fn, manifest, event, eventBytes, requestId, now, waitMs: this.opts.waitMs }), now)
+    this.begin(ownInvocation({ fn, manifest, event, eventBytes, requestId, now, waitMs: this.opts.waitMs, ...chain }), now)
   }
 
   /** Whether one more invocation with an event of `bytes` would pass maxInflight or maxInflightBytes (one is always admitted). */

@@ -5,9 +5,10 @@ import { newInvocationId } from './on-invoke.js'
 /**
  * An invocation the leader makes itself (a topic trigger or a schedule tick): no reply
  * address and no dedupe key; its outcome reaches whoever made it through the leader's
- * completion listeners, under `requestId`.
+ * completion listeners, under `requestId`. A chained invoke (`context.invoke`) passes its
+ * caller's deadline, which it never outlives, and its depth.
  */
-export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknown, eventBytes: number, requestId: string, now: number, waitMs: number }): Invocation => ({
+export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknown, eventBytes: number, requestId: string, now: number, waitMs: number, deadline?: number, depth?: number }): Invocation => ({
   invocation: newInvocationId(),
   requestId: o.requestId,
   dedupeKey: null,
@@ -17,7 +18,8 @@ export const ownInvocation = (o: { fn: string, manifest: Manifest, event: unknow
   eventBytes: o.eventBytes,
   reply: null,
   receivedAt: o.now,
-  deadline: o.now + o.waitMs + o.manifest.timeout_ms,
+  deadline: Math.min(o.deadline ?? Infinity, o.now + o.waitMs + o.manifest.timeout_ms),
+  depth: o.depth ?? 0,
   attempt: 0,
   board: null,
   sentTo: [],

@@ -41,7 +41,7 @@ export const CapCallSchema = z.discriminatedUnion('op', [
     op: z.literal('publish'),
     topic: z.string().min(1).max(1024),
     payload: z.string().superRefine(bytesAtMost(CAP_LIMITS.publishBytes, 'the payload')),
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0),
+    qos: z.union([z.literal(0), z.literal(1)]).default(0),
     retain: z.boolean().default(false)
   }),
   z.object({ op: z.literal('kv.get'), key }),

@@ -12,6 +12,8 @@ export interface DeployOptions {
   readonly concurrency?: number
   readonly isolation?: 'shared' | 'context'
   readonly triggers?: z.input<typeof TriggersSchema>
+  /** MQTT topic filters `context.publish` may use (runtime/protocol/publishes.ts). */
+  readonly publishes?: readonly string[]
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
