@@ -1,0 +1,76 @@
+import t from 'tap'
+import { capRig } from '../helpers/cap-rig.js'
+
+// Real gateway, real board, real isolates: every refusal is made where it must be (the isolate
+// host or the gateway) and reaches the handler as a rejected promise with a WISP_* code.
+const rig = await capRig()
+t.teardown(rig.close)
+
+/** Runs `body` (async, with event `e` and `context` `c`) and returns what it returned, or the code and message it caught. */
+const catching = (body: string): string =>
+  `export async function handler (e, c) { try { return { value: await (async () => { ${body} })() } } catch (err) { return { code: err.code, message: err.message } } }`
+
+t.test('publish to a topic the manifest does not declare: WISP_FORBIDDEN, and nothing is published', async (t) => {
+  await rig.client.sub('elsewhere/#')
+  await rig.deploy('pub-out', catching("await c.publish('elsewhere/x', 'hi'); return 'published'"), { publishes: ['actuators/#'] })
+  const r = await rig.call('pub-out', {})
+  t.match(r, { ok: true, result: { code: 'WISP_FORBIDDEN', message: /may publish only to actuators\/#/ } })
+  await rig.deploy('pub-none', catching("await c.publish('actuators/fan', 'hi')"))
+  t.match(await rig.call('pub-none', {}), { ok: true, result: { code: 'WISP_FORBIDDEN', message: /declares no topics/ } })
+  await rig.deploy('pub-wisp', catching("await c.publish('wisp/invoke/x', 'hi')"), { publishes: ['actuators/#'] })
+  t.match(await rig.call('pub-wisp', {}), { ok: true, result: { code: 'WISP_FORBIDDEN', message: /under "wisp\/"/ } })
+  t.equal(rig.client.received.filter((m) => m.topic.startsWith('elsewhere/')).length, 0, 'nothing reached elsewhere/')
+})
+
+t.test('an uncaught refusal fails the invocation and names the code', async (t) => {
+  await rig.deploy('pub-throw', "export async function handler (e, c) { await c.publish('elsewhere/x', 'hi') }", { publishes: ['actuators/#'] })
+  t.match(await rig.call('pub-throw', {}), { ok: false, error: { code: 'WISP_FUNCTION_ERROR', message: /WISP_FORBIDDEN/ } })
+})
+
+t.test('bad arguments are refused in the isolate before anything is sent', async (t) => {
+  await rig.deploy('bad-args', catching("await c.kv.get(42)"))
+  t.match(await rig.call('bad-args', {}), { ok: true, result: { message: /kv\.get: the key must be a string/ } })
+  await rig.deploy('bad-qos', catching("await c.publish('actuators/x', 'p', { qos: 7 })"), { publishes: ['actuators/#'] })
+  t.match(await rig.call('bad-qos', {}), { ok: true, result: { message: /qos must be 0 or 1/ } })
+})
+
+t.test('an oversized KV value or key: WISP_PAYLOAD_TOO_LARGE at the host, nothing stored', async (t) => {
+  await rig.deploy('kv-big', catching("const r = []; try { await c.kv.put('k', 'x'.repeat(70000)) } catch (err) { r.push(err.code ?? err.name) } try { await c.kv.put('k', '\u00e9'.repeat(33000)) } catch (err) { r.push(err.code) } try { await c.kv.get('\u00e9'.repeat(200)) } catch (err) { r.push(err.code) } r.push(await c.kv.get('k')); return r"))
+  const r = await rig.call('kv-big', {})
+  // 70,000 characters: the isolate's own check (a RangeError); 33,000 two-byte characters pass it and are
+  // caught by the host's byte count, as is a 400-byte key of 200 characters.
+  t.same(r, { ok: true, result: { value: ['RangeError', 'WISP_PAYLOAD_TOO_LARGE', 'WISP_PAYLOAD_TOO_LARGE', null] }, receipt: r.receipt })
+})
+
+t.test('KV: put/get/list/delete with read-your-writes, and TTL', async (t) => {
+  await rig.deploy('kv-a', catching(`
+    await c.kv.put('user/1', { name: 'ada' }); await c.kv.put('user/2', [1, 2]); await c.kv.put('other', 'x')
+    await c.kv.put('brief', 1, { ttlMs: 1 })
+    const got = await c.kv.get('user/1'); const list = await c.kv.list('user/')
+    await c.kv.delete('user/2')
+    await new Promise((r) => setTimeout(r, 20))
+    return { got, list, after: await c.kv.list('user/'), gone: await c.kv.get('user/2'), expired: await c.kv.get('brief'), all: await c.kv.list() }`))
+  const r = await rig.call('kv-a', {})
+  t.same(r.result, { value: { got: { name: 'ada' }, list: ['user/1', 'user/2'], after: ['user/1'], gone: null, expired: null, all: ['other', 'user/1'] } })
+})
+
+t.test('KV is per function: one never reads or lists another\'s keys', async (t) => {
+  await rig.deploy('kv-b', catching("return { mine: await c.kv.get('user/1'), list: await c.kv.list(), own: (await c.kv.put('user/1', 'b'), await c.kv.get('user/1')) }"))
+  t.same((await rig.call('kv-b', {})).result, { value: { mine: null, list: [], own: 'b' } })
+  t.match(await rig.call('kv-a', {}), { ok: true, result: { value: { got: { name: 'ada' } } } }, 'kv-a still reads its own value')
+})
+
+t.test('invoke chains through the gateway, and recursion stops at the depth limit', async (t) => {
+  await rig.deploy('double', 'export async function handler (e) { return e.n * 2 }')
+  await rig.deploy('caller', catching("return await c.invoke('double', { n: e.n })"))
+  t.match(await rig.call('caller', { n: 21 }), { ok: true, result: { value: 42 } })
+  await rig.deploy('nowhere', catching("return await c.invoke('no-such-fn', {})"))
+  t.match(await rig.call('nowhere', {}), { ok: true, result: { code: 'WISP_UNKNOWN_FUNCTION' } })
+  await rig.deploy('deep', catching("return await c.invoke('deep', { n: e.n + 1 })").replace('catch (err) { return {', 'catch (err) { return { at: e.n,'))
+  t.match(await rig.call('deep', { n: 0 }), { ok: true, result: { value: { value: { value: { value: { at: 4, code: 'WISP_CAP_LIMIT', message: /4 deep/ } } } } } })
+})
+
+t.test('calls per invocation are bounded', async (t) => {
+  await rig.deploy('chatty', catching("let n = 0; try { for (;;) { await c.kv.get('k'); n++ } } catch (err) { return { n, code: err.code } }"))
+  t.same((await rig.call('chatty', {})).result, { value: { n: 64, code: 'WISP_CAP_LIMIT' } })
+})
