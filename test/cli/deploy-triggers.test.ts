@@ -39,6 +39,16 @@ t.test('wisp deploy --on/--cron/--tz puts the triggers in the retained manifest'
   t.same(rig.registry.get('tick')?.triggers, { on: [], every_ms: 30_000, tz: 'UTC', concurrency: 16, rate: 100, burst: 200 })
 })
 
+t.test('wisp deploy --publishes puts the publish filters in the retained manifest', async (t) => {
+  const rig = await leaderRig()
+  t.teardown(rig.close)
+  const r = await wisp(['deploy', 'fan', file, '--broker', rig.broker.url, '--on', 'sensors/+/temp', '--publishes', 'actuators/#', '--publishes', 'lights/+/set'])
+  t.equal(r.code, 0, r.err)
+  t.match(r.out, /on sensors\/\+\/temp, publishes actuators\/#, lights\/\+\/set/)
+  await until(() => rig.registry.get('fan') !== undefined, 5000, 'the manifest')
+  t.same(rig.registry.get('fan')?.publishes, ['actuators/#', 'lights/+/set'])
+})
+
 // Refused before any connection: the broker address is never used. (The schema's other refusals: test/protocol/triggers.test.ts.)
 const refused: Array<[string, string[], RegExp]> = [
   ['an invalid cron', ['--cron', '61 * * * *'], /WISP_BAD_CONFIG: function f: triggers\.cron: invalid cron expression "61 \* \* \* \*"/],
@@ -46,6 +56,8 @@ const refused: Array<[string, string[], RegExp]> = [
   ['a trigger on #', ['--on', '#'], /WISP_BAD_CONFIG: .*topic filter "#" starts with a wildcard/],
   ['an interval without a unit', ['--every', '30'], /WISP_BAD_CONFIG: --every must be a number and a unit/],
   ['both --every and --cron', ['--every', '1m', '--cron', '* * * * *'], /WISP_BAD_CONFIG: .*not both/],
+  ['publishing under wisp/', ['--publishes', 'wisp/#'], /WISP_BAD_CONFIG: function f: publishes\.0: publish filter "wisp\/#" is under "wisp\/"/],
+  ['publishing to #', ['--publishes', '#'], /WISP_BAD_CONFIG: .*publish filter "#" starts with a wildcard/],
   ['--tz without --cron', ['--every', '1m', '--tz', 'Europe/Paris'], /WISP_BAD_CONFIG: --tz applies to --cron only/]
 ]
 for (const [what, args, why] of refused) {
