@@ -1,5 +1,6 @@
 import t from 'tap'
 import { capRig } from '../helpers/cap-rig.js'
+import { TestClient } from '../helpers/mqtt.js'
 
 // Real gateway, real board, real isolates: every refusal is made where it must be (the isolate
 // host or the gateway) and reaches the handler as a rejected promise with a WISP_* code.
@@ -73,4 +74,37 @@ t.test('invoke chains through the gateway, and recursion stops at the depth limi
 t.test('calls per invocation are bounded', async (t) => {
   await rig.deploy('chatty', catching("let n = 0; try { for (;;) { await c.kv.get('k'); n++ } } catch (err) { return { n, code: err.code } }"))
   t.same((await rig.call('chatty', {})).result, { value: { n: 64, code: 'WISP_CAP_LIMIT' } })
+})
+
+t.test('calls waiting at once are bounded too', async (t) => {
+  await rig.deploy('burst', catching("const r = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => c.kv.get('k' + i))); return r.map((x) => x.status === 'fulfilled' ? 'ok' : x.reason.code)"))
+  const r = (await rig.call('burst', {})).result as { value: string[] }
+  t.equal(r.value.filter((x) => x === 'ok').length, 8, '8 at once')
+  t.equal(r.value.filter((x) => x === 'WISP_CAP_LIMIT').length, 12, 'the rest refused at once')
+})
+
+t.test('context isolation has the same capabilities', async (t) => {
+  await rig.deploy('ctx-kv', catching("await c.kv.put('n', (await c.kv.get('n') ?? 0) + 1); return await c.kv.get('n')"), { isolation: 'context' })
+  t.same((await rig.call('ctx-kv', {})).result, { value: 1 })
+  t.same((await rig.call('ctx-kv', {})).result, { value: 2 })
+})
+
+t.test('the gateway trusts no board: a call for an invocation not running on the asking board is refused', async (t) => {
+  // In open mode any client can reach the board topics (with accounts the broker's ACL ties them
+  // to the board's account); the gateway still checks the invocation against its own table.
+  const spy = await TestClient.connect(rig.gw().url)
+  t.teardown(() => spy.close())
+  await spy.sub('wisp/boards/cb1/run')
+  await spy.sub('wisp/boards/evil/cap-reply')
+  await rig.deploy('slow-kv', "export async function handler (e, c) { await new Promise((r) => setTimeout(r, 1500)); return await c.kv.get('secret') }")
+  const pending = rig.call('slow-kv', {})
+  const runs = await spy.waitFor((r) => r.some((m) => m.topic === 'wisp/boards/cb1/run'), 10_000)
+  const invocation = (runs.find((m) => m.topic === 'wisp/boards/cb1/run')?.json as { invocation: string }).invocation
+  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 1, invocation, call: { op: 'kv.put', key: 'secret', value: '"forged"' } }))
+  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 2, invocation: 'no-such-invocation', call: { op: 'kv.get', key: 'secret' } }))
+  const replies = await spy.waitFor((r) => r.filter((m) => m.topic === 'wisp/boards/evil/cap-reply').length >= 2, 10_000)
+  const byId = new Map(replies.filter((m) => m.topic === 'wisp/boards/evil/cap-reply').map((m) => [(m.json as { id: number }).id, m.json]))
+  t.match(byId.get(1), { result: { ok: false, error: { code: 'WISP_FORBIDDEN', message: /not running on board evil/ } } })
+  t.match(byId.get(2), { result: { ok: false, error: { code: 'WISP_FORBIDDEN' } } })
+  t.same((await pending).result, null, 'nothing was written for slow-kv')
 })
