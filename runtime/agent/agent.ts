@@ -220,7 +220,7 @@ export class Agent {
         deadlineMs: Date.now() + receivedAt + run.budget_ms - clock.now(),
         onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) },
         // Each capability call is the gateway's to allow; it is given what is left of the run's budget.
-        onCap: async (call) => await this.caps.request(run.invocation, call, receivedAt + run.budget_ms - clock.now())
+        onCap: async (call, budgetMs) => await this.caps.request(run.invocation, call, Math.min(budgetMs, receivedAt + run.budget_ms - clock.now()))
       })
       finishedAt = clock.now()
       if (!outcome.ok) failure = outcome.error

@@ -30,14 +30,14 @@ export class CapClient {
     await this.d.transport.subscribe(this.d.topics.board(this.d.board, 'cap-reply'), (m) => { this.onReply(m) })
   }
 
-  /** Asks the gateway; resolves with its answer, or WISP_TIMEOUT after `budgetMs` (the agent's clock). */
+  /** Asks the gateway; resolves with its answer, or WISP_TIMEOUT after `budgetMs` (the run's time left, which the gateway is told). */
   async request (invocation: string, call: CapCall, budgetMs: number): Promise<CapResult> {
     if (!(budgetMs > 0)) return capError('WISP_TIMEOUT', 'no time left before the deadline')
     const id = this.next++
     return await new Promise<CapResult>((resolve) => {
       const timer = this.d.clock.setTimeout(() => { this.settle(id, capError('WISP_TIMEOUT', `${call.op}: the gateway did not answer before the deadline`)) }, budgetMs)
       this.pending.set(id, { resolve, timer })
-      this.d.transport.publish(this.d.topics.board(this.d.board, 'cap'), encode({ v: 1, id, invocation, call }), { qos: 1 })
+      this.d.transport.publish(this.d.topics.board(this.d.board, 'cap'), encode({ v: 1, id, invocation, budget_ms: Math.ceil(budgetMs), call }), { qos: 1 })
         .catch((err: Error) => { this.settle(id, capError('WISP_OVERLOADED', `${call.op}: cannot reach the gateway (${err.message})`)) })
     })
   }

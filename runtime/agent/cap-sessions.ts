@@ -4,7 +4,7 @@ import { MAX_MESSAGE_BYTES } from '../protocol/messages.js'
 interface Session {
   /** End of the invocation's budget, on performance.now()'s scale. */
   readonly deadline: number
-  readonly serve: ((call: CapCall) => Promise<CapResult>) | undefined
+  readonly serve: ((call: CapCall, budgetMs: number) => Promise<CapResult>) | undefined
   calls: number
   pending: number
 }
@@ -20,7 +20,7 @@ const reply = (r: CapResult): string => JSON.stringify(r.ok ? { ok: true, value:
 export class CapSessions {
   private readonly sessions = new Map<string, Session>()
 
-  open (invocation: string, deadline: number, serve: ((call: CapCall) => Promise<CapResult>) | undefined): void {
+  open (invocation: string, deadline: number, serve: ((call: CapCall, budgetMs: number) => Promise<CapResult>) | undefined): void {
     this.sessions.set(invocation, { deadline, serve, calls: 0, pending: 0 })
   }
 
@@ -51,7 +51,7 @@ export class CapSessions {
       const late = new Promise<CapResult>((resolve) => {
         timer = setTimeout(() => { resolve(capError('WISP_TIMEOUT', `${checked.call.op}: no answer before the invocation's deadline`)) }, left)
       })
-      const served = s.serve(checked.call).catch((err: unknown) => capError('WISP_FUNCTION_ERROR', `${checked.call.op} failed: ${(err as Error)?.message ?? String(err)}`))
+      const served = s.serve(checked.call, left).catch((err: unknown) => capError('WISP_FUNCTION_ERROR', `${checked.call.op} failed: ${(err as Error)?.message ?? String(err)}`))
       return await Promise.race([served, late])
     } finally {
       clearTimeout(timer)

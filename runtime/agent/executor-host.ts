@@ -20,10 +20,10 @@ const send = (m: FromHost): void => { if (process.connected) process.send?.(m, u
 const pendingCache = new Map<number, (v: Uint8Array | undefined) => void>()
 /** Capability calls sent to the parent, by seq, with the invocation (host id) that made them. */
 const pendingCaps = new Map<number, { id: number, resolve: (r: CapResult) => void }>()
-const askParent = async (id: number, call: CapCall): Promise<CapResult> => await new Promise<CapResult>((resolve) => {
+const askParent = async (id: number, call: CapCall, budgetMs: number): Promise<CapResult> => await new Promise<CapResult>((resolve) => {
   const seq = nextId++
   pendingCaps.set(seq, { id, resolve })
-  send({ t: 'cap', id, seq, call })
+  send({ t: 'cap', id, seq, call, budgetMs })
 })
 /** An invocation that ended no longer waits for its calls' answers. */
 const dropCaps = (id: number): void => {
@@ -87,7 +87,7 @@ const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): P
     code,
     onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs }) },
     onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) },
-    onCap: async (call) => await askParent(m.id, call)
+    onCap: async (call, budgetMs) => await askParent(m.id, call, budgetMs)
   })
   pushState()
   const outcome = await p

@@ -26,10 +26,11 @@ export interface ExecRequest {
   readonly onStopped?: () => void
   /**
    * Serves the handler's capability calls (context.publish, kv, invoke), already checked against
-   * the schema and the per-invocation limits; without it every call is refused. Need not bound
-   * itself in time: the runtime answers WISP_TIMEOUT at the invocation's deadline.
+   * the schema and the per-invocation limits; without it every call is refused. `budgetMs` is what
+   * is left of the run's time (a chained invoke gets no more). Need not bound itself in time: the
+   * runtime answers WISP_TIMEOUT at the invocation's deadline.
    */
-  readonly onCap?: (call: CapCall) => Promise<CapResult>
+  readonly onCap?: (call: CapCall, budgetMs: number) => Promise<CapResult>
 }
 
 export interface ExecOutcomeBase {

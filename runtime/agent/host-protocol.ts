@@ -36,7 +36,7 @@ export type FromHost =
   | { t: 'state', stats: Record<string, RuntimeStats>, memMb: number }
   | { t: 'cache-get', id: number, key: string }
   /** Invocation `id`'s handler made a capability call (checked by the host); answered by `cap-reply`. */
-  | { t: 'cap', id: number, seq: number, call: CapCall }
+  | { t: 'cap', id: number, seq: number, call: CapCall, budgetMs: number }
   | { t: 'cache-put', key: string, value: Uint8Array }
   | { t: 'cache-del', key: string }
   | { t: 'log', level: 'debug' | 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown> }

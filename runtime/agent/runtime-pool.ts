@@ -221,7 +221,7 @@ export class RuntimePool implements Executor {
         const serve = this.inflight.get(m.id)?.onCap
         const answer = (result: CapResult): void => { if (this.child === child) this.send({ t: 'cap-reply', seq: m.seq, result }) }
         if (serve === undefined) { answer(capError('WISP_FORBIDDEN', 'the invocation that made this call has ended')); break }
-        serve(m.call).then(answer, (err: unknown) => { answer(capError('WISP_FUNCTION_ERROR', `${m.call.op} failed: ${(err as Error)?.message ?? String(err)}`)) })
+        serve(m.call, m.budgetMs).then(answer, (err: unknown) => { answer(capError('WISP_FUNCTION_ERROR', `${m.call.op} failed: ${(err as Error)?.message ?? String(err)}`)) })
         break
       }
       case 'cache-put': this.cache.put(m.key, m.value).catch(() => {}); break

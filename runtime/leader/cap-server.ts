@@ -25,8 +25,8 @@ export interface CapServerDeps {
   }
 }
 
-/** What the gateway keeps per invocation making capability calls; gone with the invocation. */
-interface Session { calls: number, chain: Promise<void> }
+/** What the gateway keeps per invocation making capability calls (per attempt); gone with the invocation. */
+interface Session { attempt: number, calls: number, chain: Promise<void> }
 
 /**
  * The gateway's side of handlers' capabilities. A call is allowed only for an invocation the
@@ -77,16 +77,17 @@ export class CapServer {
     const checked = checkCapCall(req.call)
     if (!checked.ok) { answer({ ok: false, error: checked.error }); return }
     let s = this.sessions.get(inv)
-    if (s === undefined) { s = { calls: 0, chain: Promise.resolve() }; this.sessions.set(inv, s) }
+    if (s === undefined || s.attempt !== inv.attempt) { s = { attempt: inv.attempt, calls: 0, chain: s?.chain ?? Promise.resolve() }; this.sessions.set(inv, s) }
     if (s.calls >= CAP_LIMITS.callsPerInvocation) { answer(capError('WISP_CAP_LIMIT', `an invocation may make ${CAP_LIMITS.callsPerInvocation} capability calls`)); return }
     s.calls++
     const call = checked.call
-    const run = async (): Promise<void> => { answer(await this.serve(inv, call).catch((err: unknown) => { const e = asWispError(err); return capError(e.code, e.message) })) }
+    const deadline = Math.min(inv.deadline, this.d.clock.now() + req.budget_ms)
+    const run = async (): Promise<void> => { answer(await this.serve(inv, call, deadline).catch((err: unknown) => { const e = asWispError(err); return capError(e.code, e.message) })) }
     if (call.op === 'invoke') { void run(); return }
     s.chain = s.chain.then(run)
   }
 
-  private async serve (inv: Invocation, call: CapCall): Promise<CapResult> {
+  private async serve (inv: Invocation, call: CapCall, deadline: number): Promise<CapResult> {
     const fn = inv.fn
     const now = this.d.clock.now()
     switch (call.op) {
@@ -110,14 +111,15 @@ export class CapServer {
       case 'kv.list':
         return { ok: true, value: await this.d.kv.list(fn, call.prefix, now) }
       case 'invoke':
-        return await this.invoke(inv, call.fn, call.event, now)
+        return await this.invoke(inv, call.fn, call.event, deadline, now)
     }
   }
 
-  private async invoke (caller: Invocation, fn: string, eventJson: string, now: number): Promise<CapResult> {
+  /** Runs `fn` through the leader, with no more time than the caller has left (`deadline`). */
+  private async invoke (caller: Invocation, fn: string, eventJson: string, deadline: number, now: number): Promise<CapResult> {
     const depth = (caller.depth ?? 0) + 1
     if (depth > CAP_LIMITS.chainDepth) return capError('WISP_CAP_LIMIT', `invoke: chained invokes may go ${CAP_LIMITS.chainDepth} deep; ${caller.fn} is already at depth ${depth - 1}`)
-    if (caller.deadline <= now) return capError('WISP_TIMEOUT', 'invoke: no time left before the deadline')
+    if (deadline <= now) return capError('WISP_TIMEOUT', 'invoke: no time left before the deadline')
     let event: unknown
     try { event = parseEvent(Buffer.from(eventJson), this.d.leader.opts.maxEventBytes) } catch (err) {
       const e = asWispError(err, 'WISP_BAD_PAYLOAD')
@@ -125,7 +127,7 @@ export class CapServer {
     }
     const requestId = `c${randomBytes(9).toString('base64url')}`
     const done = new Promise<CapResult>((resolve) => { this.chained.set(requestId, resolve) })
-    this.d.leader.submit(fn, event, requestId, { deadline: caller.deadline, depth })
+    this.d.leader.submit(fn, event, requestId, { deadline, depth })
     return await done
   }
 

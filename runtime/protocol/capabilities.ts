@@ -68,6 +68,8 @@ export const CapRequestSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
   id: z.number().int().min(0),
   invocation: z.string().regex(REQ_RE),
+  /** What is left of the run's time on the board, ms: a chained invoke gets no more (nor more than the invocation's deadline). */
+  budget_ms: z.number().min(0).max(15 * 60_000),
   /** Checked apart (checkCapCall), so that a bad call is answered with why rather than dropped. */
   call: z.unknown()
 })

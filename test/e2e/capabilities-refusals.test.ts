@@ -1,5 +1,5 @@
 import t from 'tap'
-import { capRig } from '../helpers/cap-rig.js'
+import { capRig, until } from '../helpers/cap-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 
 // Real gateway, real board, real isolates: every refusal is made where it must be (the isolate
@@ -100,11 +100,27 @@ t.test('the gateway trusts no board: a call for an invocation not running on the
   const pending = rig.call('slow-kv', {})
   const runs = await spy.waitFor((r) => r.some((m) => m.topic === 'wisp/boards/cb1/run'), 10_000)
   const invocation = (runs.find((m) => m.topic === 'wisp/boards/cb1/run')?.json as { invocation: string }).invocation
-  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 1, invocation, call: { op: 'kv.put', key: 'secret', value: '"forged"' } }))
-  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 2, invocation: 'no-such-invocation', call: { op: 'kv.get', key: 'secret' } }))
+  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 1, invocation, budget_ms: 1000, call: { op: 'kv.put', key: 'secret', value: '"forged"' } }))
+  await spy.pub('wisp/boards/evil/cap', JSON.stringify({ v: 1, id: 2, invocation: 'no-such-invocation', budget_ms: 1000, call: { op: 'kv.get', key: 'secret' } }))
   const replies = await spy.waitFor((r) => r.filter((m) => m.topic === 'wisp/boards/evil/cap-reply').length >= 2, 10_000)
   const byId = new Map(replies.filter((m) => m.topic === 'wisp/boards/evil/cap-reply').map((m) => [(m.json as { id: number }).id, m.json]))
   t.match(byId.get(1), { result: { ok: false, error: { code: 'WISP_FORBIDDEN', message: /not running on board evil/ } } })
   t.match(byId.get(2), { result: { ok: false, error: { code: 'WISP_FORBIDDEN' } } })
   t.same((await pending).result, null, 'nothing was written for slow-kv')
+})
+
+t.test('a call that cannot be answered in time ends at the caller\'s deadline, and so does its callee', async (t) => {
+  await rig.deploy('sleeper', 'export async function handler () { await new Promise((r) => setTimeout(r, 5000)); return "late" }', { timeout_ms: 10_000 })
+  await rig.deploy('impatient', catching("return await c.invoke('sleeper', {})"), { timeout_ms: 600 })
+  const callee: Array<{ code?: string, at: number }> = []
+  const off = rig.gw().leader.onCompletion((c) => { if (c.fn === 'sleeper') callee.push({ code: c.reply.ok ? undefined : c.reply.error.code, at: Date.now() }) })
+  t.teardown(off)
+  const t0 = Date.now()
+  const r = await rig.call('impatient', {})
+  t.match(r, { ok: false, error: { code: 'WISP_TIMEOUT' } })
+  t.ok(Date.now() - t0 < 3000, `answered in ${Date.now() - t0} ms, not after the callee's 5 s`)
+  await until('the callee ended', () => callee.length > 0, 5000)
+  t.equal(callee[0]?.code, 'WISP_TIMEOUT', 'the callee had only the caller\'s deadline')
+  t.ok((callee[0]?.at ?? Infinity) - t0 < 3500, `the callee ended ${(callee[0]?.at ?? 0) - t0} ms after the call`)
+  t.same((await rig.call('caller', { n: 1 })).result, { value: 2 }, 'the board serves on')
 })
