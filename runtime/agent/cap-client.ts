@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { capError, parseCapReply, type CapCall, type CapResult } from '../protocol/capabilities.js'
-import { encode } from '../protocol/messages.js'
+import { MAX_MESSAGE_BYTES, encode } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock, TimerHandle } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
@@ -34,10 +34,13 @@ export class CapClient {
   async request (invocation: string, call: CapCall, budgetMs: number): Promise<CapResult> {
     if (!(budgetMs > 0)) return capError('WISP_TIMEOUT', 'no time left before the deadline')
     const id = this.next++
+    // Past its limit the broker would refuse the PUBLISH and close the board's connection.
+    const payload = encode({ v: 1, id, invocation, budget_ms: Math.ceil(budgetMs), call })
+    if (payload.length > MAX_MESSAGE_BYTES.cap) return capError('WISP_PAYLOAD_TOO_LARGE', `${call.op}: the request is ${payload.length} bytes as JSON; the limit is ${MAX_MESSAGE_BYTES.cap}`)
     return await new Promise<CapResult>((resolve) => {
       const timer = this.d.clock.setTimeout(() => { this.settle(id, capError('WISP_TIMEOUT', `${call.op}: the gateway did not answer before the deadline`)) }, budgetMs)
       this.pending.set(id, { resolve, timer })
-      this.d.transport.publish(this.d.topics.board(this.d.board, 'cap'), encode({ v: 1, id, invocation, budget_ms: Math.ceil(budgetMs), call }), { qos: 1 })
+      this.d.transport.publish(this.d.topics.board(this.d.board, 'cap'), payload, { qos: 1 })
         .catch((err: Error) => { this.settle(id, capError('WISP_OVERLOADED', `${call.op}: cannot reach the gateway (${err.message})`)) })
     })
   }

@@ -90,8 +90,7 @@ const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): P
     onCap: async (call, budgetMs) => await askParent(m.id, call, budgetMs)
   })
   pushState()
-  const outcome = await p
-  dropCaps(m.id)
+  const outcome = await p.finally(() => { dropCaps(m.id) })
   send({ t: 'done', id: m.id, outcome: wire(outcome, pool) })
   if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
     timedOut = true

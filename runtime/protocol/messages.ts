@@ -32,8 +32,11 @@ export const MAX_MESSAGE_BYTES = Object.freeze({
   run: MAX_EVENT_BYTES_CEILING + 64 * 1024,
   done: MAX_EVENT_BYTES_CEILING + 192 * 1024,
   reply: MAX_EVENT_BYTES_CEILING + 16 * 1024,
-  /** A capability request: at most an invoke's event (DEFAULT_MAX_EVENT_BYTES) and its envelope. */
-  cap: DEFAULT_MAX_EVENT_BYTES + 16 * 1024,
+  /**
+   * A capability request: an invoke's event (≤ DEFAULT_MAX_EVENT_BYTES of JSON text) inside a JSON
+   * string, where escaping can make it up to 6 times longer; the agent refuses to send more.
+   */
+  cap: MAX_EVENT_BYTES_CEILING + 64 * 1024,
   /** Its reply: at most a chained invoke's result. */
   'cap-reply': MAX_EVENT_BYTES_CEILING + 16 * 1024
 })

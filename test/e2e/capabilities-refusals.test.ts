@@ -124,3 +124,13 @@ t.test('a call that cannot be answered in time ends at the caller\'s deadline, a
   t.ok((callee[0]?.at ?? Infinity) - t0 < 3500, `the callee ended ${(callee[0]?.at ?? 0) - t0} ms after the call`)
   t.same((await rig.call('caller', { n: 1 })).result, { value: 2 }, 'the board serves on')
 })
+
+t.test('a payload that JSON escaping makes 6 times longer still goes through, and the board stays connected', async (t) => {
+  // 60,000 control characters are 60,000 bytes of payload but 360,000 in the request's JSON.
+  await rig.client.sub('actuators/raw')
+  await rig.deploy('escapes', catching("await c.publish('actuators/raw', '\\u0001'.repeat(60000)); return 'sent'"), { publishes: ['actuators/#'] })
+  t.same((await rig.call('escapes', {})).result, { value: 'sent' })
+  const got = await rig.client.waitFor((r) => r.some((m) => m.topic === 'actuators/raw'), 10_000)
+  t.equal(got.find((m) => m.topic === 'actuators/raw')?.payload.length, 60000)
+  t.same((await rig.call('caller', { n: 2 })).result, { value: 4 }, 'the board still reaches the gateway')
+})
