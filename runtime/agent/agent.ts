@@ -20,6 +20,7 @@ import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 import { SeenRuns } from './seen-runs.js'
 import { CapClient } from './cap-client.js'
+import { CAP_LIMITS, capError } from '../protocol/capabilities.js'
 
 export { newIncarnation } from '../protocol/incarnation.js'
 
@@ -201,6 +202,7 @@ export class Agent {
     let permit: RunPermit | null = null
     let outcome: ExecOutcome | null = null
     let failure: WispError | null = null
+    let capCalls = 0
     try {
       if (this.status !== 'online') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
       this.queue.admit(run.fn)
@@ -220,7 +222,10 @@ export class Agent {
         deadlineMs: Date.now() + receivedAt + run.budget_ms - clock.now(),
         onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) },
         // Each capability call is the gateway's to allow; it is given what is left of the run's budget.
-        onCap: async (call, budgetMs) => await this.caps.request(run.invocation, call, Math.min(budgetMs, receivedAt + run.budget_ms - clock.now()))
+        // The isolate host counts calls too, but it runs untrusted code: the agent does not rely on it.
+        onCap: async (call, budgetMs) => ++capCalls > CAP_LIMITS.callsPerInvocation
+          ? capError('WISP_CAP_LIMIT', `an invocation may make ${CAP_LIMITS.callsPerInvocation} capability calls`)
+          : await this.caps.request(run.invocation, call, Math.min(budgetMs, receivedAt + run.budget_ms - clock.now()))
       })
       finishedAt = clock.now()
       if (!outcome.ok) failure = outcome.error

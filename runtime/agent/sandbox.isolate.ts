@@ -11,7 +11,7 @@
  */
 
 interface HostSleep { apply: (self: undefined, args: [number], opts: { result: { promise: true } }) => Promise<boolean> }
-/** The host's capability entry: (invocation id, call as JSON) → reply as JSON (see capabilities in isolate-runtime.ts). */
+/** The host's capability entry: (invocation id, call as JSON) → reply as JSON (see cap-sessions.ts). */
 interface HostCap { apply: (self: undefined, args: [string, string], opts: { result: { promise: true } }) => Promise<string> }
 interface Meta {
   readonly requestId: string

@@ -28,6 +28,8 @@ t.test('sensor → handler → context.publish seen by a subscriber; the KV coun
 
   await sensor.pub('sensors/kitchen/temp', JSON.stringify({ c: 30 }))
   await fanSide.waitFor((r) => r.length >= 1, 15_000)
+  // KV has no transactions: two runs at once would both read the same count. One at a time here.
+  await until('first run finished', () => rig.gw().leader.inflightCount() === 0, 10_000)
   await sensor.pub('sensors/kitchen/temp', JSON.stringify({ c: 20 }))
   await fanSide.waitFor((r) => r.length >= 2, 15_000)
   t.same(fanSide.received.map((r) => [r.topic, r.json]), [
