@@ -11,6 +11,8 @@ import { NAME_RE, REQ_RE } from './topics.js'
 export const adminRequestTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}`
 export const adminReplyTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}/reply`
 export const adminFilter = (prefix: string): string => `${prefix}/admin/+/+`
+/** Each handler log line the gateway keeps is also published here (QoS 0, not retained) for `wisp logs --follow`. */
+export const logsTopic = (prefix: string, fn: string): string => `${prefix}/logs/${fn}`
 
 /** The largest admin request (a deploy carries a manifest of at most 4 KiB). */
 export const MAX_ADMIN_REQUEST_BYTES = 16 * 1024
