@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { logsTopic, type LogLine } from '../../protocol/admin.js'
+import type { LogLine } from '../../protocol/admin.js'
 import { fail } from '../errors.js'
 import { parseDuration } from '../duration.js'
 import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.js'
@@ -16,6 +16,7 @@ export const registerLogs = (program: Command): void => {
     .action(async (fn: string, o: AdminFlags & { follow?: boolean, since?: string }) => {
       try {
         const since = o.since === undefined ? 0 : Date.now() - parseDuration('--since', o.since)
+        const { logsTopic } = await import('../../protocol/admin.js')
         await withGateway(o, async (ask, t) => {
           let last = 0
           const pending: LogLine[] = []
