@@ -52,7 +52,17 @@ export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transpor
       })
     } finally { await t.unsubscribe(replyTopic).catch(() => {}) }
   }
-  try { return await body(ask, t, ackTimeoutMs) } finally { await t.close() }
+  // A broker that refuses a PUBLISH (no admin account) closes the connection, and what was in flight never settles.
+  let closing = false
+  let gone = false
+  const closed = new Promise<never>((_resolve, reject) => {
+    t.onClose(() => { gone = true; if (!closing) reject(new WispError('WISP_UNAUTHORIZED', `the broker at ${o.broker} closed the connection: it refused the request (this needs an admin account)`)) })
+  })
+  closed.catch(() => {})
+  try { return await Promise.race([body(ask, t, ackTimeoutMs), closed]) } finally {
+    closing = true
+    if (!gone) await t.close() // ending a connection the broker closed would never settle
+  }
 }
 
 /** Lays out rows as aligned columns. */
