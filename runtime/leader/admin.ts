@@ -52,8 +52,10 @@ export class AdminService {
     this.stats.record(c)
     const at = this.d.clock.now()
     const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
-    const texts = (c.logs ?? []).slice(0, MAX_DONE_LOG_LINES).map(cut)
-    if ((c.logs?.length ?? 0) > MAX_DONE_LOG_LINES) texts.push(`[wisp] ${(c.logs?.length ?? 0) - MAX_DONE_LOG_LINES} more log lines dropped`)
+    // The board sends at most MAX_DONE_LOG_LINES and a line saying how many it left out; a board that sends more is cut here.
+    const all = c.logs ?? []
+    const texts = all.slice(0, MAX_DONE_LOG_LINES + 1).map(cut)
+    if (all.length > MAX_DONE_LOG_LINES + 1) texts.push(`[wisp] ${all.length - MAX_DONE_LOG_LINES - 1} more log lines dropped`)
     const lines: Array<Omit<LogLine, 'seq'>> = texts.map((text) => ({ at, level: 'log', board: c.board, request_id: c.requestId, text }))
     if (!c.reply.ok) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${c.reply.error.code}: ${c.reply.error.message}`) })
     if (lines.length > 0 && this.d.registry.history(c.fn) !== undefined) {
