@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import type { Command } from 'commander'
 import { WispError } from '../../shared/errors.js'
 import { fail, intOption } from '../errors.js'
@@ -8,9 +8,11 @@ import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.
 
 interface DeployFlags extends TriggerFlags, AdminFlags { memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string }
 
+const isDirectory = (p: string): boolean => { try { return statSync(p).isDirectory() } catch { return false } }
+
 export const registerDeploy = (program: Command): void => {
   addAdminOptions(program.command('deploy <fn> <file>')
-    .description('deploy a function (an ES module exporting `handler`) to the cluster as a new version, and wait for the gateway to accept it (needs an admin account when the broker has accounts)'))
+    .description('deploy a function (an ES module exporting `handler`, or a folder: its package.json main or index.js bundled with the npm packages it imports) to the cluster as a new version, and wait for the gateway to accept it (needs an admin account when the broker has accounts)'))
     .option('--memory-mb <mb>', 'memory limit per runtime', intOption('--memory-mb'))
     .option('--timeout-ms <ms>', 'timeout per invocation', intOption('--timeout-ms'))
     .option('--concurrency <n>', 'invocations co-executing in one runtime', intOption('--concurrency'))
@@ -31,7 +33,12 @@ export const registerDeploy = (program: Command): void => {
           throw new WispError('WISP_BAD_CONFIG', '--isolation must be "shared" or "context"')
         }
         let code: string
-        try { code = readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read ${file}: ${(err as Error).message}`) }
+        if (isDirectory(file)) {
+          const { bundleDir } = await import('../bundle.js')
+          code = await bundleDir(fn, file)
+        } else {
+          try { code = readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read ${file}: ${(err as Error).message}`) }
+        }
         const manifest = buildManifest(fn, code, {
           memory_mb: o.memoryMb, timeout_ms: o.timeoutMs, concurrency: o.concurrency, isolation: o.isolation as 'shared' | 'context' | undefined, triggers: triggerOptions(o)
         })
