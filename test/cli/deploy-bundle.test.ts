@@ -43,11 +43,11 @@ t.test('a Node built-in import is WISP_BAD_CODE naming the import and the file; 
 t.test('top-level await is a clear WISP_BAD_CODE, in a folder or a file', async (t) => {
   const r = await wisp(['deploy', 'tla', join(FIXTURES, 'tla'), ...broker])
   t.equal(r.code, 1)
-  t.match(r.err, /WISP_BAD_CODE: tla: top-level await is not supported in a function module .*init/)
+  t.match(r.err, /WISP_BAD_CODE: tla: Top-level await is not supported in a function module .*init/)
   const f = join(dir, 'tla.js')
   writeFileSync(f, 'const x = await 1\nexport async function handler () { return x }\n')
   const r2 = await wisp(['deploy', 'tla', f, ...broker])
-  t.match(r2.err, /WISP_BAD_CODE: tla: top-level await is not supported/)
+  t.match(r2.err, /WISP_BAD_CODE: tla: Top-level await is not supported/)
 })
 
 t.test('a folder without an entry module, or an unresolvable import, says so', async (t) => {
