@@ -4,7 +4,8 @@ import type { Completion } from './leader.js'
 /** Latencies kept per function for the percentiles (the newest ones). */
 export const LATENCY_WINDOW = 1000
 
-interface Acc { invocations: number, errors: number, energyMj: number, metered: number, totals: number[] }
+/** `totals` is a ring of the newest LATENCY_WINDOW latencies; `next` is where the next one goes. */
+interface Acc { invocations: number, errors: number, energyMj: number, metered: number, totals: number[], next: number }
 
 const percentile = (sorted: readonly number[], q: number): number | null =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number
@@ -15,12 +16,12 @@ export class FnStats {
 
   record (c: Completion): void {
     let a = this.byFn.get(c.fn)
-    if (a === undefined) { a = { invocations: 0, errors: 0, energyMj: 0, metered: 0, totals: [] }; this.byFn.set(c.fn, a) }
+    if (a === undefined) { a = { invocations: 0, errors: 0, energyMj: 0, metered: 0, totals: [], next: 0 }; this.byFn.set(c.fn, a) }
     a.invocations++
     if (!c.reply.ok) a.errors++
     if (c.reply.receipt !== undefined) { a.energyMj += c.reply.receipt.energy_mj; a.metered++ }
-    a.totals.push(c.totalMs)
-    if (a.totals.length > LATENCY_WINDOW) a.totals.splice(0, a.totals.length - LATENCY_WINDOW)
+    if (a.totals.length < LATENCY_WINDOW) a.totals.push(c.totalMs); else a.totals[a.next] = c.totalMs
+    a.next = (a.next + 1) % LATENCY_WINDOW
   }
 
   forget (fn: string): void { this.byFn.delete(fn) }

@@ -112,10 +112,10 @@ export class Registry {
     return this.install(target.manifest, makeCurrent(h as History, target.version), false)
   }
 
-  /** Marks `fn` as being removed: from now on get() says it is not deployed. */
+  /** Marks `fn` as being removed: from now on get() says it is not deployed (listeners hear of it). */
   drain (fn: string): boolean {
     if (!this.manifests.has(fn)) return false
-    this.draining.add(fn)
+    if (!this.draining.has(fn)) { this.draining.add(fn); this.changed(fn) } // triggers stop firing it
     return true
   }
 
