@@ -65,6 +65,12 @@ export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transpor
   }
 }
 
+/** A function name as the contract allows it (checked before any connection). */
+export const checkName = (fn: string): string => {
+  if (!/^[a-z0-9-]{1,64}$/.test(fn)) throw new WispError('WISP_BAD_CONFIG', `function name "${fn.slice(0, 80)}" must be 1-64 of [a-z0-9-]`)
+  return fn
+}
+
 /** Lays out rows as aligned columns. */
 export const table = (rows: ReadonlyArray<readonly string[]>): string => {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? []

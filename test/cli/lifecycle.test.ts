@@ -27,7 +27,16 @@ t.test('deploy against a bare broker (no gateway) fails with WISP_NO_GATEWAY', a
   t.ok(Date.now() - started < 15_000, 'after the timeout, not forever')
   const ls = await wisp(['ls', '--broker', broker.url, '--ack-timeout', '500ms'])
   t.equal(ls.code, 1)
-  t.match(ls.err, /WISP_NO_GATEWAY/)
+  t.match(ls.err, /WISP_NO_GATEWAY/)})
+
+t.test('bad input is refused before any connection', async (t) => {
+  const none = ['--broker', 'mqtt://127.0.0.1:1']
+  const name = await wisp(['rollback', 'Bad_Name', ...none])
+  t.equal(name.code, 2)
+  t.match(name.err, /WISP_BAD_CONFIG: function name "Bad_Name" must be 1-64 of \[a-z0-9-\]/)
+  const ack = await wisp(['ls', '--ack-timeout', 'soon', ...none])
+  t.equal(ack.code, 2)
+  t.match(ack.err, /WISP_BAD_CONFIG: --ack-timeout must be a number and a unit/)
 })
 
 t.test('a function\'s lifecycle through the CLI against a real gateway and board', async (t) => {

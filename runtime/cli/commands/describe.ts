@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { FunctionListing, Version } from '../../protocol/admin.js'
 import { fail } from '../errors.js'
-import { addAdminOptions, table, withGateway, type AdminFlags } from '../admin-request.js'
+import { addAdminOptions, checkName, table, withGateway, type AdminFlags } from '../admin-request.js'
 import { formatStats, formatTriggers } from './ls.js'
 
 type Described = FunctionListing & { current: number, versions: Array<Omit<Version, 'manifest'>> }
@@ -12,6 +12,7 @@ export const registerDescribe = (program: Command): void => {
     .option('--json', 'print JSON'))
     .action(async (fn: string, o: AdminFlags & { json?: boolean }) => {
       try {
+        checkName(fn)
         const d = await withGateway(o, async (ask) => await ask({ op: 'describe', fn })) as Described
         if (o.json === true) { process.stdout.write(JSON.stringify(d, null, 2) + '\n'); return }
         process.stdout.write(`${d.name}: version ${d.current}, ${d.size} bytes, ${d.memory_mb} MB, timeout ${d.timeout_ms} ms, concurrency ${d.concurrency}, ${d.isolation}\n`)

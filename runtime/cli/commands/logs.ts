@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import type { LogLine } from '../../protocol/admin.js'
 import { fail } from '../errors.js'
 import { parseDuration } from '../duration.js'
-import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.js'
+import { addAdminOptions, checkName, withGateway, type AdminFlags } from '../admin-request.js'
 
 const print = (l: LogLine): void => {
   process.stdout.write(`${new Date(l.at).toISOString()} ${l.board ?? '-'} ${l.request_id} ${l.level === 'error' ? 'ERROR ' : ''}${l.text}\n`)
@@ -15,6 +15,7 @@ export const registerLogs = (program: Command): void => {
     .option('--since <duration>', 'only lines of the last <duration> (e.g. 10m)'))
     .action(async (fn: string, o: AdminFlags & { follow?: boolean, since?: string }) => {
       try {
+        checkName(fn)
         const since = o.since === undefined ? 0 : Date.now() - parseDuration('--since', o.since)
         const { logsTopic } = await import('../../protocol/admin.js')
         await withGateway(o, async (ask, t) => {
