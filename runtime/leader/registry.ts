@@ -30,6 +30,10 @@ export interface RegistryOptions {
  * code before its manifest, so other code is held in memory for a grace period; if no manifest
  * claims it by then, or once no manifest references a stored blob any longer, the blob is
  * deleted and its retained message cleared. Events are handled one at a time, in order.
+ *
+ * Each function also has a bounded version history (runtime/leader/versions.ts): a deploy
+ * through the gateway (`deploy`, with who) or a changed manifest published directly is a new
+ * version; `rollback` makes a kept one current; code of every kept version stays stored.
  */
 export class Registry {
   private readonly manifests = new Map<string, Manifest>()
@@ -164,6 +168,7 @@ export class Registry {
   private publishManifest (fn: string, text: string): void {
     const list = this.echoes.get(fn) ?? []
     list.push(text)
+    if (list.length > 16) list.shift() // an echo the broker never delivered is not waited for forever
     this.echoes.set(fn, list)
     this.enqueue(async () => await this.t.publish(this.topics.fn(fn), Buffer.from(text), { retain: true, qos: 1 }))
   }
