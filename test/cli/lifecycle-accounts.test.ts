@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster } from '../../runtime/cluster/embedded-cluster.js'
@@ -44,6 +44,10 @@ t.test('with broker accounts: admins deploy (recorded as who), clients and board
     t.not(r.code, 0, `wisp ${args[0] ?? ''} is refused for a client account`)
     t.match(r.err, /WISP_UNAUTHORIZED/, `wisp ${args[0] ?? ''} says why`)
   }
+  const board = JSON.parse(readFileSync(join(dir, '.wisp', 'boards', 'b1', 'board.json'), 'utf8')) as { password: string }
+  const asBoard = await wisp(['rollback', 'f', '--broker', url, '--username', 'b1', '--password', board.password, '--ack-timeout', '2s'])
+  t.not(asBoard.code, 0, 'a board account is refused too')
+  t.match(asBoard.err, /WISP_UNAUTHORIZED/)
   t.ok(cluster.gateway.registry.get('f') !== undefined, 'f is still deployed')
   t.equal(cluster.gateway.registry.history('f')?.versions.length, 1, 'and still at one version')
 })
