@@ -1,6 +1,6 @@
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
 import {
-  encode, errorReply,
+  encode, MAX_DONE_LOG_CHARS, MAX_DONE_LOG_LINES, errorReply,
   type BoardState, type ControlMessage, type Manifest, type Receipt, type Reply, type RunMessage
 } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
@@ -240,7 +240,7 @@ export class Agent {
     const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
     const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
-    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply), { qos: 1 })
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply, outcome?.logs ?? []), { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
   }
@@ -261,9 +261,10 @@ export class Agent {
    * A result nested deeper than the leader accepts (or too deep for JSON.stringify's stack)
    * becomes an error reply, never a lost reply or a crash.
    */
-  private encodeDone (run: RunMessage, reply: Reply): Buffer {
+  private encodeDone (run: RunMessage, reply: Reply, logLines: readonly string[]): Buffer {
     const state = this.stateForDone()
-    const done = (r: Reply): Buffer => encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: r, state })
+    const logs = streamedLogs(logLines)
+    const done = (r: Reply): Buffer => encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: r, state, ...(logs.length === 0 ? {} : { logs }) })
     let problem: string
     try {
       const out = done(reply)
@@ -349,3 +350,11 @@ export class Agent {
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000
+
+/** The log lines a done carries to the gateway: at most MAX_DONE_LOG_LINES of MAX_DONE_LOG_CHARS, and a line saying how many were left out. */
+export const streamedLogs = (lines: readonly string[]): string[] => {
+  const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
+  const out = lines.slice(0, MAX_DONE_LOG_LINES).map(cut)
+  if (lines.length > MAX_DONE_LOG_LINES) out.push(`[wisp] ${lines.length - MAX_DONE_LOG_LINES} more log lines not sent`)
+  return out
+}

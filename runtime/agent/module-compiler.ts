@@ -44,6 +44,9 @@ export const toScript = async (name: string, code: string): Promise<string> => {
   } catch (err) {
     const first = (err as { errors?: Message[] }).errors?.[0]
     const where = first?.location == null ? '' : ` (line ${first.location.line}, column ${first.location.column})`
+    if (/top-level await/i.test(first?.text ?? '')) {
+      throw new WispError('WISP_BAD_CODE', `${name}: Top-level await is not supported in a function module${where}; await in \`export async function init ()\` (run once per runtime, its result is context.shared) or in the handler`)
+    }
     throw new WispError('WISP_BAD_CODE', `${name}: ${first?.text ?? (err as Error).message}${where}`)
   }
   return '(function () {\n' +

@@ -8,6 +8,11 @@ import { registerStart } from './commands/start.js'
 import { registerFlash } from './commands/flash.js'
 import { registerSimulate } from './commands/simulate.js'
 import { registerUsers } from './commands/users.js'
+import { registerRollback } from './commands/rollback.js'
+import { registerDescribe } from './commands/describe.js'
+import { registerLs } from './commands/ls.js'
+import { registerRm } from './commands/rm.js'
+import { registerLogs } from './commands/logs.js'
 
 // Run by bin/wisp.js in a child process (for Node flags): leave with it, at once, if it dies
 // (e.g. kill -9 of the pid a user or a supervisor sees), never lingering as an orphan that
@@ -26,6 +31,11 @@ registerGateway(program)
 registerBoard(program)
 registerDeploy(program)
 registerInvoke(program)
+registerLs(program)
+registerDescribe(program)
+registerRollback(program)
+registerRm(program)
+registerLogs(program)
 registerBoards(program)
 registerFlash(program)
 registerSimulate(program)

@@ -17,6 +17,7 @@ import { PowerController } from '../leader/power-controller.js'
 import { PowerGate, type GpioPin } from '../../node-firmware-bridge/index.js'
 import { Registry } from '../leader/registry.js'
 import { TriggerRunner } from '../leader/triggers.js'
+import { AdminService } from '../leader/admin.js'
 import { ClusterStatus } from '../status/cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from '../leader/broker-auth.js'
@@ -81,6 +82,8 @@ export interface Gateway {
   readonly leader: Leader
   readonly registry: Registry
   readonly triggers: TriggerRunner
+  /** Admin requests (deploy acknowledgement, rollback, describe, ls, rm, logs). */
+  readonly admin: AdminService
   readonly power: PowerController
   readonly broker: EmbeddedBroker | null
   /** The cluster page, when served. */
@@ -180,6 +183,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   await triggers.start()
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
+  const admin = new AdminService({ transport, topics, registry, leader, clock, log: o.log })
+  await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
   const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
@@ -188,7 +193,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await caps.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -200,13 +205,13 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
     } catch (err) {
       await invoker.stop(); await status.close(); loop.stop(); power.close()
-      await caps.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
     }
   }
   return {
     url: broker?.url ?? (o.brokerUrl as string),
-    transport, topics, leader, registry, triggers, broker, statusUrl, power, openMode,
+    transport, topics, leader, registry, triggers, admin, broker, statusUrl, power, openMode,
     invokeUrl: invokeServer?.url ?? null,
     close: async () => {
       loop.stop()
@@ -215,6 +220,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       if (invokeServer !== null) await invoker.stop()
       await status.close()
       await caps.stop()
+      await admin.stop()
       await triggers.stop()
       await leader.stop()
       await transport.close()

@@ -10,12 +10,13 @@ import type { Role } from '../shared/roles.js'
  * - client `<u>`: publish only `<p>/invoke/<fn>` and `<p>/invoke/<fn>/<u>/<req>`, never retained;
  *   read only under `<p>/result/<u>/`.
  * The username of a board is its board id; the `<client>` of a client's invokes is its username.
- * Topics outside the prefix (trigger topics such as `sensors/+/temp`) and the dead letters
+ * Admin requests (`<p>/admin/<client>/<req>`) are for admins, each under its own username (the
+ * gateway records it as who deployed). Topics outside the prefix (trigger topics such as `sensors/+/temp`) and the dead letters
  * (`<p>/dead/<fn>`) are for admins; the leader itself hears trigger topics in-process (embedded
  * broker) or as an admin (external broker).
  */
 export const mayPublish = (p: string, u: string, role: Role, topic: string, retain: boolean): boolean => {
-  if (role === 'admin') return true
+  if (role === 'admin') return !topic.startsWith(`${p}/admin/`) || topic.split('/')[2] === u
   if (role === 'board') return topic === `${p}/boards/${u}/state` || (!retain && (topic === `${p}/boards/${u}/done` || topic === `${p}/boards/${u}/cap`))
   if (retain) return false
   const parts = topic.split('/')

@@ -63,6 +63,8 @@ export interface Completion {
   readonly board: string | null
   readonly reply: Reply
   readonly totalMs: number
+  /** The handler's log lines, as the board sent them (bounded there). */
+  readonly logs?: readonly string[]
 }
 
 export interface LeaderDeps {
@@ -150,6 +152,8 @@ export class Leader {
     const inv = this.inflight.get(id)
     return inv !== undefined && inv.board === board ? inv : undefined
   }
+  /** Invocations of `fn` in flight (accepted, not yet answered). */
+  inflightOf (fn: string): number { return this.inflight.byFn.get(fn) ?? 0 }
   onCompletion (l: (c: Completion) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l) }
 
   /** A timer callback that throws would be an uncaught exception: the whole gateway process. */
@@ -274,7 +278,7 @@ export class Leader {
     if (out.kind === 'ignore') { this.d.log.debug('done ignored', { topic: m.topic, why: out.why }); return }
     if (out.inv !== null) {
       this.release(out.inv)
-      this.finish(out.inv, out.reply)
+      this.finish(out.inv, out.reply, out.logs)
     } else if (out.why !== undefined && out.why !== 'late or repeated') this.d.log.warn('done ignored', { topic: m.topic, why: out.why })
     if (out.state !== undefined) this.applyState(out.state)
   }
@@ -333,7 +337,7 @@ export class Leader {
     inv.board = null
   }
 
-  private finish (inv: Invocation, reply: Reply): void {
+  private finish (inv: Invocation, reply: Reply, logs?: readonly string[]): void {
     this.inflight.delete(inv.invocation)
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
@@ -344,7 +348,7 @@ export class Leader {
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
-    this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs })
+    this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })
     // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
     const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
     void sent.then(() => this.d.store?.answered(inv.invocation))

@@ -6,7 +6,7 @@ import type { Invocation } from './inflight.js'
 export type DoneOutcome =
   | { kind: 'ignore', why: string }
   /** `inv` is null when the done is valid but late, repeated or not this board's to give. */
-  | { kind: 'done', inv: Invocation | null, reply: Reply, state: BoardState | OfflineState | undefined, why?: string }
+  | { kind: 'done', inv: Invocation | null, reply: Reply, state: BoardState | OfflineState | undefined, why?: string, logs?: readonly string[] }
 
 /**
  * Turns one message on `<prefix>/boards/<id>/done` into the invocation it completes. A done
@@ -37,5 +37,5 @@ export const readDone = (msg: InboundMessage, topics: Topics, inflight: (id: str
   if (done.attempt > inv.attempt) return { kind: 'done', inv: null, reply: done.reply, state, why: `attempt ${done.attempt} was never sent (current ${inv.attempt})` }
   const sent = done.attempt === inv.attempt ? inv.board === board : inv.sentTo.includes(board)
   if (!sent) return { kind: 'done', inv: null, reply: done.reply, state, why: `${inv.invocation} attempt ${done.attempt} was not sent to ${board}` }
-  return { kind: 'done', inv, reply: done.reply, state }
+  return { kind: 'done', inv, reply: done.reply, state, ...(done.logs === undefined ? {} : { logs: done.logs }) }
 }

@@ -5,6 +5,9 @@ import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
+import { WispError } from '../shared/errors.js'
+import type { History } from '../protocol/admin.js'
+import { addVersion, historyReferences, makeCurrent, rollbackTarget } from './versions.js'
 
 /** How long code no manifest references yet is held in memory, waiting for its manifest. */
 export const CODE_GRACE_MS = 60_000
@@ -27,9 +30,19 @@ export interface RegistryOptions {
  * code before its manifest, so other code is held in memory for a grace period; if no manifest
  * claims it by then, or once no manifest references a stored blob any longer, the blob is
  * deleted and its retained message cleared. Events are handled one at a time, in order.
+ *
+ * Each function also has a bounded version history (runtime/leader/versions.ts): a deploy
+ * through the gateway (`deploy`, with who) or a changed manifest published directly is a new
+ * version; `rollback` makes a kept one current; code of every kept version stays stored.
  */
 export class Registry {
   private readonly manifests = new Map<string, Manifest>()
+  /** Each function's bounded version history (`ver:<fn>` in the store). */
+  private readonly histories = new Map<string, History>()
+  /** Functions being removed: no new invocations (get() says not deployed), in-flight ones finish. */
+  private readonly draining = new Set<string>()
+  /** Manifest payloads this registry published itself, by function: their echo is not a new deploy. */
+  private readonly echoes = new Map<string, string[]>()
   private readonly changeListeners = new Set<(fn: string) => void>()
   /** Size in bytes of each blob in the store (the store's `code:` keys, kept in memory). */
   private readonly stored = new Map<string, number>()
@@ -54,6 +67,15 @@ export class Registry {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
     }
+    for await (const [key, value] of this.db.iterator({ gte: 'ver:', lt: 'ver;' })) {
+      try { this.histories.set(key.slice(4), JSON.parse(value) as History) } catch { await this.db.del(key) }
+    }
+    for (const [fn, m] of this.manifests) {
+      if (this.histories.has(fn)) continue
+      const h = addVersion(undefined, fn, m, this.clock.now(), null)
+      this.histories.set(fn, h)
+      await this.db.put(`ver:${fn}`, JSON.stringify(h))
+    }
     for await (const [key, value] of this.db.iterator({ gte: 'code:', lt: 'code;' })) {
       const sha = key.slice(5)
       if (this.referenced(sha)) this.stored.set(sha, Buffer.byteLength(value, 'utf8')); else await this.db.del(key)
@@ -68,8 +90,102 @@ export class Registry {
     await this.t.subscribe(`${this.topics.prefix}/code/+`, (msg) => { this.onCode(msg.topic, msg.payload) })
   }
 
-  get (fn: string): Manifest | undefined { return this.manifests.get(fn) }
+  /** The current manifest of `fn`; undefined when none, or while it is being removed. */
+  get (fn: string): Manifest | undefined { return this.draining.has(fn) ? undefined : this.manifests.get(fn) }
   list (): Manifest[] { return [...this.manifests.values()] }
+  history (fn: string): History | undefined { return this.histories.get(fn) }
+  isDraining (fn: string): boolean { return this.draining.has(fn) }
+
+  /**
+   * A deploy the gateway acknowledges: a new version (made current, `by` = the deployer's
+   * username), stored, and its manifest published retained for the boards.
+   */
+  deploy (m: Manifest, by: string | null): History {
+    if (this.draining.has(m.name)) throw new WispError('WISP_BAD_CONFIG', `function ${m.name} is being removed; deploy it again once \`wisp rm\` has finished`)
+    const size = this.stored.get(m.sha256) ?? this.heldSize(m.sha256)
+    if (size !== undefined && size !== m.size) throw new WispError('WISP_BAD_CODE', `manifest says ${m.size} bytes; its code has ${size}`)
+    return this.install(m, addVersion(this.histories.get(m.name), m.name, m, this.clock.now(), by), true)
+  }
+
+  /** Makes an earlier kept version current again (`to`, else the one before the current). */
+  rollback (fn: string, to?: number): History {
+    if (this.draining.has(fn)) throw new WispError('WISP_UNKNOWN_FUNCTION', `function ${fn} is being removed`)
+    const h = this.histories.get(fn)
+    const target = rollbackTarget(h, fn, to)
+    if (!this.stored.has(target.sha256)) throw new WispError('WISP_BAD_CODE', `the code of version ${target.version} of ${fn} is no longer stored`)
+    return this.install(target.manifest, makeCurrent(h as History, target.version), false)
+  }
+
+  /** Marks `fn` as being removed: from now on get() says it is not deployed (listeners hear of it). */
+  drain (fn: string): boolean {
+    if (!this.manifests.has(fn)) return false
+    if (!this.draining.has(fn)) { this.draining.add(fn); this.changed(fn) } // triggers stop firing it
+    return true
+  }
+
+  /** Removes `fn` for good: its manifest (retained message cleared), its history and unreferenced code. */
+  remove (fn: string): void {
+    this.draining.delete(fn)
+    const prev = this.manifests.get(fn)
+    const h = this.histories.get(fn)
+    if (prev === undefined && h === undefined) return
+    this.manifests.delete(fn)
+    this.histories.delete(fn)
+    this.enqueue(async () => { await this.db.del(`fn:${fn}`); await this.db.del(`ver:${fn}`) })
+    this.publishManifest(fn, '')
+    this.log.info('function removed', { fn })
+    this.collectAll([prev?.sha256, ...(h?.versions.map((v) => v.sha256) ?? [])])
+    this.changed(fn)
+  }
+
+  private heldSize (sha: string): number | undefined {
+    const held = this.pending.get(sha)
+    return held === undefined ? undefined : Buffer.byteLength(held.text, 'utf8')
+  }
+
+  /** Makes `m` current with history `h`: in memory at once, then the store and the retained messages. */
+  private install (m: Manifest, h: History, fresh: boolean): History {
+    const fn = m.name
+    const prev = this.manifests.get(fn)
+    const old = this.histories.get(fn)
+    this.manifests.set(fn, m)
+    this.histories.set(fn, h)
+    const text = JSON.stringify(m)
+    this.enqueue(async () => { await this.db.put(`fn:${fn}`, text); await this.db.put(`ver:${fn}`, JSON.stringify(h)) })
+    const held = this.pending.get(m.sha256)
+    if (held !== undefined) this.keep(m.sha256, held.text)
+    else if (!fresh) this.enqueue(async () => { // the code of an old version: put its retained message back for the boards
+      const code = await this.db.get(`code:${m.sha256}`)
+      if (code !== undefined) await this.t.publish(this.topics.code(m.sha256), Buffer.from(code), { retain: true, qos: 1 })
+    })
+    this.publishManifest(fn, text)
+    this.log.info(fresh ? 'function deployed' : 'function rolled back', { fn, version: h.current, sha256: m.sha256.slice(0, 12) })
+    this.collectAll([prev?.sha256, ...(old?.versions.map((v) => v.sha256) ?? [])])
+    this.changed(fn)
+    return h
+  }
+
+  private publishManifest (fn: string, text: string): void {
+    const list = this.echoes.get(fn) ?? []
+    list.push(text)
+    if (list.length > 16) list.shift() // an echo the broker never delivered is not waited for forever
+    this.echoes.set(fn, list)
+    this.enqueue(async () => await this.t.publish(this.topics.fn(fn), Buffer.from(text), { retain: true, qos: 1 }))
+  }
+
+  /** Whether `payload` on functions/<fn> is the echo of a publish of this registry (consumed once). */
+  private isEcho (fn: string, payload: Buffer): boolean {
+    const list = this.echoes.get(fn)
+    const i = list?.indexOf(payload.toString('utf8')) ?? -1
+    if (list === undefined || i < 0) return false
+    list.splice(i, 1)
+    if (list.length === 0) this.echoes.delete(fn)
+    return true
+  }
+
+  private collectAll (shas: ReadonlyArray<string | undefined>): void {
+    for (const sha of new Set(shas)) if (sha !== undefined) this.collect(sha)
+  }
 
   /** Calls `l` with the name of each function deployed, redeployed or removed, once the view has it. */
   onChange (l: (fn: string) => void): () => void { this.changeListeners.add(l); return () => this.changeListeners.delete(l) }
@@ -102,20 +218,20 @@ export class Registry {
 
   private referenced (sha: string, size?: number): boolean {
     for (const m of this.manifests.values()) if (m.sha256 === sha && (size === undefined || m.size === size)) return true
+    for (const h of this.histories.values()) {
+      if (historyReferences(h, sha) && (size === undefined || h.versions.some((v) => v.sha256 === sha && v.size === size))) return true
+    }
     return false
   }
 
   /** Takes effect at once (an invoke right after a deploy finds it); the store follows. */
   private onManifest (topic: string, payload: Buffer): void {
     const fn = topic.slice(topic.lastIndexOf('/') + 1)
+    if (this.isEcho(fn, payload)) return
     const prev = this.manifests.get(fn)
     if (payload.length === 0) { // an empty retained message deletes (MQTT 3.1.1 §3.3.1.3)
       if (prev === undefined) return
-      this.manifests.delete(fn)
-      this.enqueue(async () => await this.db.del(`fn:${fn}`))
-      this.log.info('function removed', { fn })
-      this.collect(prev.sha256)
-      this.changed(fn)
+      this.remove(fn)
       return
     }
     let m: Manifest
@@ -129,14 +245,16 @@ export class Registry {
       this.log.warn('ignoring a bad manifest', { topic, err: (err as Error).message })
       return
     }
+    // A manifest published directly (not through the gateway's deploy): a new version when it differs.
+    const h = this.histories.get(fn)
+    const history = h !== undefined && JSON.stringify(prev) === JSON.stringify(m) ? h : addVersion(h, fn, m, this.clock.now(), null)
     this.manifests.set(fn, m)
-    this.enqueue(async () => await this.db.put(`fn:${fn}`, payload.toString('utf8')))
+    this.histories.set(fn, history)
+    this.enqueue(async () => { await this.db.put(`fn:${fn}`, payload.toString('utf8')); await this.db.put(`ver:${fn}`, JSON.stringify(history)) })
     const held = this.pending.get(m.sha256)
     if (held !== undefined) this.keep(m.sha256, held.text)
-    if (prev?.sha256 !== m.sha256) {
-      this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
-      if (prev !== undefined) this.collect(prev.sha256)
-    }
+    if (prev?.sha256 !== m.sha256) this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })
+    this.collectAll([prev?.sha256, ...(h?.versions.map((v) => v.sha256) ?? [])])
     this.changed(fn)
   }
 

@@ -18,6 +18,9 @@ const sha = z.string().regex(SHA256_RE, 'must be a lower-case hex sha256')
 const incarnation = z.string().regex(INCARNATION_RE, 'must be a boot time (9 of base 36) and 6-16 hex digits')
 
 export const MAX_CODE_BYTES = 1024 * 1024
+/** Log lines of one invocation a board sends with its done, and their length in characters. */
+export const MAX_DONE_LOG_LINES = 20
+export const MAX_DONE_LOG_CHARS = 512
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
 /** The largest event or result any configuration allows (board `max_event_bytes` ceiling). */
 export const MAX_EVENT_BYTES_CEILING = 2 * 1024 * 1024
@@ -140,7 +143,9 @@ export const DoneSchema = z.object({
   invocation: reqId,
   attempt: z.number().int().min(0),
   reply: ReplySchema,
-  state: BoardStateSchema.optional()
+  state: BoardStateSchema.optional(),
+  /** The handler's console/context.log lines (bounded by the board: MAX_DONE_LOG_LINES of MAX_DONE_LOG_CHARS). */
+  logs: z.array(z.string()).optional()
 })
 export type DoneMessage = z.infer<typeof DoneSchema>
 

@@ -17,7 +17,8 @@ export const ERROR_CODES = {
   WISP_FORBIDDEN: "a handler's capability call is outside what its manifest declares (e.g. a topic not in --publishes)",
   WISP_CAP_LIMIT: 'a handler made more capability calls than one invocation may, or chained invokes too deep',
   WISP_BAD_CONFIG: 'a configuration file, profile or option is invalid',
-  WISP_SENSOR: 'the power sensor could not be read'
+  WISP_SENSOR: 'the power sensor could not be read',
+  WISP_NO_GATEWAY: 'no wisp gateway answered the command within its --ack-timeout'
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -79,6 +79,12 @@ export class MqttTransport implements Transport {
     client.on('error', () => { /* reconnect handles it; errors surface on publish/subscribe */ })
   }
 
+  /**
+   * Calls `l` once if the broker closes the connection (e.g. it refused a PUBLISH: MQTT 3.1.1
+   * brokers disconnect then). A publish in flight at that moment may never settle without reconnect.
+   */
+  onClose (l: () => void): void { this.client.once('close', l) }
+
   static async open (o: MqttTransportOptions): Promise<MqttTransport> {
     const want = o.protocolVersion ?? 5
     try {

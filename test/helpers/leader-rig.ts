@@ -9,6 +9,7 @@ import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
+import { AdminService } from '../../runtime/leader/admin.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { every, systemClock, type Clock } from '../../runtime/shared/clock.js'
@@ -28,6 +29,8 @@ export interface LeaderRig {
   readonly topics: Topics
   readonly leader: Leader
   readonly registry: Registry
+  /** The gateway's admin requests (what `wisp deploy`, `ls`, `rollback`… ask). */
+  readonly admin: AdminService
   deploy: (fn: string, code?: string, opts?: DeployOptions) => Promise<void>
   close: () => Promise<void>
 }
@@ -45,15 +48,17 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
     balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
   })
   await leader.start()
+  const admin = new AdminService({ transport, topics, registry, leader, clock: o.clock ?? systemClock, log })
+  await admin.start()
   return {
-    broker, transport, topics, leader, registry,
+    broker, transport, topics, leader, registry, admin,
     deploy: async (fn, code = ECHO, opts) => {
       const m = buildManifest(fn, code, opts)
       await publishDeployment(transport, topics, m, code)
       await until(() => registry.get(fn) !== undefined && JSON.stringify(registry.get(fn)) === JSON.stringify(m), 5000, `deploy of ${fn}`)
     },
     close: async () => {
-      await leader.stop(); await transport.close(); await registry.close(); await broker.close()
+      await admin.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker.close()
       rmSync(dir, { recursive: true, force: true })
     }
   }

@@ -3,6 +3,7 @@ import { MAX_CODE_BYTES, encode } from '../../runtime/protocol/messages.js'
 import { buildManifest, sha256 } from '../../runtime/protocol/manifest.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { CODE_GRACE_MS } from '../../runtime/leader/registry.js'
+import { MAX_VERSIONS } from '../../runtime/protocol/admin.js'
 import { ManualClock } from '../../runtime/shared/clock.js'
 import { leaderRig, until } from '../helpers/leader-rig.js'
 
@@ -59,20 +60,24 @@ t.test('a flood of unclaimed blobs holds at most maxPendingCode in memory', asyn
   t.ok(left.filter((x) => x !== null).length <= 4, 'older ones were dropped and cleared at once')
 })
 
-t.test('a replaced or removed function\'s code is collected; the current code stays', async (t) => {
+t.test('a replaced version\'s code is kept while its version is (for rollback); then, or once removed, collected', async (t) => {
   await rig.deploy('f', fn(2))
   const v1 = sha256(fn(2))
   t.equal(await rig.registry.code(v1), fn(2))
   await rig.deploy('f', fn(3))
   await rig.registry.settled()
-  t.equal(await rig.registry.code(v1), undefined, 'v1 deleted from the store')
+  t.equal(await rig.registry.code(v1), fn(2), 'v1 kept: it is in the version history')
+  for (let n = 0; n < MAX_VERSIONS - 1; n++) await rig.deploy('f', fn(100 + n))
+  await rig.registry.settled()
+  t.equal(rig.registry.history('f')?.versions.length, MAX_VERSIONS)
+  t.equal(await rig.registry.code(v1), undefined, 'v1 deleted from the store once out of the history')
   t.equal(await retained(v1), null, 'and from the broker')
-  t.equal(await retained(sha256(fn(3))), fn(3))
   await rig.deploy('g', fn(3))
   await attacker.pub('wisp/functions/f', '', { retain: true })
   await until(() => rig.registry.get('f') === undefined, 5000, 'f removed')
   await rig.registry.settled()
   t.equal(await rig.registry.code(sha256(fn(3))), fn(3), 'still referenced by g')
+  t.equal(await rig.registry.code(sha256(fn(100))), undefined, 'f\'s other versions collected')
   await attacker.pub('wisp/functions/g', '', { retain: true })
   await until(() => rig.registry.get('g') === undefined, 5000, 'g removed')
   await rig.registry.settled()

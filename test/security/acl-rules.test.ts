@@ -53,6 +53,17 @@ t.test('the rules for each role', async (t) => {
   t.notOk(maySubscribe(p, 'alice', 'client', 'wisp/functions/+'))
 })
 
+t.test('admin requests: admins only, each under its own username (the gateway records it as who deployed)', async (t) => {
+  const p = 'wisp'
+  t.ok(mayPublish(p, 'root', 'admin', 'wisp/admin/root/r1', false))
+  t.notOk(mayPublish(p, 'root', 'admin', 'wisp/admin/ops/r1', false), 'not under another admin\'s name')
+  t.notOk(mayPublish(p, 'root', 'admin', 'wisp/admin/ops/r1/reply', false), 'nor forge its replies')
+  t.notOk(mayPublish(p, 'alice', 'client', 'wisp/admin/alice/r1', false), 'a client may not')
+  t.notOk(mayPublish(p, 'b1', 'board', 'wisp/admin/b1/r1', false), 'a board may not')
+  t.notOk(maySubscribe(p, 'alice', 'client', 'wisp/logs/+'), 'nor read the logs')
+  t.notOk(maySubscribe(p, 'b1', 'board', 'wisp/admin/#'))
+})
+
 t.test('gateway config: salted hashes only, and a clear way out of the old form', async (t) => {
   const old = { users: { alice: { password_sha256: 'a'.repeat(64), role: 'client' } } }
   t.throws(() => validateConfig(GatewayConfigSchema, old, 'gateway config'), { code: 'WISP_BAD_CONFIG', message: /users\.alice\.password_sha256.*unsalted.*wisp users add/ })

@@ -1,17 +1,18 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import type { Command } from 'commander'
 import { WispError } from '../../shared/errors.js'
 import { fail, intOption } from '../errors.js'
 import { collect, describePublishes, describeTriggers, numberOption, triggerOptions, type TriggerFlags } from '../trigger-flags.js'
 import { DEFAULT_TRIGGER_TZ } from '../../protocol/triggers.js'
-import { addCredentialOptions, clientIdFor, credentials } from '../credentials.js'
+import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.js'
 
-interface DeployFlags extends TriggerFlags { broker: string, publishes: string[], memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string, username?: string, password?: string, ca?: string }
+interface DeployFlags extends TriggerFlags, AdminFlags { publishes: string[], memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string }
+
+const isDirectory = (p: string): boolean => { try { return statSync(p).isDirectory() } catch { return false } }
 
 export const registerDeploy = (program: Command): void => {
-  addCredentialOptions(program.command('deploy <fn> <file>')
-    .description('deploy a function (an ES module exporting `handler`) to the cluster (needs an admin account when the broker has accounts)')
-    .option('--broker <url>', 'MQTT broker of the cluster', 'mqtt://127.0.0.1:1883'))
+  addAdminOptions(program.command('deploy <fn> <file>')
+    .description('deploy a function (an ES module exporting `handler`, or a folder: its package.json main or index.js bundled with the npm packages it imports) to the cluster as a new version, and wait for the gateway to accept it (needs an admin account when the broker has accounts)'))
     .option('--memory-mb <mb>', 'memory limit per runtime', intOption('--memory-mb'))
     .option('--timeout-ms <ms>', 'timeout per invocation', intOption('--timeout-ms'))
     .option('--concurrency <n>', 'invocations co-executing in one runtime', intOption('--concurrency'))
@@ -27,23 +28,29 @@ export const registerDeploy = (program: Command): void => {
       try {
         const { Topics } = await import('../../protocol/topics.js')
         const { buildManifest } = await import('../../protocol/manifest.js')
-        const { publishDeployment } = await import('../../transport/publish-deployment.js')
-        const { MqttTransport } = await import('../../transport/mqtt-transport.js')
+        const { publishCode } = await import('../../transport/publish-deployment.js')
         const { validateFunction } = await import('../../agent/validate.js')
         if (o.isolation !== undefined && o.isolation !== 'shared' && o.isolation !== 'context') {
           throw new WispError('WISP_BAD_CONFIG', '--isolation must be "shared" or "context"')
         }
         let code: string
-        try { code = readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read ${file}: ${(err as Error).message}`) }
+        if (isDirectory(file)) {
+          const { bundleDir } = await import('../bundle.js')
+          code = await bundleDir(fn, file)
+        } else {
+          try { code = readFileSync(file, 'utf8') } catch (err) { throw new WispError('WISP_BAD_CONFIG', `cannot read ${file}: ${(err as Error).message}`) }
+        }
         const manifest = buildManifest(fn, code, {
           memory_mb: o.memoryMb, timeout_ms: o.timeoutMs, concurrency: o.concurrency, isolation: o.isolation as 'shared' | 'context' | undefined, triggers: triggerOptions(o),
           publishes: o.publishes.length > 0 ? o.publishes : undefined
         })
         await validateFunction(manifest, code)
-        const c = credentials(o)
-        const t = await MqttTransport.open({ url: o.broker, clientId: clientIdFor(c, `deploy-${process.pid}`), ...c, reconnect: false })
-        try { await publishDeployment(t, new Topics(), manifest, code) } finally { await t.close() }
-        process.stdout.write(`deployed ${manifest.name} (${manifest.size} bytes, sha256 ${manifest.sha256.slice(0, 12)}, ${manifest.isolation}, ${manifest.memory_mb} MB, ${manifest.timeout_ms} ms)${describeTriggers(manifest)}${describePublishes(manifest)}\n`)
+        // The code is published retained (boards fetch it by hash); the manifest goes through the gateway, which answers with the version.
+        const ack = await withGateway(o, async (ask, t) => {
+          await publishCode(t, new Topics(), manifest, code)
+          return await ask({ op: 'deploy', manifest }) as { version: number }
+        })
+        process.stdout.write(`deployed ${manifest.name} version ${ack.version} (${manifest.size} bytes, sha256 ${manifest.sha256.slice(0, 12)}, ${manifest.isolation}, ${manifest.memory_mb} MB, ${manifest.timeout_ms} ms)${describeTriggers(manifest)}${describePublishes(manifest)}\n`)
       } catch (err) { fail(err) }
     })
 }

@@ -1,0 +1,106 @@
+import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type LogLine } from '../protocol/admin.js'
+import { encode, MAX_DONE_LOG_CHARS, MAX_DONE_LOG_LINES } from '../protocol/messages.js'
+import type { Topics } from '../protocol/topics.js'
+import type { Clock } from '../shared/clock.js'
+import { asWispError } from '../shared/errors.js'
+import type { Logger } from '../shared/log.js'
+import type { InboundMessage, Transport } from '../transport/transport.js'
+import { ADMIN_HANDLERS } from './admin-handlers.js'
+import { FnStats } from './fn-stats.js'
+import type { Completion, Leader } from './leader.js'
+import { LogRing } from './log-ring.js'
+import type { Registry } from './registry.js'
+
+/** Request ids remembered per gateway run, so a redelivered request is not run twice. */
+const SEEN_REQUESTS = 1024
+
+export interface AdminDepsIn {
+  readonly transport: Transport
+  readonly topics: Topics
+  readonly registry: Registry
+  readonly leader: Leader
+  readonly clock: Clock
+  readonly log: Logger
+}
+
+/**
+ * The gateway's admin requests on `<p>/admin/<client>/<req>` (deploy with acknowledgement,
+ * rollback, describe, ls, rm, logs), each answered once on `…/reply`. It also keeps per-function
+ * statistics and handler logs from the leader's completions, and publishes each log line on
+ * `<p>/logs/<fn>` for `wisp logs --follow`.
+ */
+export class AdminService {
+  readonly stats = new FnStats()
+  readonly logs = new LogRing()
+  private readonly seen = new Set<string>()
+  private readonly idleWaiters = new Map<string, Array<() => void>>()
+  private stopListening: (() => void) | null = null
+
+  constructor (private readonly d: AdminDepsIn) {}
+
+  async start (): Promise<void> {
+    this.stopListening = this.d.leader.onCompletion((c) => this.onCompletion(c))
+    await this.d.transport.subscribe(adminFilter(this.d.topics.prefix), (m) => { void this.onRequest(m) })
+  }
+
+  async stop (): Promise<void> {
+    this.stopListening?.()
+    await this.d.transport.unsubscribe(adminFilter(this.d.topics.prefix)).catch(() => {})
+  }
+
+  private onCompletion (c: Completion): void {
+    this.stats.record(c)
+    const at = this.d.clock.now()
+    const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
+    // The board sends at most MAX_DONE_LOG_LINES and a line saying how many it left out; a board that sends more is cut here.
+    const all = c.logs ?? []
+    const texts = all.slice(0, MAX_DONE_LOG_LINES + 1).map(cut)
+    if (all.length > MAX_DONE_LOG_LINES + 1) texts.push(`[wisp] ${all.length - MAX_DONE_LOG_LINES - 1} more log lines dropped`)
+    const lines: Array<Omit<LogLine, 'seq'>> = texts.map((text) => ({ at, level: 'log', board: c.board, request_id: c.requestId, text }))
+    if (!c.reply.ok) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${c.reply.error.code}: ${c.reply.error.message}`) })
+    if (lines.length > 0 && this.d.registry.history(c.fn) !== undefined) {
+      for (const l of this.logs.add(c.fn, lines)) {
+        this.d.transport.publish(logsTopic(this.d.topics.prefix, c.fn), encode(l), { qos: 0 }).catch(() => {})
+      }
+    }
+    if (this.d.leader.inflightOf(c.fn) === 0) this.wakeIdle(c.fn)
+  }
+
+  private wakeIdle (fn: string): void {
+    const ws = this.idleWaiters.get(fn)
+    this.idleWaiters.delete(fn)
+    for (const w of ws ?? []) w()
+  }
+
+  /** Resolves once the leader has nothing of `fn` in flight (each in-flight invocation ends by its deadline). */
+  private async idle (fn: string): Promise<void> {
+    if (this.d.leader.inflightOf(fn) === 0) return
+    await new Promise<void>((resolve) => {
+      const ws = this.idleWaiters.get(fn) ?? []
+      ws.push(resolve)
+      this.idleWaiters.set(fn, ws)
+    })
+  }
+
+  private async onRequest (m: InboundMessage): Promise<void> {
+    if (m.retain) return // a retained request would run again on every restart
+    const [, , client = '', req = ''] = m.topic.split('/')
+    if (!isAdminClient(client) || !isAdminReq(req)) { this.d.log.debug('admin request ignored', { topic: m.topic }); return }
+    const key = `${client}/${req}`
+    if (this.seen.has(key)) return
+    this.seen.add(key)
+    if (this.seen.size > SEEN_REQUESTS) this.seen.delete(this.seen.values().next().value as string)
+    let reply: unknown
+    try {
+      const r = parseAdminRequest(m.payload)
+      const handler = ADMIN_HANDLERS[r.op] as (d: unknown, r: AdminRequest, by: string) => Promise<unknown>
+      const result = await handler({ registry: this.d.registry, stats: this.stats, logs: this.logs, idle: async (fn: string) => await this.idle(fn) }, r, client)
+      reply = { v: 1, ok: true, result }
+    } catch (err) {
+      const e = asWispError(err, 'WISP_BAD_PAYLOAD')
+      reply = { v: 1, ok: false, error: e.toJSON() }
+    }
+    await this.d.transport.publish(adminReplyTopic(this.d.topics.prefix, client, req), encode(reply), { qos: 1 })
+      .catch((err: Error) => this.d.log.warn('admin reply publish failed', { topic: m.topic, err: err.message }))
+  }
+}

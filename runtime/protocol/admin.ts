@@ -1,0 +1,87 @@
+import { z } from 'zod'
+import { ManifestSchema, parseWith, type Manifest } from './messages.js'
+import { NAME_RE, REQ_RE } from './topics.js'
+
+/**
+ * The gateway's admin requests (deploy acknowledgement, versions, listing, removal, logs):
+ * `<p>/admin/<client>/<req>` carries a request, `<p>/admin/<client>/<req>/reply` its one reply.
+ * `<client>` is the requester's broker username ("who" of a version). Brokers let only admin
+ * accounts publish there (runtime/leader/broker-acl.ts).
+ */
+export const adminRequestTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}`
+export const adminReplyTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}/reply`
+export const adminFilter = (prefix: string): string => `${prefix}/admin/+/+`
+/** Each handler log line the gateway keeps is also published here (QoS 0, not retained) for `wisp logs --follow`. */
+export const logsTopic = (prefix: string, fn: string): string => `${prefix}/logs/${fn}`
+
+/** The largest admin request (a deploy carries a manifest of at most 4 KiB). */
+export const MAX_ADMIN_REQUEST_BYTES = 16 * 1024
+/** How many versions of a function the gateway keeps. */
+export const MAX_VERSIONS = 10
+
+const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
+
+export const AdminRequestSchema = z.discriminatedUnion('op', [
+  z.object({ v: z.literal(1), op: z.literal('deploy'), manifest: ManifestSchema }),
+  z.object({ v: z.literal(1), op: z.literal('rollback'), fn: name, to: z.number().int().min(1).optional() }),
+  z.object({ v: z.literal(1), op: z.literal('describe'), fn: name }),
+  z.object({ v: z.literal(1), op: z.literal('ls') }),
+  z.object({ v: z.literal(1), op: z.literal('rm'), fn: name }),
+  z.object({ v: z.literal(1), op: z.literal('logs'), fn: name, since: z.number().optional(), after: z.number().int().optional() })
+])
+export type AdminRequest = z.infer<typeof AdminRequestSchema>
+
+export const parseAdminRequest = (p: Uint8Array): AdminRequest => parseWith(AdminRequestSchema, p, 'admin request', MAX_ADMIN_REQUEST_BYTES)
+
+export const isAdminClient = (s: string): boolean => NAME_RE.test(s)
+export const isAdminReq = (s: string): boolean => REQ_RE.test(s)
+
+/** One deploy of a function, as the gateway keeps it. */
+export interface Version {
+  readonly version: number
+  readonly sha256: string
+  readonly size: number
+  /** When the gateway accepted it (ms since the epoch). */
+  readonly at: number
+  /** The broker username that deployed it; null when unknown (a manifest published directly). */
+  readonly by: string | null
+  readonly manifest: Manifest
+}
+
+/** A function's bounded version history and which of them is current. */
+export interface History {
+  readonly fn: string
+  readonly current: number
+  readonly versions: readonly Version[]
+}
+
+/** Per-function figures of `wisp ls`, since the gateway started. */
+export interface FnStatsView {
+  readonly invocations: number
+  readonly errors: number
+  readonly p50_ms: number | null
+  readonly p99_ms: number | null
+  readonly energy_mj_per_invocation: number | null
+}
+
+export interface FunctionListing {
+  readonly name: string
+  readonly version: number | null
+  readonly size: number
+  readonly sha256: string
+  readonly memory_mb: number
+  readonly timeout_ms: number
+  readonly concurrency: number
+  readonly isolation: string
+  readonly triggers: Manifest['triggers'] | null
+  readonly stats: FnStatsView
+}
+
+export interface LogLine {
+  readonly seq: number
+  readonly at: number
+  readonly level: 'log' | 'error'
+  readonly board: string | null
+  readonly request_id: string
+  readonly text: string
+}
