@@ -8,7 +8,7 @@ import { lowPriorityHost } from '../../boards/extra-hosts.js'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { niceOf } from '../../runtime/agent/host-priority.js'
 import { processTicks } from '../../runtime/agent/linux-process-cpu.js'
-import { LOW_PRIORITY_NICE } from '../../runtime/agent/priority-hosts.js'
+import { LOW_PRIORITY_NICE, MOVE_AFTER } from '../../runtime/agent/priority-hosts.js'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { newInvocationId } from '../../runtime/leader/on-invoke.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
@@ -83,6 +83,7 @@ t.test('with it on, a function the agent measured as long runs in the niced host
     await watcher.waitFor((r) => r.length >= answered, 15_000)
   }
   await runOnce() // unmeasured: the normal host; from now on the board knows it as long
+  for (let i = 1; i < MOVE_AFTER; i++) await runOnce() // it moves once measured long MOVE_AFTER times in a row
   const before = processTicks(lowPid) ?? 0
   for (let i = 0; i < 3; i++) await runOnce()
   const used = (processTicks(lowPid) ?? 0) - before
