@@ -76,7 +76,7 @@ export class Agent {
   private piggybacked = { at: -Infinity, busy: false, runtimes: -1 }
 
   constructor (private readonly d: AgentDeps) {
-    this.queue = new AdmissionQueue(d.config.queue_limit)
+    this.queue = new AdmissionQueue(d.config.queue_limit, d.clock)
   }
 
   async start (): Promise<void> {
@@ -141,7 +141,6 @@ export class Agent {
   }
 
   private gossip (): void {
-    this.queue.roll(this.d.config.gossip_ms)
     this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.state()), { qos: 0 }).catch(() => {})
     this.changed()
   }
@@ -220,7 +219,7 @@ export class Agent {
       failure = asWispError(err, 'WISP_FUNCTION_ERROR')
     } finally {
       permit?.release(startedAt > 0 && finishedAt > 0 && outcome !== null ? learnedRunMs(finishedAt - startedAt, outcome.cold, outcome.runMs) : null)
-      if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
+      if (admitted) { this.queue.finished(run.fn, startedAt > 0 ? this.d.clock.now() - startedAt : undefined); this.running-- }
     }
     // Every invocation that started is settled with the meter, whatever became of it.
     const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }
