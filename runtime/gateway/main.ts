@@ -184,7 +184,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     }
   }
   let invokeServer: InvokeServer | null = null
-  const invoker = new HttpInvoker({ leader, registry, transport, topics, log: o.log })
+  const invoker = new HttpInvoker({ leader, registry, topics })
   if (o.invokePort !== null && o.invokePort !== undefined) {
     try {
       await invoker.start()
