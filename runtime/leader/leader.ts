@@ -154,6 +154,9 @@ export class Leader {
     try { fn() } catch (err) { this.d.log.error(`${what} failed`, { err: (err as Error).message }) }
   }
 
+  /** Resolves once every invocation accepted so far is on disk (at once without a store). */
+  async durable (): Promise<void> { await this.d.store?.durable() }
+
   /** Admits one invoke; resolves once what it accepted is on disk (see accept-hook.ts). */
   async admit (m: InboundMessage): Promise<void> {
     this.guard('invoke', m, () => this.onInvoke(m))
