@@ -80,7 +80,7 @@ export class Agent {
   private readonly caps: CapClient
 
   constructor (private readonly d: AgentDeps) {
-    this.queue = new AdmissionQueue(d.config.queue_limit)
+    this.queue = new AdmissionQueue(d.config.queue_limit, d.clock)
     this.caps = new CapClient({ transport: d.transport, topics: d.topics, board: d.config.id, clock: d.clock, log: d.log })
   }
 
@@ -148,7 +148,6 @@ export class Agent {
   }
 
   private gossip (): void {
-    this.queue.roll(this.d.config.gossip_ms)
     this.d.transport.publish(this.d.topics.board(this.d.config.id, 'state'), encode(this.state()), { qos: 0 }).catch(() => {})
     this.changed()
   }
@@ -233,7 +232,7 @@ export class Agent {
       failure = asWispError(err, 'WISP_FUNCTION_ERROR')
     } finally {
       permit?.release(startedAt > 0 && finishedAt > 0 && outcome !== null ? learnedRunMs(finishedAt - startedAt, outcome.cold, outcome.runMs) : null)
-      if (admitted) { this.queue.finished(run.fn, startedAt > 0); this.running-- }
+      if (admitted) { this.queue.finished(run.fn, startedAt > 0 ? this.d.clock.now() - startedAt : undefined); this.running-- }
     }
     // Every invocation that started is settled with the meter, whatever became of it.
     const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }

@@ -51,8 +51,17 @@ const log: Logger = {
 }
 
 let pool: IsolatePool | undefined
-/** Code by sha256, so the parent sends each module once per host. */
-const codes = new Map<string, { fn: string, code: string }>()
+/**
+ * Code by function, then sha256, so the parent sends each module once per function and host
+ * (it keeps the same record, RuntimePool's `sent`). Keyed by function: functions deployed with
+ * the same code share a sha256, and evicting one of them must not take the code of the others.
+ */
+const codes = new Map<string, Map<string, string>>()
+const keepCode = (fn: string, sha: string, code: string): void => {
+  const mine = codes.get(fn) ?? new Map<string, string>()
+  codes.set(fn, mine)
+  mine.set(sha, code)
+}
 
 let statePending = false
 const pushState = (): void => {
@@ -73,8 +82,8 @@ const wire = (raw: Awaited<ReturnType<IsolatePool['invoke']>>, p: IsolatePool): 
 /** Runs one invocation; tells the parent when it runs, its outcome, and (after a timeout) when its code stopped. */
 const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): Promise<void> => {
   const { code: sent, ...rest } = m.req
-  if (sent !== undefined) codes.set(rest.manifest.sha256, { fn: rest.manifest.name, code: sent })
-  const code = codes.get(rest.manifest.sha256)?.code
+  if (sent !== undefined) keepCode(rest.manifest.name, rest.manifest.sha256, sent)
+  const code = codes.get(rest.manifest.name)?.get(rest.manifest.sha256)
   if (code === undefined) {
     const error = new WispError('WISP_BAD_CODE', 'the runtime host has no code for this function').toJSON()
     send({ t: 'done', id: m.id, outcome: { ok: false, error, cold: false, runMs: 0, cpuMs: 0, logs: [] } })
@@ -117,7 +126,7 @@ const handle = async (m: ToHost): Promise<void> => {
     try {
       if (m.t === 'validate') await pool.validate(m.manifest, m.code)
       else {
-        codes.set(m.manifest.sha256, { fn: m.manifest.name, code: m.code })
+        keepCode(m.manifest.name, m.manifest.sha256, m.code)
         await pool.setWarm(m.manifest, m.code, m.runtimes)
       }
       send({ t: 'settled', id: m.id })
@@ -127,7 +136,7 @@ const handle = async (m: ToHost): Promise<void> => {
     pushState()
   } else if (m.t === 'evict') {
     pool.evict(m.fn)
-    for (const [sha, c] of codes) if (c.fn === m.fn) codes.delete(sha)
+    codes.delete(m.fn)
     pushState()
   }
 }

@@ -75,6 +75,8 @@ interface Target { manifest: Manifest, code: string, runtimes: number }
 export class IsolatePool implements Executor {
   private readonly entries: Entry[] = []
   private readonly targets = new Map<string, Target>()
+  /** Functions evicted while some of their runtimes were busy: those go as soon as they are idle. */
+  private readonly leaving = new Set<string>()
   private readonly waiters = new Set<() => void>()
   private readonly cache: CodeCacheStore
   private readonly clock: Clock
@@ -153,6 +155,7 @@ export class IsolatePool implements Executor {
   async setWarm (manifest: Manifest, code: string, runtimes: number): Promise<void> {
     const n = Math.max(0, Math.min(Math.floor(runtimes), this.maxPerFn))
     this.targets.set(manifest.name, { manifest, code, runtimes: n })
+    this.leaving.delete(manifest.name)
     for (const e of this.live(manifest.name)) if (e.sha256 !== manifest.sha256 && e.assigned === 0) this.drop(e)
     const builds: Array<Promise<IsolateRuntime>> = []
     while (this.live(manifest.name).filter((e) => e.sha256 === manifest.sha256).length < n) {
@@ -169,9 +172,11 @@ export class IsolatePool implements Executor {
     if (failed !== undefined) throw asWispError(failed.reason, 'WISP_BAD_CODE')
   }
 
+  /** Drops fn's idle runtimes now and its busy ones once idle (unless fn is invoked or warmed here again first). */
   evict (fn: string): void {
     this.targets.delete(fn)
     for (const e of this.live(fn)) if (e.assigned === 0) this.drop(e)
+    if (this.live(fn).length > 0) this.leaving.add(fn)
   }
 
   stats (): Readonly<Record<string, RuntimeStats>> {
@@ -213,6 +218,7 @@ export class IsolatePool implements Executor {
   /** Finds a runtime with a free slot, or builds one, or waits (bounded by the deadline). */
   private async acquire (req: ExecRequest): Promise<{ entry: Entry, cold: boolean }> {
     const m = req.manifest
+    this.leaving.delete(m.name)
     if (m.memory_mb > this.opts.budgetMb) {
       throw new WispError('WISP_OVERLOADED', `${m.name} needs ${m.memory_mb} MB; this board's runtime budget is ${this.opts.budgetMb} MB`)
     }
@@ -245,7 +251,7 @@ export class IsolatePool implements Executor {
     e.lastUsed = this.clock.now()
     if (e.assigned === 0 && !e.gone) {
       const t = this.targets.get(e.fn)
-      if (t === undefined && this.closedForFn(e)) this.drop(e)
+      if (t === undefined && (this.leaving.has(e.fn) || this.closedForFn(e))) this.drop(e)
       else e.idleTimer = this.clock.setTimeout(guarded(this.log, 'idle expiry', () => { e.idleTimer = undefined; this.expire(e) }), this.keepAliveMs)
     }
     this.wake()
@@ -314,6 +320,7 @@ export class IsolatePool implements Executor {
 
   private remove (e: Entry): void {
     e.gone = true
+    if (this.live(e.fn).length === 0) this.leaving.delete(e.fn)
     if (e.idleTimer !== undefined) { this.clock.clearTimeout(e.idleTimer); e.idleTimer = undefined }
     const i = this.entries.indexOf(e)
     if (i >= 0) this.entries.splice(i, 1)

@@ -5,6 +5,13 @@ import type { ExecOutcome, ExecRequest, Executor, RuntimeStats } from './executo
 /** Nice steps the low-priority host runs below the agent: a CFS weight about 9x lower (110 vs 1024). */
 export const LOW_PRIORITY_NICE = 10
 
+/**
+ * Invocations in a row that must find a placed function's measure on the other side of SHORT_MS
+ * before it moves: a function whose estimate hovers around the boundary stays where it is
+ * rather than paying a cold start (and an eviction) on every crossing.
+ */
+export const MOVE_AFTER = 4
+
 /** What PriorityHosts needs of each host: an Executor with a process behind it (a RuntimePool). */
 export interface HostedExecutor extends Executor {
   readonly hostPid: number | undefined
@@ -33,14 +40,16 @@ export interface PriorityHostsDeps {
  * function's thread; with the hog's threads niced, the scheduler gives a short run the CPU at
  * once and the long batch work yields, as batch jobs do on Linux.
  *
- * A function's host is chosen when an invocation or warm target comes: a function that became long
- * (or short again) moves at its next invocation, which starts cold in the other host; its runs
- * still running in the old host finish there (never cut short), its runtimes there are evicted as
- * soon as they are idle, and its warm target follows it. The estimate moves slowly (a moving
- * average), so a function crosses SHORT_MS rarely, and each move costs one cold start.
+ * A function's host is chosen at its first invocation or warm target. It moves only when
+ * MOVE_AFTER invocations in a row find it measured on the other side (hysteresis): that
+ * invocation starts cold in the other host, the old host is told once to evict it (its runs still
+ * running there finish, never cut short, and its runtimes go as soon as they are idle), and its
+ * warm target follows it. Each move costs one cold start.
  */
 export class PriorityHosts implements Executor {
   private readonly placed = new Map<string, HostTier>()
+  /** Invocations in a row that measured a placed function for the other host. */
+  private readonly against = new Map<string, number>()
   /** The leader's warm target per function, to carry it to the other host when the function moves. */
   private readonly warm = new Map<string, { manifest: Manifest, code: string, runtimes: number }>()
   private readonly log: Logger
@@ -62,7 +71,7 @@ export class PriorityHosts implements Executor {
   get low (): HostedExecutor { return this.d.low }
 
   async invoke (req: ExecRequest): Promise<ExecOutcome> {
-    return await this.host(this.place(req.manifest)).invoke(req)
+    return await this.host(this.place(req.manifest, true)).invoke(req)
   }
 
   async validate (manifest: Manifest, code: string): Promise<void> { await this.d.normal.validate(manifest, code) }
@@ -75,6 +84,7 @@ export class PriorityHosts implements Executor {
   evict (fn: string): void {
     this.warm.delete(fn)
     this.placed.delete(fn)
+    this.against.delete(fn)
     this.d.normal.evict(fn)
     this.d.low.evict(fn)
   }
@@ -94,23 +104,27 @@ export class PriorityHosts implements Executor {
 
   private host (tier: HostTier): HostedExecutor { return tier === 'low' ? this.d.low : this.d.normal }
 
-  /** The host for fn's next invocation; moves fn (and, with carryWarm, its warm target) when its measure says so. */
-  private place (m: Manifest, carryWarm = true): HostTier {
+  /**
+   * The host for fn: where it was placed, or at first use where its measure says. An invocation
+   * (vote) that finds it measured for the other host MOVE_AFTER times in a row moves it there.
+   */
+  private place (m: Manifest, vote: boolean): HostTier {
     const fn = m.name
     const want: HostTier = this.d.isLong(fn) && m.memory_mb <= this.d.lowBudgetMb ? 'low' : 'normal'
-    const now = this.placed.get(fn) ?? 'normal'
-    const from = this.host(now)
-    if (want !== now) {
-      this.placed.set(fn, want)
-      this.log.info('function moves to another isolate host', { fn, to: want })
-      from.evict(fn)
-      const w = carryWarm ? this.warm.get(fn) : undefined
-      if (w !== undefined) this.host(want).setWarm(w.manifest, w.code, w.runtimes).catch(() => {})
-      return want
+    const now = this.placed.get(fn)
+    if (now === undefined) { this.placed.set(fn, want); return want }
+    if (want === now || !vote) {
+      if (vote) this.against.delete(fn)
+      return now
     }
-    // Runtimes left idle in the host fn moved from go as soon as they are idle (evict drops idle ones only).
-    const other = this.host(now === 'low' ? 'normal' : 'low')
-    if ((other.stats()[fn]?.runtimes ?? 0) > 0) other.evict(fn)
-    return now
+    const n = (this.against.get(fn) ?? 0) + 1
+    if (n < MOVE_AFTER) { this.against.set(fn, n); return now }
+    this.against.delete(fn)
+    this.placed.set(fn, want)
+    this.log.info('function moves to another isolate host', { fn, to: want })
+    this.host(now).evict(fn)
+    const w = this.warm.get(fn)
+    if (w !== undefined) this.host(want).setWarm(w.manifest, w.code, w.runtimes).catch(() => {})
+    return want
   }
 }

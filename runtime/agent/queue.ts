@@ -1,20 +1,22 @@
 import type { FunctionStats } from '../protocol/messages.js'
+import type { Clock } from '../shared/clock.js'
 import { WispError } from '../shared/errors.js'
+import { ServiceRate } from './service-rate.js'
 
-interface FnCounters { pending: number, running: number, completions: number, rate: number }
+interface FnCounters { pending: number, running: number, readonly rate: ServiceRate }
 
 /**
  * Admission and the figures the agent gossips: a bounded queue per function (past the bound
- * the reply is WISP_OVERLOADED at once) and the service rate, an EWMA of completions/s.
+ * the reply is WISP_OVERLOADED at once) and the service rate, completions/s (ServiceRate).
  */
 export class AdmissionQueue {
   private readonly fns = new Map<string, FnCounters>()
 
-  constructor (private readonly limit: number, private readonly alpha = 0.3) {}
+  constructor (private readonly limit: number, private readonly clock: Clock) {}
 
   private of (fn: string): FnCounters {
     let c = this.fns.get(fn)
-    if (c === undefined) { c = { pending: 0, running: 0, completions: 0, rate: 0 }; this.fns.set(fn, c) }
+    if (c === undefined) { c = { pending: 0, running: 0, rate: new ServiceRate() }; this.fns.set(fn, c) }
     return c
   }
 
@@ -25,27 +27,24 @@ export class AdmissionQueue {
     c.pending++
   }
 
-  started (fn: string): void { this.of(fn).running++ }
-
-  finished (fn: string, ran: boolean): void {
+  started (fn: string): void {
     const c = this.of(fn)
-    c.pending = Math.max(0, c.pending - 1)
-    if (ran) { c.running = Math.max(0, c.running - 1); c.completions++ }
+    c.running++
+    c.rate.started(this.clock.now())
   }
 
-  /** Folds the completions of the last interval into each service rate (call once per gossip). */
-  roll (intervalMs: number): void {
-    for (const c of this.fns.values()) {
-      const inst = c.completions / (intervalMs / 1000)
-      c.rate = c.rate === 0 ? inst : this.alpha * inst + (1 - this.alpha) * c.rate
-      c.completions = 0
-    }
+  /** An admitted invocation ended; `ranMs` is how long it ran, undefined if it never started. */
+  finished (fn: string, ranMs: number | undefined): void {
+    const c = this.of(fn)
+    c.pending = Math.max(0, c.pending - 1)
+    if (ranMs !== undefined) { c.running = Math.max(0, c.running - 1); c.rate.completed(this.clock.now(), ranMs) }
   }
 
   stats (runtimes: Readonly<Record<string, { runtimes: number }>>): Record<string, FunctionStats> {
     const out: Record<string, FunctionStats> = {}
+    const now = this.clock.now()
     for (const [fn, c] of this.fns) {
-      out[fn] = { queue_len: Math.max(0, c.pending - c.running), service_rate: round(c.rate), running: c.running, runtimes: runtimes[fn]?.runtimes ?? 0 }
+      out[fn] = { queue_len: Math.max(0, c.pending - c.running), service_rate: round(c.rate.rate(now)), running: c.running, runtimes: runtimes[fn]?.runtimes ?? 0 }
     }
     for (const [fn, r] of Object.entries(runtimes)) out[fn] ??= { queue_len: 0, service_rate: 0, running: 0, runtimes: r.runtimes }
     return out
@@ -54,7 +53,8 @@ export class AdmissionQueue {
   totals (): { queueLen: number, serviceRate: number } {
     let queueLen = 0
     let serviceRate = 0
-    for (const c of this.fns.values()) { queueLen += Math.max(0, c.pending - c.running); serviceRate += c.rate }
+    const now = this.clock.now()
+    for (const c of this.fns.values()) { queueLen += Math.max(0, c.pending - c.running); serviceRate += c.rate.rate(now) }
     return { queueLen, serviceRate: round(serviceRate) }
   }
 }

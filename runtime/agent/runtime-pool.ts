@@ -61,6 +61,8 @@ export class RuntimePool implements Executor {
   private child: ChildProcess | undefined
   private standby: Host | undefined
   private ready: Promise<void> | undefined
+  /** The live host once it is ready: work for it is sent at once, in the order it was asked for. */
+  private readyChild: ChildProcess | undefined
   private readonly inflight = new Map<number, Pending>()
   /** Invocations that ran out of time, until the host confirms their code stopped. */
   private readonly stopping = new Map<number, NodeJS.Timeout>()
@@ -158,7 +160,10 @@ export class RuntimePool implements Executor {
     this.standby = undefined
     this.child = next.child
     this.ready = next.ready
-    void next.ready.then(() => { this.lastHeard = performance.now() }, () => {})
+    void next.ready.then(() => {
+      this.lastHeard = performance.now()
+      if (this.child === next.child) this.readyChild = next.child
+    }, () => {})
     this.sent.clear()
     this.state = { stats: {}, memMb: 0 }
     if (this.opts.standbyHost !== false) {
@@ -261,6 +266,7 @@ export class RuntimePool implements Executor {
   private retire (code: ErrorCode, why: string): void {
     this.child = undefined
     this.ready = undefined
+    this.readyChild = undefined
     this.state = { stats: {}, memMb: 0 }
     for (const t of this.stopping.values()) clearTimeout(t)
     this.stopping.clear()
@@ -287,8 +293,12 @@ export class RuntimePool implements Executor {
   }
 
   async invoke (req: ExecRequest): Promise<ExecOutcome> {
-    try { await this.host() } catch (err) {
-      return { ok: false, error: err as WispError, cold: false, runMs: 0, cpuMs: 0, logs: [] }
+    // With the host up, no await before the send: an evict asked for after this invocation
+    // (PriorityHosts moving the function) reaches the host after it, not before.
+    if (this.closed || this.readyChild === undefined || this.readyChild !== this.child) {
+      try { await this.host() } catch (err) {
+        return { ok: false, error: err as WispError, cold: false, runMs: 0, cpuMs: 0, logs: [] }
+      }
     }
     const id = this.nextId++
     const sha = req.manifest.sha256

@@ -30,6 +30,8 @@ const FIRST_READING_MS = 2000
 export interface RunningBoard {
   readonly agent: Agent
   readonly config: BoardConfig
+  /** The status page's address as bound (null if its port could not be bound). */
+  readonly pageUrl: string | null
   stop: () => Promise<void>
 }
 
@@ -118,6 +120,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   return {
     agent,
     config: cfg,
+    pageUrl: status?.url ?? null,
     stop: async () => {
       await agent.stop()
       await status?.close()

@@ -27,7 +27,7 @@ import { InflightStore } from '../leader/inflight-store.js'
 import { KvStore } from '../leader/kv-store.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
-import { acceptBeforePuback } from '../leader/accept-hook.js'
+import { acceptBeforePuback, type Acceptors } from '../leader/accept-hook.js'
 import { limitPublishSize } from '../leader/broker-limits.js'
 import type { InboundMessage } from '../transport/transport.js'
 import { HttpInvoker } from '../http/invoker.js'
@@ -131,16 +131,22 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   let kv: KvStore
   try { kv = await KvStore.open(kvDir) } catch (err) { await store.close(); throw err }
   let sessions: BrokerSessions | null = null
-  // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
+  // Invokes and trigger messages that reach the broker before the leader (or the trigger runner)
+  // is up wait for it: they are not yet PUBACKed.
   let leaderUp: (l: Leader) => void = () => {}
   const started = new Promise<Leader>((resolve) => { leaderUp = resolve })
-  const admit = async (m: InboundMessage): Promise<void> => { await (await started).admit(m) }
+  let triggersUp: (r: TriggerRunner) => void = () => {}
+  const triggersStarted = new Promise<TriggerRunner>((resolve) => { triggersUp = resolve })
+  const acceptors: Acceptors = {
+    invoke: async (m: InboundMessage): Promise<void> => { await (await started).admit(m) },
+    trigger: async (m: InboundMessage): Promise<void> => { await (await triggersStarted).accept(m) }
+  }
   let broker: EmbeddedBroker | null = null
   let transport: Transport
   try {
     if (o.brokerUrl === undefined) {
       const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
-      const auth = { ...users, authorizePublish: limitPublishSize(topics, acceptBeforePuback(topics, () => admit, users?.authorizePublish)) }
+      const auth = { ...users, authorizePublish: limitPublishSize(topics, acceptBeforePuback(topics, () => acceptors, users?.authorizePublish)) }
       const sessionsDir = join(o.dataDir, 'sessions')
       mkdirSync(sessionsDir, { recursive: true })
       sessions = await BrokerSessions.open(sessionsDir, o.log)
@@ -179,8 +185,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
   leaderUp(leader)
-  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log })
+  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log, byHook: broker !== null })
   await triggers.start()
+  triggersUp(triggers)
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
   const admin = new AdminService({ transport, topics, registry, leader, clock, log: o.log })
@@ -198,7 +205,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     }
   }
   let invokeServer: InvokeServer | null = null
-  const invoker = new HttpInvoker({ leader, registry, transport, topics, log: o.log })
+  const invoker = new HttpInvoker({ leader, registry, topics })
   if (o.invokePort !== null && o.invokePort !== undefined) {
     try {
       await invoker.start()

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { hashPassword, verifyPassword } from '../shared/password.js'
+import { accountChecker } from '../shared/password.js'
 import type { Role } from '../shared/roles.js'
 
 export interface Account { readonly password_hash: string, readonly role: Role }
@@ -17,21 +16,15 @@ export const parseBasic = (header: string | undefined): { user: string, password
 }
 
 /**
- * HTTP Basic authentication against the broker's accounts (the same salted scrypt hashes):
- * resolves to the caller or null. An unknown name costs one scrypt too, so timing does not tell
- * which accounts exist.
+ * HTTP Basic authentication against the broker's accounts (the same salted scrypt hashes and
+ * the same check, accountChecker): resolves to the caller or null.
  */
 export const basicAuthenticator = (users: Readonly<Record<string, Account>>): ((header: string | undefined) => Promise<Caller | null>) => {
-  let decoy: Promise<string> | undefined
+  const check = accountChecker(users)
   return async (header) => {
     const creds = parseBasic(header)
     if (creds === null) return null
-    const user = Object.hasOwn(users, creds.user) ? users[creds.user] : undefined
-    if (user === undefined) {
-      decoy ??= hashPassword(randomBytes(16).toString('hex'))
-      await verifyPassword(creds.password, await decoy)
-      return null
-    }
-    return await verifyPassword(creds.password, user.password_hash) ? { name: creds.user, role: user.role } : null
+    const user = await check(creds.user, creds.password)
+    return user === null ? null : { name: creds.user, role: user.role }
   }
 }

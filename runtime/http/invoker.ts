@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { ReplySchema, type Reply } from '../protocol/messages.js'
+import type { Reply } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
-import type { Logger } from '../shared/log.js'
-import type { InboundMessage, Transport } from '../transport/transport.js'
-import type { Leader } from '../leader/leader.js'
+import type { InboundMessage } from '../transport/transport.js'
+import type { Completion, Leader } from '../leader/leader.js'
 import type { Registry } from '../leader/registry.js'
 
 /** What became of one HTTP invoke at admission. */
@@ -21,22 +20,26 @@ export const newRequestId = (): string => `h${randomBytes(12).toString('base64ur
 /**
  * HTTP invokes through the leader's own invoke path: each one is the message an MQTT client
  * would publish on `<prefix>/invoke/<fn>/<client>/<req>`, admitted by leader.admit() (validation,
- * per-client rate limit, dedupe of `<client>/<fn>/<req>`, persistence, retries), and its reply is
- * the one the leader publishes on `<prefix>/result/<client>/<fn>/<req>`, which is also where an
- * async invoke's result can be read by an MQTT client of the same account.
+ * per-client rate limit, dedupe of `<client>/<fn>/<req>`, persistence, retries). Its reply is
+ * the leader's completion for the invocation (an in-process listener, keyed by the reply topic the
+ * leader also publishes it on, `<prefix>/result/<client>/<fn>/<req>`, where an async invoke's
+ * result can be read by an MQTT client of the same account). It used to subscribe to
+ * `<prefix>/result/#`: every result in the cluster crossed the broker to the gateway once more,
+ * and any client allowed to publish there could answer a waiting HTTP request.
  */
 export class HttpInvoker {
   private readonly waiters = new Map<string, Set<(r: Reply | null) => void>>()
-  private readonly filter: string
+  private off: (() => void) | undefined
 
-  constructor (private readonly d: { leader: Leader, registry: Registry, transport: Transport, topics: Topics, log: Logger }) {
-    this.filter = `${d.topics.prefix}/result/#`
+  constructor (private readonly d: { leader: Leader, registry: Registry, topics: Topics }) {}
+
+  async start (): Promise<void> {
+    this.off ??= this.d.leader.onCompletion((c) => { this.onCompletion(c) })
   }
 
-  async start (): Promise<void> { await this.d.transport.subscribe(this.filter, (m) => { this.onResult(m) }, { qos: 1 }) }
-
   async stop (): Promise<void> {
-    await this.d.transport.unsubscribe(this.filter)
+    this.off?.()
+    this.off = undefined
     for (const set of this.waiters.values()) for (const w of set) w(null)
     this.waiters.clear()
   }
@@ -60,7 +63,7 @@ export class HttpInvoker {
     // invocation enters its in-flight table synchronously; a duplicate does neither.
     let refusal: Reply | null = null
     const before = leader.inflightCount()
-    const off = leader.onCompletion((c) => { if (c.fn === fn && c.requestId === req && refusal === null) refusal = c.reply })
+    const off = leader.onCompletion((c) => { if (c.replyTopic === topic && refusal === null) refusal = c.reply })
     let admitted: Promise<void>
     try {
       admitted = leader.admit({ topic: topics.invoke(fn, client, req), payload, retain: false, qos: 1 } satisfies InboundMessage)
@@ -101,18 +104,11 @@ export class HttpInvoker {
     resolve(null)
   }
 
-  private onResult (m: InboundMessage): void {
-    const set = this.waiters.get(m.topic)
+  private onCompletion (c: Completion): void {
+    if (c.replyTopic === null) return
+    const set = this.waiters.get(c.replyTopic)
     if (set === undefined) return
-    this.waiters.delete(m.topic)
-    let reply: Reply
-    try {
-      reply = ReplySchema.parse(JSON.parse(m.payload.toString('utf8'))) as Reply
-    } catch (err) {
-      this.d.log.warn('unreadable result ignored', { topic: m.topic, err: (err as Error).message })
-      this.waiters.set(m.topic, set)
-      return
-    }
-    for (const w of set) w(reply)
+    this.waiters.delete(c.replyTopic)
+    for (const w of set) w(c.reply)
   }
 }

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { AedesOptions, AuthenticateError } from 'aedes'
 import type { Topics } from '../protocol/topics.js'
-import { hashPassword, verifyPassword } from '../shared/password.js'
+import { accountChecker } from '../shared/password.js'
 import type { Role } from '../shared/roles.js'
 import { mayPublish, maySubscribe, ownerOfClientId } from './broker-acl.js'
 
@@ -25,7 +24,7 @@ export const brokerAuth = (users: Readonly<Record<string, BrokerUser>>, topics: 
   // aedes keeps no username on its clients: remember who authenticated as whom.
   const who = new WeakMap<object, { name: string, role: Role }>()
   // An unknown name costs one scrypt too, so timing does not tell which accounts exist.
-  let decoy: Promise<string> | undefined
+  const check = accountChecker(users)
   const refuse = (done: (err: AuthenticateError | null, ok: boolean | null) => void, code: 2 | 4, why: string): void => {
     const err = new Error(why) as AuthenticateError
     err.returnCode = code // §3.2.2.3: 2 identifier rejected, 4 bad user name or password
@@ -33,12 +32,8 @@ export const brokerAuth = (users: Readonly<Record<string, BrokerUser>>, topics: 
   }
   return {
     authenticate: (client, username, password, done) => {
-      const user = username !== undefined && Object.hasOwn(users, username) ? users[username] : undefined
-      const secret = password?.toString('utf8') ?? ''
-      decoy ??= hashPassword(randomBytes(16).toString('hex'))
-      const check = user !== undefined ? verifyPassword(secret, user.password_hash) : decoy.then(async (h) => await verifyPassword(secret, h)).then(() => false)
-      check.then((ok) => {
-        if (!ok || user === undefined || username === undefined || password === undefined) { refuse(done, 4, 'bad username or password'); return }
+      check(username, password?.toString('utf8') ?? '').then((user) => {
+        if (user === null || username === undefined || password === undefined) { refuse(done, 4, 'bad username or password'); return }
         if (ownerOfClientId(client.id, names) !== username) { refuse(done, 2, `client id "${client.id.slice(0, 80)}" must be "${username}" or begin with "${username}-"`); return }
         who.set(client, { name: username, role: user.role })
         done(null, true)

@@ -60,6 +60,8 @@ export const LEADER_TICK_MS = 250
 export interface Completion {
   readonly fn: string
   readonly requestId: string
+  /** The topic the reply is published on (`<prefix>/result/<client>/<fn>/<req>` or a v5 response topic); null for the leader's own invocations. */
+  readonly replyTopic: string | null
   readonly board: string | null
   readonly reply: Reply
   readonly totalMs: number
@@ -161,6 +163,9 @@ export class Leader {
     try { fn() } catch (err) { this.d.log.error(`${what} failed`, { err: (err as Error).message }) }
   }
 
+  /** Resolves once every invocation accepted so far is on disk (at once without a store). */
+  async durable (): Promise<void> { await this.d.store?.durable() }
+
   /** Admits one invoke; resolves once what it accepted is on disk (see accept-hook.ts). */
   async admit (m: InboundMessage): Promise<void> {
     this.guard('invoke', m, () => this.onInvoke(m))
@@ -188,7 +193,7 @@ export class Leader {
     if (out.kind === 'ignore') { this.d.log.debug('invoke ignored', { topic: m.topic, why: out.why }); return }
     if (out.kind === 'reject') {
       const reply: Reply = { ok: false, error: out.error.toJSON() }
-      this.emit({ fn: out.fn, requestId: out.requestId, board: null, reply, totalMs: 0 })
+      this.emit({ fn: out.fn, requestId: out.requestId, replyTopic: out.reply?.topic ?? null, board: null, reply, totalMs: 0 })
       if (out.reply !== null) void this.send(out.reply, reply)
       return
     }
@@ -203,7 +208,7 @@ export class Leader {
   submit (fn: string, event: unknown, requestId: string, chain?: { readonly deadline: number, readonly depth: number }): void {
     const now = this.d.clock.now()
     const manifest = this.d.registry.get(fn)
-    const refuse = (err: WispError): void => this.emit({ fn, requestId, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
+    const refuse = (err: WispError): void => this.emit({ fn, requestId, replyTopic: null, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
     if (manifest === undefined) { refuse(new WispError('WISP_UNKNOWN_FUNCTION', `no function "${fn}" is deployed`)); return }
     const eventBytes = Buffer.byteLength(JSON.stringify(event) ?? 'null')
     if (this.tableFull(eventBytes)) { refuse(new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or event bytes) in flight as it may')); return }
@@ -220,7 +225,7 @@ export class Leader {
     if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
       const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
-      this.emit({ fn: inv.fn, requestId: inv.requestId, board: null, reply, totalMs: 0 })
+      this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
       if (inv.reply !== null) void this.send(inv.reply, reply)
       return
     }
@@ -240,7 +245,7 @@ export class Leader {
     const r = recoverInvocations(await store.recover(now), { now, graceMs: this.opts.replyGraceMs, manifest: (fn) => this.d.registry.get(fn) })
     for (const [key, at] of r.seen) this.inflight.remember(key, at)
     for (const a of r.answer) {
-      this.emit({ fn: a.fn, requestId: a.requestId, board: null, reply: a.reply, totalMs: now - a.receivedAt })
+      this.emit({ fn: a.fn, requestId: a.requestId, replyTopic: a.to?.topic ?? null, board: null, reply: a.reply, totalMs: now - a.receivedAt })
       void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation))
     }
     for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
@@ -348,7 +353,7 @@ export class Leader {
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
-    this.emit({ fn: inv.fn, requestId: inv.requestId, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })
+    this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })
     // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
     const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
     void sent.then(() => this.d.store?.answered(inv.invocation))

@@ -5,7 +5,7 @@ import { DEFAULT_TRIGGER_TZ, triggerFilterProblem } from '../protocol/triggers.j
 import type { Clock, TimerHandle } from '../shared/clock.js'
 import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
-import type { InboundMessage, Transport } from '../transport/transport.js'
+import { topicMatches, type InboundMessage, type Transport } from '../transport/transport.js'
 import type { Completion } from './leader.js'
 import { nextTick } from './schedule.js'
 import { TopicSubscriptions } from './topic-subscriptions.js'
@@ -24,9 +24,14 @@ export interface TriggerDeps {
   readonly transport: Transport
   readonly topics: Topics
   readonly registry: { get: (fn: string) => Manifest | undefined, list: () => Manifest[], onChange: (l: (fn: string) => void) => () => void }
-  readonly leader: { submit: (fn: string, event: unknown, requestId: string) => void, onCompletion: (l: (c: Completion) => void) => () => void, readonly opts: { readonly maxEventBytes: number } }
+  readonly leader: { submit: (fn: string, event: unknown, requestId: string) => void, onCompletion: (l: (c: Completion) => void) => () => void, durable: () => Promise<void>, readonly opts: { readonly maxEventBytes: number } }
   readonly clock: Clock
   readonly log: Logger
+  /**
+   * Trigger messages arrive through accept() (the embedded broker's hook, before PUBACK), not by
+   * subscription: the runner subscribes to nothing.
+   */
+  readonly byHook?: boolean
 }
 
 /**
@@ -59,8 +64,20 @@ export class TriggerRunner {
     for (const u of this.unlisten) u()
     for (const t of this.timers.values()) this.d.clock.clearTimeout(t)
     this.timers.clear()
-    for (const f of this.subs.filters) this.enqueue(async () => await this.d.transport.unsubscribe(f))
+    if (this.d.byHook !== true) for (const f of this.subs.filters) this.enqueue(async () => await this.d.transport.unsubscribe(f))
     await this.ops
+  }
+
+  /**
+   * A client's message on a topic outside the prefix, from the broker's hook before its PUBACK
+   * (with `byHook`): the functions bound to a matching filter are invoked as by a subscription,
+   * and this resolves once those invocations are on disk, so a PUBACKed message is never lost.
+   */
+  async accept (m: InboundMessage): Promise<void> {
+    if (this.stopped) return
+    let fired = false
+    for (const f of this.subs.filters) if (topicMatches(f, m.topic)) { this.onMessage(f, m); fired = true }
+    if (fired) await this.d.leader.durable()
   }
 
   /** The filters the leader is subscribed to for triggers. */
@@ -79,8 +96,10 @@ export class TriggerRunner {
       return why === null
     })
     const { add, remove } = this.subs.set(fn, filters)
-    for (const f of remove) this.enqueue(async () => await this.d.transport.unsubscribe(f))
-    for (const f of add) this.enqueue(async () => await this.d.transport.subscribe(f, (m) => this.onMessage(f, m), { qos: 1 }))
+    if (this.d.byHook !== true) {
+      for (const f of remove) this.enqueue(async () => await this.d.transport.unsubscribe(f))
+      for (const f of add) this.enqueue(async () => await this.d.transport.subscribe(f, (m) => this.onMessage(f, m), { qos: 1 }))
+    }
     const old = this.timers.get(fn)
     if (old !== undefined) { this.d.clock.clearTimeout(old); this.timers.delete(fn) }
     if (t === undefined) this.gate.forget(fn)

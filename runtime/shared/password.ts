@@ -39,3 +39,21 @@ export const verifyPassword = async (password: string, encoded: string): Promise
   const key = await derive(password, Buffer.from(m[4] as string, 'base64'), { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) })
   return key.length === expected.length && timingSafeEqual(key, expected)
 }
+
+/**
+ * Checks a name and password against accounts holding such hashes (the broker's and the HTTP
+ * invoke server's): the account, or null. An unknown name costs one scrypt too (against a decoy
+ * hash made once), so timing does not tell which accounts exist; only own properties are names.
+ */
+export const accountChecker = <A extends { readonly password_hash: string }>(accounts: Readonly<Record<string, A>>): ((name: string | undefined, password: string) => Promise<A | null>) => {
+  let decoy: Promise<string> | undefined
+  return async (name, password) => {
+    const account = name !== undefined && Object.hasOwn(accounts, name) ? accounts[name] : undefined
+    if (account === undefined) {
+      decoy ??= hashPassword(randomBytes(16).toString('hex'))
+      await verifyPassword(password, await decoy)
+      return null
+    }
+    return await verifyPassword(password, account.password_hash) ? account : null
+  }
+}

@@ -68,6 +68,8 @@ export interface SimReport {
   peak_utilisation: number
   /** The rate scale applied to every per-minute count. */
   scale: number
+  /** The cold-start cost the run used (ms at reference speed): an input, so two reports that differ say whether it did. */
+  cold_ms: number
   policies: Record<string, PolicyFigures>
 }
 

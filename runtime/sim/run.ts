@@ -75,6 +75,7 @@ export const expandSets = (policy: string): string[] => (policy === 'all' ? [...
 export const runSimulation = (o: RunOptions): { report: SimReport, runs: Record<string, PolicyFigures[]> } => {
   for (const s of o.sets) createPolicySet(s)
   const runs: Record<string, PolicyFigures[]> = {}
+  const coldMs = o.coldMs ?? SIM_DEFAULTS.coldMs
   const total = o.sets.length * o.seeds.length
   let k = 0
   for (const set of o.sets) {
@@ -82,7 +83,7 @@ export const runSimulation = (o: RunOptions): { report: SimReport, runs: Record<
       const r = simulate({
         ...SIM_DEFAULTS,
         trace: o.trace, boards: o.boards, policies: createPolicySet(set), seed, scale: o.scale,
-        coldMs: o.coldMs ?? SIM_DEFAULTS.coldMs,
+        coldMs,
         onDecision: o.onDecision === undefined ? undefined : (d) => o.onDecision?.(set, d),
         onProgress: o.onProgress === undefined ? undefined : (f) => o.onProgress?.((k + f) / total)
       })
@@ -94,5 +95,5 @@ export const runSimulation = (o: RunOptions): { report: SimReport, runs: Record<
   for (const [s, r] of Object.entries(runs)) policies[s] = meanFigures(r)
   const utilisation = traceWork(o.trace) * o.scale / (capacity(o.boards) * o.trace.minutes * 60)
   const peak = peakUtilisation(o.trace, o.boards, o.scale)
-  return { report: { trace: o.trace.name, seeds: [...o.seeds], boards: o.boards.map((b, i) => `b${i + 1}:${b.name}`), utilisation, peak_utilisation: peak, scale: o.scale, policies }, runs }
+  return { report: { trace: o.trace.name, seeds: [...o.seeds], boards: o.boards.map((b, i) => `b${i + 1}:${b.name}`), utilisation, peak_utilisation: peak, scale: o.scale, cold_ms: coldMs, policies }, runs }
 }

@@ -1,14 +1,13 @@
 // A real board agent in this process on aedes (127.0.0.1): whether it runs a low-priority isolate
 // host (profile and board config), and that a function it measured as long runs there.
 import t from 'tap'
-import { readFileSync, readdirSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { getProfile, loadProfiles, parseProfile, validateConfig } from '../../boards/index.js'
 import { lowPriorityHost } from '../../boards/extra-hosts.js'
 import { BoardConfigSchema } from '../../boards/schema.js'
 import { niceOf } from '../../runtime/agent/host-priority.js'
 import { processTicks } from '../../runtime/agent/linux-process-cpu.js'
-import { LOW_PRIORITY_NICE } from '../../runtime/agent/priority-hosts.js'
+import { LOW_PRIORITY_NICE, MOVE_AFTER } from '../../runtime/agent/priority-hosts.js'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { newInvocationId } from '../../runtime/leader/on-invoke.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
@@ -20,17 +19,12 @@ import { publishDeployment } from '../../runtime/transport/publish-deployment.js
 import { inProcessBoard } from '../helpers/board.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { until } from './fixtures/cpu.js'
+import { childrenOf, cmdline } from '../helpers/proc.js'
 
 const LOW_NICE = Math.min(19, getPriority() + LOW_PRIORITY_NICE)
 
-/** The isolate host processes this process started (live and standby), from /proc. */
-const hostPids = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('executor-host')
-  } catch { return false }
-})
+/** The isolate host processes this process started (live and standby). */
+const hostPids = (): number[] => childrenOf(process.pid).filter((pid) => cmdline(pid).includes('executor-host'))
 
 t.test('the setting: profile, then board config, else on from 1 GB of memory', async (tt) => {
   const profiles = loadProfiles()
@@ -83,6 +77,7 @@ t.test('with it on, a function the agent measured as long runs in the niced host
     await watcher.waitFor((r) => r.length >= answered, 15_000)
   }
   await runOnce() // unmeasured: the normal host; from now on the board knows it as long
+  for (let i = 1; i < MOVE_AFTER; i++) await runOnce() // it moves once measured long MOVE_AFTER times in a row
   const before = processTicks(lowPid) ?? 0
   for (let i = 0; i < 3; i++) await runOnce()
   const used = (processTicks(lowPid) ?? 0) - before

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { getPriority } from 'node:os'
 import { niceOf, threadsOf } from '../../runtime/agent/host-priority.js'
-import { LOW_PRIORITY_NICE, PriorityHosts } from '../../runtime/agent/priority-hosts.js'
+import { LOW_PRIORITY_NICE, MOVE_AFTER, PriorityHosts } from '../../runtime/agent/priority-hosts.js'
 import { RunScheduler, SHORT_MS } from '../../runtime/agent/run-scheduler.js'
 import { RuntimePool } from '../../runtime/agent/runtime-pool.js'
 import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
@@ -60,33 +60,93 @@ t.test('a function measured as long runs in the low-priority host; short and unm
   tt.notOk((await hosts.invoke(request(m, turns))).cold, 'measured short: runs warm there')
   // A harmonic mean gives long runs little weight: it takes a dozen to cross SHORT_MS from 5 ms.
   await teach('turns', SHORT_MS * 20, 15)
+  for (let i = 1; i < MOVE_AFTER; i++) {
+    tt.notOk((await hosts.invoke(request(m, turns))).cold, `measured long ${i} time(s) in a row: stays, warm`)
+    tt.equal(hosts.tierOf('turns'), 'normal')
+  }
   const moved = await hosts.invoke(request(m, turns))
-  tt.ok(moved.ok && moved.cold, 'measured long: the next invocation starts cold')
+  tt.ok(moved.ok && moved.cold, `measured long ${MOVE_AFTER} times in a row: this invocation starts cold`)
   tt.equal(hosts.tierOf('turns'), 'low', 'in the low host')
   tt.ok(await until(() => !('turns' in normal.stats()), 5000), 'its runtime in the normal host is evicted')
   tt.ok(await until(() => low.stats().turns?.runtimes === 1, 5000), 'its warm target followed it to the low host')
   await teach('turns', 2, 30)
+  for (let i = 1; i < MOVE_AFTER; i++) await hosts.invoke(request(m, turns))
+  tt.equal(hosts.tierOf('turns'), 'low', 'measured short again: stays a while')
   const back = await hosts.invoke(request(m, turns))
   tt.ok(back.ok, 'measured short again')
   tt.equal(hosts.tierOf('turns'), 'normal', 'it moves back to the normal host')
   tt.ok(await until(() => !('turns' in low.stats()), 5000), 'and leaves the low host')
 })
 
-t.test('a long function that moves while its runs are running: they finish in the old host, new ones start in the new', async (tt) => {
+t.test('a long function that moves while its runs are running: they finish in the old host, new ones start in the new, and its runtimes in the old host go once idle', async (tt) => {
   const { hosts, normal, low, teach } = rig(tt, 'b-move')
   await hosts.start()
   const code = BUSY(400, 'slow')
-  const m = manifest('slow', code, { concurrency: 1 })
+  const m = manifest('slow', code, { concurrency: 1, timeout_ms: 3000 })
   const first = hosts.invoke(request(m, code))
   tt.ok(await until(() => normal.stats().slow?.running === 1, 5000), 'an unmeasured run is running in the normal host')
   await teach('slow', 400)
-  const second = await hosts.invoke(request(m, code))
-  tt.ok(second.ok && second.cold, 'the next one ran cold')
+  // The votes before the move run in the normal host, beside the first (a runtime each, or waiting).
+  const before = Array.from({ length: MOVE_AFTER - 1 }, async () => await hosts.invoke(request(m, code)))
+  tt.equal(hosts.tierOf('slow'), 'normal', `${MOVE_AFTER - 1} invocations measured long: still the normal host`)
+  const moved = await hosts.invoke(request(m, code))
+  tt.ok(moved.ok && moved.cold, 'the next one ran cold')
+  tt.equal(hosts.tierOf('slow'), 'low')
   tt.ok(await ranIn(low, 'slow'), 'in the low host')
   const o = await first
   tt.ok(o.ok, 'the run in the normal host was not cut short')
-  await hosts.invoke(request(m, code))
-  tt.ok(await until(() => !('slow' in normal.stats()), 5000), 'and its runtime there is evicted once idle')
+  tt.same((await Promise.all(before)).map((b) => b.ok), Array(MOVE_AFTER - 1).fill(true), 'nor were the ones that voted')
+  tt.ok(await until(() => !('slow' in normal.stats()), 5000), 'its runtimes there are evicted once idle, with no further invocation')
+})
+
+t.test('a function whose measure hovers around SHORT_MS stays in its host, warm: no move and no eviction per invocation', async (tt) => {
+  let long = false
+  const normal = new RuntimePool({ budgetMb: 128, board: 'b-jitter', standbyHost: false })
+  const low = new RuntimePool({ budgetMb: 128, board: 'b-jitter', niceBy: LOW_PRIORITY_NICE, standbyHost: false })
+  const hosts = new PriorityHosts({ normal, low, isLong: () => long, lowBudgetMb: 128 })
+  tt.teardown(() => hosts.close())
+  await hosts.start()
+  const code = BUSY(2, 'jitter')
+  const m = manifest('jitter', code)
+  tt.ok((await hosts.invoke(request(m, code))).cold, 'the first run is cold')
+  const colds: boolean[] = []
+  for (let i = 0; i < 3 * MOVE_AFTER; i++) {
+    long = i % MOVE_AFTER !== 0 // long MOVE_AFTER - 1 times in a row at most
+    colds.push((await hosts.invoke(request(m, code))).cold)
+  }
+  tt.equal(hosts.tierOf('jitter'), 'normal', 'it stayed in the normal host')
+  tt.same(colds, Array(3 * MOVE_AFTER).fill(false), 'every run was warm')
+  tt.notOk('jitter' in low.stats(), 'the low host never held it')
+})
+
+t.test('functions deployed with the same code (one sha256) under concurrency: one moving between the hosts never costs another its code', async (tt) => {
+  // The low-priority host's WISP_BAD_CODE in a live replay: its functions all had the same code,
+  // and a host dropped a sha256's code when any one function holding it was evicted.
+  let long = false
+  const normal = new RuntimePool({ budgetMb: 256, board: 'b-same' })
+  const low = new RuntimePool({ budgetMb: 256, board: 'b-same', niceBy: LOW_PRIORITY_NICE, standbyHost: false })
+  const hosts = new PriorityHosts({ normal, low, isLong: (fn) => fn === 'mover' && long, lowBudgetMb: 256 })
+  tt.teardown(() => hosts.close())
+  await hosts.start()
+  const code = 'export async function handler (e) { const t = Date.now(); let x = 0; while (Date.now() - t < e.ms) x++; return x }\n'
+  const mover = manifest('mover', code, { concurrency: 2 })
+  const steady = manifest('steady', code, { concurrency: 2 })
+  tt.equal(mover.sha256, steady.sha256, 'one sha256')
+  const failed: string[] = []
+  const tiers: string[] = []
+  let moverRuns = 0
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; i < 24; i++) {
+      const m = (i + w) % 2 === 0 ? mover : steady
+      if (m === mover && ++moverRuns % (2 * MOVE_AFTER) === 0) long = !long
+      const o = await hosts.invoke(request(m, code, { ms: (i * 7 + w * 3) % 15 }))
+      if (!o.ok) failed.push(`${m.name}: ${o.error.code} ${o.error.message}`)
+      if (tiers[tiers.length - 1] !== hosts.tierOf('mover')) tiers.push(hosts.tierOf('mover'))
+    }
+  }
+  await Promise.all([0, 1, 2, 3].map(worker))
+  tt.ok(tiers.length >= 4, `the mover moved back and forth (${tiers.join(' → ')})`)
+  tt.same(failed, [], 'every invocation of both functions succeeded')
 })
 
 t.test('the low host\'s process, every thread of it, runs at the higher nice value; the normal host at the agent\'s', async (tt) => {

@@ -10,9 +10,9 @@
 // WISP_BENCH_CPU_PROF=<dir> runs every wisp process with --cpu-prof into <dir> (see
 // test/bench/profile-top.ts) (a profile is
 // written when the process exits, so the figures of such a run are not the benchmark's).
-import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process'
+import { spawn, fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +21,7 @@ import { freePort } from '../helpers/ports.js'
 import { figure, info, quantile, report } from './lib/figures.js'
 import type { LoadReply, LoadRequest } from './lib/cost-load.js'
 import { waitForOutput } from '../helpers/wisp-cli.js'
+import { childrenOf, cmdline, cpuMs, rssMb } from '../helpers/proc.js'
 
 const SEQ = Number(process.env.WISP_BENCH_SEQ ?? 1000)
 const CONC = Number(process.env.WISP_BENCH_CONC ?? 5000)
@@ -32,21 +33,6 @@ const BIN = fileURLToPath(new URL('../../bin/wisp.js', import.meta.url))
 const WORKERD = fileURLToPath(new URL('../../node_modules/.bin/workerd', import.meta.url))
 const lib = (f: string): string => fileURLToPath(new URL(`./lib/${f}`, import.meta.url))
 const PROFILE_DIR = process.env.WISP_BENCH_CPU_PROF
-
-const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100)
-const childrenOf = (pid: number): number[] =>
-  spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number)
-const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') } catch { return '' } }
-/** utime + stime of a process, ms. */
-const cpuMs = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS
-}
-const rssMb = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? 0 : Number(m[1]) / 1024
-}
 
 type Role = 'gateway' | 'agent' | 'host'
 // bin/wisp.js runs `start` in a child with the gateway's Node flags: the gateway role is both

@@ -53,6 +53,10 @@ if (process.argv.includes('--one')) {
   })
   process.stdout.write(JSON.stringify({ ...f, seconds: (performance.now() - t0) / 1000 }))
 } else {
+  // The measured cold start, read once: every child gets it (--cold) and the report records it. Each
+  // child read bench/results/cold-start.json itself, so a cold-start benchmark rewriting it during
+  // an evaluation gave the children of one run different inputs (p99 9.69 vs 9.59 s, same seeds).
+  const cold = coldStartMs()
   const jobs: Job[] = []
   for (const seed of E.heldOutSeeds) {
     for (const u of E.peakLoads) for (const set of E.sets) jobs.push({ seed, u, set })
@@ -69,7 +73,7 @@ if (process.argv.includes('--one')) {
   const results = new Map<string, Result>()
   const runOne = (j: Job): Promise<void> => new Promise((resolve, reject) => {
     const a = ['--no-node-snapshot', '--import', 'tsx', process.argv[1]!, '--one', '--util', String(j.u), '--seed', String(j.seed), '--set', j.set]
-    if (j.coldMs !== undefined) a.push('--cold', String(j.coldMs))
+    a.push('--cold', String(j.coldMs ?? cold.ms))
     if (j.speedError !== undefined) a.push('--speed-error', String(j.speedError))
     if (j.wholeDay === true) a.push('--whole-day')
     const c = spawn(process.execPath, a, { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -165,7 +169,7 @@ if (process.argv.includes('--one')) {
       tuned_on_seeds: E.tuningSeeds,
       reported_seeds: E.heldOutSeeds,
       days: 'synthetic Azure-2019-format days, shape drawn from the generator seed (trace-gen vary)',
-      cold_start_ms: coldStartMs(),
+      cold_start_ms: cold,
       simulator: SIM_DEFAULTS,
       knative: { activator: `one queue per function, free-slot dispatch (lb_policy.go), queue cap ${ACTIVATOR_QUEUE_CAP}`, scale: KPA_DEFAULTS, place: 'kube-scheduler LeastAllocated + spread', power: 'none', board: 'processor sharing among runtimes', container_concurrency: Object.fromEntries(E.knativeSets.map((k) => [k, createPolicySet(k).concurrency ?? null])) },
       'idle-off': { power: IDLE_OFF_DEFAULTS, container_concurrency: createPolicySet('idle-off').concurrency ?? null },

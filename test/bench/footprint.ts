@@ -13,6 +13,7 @@ import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { figure, info, report, spread as runs } from './lib/figures.js'
 import { waitForOutput } from '../helpers/wisp-cli.js'
+import { cmdline, envOf, rssMb, tree } from '../helpers/proc.js'
 
 const ROUNDS = Number(process.env.WISP_BENCH_ROUNDS ?? 3)
 const HELP_ROUNDS = Number(process.env.WISP_BENCH_HELP_ROUNDS ?? 7)
@@ -20,18 +21,6 @@ const BIN = fileURLToPath(new URL('../../bin/wisp.js', import.meta.url))
 
 const FOOTPRINT_GOAL_MB = 150
 const HELP_GOAL_MS = 300
-
-const childrenOf = (pid: number): number[] =>
-  spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number)
-const tree = (pid: number): number[] => [pid, ...childrenOf(pid).flatMap(tree)]
-const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') } catch { return '' } }
-const rssMb = (pid: number): number => {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m === null ? 0 : Number(m[1]) / 1024
-  } catch { return 0 }
-}
-
 
 /** Waits until the set of pids under `pid` has not changed for `quietMs` (a standby host starts after the first). */
 const settledTree = async (pid: number, quietMs: number, maxMs: number): Promise<number[]> => {
@@ -81,7 +70,7 @@ const oneRound = async (): Promise<Board[]> => {
     if (agents.length !== 2) throw new Error(`${agents.length} board agent processes found`)
     return agents.map((agent) => {
       const processes = tree(agent).map((pid) => ({ role: role(pid), mb: Math.round(rssMb(pid) * 10) / 10 }))
-      const board = /WISP_PROCESS=(\S+)/.exec(readFileSync(`/proc/${agent}/environ`, 'utf8').split('\0').join(' '))?.[1] ?? '?'
+      const board = envOf(agent, 'WISP_PROCESS') ?? '?'
       return { board, profile: profileOf(agent), totalMb: Math.round(processes.reduce((n, x) => n + x.mb, 0) * 10) / 10, processes }
     }).sort((a, b) => a.board.localeCompare(b.board))
   } finally {

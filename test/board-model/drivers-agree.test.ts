@@ -2,7 +2,8 @@ import t from 'tap'
 import { getProfile } from '../../boards/index.js'
 import { RunScheduler, type RunPermit } from '../../runtime/agent/run-scheduler.js'
 import type { Inv } from '../../runtime/sim/heap.js'
-import { SimBoard, type BoardHooks } from '../../runtime/sim/sim-board.js'
+import { SimBoard } from '../../runtime/sim/sim-board.js'
+import { manualSimBoard } from '../helpers/sim-board-hooks.js'
 import { ManualClock } from '../../runtime/shared/clock.js'
 
 /** Run time (ms) of each function, the same on every run. */
@@ -54,34 +55,24 @@ const agentStarts = async (cores: number, shortLane: number, script = SCRIPT): P
 
 /** A simulated board with the agent's queue discipline, driven by its own wake-ups; `concurrency`: runs one runtime takes. */
 const simStarts = (cores: number, shortLane: number, script = SCRIPT, concurrency = 1): Start[] => {
-  let now = 0
-  let wake: { at: number, gen: number } | null = null
-  const hooks: BoardHooks = {
-    now: () => now,
-    wakeAt: (_b, at, gen) => { wake = { at, gen } },
-    finished: (b, inv, ms) => { b.finish(inv, ms) },
-    coldMs: () => 0,
-    slots: () => concurrency,
-    memoryMb: () => 64,
-    fnName: (i) => `f${i}`
-  }
-  const board = new SimBoard('b1', 0, { ...getProfile('raspberry-pi-4b'), cores, speed: 1 }, hooks, RUN_MS.length, 'ratio', cores, shortLane)
+  const m = manualSimBoard({ slots: () => concurrency })
+  const board = new SimBoard('b1', 0, { ...getProfile('raspberry-pi-4b'), cores, speed: 1 }, m.hooks, RUN_MS.length, 'ratio', cores, shortLane)
   const invs: Inv[] = []
   const seen = new Set<Inv>()
   const starts: Start[] = []
   let i = 0
   for (let guard = 0; guard < 1000; guard++) {
     const arrival = script[i]?.at ?? Infinity
-    const w = wake as { at: number, gen: number } | null
+    const w = m.peekWake()
     if (arrival === Infinity && w === null) break
     if (w !== null && w.at <= arrival) {
-      wake = null
-      now = w.at
+      m.takeWake()
+      m.now = w.at
       board.tick(w.gen)
     } else {
-      now = arrival
+      m.now = arrival
       const fn = script[i++]!.fn
-      const inv: Inv = { fn, arrival: now, durRef: RUN_MS[fn]!, cold: false, est: 0 }
+      const inv: Inv = { fn, arrival: m.now, durRef: RUN_MS[fn]!, cold: false, est: 0 }
       invs.push(inv)
       board.enqueue(inv)
     }

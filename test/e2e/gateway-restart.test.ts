@@ -58,3 +58,41 @@ t.test('a gateway restart with invocations in flight: each gets exactly one repl
     t.match(replies[0], { ok: true, result: i }, `r${i}: its result`)
   }
 })
+
+t.test('a trigger message PUBACKed while the gateway starts is not lost: it is accepted into the persisted in-flight table before its PUBACK', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-gw-trigger-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const port = await freePort()
+  const open = async (): Promise<Gateway> => await startGateway({ dataDir: dir, mqttPort: port, mqttHost: '127.0.0.1', httpPort: null, log: silentLogger, leader: { waitMs: 20_000 } })
+  let gw = await open()
+  const code = 'export async function handler (e) { return e.payload }'
+  const m = buildManifest('thermo', code, { triggers: { on: ['sensors/+/temp'] } })
+  await publishDeployment(gw.transport, new Topics(), m, code)
+  await until('deployed', () => gw.registry.get('thermo')?.sha256 === m.sha256, 5000)
+  await gw.close()
+
+  // The broker listens before the registry, the leader and the trigger runner are up: a sensor
+  // that connects then and publishes at QoS 1 must not be told "received" for a message nobody took.
+  let up = false
+  const opening = open().then((g) => { up = true; return g })
+  let sensor: TestClient | undefined
+  while (sensor === undefined && !up) {
+    try { sensor = await TestClient.connect(`mqtt://127.0.0.1:${port}`, { connectTimeout: 1000 }) } catch { await new Promise((resolve) => setTimeout(resolve, 5)) }
+  }
+  const sentEarly = sensor !== undefined && !up
+  const published = sensor?.pub('sensors/kitchen/temp', JSON.stringify({ c: 21.5 }))
+  gw = await opening
+  t.teardown(async () => { await gw.close() })
+  if (sensor === undefined) {
+    sensor = await TestClient.connect(gw.url)
+    await sensor.pub('sensors/kitchen/temp', JSON.stringify({ c: 21.5 }))
+  } else await published
+  t.teardown(() => sensor?.close())
+  t.comment(sentEarly ? 'published while the gateway was starting' : 'the gateway was up before the sensor got in')
+  const ran: unknown[] = []
+  gw.leader.onCompletion((c) => { if (c.fn === 'thermo' && c.reply.ok) ran.push(c.reply.result) })
+  const board = await inProcessBoard({ id: 'gt1', broker: gw.url })
+  t.teardown(() => board.cleanup())
+  await until('the triggered run', () => ran.length > 0, 15_000)
+  t.same(ran, [{ c: 21.5 }], 'the PUBACKed message ran once')
+})

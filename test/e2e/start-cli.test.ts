@@ -1,24 +1,22 @@
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { waitForOutput, wispArgs } from '../helpers/wisp-cli.js'
+import { childrenOf, cmdline, envOf } from '../helpers/proc.js'
 
 const wisp = (args: string[], cwd: string): ChildProcess =>
   spawn(process.execPath, wispArgs(args), { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn', INIT_CWD: cwd } })
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
-const childrenOf = (pid: number): number[] =>
-  (spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
 /** The board processes the CLI started: `wisp start` runs in a child of bin/wisp.js (with the gateway's heap flags), the boards are its children. */
 const boardsOf = (pid: number): number[] =>
   [pid, ...childrenOf(pid)].flatMap((p) => spawnSync('pgrep', ['-P', String(p), '-f', ' board --config ']).stdout.toString().trim().split('\n').filter(Boolean).map(Number))
 
-const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ') } catch { return '' } }
-const boardId = (pid: number): string | undefined => { try { return /(?:^|\0)WISP_PROCESS=([^\0]+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1] } catch { return undefined } }
+const boardId = (pid: number): string | undefined => envOf(pid, 'WISP_PROCESS')
 /** The isolate hosts of a board process: compiled JavaScript, run by plain node. */
 const hostsOf = (pid: number): string[] => childrenOf(pid).map(cmdline).filter((c) => c.includes('executor-host'))
 const until = async (ok: () => boolean, ms: number): Promise<boolean> => {

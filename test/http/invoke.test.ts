@@ -116,6 +116,21 @@ t.test('HTTP invokes on a real gateway and a real board, open mode', async (t) =
     t.equal(completions.filter((c) => c.fn === 'count').length - before, 1, 'the function ran once')
   })
 
+  t.test('a waiting request is answered by the leader\'s completion, not by whatever is published on its result topic', async (t) => {
+    const other = await TestClient.connect(gw.url)
+    t.teardown(() => other.close())
+    const before = gw.leader.inflightCount()
+    const pending = postJson(`${base}function/count`, { ms: 400 }, { 'x-wisp-request-id': 'forged-1' })
+    await until(() => gw.leader.inflightCount() > before, 5000, 'the invocation to be in flight')
+    // Open mode: any client may publish anywhere, here a reply of its own on the request's result topic.
+    await other.pub('wisp/result/http/count/forged-1', JSON.stringify({ ok: true, result: { n: -1 } }))
+    const r = await pending
+    t.equal(r.status, 200)
+    t.match(r.json, { n: Number })
+    t.ok((r.json as { n: number }).n > 0, `the function's own result (n = ${String((r.json as { n: number }).n)}), not the published one`)
+    t.equal(r.headers['x-wisp-board'], 'b1', 'with its receipt')
+  })
+
   t.test('async-function answers 202 at once; the result arrives on the MQTT result topic', async (t) => {
     const sub = await TestClient.connect(gw.url)
     t.teardown(() => sub.close())

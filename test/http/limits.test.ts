@@ -12,7 +12,7 @@ import { httpRequest, postJson } from '../helpers/http.js'
 /** The gateway's leader (aedes, registry, leader; no board unless a test starts one) with the HTTP invoke server in front. */
 const rig = async (t: { teardown: (fn: () => unknown) => void }, options: Partial<LeaderOptions>, server: Partial<InvokeServerOptions> = {}): Promise<{ base: string }> => {
   const r = await leaderRig({ options: { replyGraceMs: 0, ...options } })
-  const invoker = new HttpInvoker({ leader: r.leader, registry: r.registry, transport: r.transport, topics: r.topics, log: silentLogger })
+  const invoker = new HttpInvoker({ leader: r.leader, registry: r.registry, topics: r.topics })
   await invoker.start()
   const s = await startInvokeServer({ host: '127.0.0.1', port: 0, invoker, maxEventBytes: r.leader.opts.maxEventBytes, log: silentLogger, ...server })
   t.teardown(async () => { await s.close(); await invoker.stop(); await r.close() })

@@ -17,7 +17,7 @@ import { seededRng } from '../../runtime/shared/rng.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { AedesTransport } from '../../runtime/transport/aedes-transport.js'
 import type { Inv } from '../../runtime/sim/heap.js'
-import { SimBoard, type BoardHooks } from '../../runtime/sim/sim-board.js'
+import { SimBoard } from '../../runtime/sim/sim-board.js'
 import { simBoardState, simIncarnation, simOfflineState } from '../../runtime/sim/sim-gossip.js'
 import { SimLeader } from '../../runtime/sim/sim-leader.js'
 import { simulate, SIM_DEFAULTS } from '../../runtime/sim/simulator.js'
@@ -25,6 +25,7 @@ import { parseBoardSpec } from '../../runtime/sim/run.js'
 import type { Trace } from '../../runtime/sim/trace.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { manualSimBoard } from '../helpers/sim-board-hooks.js'
 
 // Every field of the view types, listed; the `satisfies` and the `Missing` checks fail to compile
 // when a field is added to a type and not here, so a new input cannot reach only one of the views.
@@ -71,11 +72,9 @@ const rig = async () => {
   sim.at(clock.now())
 
   // The board model, as the simulator drives it.
-  let wake: { at: number, gen: number } | null = null
   const finished: Array<{ inv: Inv, ms: number }> = []
-  const hooks: BoardHooks = {
+  const hand = manualSimBoard({
     now: () => clock.now(),
-    wakeAt: (_b, at, gen) => { wake = { at, gen } },
     finished: (b, inv, ms) => { b.finish(inv, ms); finished.push({ inv, ms }) },
     coldMs: () => 20,
     slots: () => MANIFEST.concurrency,
@@ -83,8 +82,8 @@ const rig = async () => {
     fnName: () => 'f',
     refMs: () => sim.serviceMsOf('f'),
     queueLimit: () => 256
-  }
-  const model = new SimBoard('b1', 0, getProfile('raspberry-pi-4b'), hooks, 1, 'ratio', 4)
+  })
+  const model = new SimBoard('b1', 0, getProfile('raspberry-pi-4b'), hand.hooks, 1, 'ratio', 4)
   let seq = 0
   let incarnation = simIncarnation(clock.now(), 0, 0)
 
@@ -115,7 +114,7 @@ const rig = async () => {
     },
     /** The board model finishes its run; b1 answers with the receipt; both leaders take it in. */
     finish: async (run: { invocation: string, attempt: number }): Promise<void> => {
-      const w = wake as { at: number, gen: number } | null
+      const w = hand.peekWake()
       if (w === null) throw new Error('nothing running')
       advance(Math.max(0, w.at - clock.now()))
       model.tick(w.gen)

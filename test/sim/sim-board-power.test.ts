@@ -2,7 +2,8 @@ import t from 'tap'
 import { getProfile } from '../../boards/index.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { Inv } from '../../runtime/sim/heap.js'
-import { SimBoard, type BoardHooks, type RuntimeCpu } from '../../runtime/sim/sim-board.js'
+import { SimBoard, type RuntimeCpu } from '../../runtime/sim/sim-board.js'
+import { manualSimBoard } from '../helpers/sim-board-hooks.js'
 import { parseBoardSpec } from '../../runtime/sim/run.js'
 import { simulate, SIM_DEFAULTS } from '../../runtime/sim/simulator.js'
 import type { Trace } from '../../runtime/sim/trace.js'
@@ -13,28 +14,21 @@ const PER_CORE_W = (PI4.peak_w - PI4.idle_w) / PI4.cores
 
 /** One board, one run of `runMs` (cold start `coldMs`), run to its end; its energy then. */
 const oneRun = (o: { runMs: number, coldMs: number, cpuShare?: number, runtimeCpu?: RuntimeCpu }): { board: SimBoard, endMs: number, setNow: (ms: number) => void } => {
-  let now = 0
-  let wake: { at: number, gen: number } | null = null
-  const hooks: BoardHooks = {
-    now: () => now,
-    wakeAt: (_b, at, gen) => { wake = { at, gen } },
-    finished: (b, inv, ms) => { b.finish(inv, ms) },
+  const m = manualSimBoard({
     coldMs: () => o.coldMs,
-    slots: () => 1,
-    memoryMb: () => 64,
     fnName: () => 'f',
     ...(o.cpuShare === undefined ? {} : { cpuShare: () => o.cpuShare! }),
     ...(o.runtimeCpu === undefined ? {} : { runtimeCpu: () => o.runtimeCpu! })
-  }
-  const board = new SimBoard('b1', 0, PI4, hooks, 1, 'ratio', 4)
+  })
+  const board = new SimBoard('b1', 0, PI4, m.hooks, 1, 'ratio', 4)
   const inv: Inv = { fn: 0, arrival: 0, durRef: o.runMs, cold: false, est: 0 }
   board.enqueue(inv)
-  const w = wake as { at: number, gen: number } | null
+  const w = m.takeWake()
   if (w === null) throw new Error('the run did not start')
-  now = w.at
+  m.now = w.at
   board.tick(w.gen)
   board.account()
-  return { board, endMs: now, setNow: (ms) => { now = ms } }
+  return { board, endMs: m.now, setNow: (ms) => { m.now = ms } }
 }
 
 t.test('a CPU-bound run keeps a core busy for its whole service (the default)', async (t) => {

@@ -20,7 +20,7 @@ export type PowerState = 'on' | 'booting' | 'draining' | 'shutting-down' | 'gate
 export interface FnView {
   /** Invocations of the function queued on the board (gossiped, plus the leader's own in-flight count since). */
   readonly queueLen: number
-  /** Completions per second of the function on this board (EWMA, gossiped). 0 = not measured yet. */
+  /** Completions per second of the function on this board (gossiped; decaying over at least 10 s, see agent/service-rate.ts). 0 = not measured yet. */
   readonly serviceRate: number
   readonly running: number
   /** Warm runtimes of the function on the board. */
