@@ -26,7 +26,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   WISP_BAD_CODE: 500,
   WISP_MEMORY_LIMIT: 500,
   WISP_BAD_CONFIG: 500,
-  WISP_SENSOR: 500
+  WISP_SENSOR: 500,
+  WISP_OVER_BUDGET: 422
 }
 
 const RETRY_AFTER_S: Partial<Record<ErrorCode, number>> = { WISP_RATE_LIMITED: 1, WISP_OVERLOADED: 1, WISP_NO_BOARD: 5 }

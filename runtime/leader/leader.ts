@@ -19,6 +19,7 @@ import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
+import { GreenState } from './green/green-state.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -79,6 +80,8 @@ export interface LeaderDeps {
   readonly store?: InflightStore
   /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
   readonly invokesByHook?: boolean
+  /** Carbon signal, prices and the energy learner; absent = zero intensity, free, learning anyway. */
+  readonly green?: GreenState
 }
 
 /**
@@ -100,11 +103,13 @@ export class Leader {
   private stopTick: (() => void) | null = null
   private lastStatePublish = 0
   private readonly rate: RateLimiter
+  readonly green: GreenState
 
   constructor (private readonly d: LeaderDeps) {
     this.opts = Object.freeze({ ...DEFAULT_LEADER_OPTIONS, ...d.options })
     this.cluster = new ClusterState(d.clock, d.profiles, this.opts.staleMs)
     this.rate = new RateLimiter(this.opts.invokeRatePerClient, this.opts.invokeBurstPerClient)
+    this.green = d.green ?? new GreenState()
   }
 
   async start (): Promise<void> {
@@ -112,6 +117,7 @@ export class Leader {
     if (this.d.store !== undefined) await this.recover(this.d.store)
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
+    await t.subscribe(topics.gridCarbon(), (m) => this.guard('carbon', m, () => { if (!m.retain || m.payload.length > 0) this.green.setup.book.apply(m.payload, this.d.clock.now()) }))
     if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
     this.stopTick = every(this.d.clock, LEADER_TICK_MS, () => this.guardTimer('tick', () => this.tick()))
   }
@@ -215,7 +221,22 @@ export class Leader {
       if (inv.reply !== null) void this.send(inv.reply, reply)
       return
     }
+    if (inv.options !== undefined) {
+      const view = this.dispatchView(inv.manifest)
+      try {
+        this.green.routeView(view, inv.fn, inv.options, inv.deadline)
+      } catch (err) {
+        const reply: Reply = { ok: false, error: (err instanceof WispError ? err : new WispError('WISP_BAD_PAYLOAD', String(err))).toJSON() }
+        this.emit({ fn: inv.fn, requestId: inv.requestId, board: null, reply, totalMs: 0 })
+        if (inv.reply !== null) void this.send(inv.reply, reply)
+        return
+      }
+      const deferral = this.green.deferral(view, inv.fn, inv.options, inv.deadline, this.d.rng)
+      if (deferral !== null) { inv.notBefore = deferral.notBefore; inv.latestStart = deferral.latestStart }
+    }
     this.track(inv, now)
+    // A deferred invocation waits at the leader; the tick dispatches it once its window opens.
+    if (inv.notBefore !== undefined && inv.notBefore > now) return
     this.dispatch(inv)
   }
 
@@ -240,10 +261,20 @@ export class Leader {
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
   private dispatch (inv: Invocation): void {
-    const decision = this.d.balance.pick(this.dispatchView(inv.manifest), inv.fn, this.d.rng)
-    this.record(decision)
-    if (decision.choice === null) { inv.board = null; this.onStarved(inv.fn); return }
     const now = this.d.clock.now()
+    let view = this.dispatchView(inv.manifest)
+    try { view = this.green.routeView(view, inv.fn, inv.options, inv.deadline) } catch (err) {
+      this.finish(inv, { ok: false, error: (err instanceof WispError ? err : new WispError('WISP_BAD_PAYLOAD', String(err))).toJSON() })
+      return
+    }
+    const decision = this.d.balance.pick(view, inv.fn, this.d.rng)
+    this.record(decision)
+    if (decision.choice === null) {
+      inv.board = null
+      // Deferrable work waits for an awake board rather than wake one, until it must start.
+      if (inv.latestStart === undefined || now >= inv.latestStart) this.onStarved(inv.fn)
+      return
+    }
     inv.board = decision.choice
     inv.sentTo.push(decision.choice)
     inv.dispatchedAt = now
@@ -305,9 +336,11 @@ export class Leader {
   }
 
   private dispatchWaiting (): void {
+    const now = this.d.clock.now()
     for (const inv of this.inflight.waiting()) {
+      if (inv.notBefore !== undefined && inv.notBefore > now) continue
       this.dispatch(inv)
-      if (inv.board === null) break
+      if (inv.board === null && inv.options === undefined) break
     }
   }
 
@@ -332,8 +365,11 @@ export class Leader {
     this.inflight.delete(inv.invocation)
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
-    const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
     const ranOn = reply.receipt?.board ?? inv.board
+    const profile = ranOn === null ? undefined : this.cluster.get(ranOn)?.profile
+    const out: Reply = reply.receipt !== undefined
+      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 }, profile, this.d.clock.now(), GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
+      : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)

@@ -39,6 +39,8 @@ export class Topics {
   code (sha256: string): string { return `${this.prefix}/code/${sha256}` }
   board (id: string, channel: 'state' | 'run' | 'done' | 'control'): string { return `${this.prefix}/boards/${id}/${channel}` }
   leaderState (): string { return `${this.prefix}/leader/state` }
+  /** The grid's carbon intensity (any client allowed to publish there; admins by default). */
+  gridCarbon (): string { return `${this.prefix}/grid/carbon` }
   /** Dead letters: triggered invocations of `fn` that failed (after the normal retries) or were refused. */
   dead (fn: string): string { return `${this.prefix}/dead/${fn}` }
 

@@ -15,7 +15,8 @@ export const ERROR_CODES = {
   WISP_NO_BOARD: 'no live board could take the invocation before its deadline',
   WISP_UNAUTHORIZED: 'the client may not use that reply address',
   WISP_BAD_CONFIG: 'a configuration file, profile or option is invalid',
-  WISP_SENSOR: 'the power sensor could not be read'
+  WISP_SENSOR: 'the power sensor could not be read',
+  WISP_OVER_BUDGET: "no board's learned energy for the function fits the invocation's energy budget"
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
