@@ -20,6 +20,7 @@ import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
 import { GreenState } from './green/green-state.js'
+import { spareAwake } from './policies/green.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -235,8 +236,8 @@ export class Leader {
       if (deferral !== null) { inv.notBefore = deferral.notBefore; inv.latestStart = deferral.latestStart }
     }
     this.track(inv, now)
-    // A deferred invocation waits at the leader; the tick dispatches it once its window opens.
-    if (inv.notBefore !== undefined && inv.notBefore > now) return
+    // A deferred invocation waits at the leader; the tick dispatches it once its window opens and an awake board has a free core.
+    if (this.held(inv, now)) return
     this.dispatch(inv)
   }
 
@@ -338,10 +339,16 @@ export class Leader {
   private dispatchWaiting (): void {
     const now = this.d.clock.now()
     for (const inv of this.inflight.waiting()) {
-      if (inv.notBefore !== undefined && inv.notBefore > now) continue
+      if (this.held(inv, now)) continue
       this.dispatch(inv)
       if (inv.board === null && inv.options === undefined) break
     }
+  }
+
+  /** A deferrable invocation waits before its window, and after it for a free core on an awake board, until its latest start. */
+  private held (inv: Invocation, now: number): boolean {
+    if (inv.latestStart === undefined || now >= inv.latestStart) return false
+    return (inv.notBefore !== undefined && inv.notBefore > now) || !spareAwake(this.cluster.view())
   }
 
   private expire (id: string): void {

@@ -12,6 +12,7 @@ import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
 import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
 import { SimGreenSide, type SimGreen, type SimGreenFigures } from './sim-green.js'
+import { spareAwake } from '../leader/policies/green.js'
 
 export interface SimOptions {
   readonly trace: Trace
@@ -70,6 +71,7 @@ const SCALE = 3
 const POWER = 4
 const POWER_STEP = 5
 const RELEASE = 6
+const FORCE = 7
 const PLACE_EVERY_MS = 10_000
 
 /** How often an idle board's agent gossips (the agents' `gossip_ms` default); a board that changed gossips before the next decision. */
@@ -228,9 +230,26 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     invocations++
     if (green !== null) {
       const at = green.arrive(inv, names[inv.fn]!, now, leader.serviceMsOf(names[inv.fn]!))
-      if (at > now) { heap.push(at, RELEASE, inv.fn, 0, inv); return }
+      if (at > now) { heap.push(at, RELEASE, inv.fn, 0, inv); heap.push(inv.latest ?? at, FORCE, inv.fn, 0, inv); return }
     }
     dispatchInv(inv)
+  }
+  // Deferred invocations whose window has opened, waiting for a free core on an awake board (or their latest start).
+  const ready: Inv[] = []
+  let readyHead = 0
+  const release = (inv: Inv): void => { ready.push(inv); drainReady() }
+  const force = (inv: Inv): void => { if (inv.latest !== undefined) { inv.latest = undefined; dispatchInv(inv) } }
+  const drainReady = (): void => {
+    while (readyHead < ready.length) {
+      const inv = ready[readyHead]!
+      if (inv.latest !== undefined) {
+        if (!spareAwake(dispatchView(inv.fn))) break
+        inv.latest = undefined
+        dispatchInv(inv)
+      }
+      readyHead++
+    }
+    if (readyHead > 4096 && readyHead * 2 > ready.length) { ready.splice(0, readyHead); readyHead = 0 }
   }
   const dispatchInv = (inv: Inv): void => {
     const fn = names[inv.fn]!
@@ -240,8 +259,6 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     const dec = ps.balance.pick(view, fn, policyRng)
     record?.(dec)
     const b = dec.choice === null ? undefined : byId.get(dec.choice)
-    // A deferred invocation with no board awake waits for one (retried each gossip period) until its latest start.
-    if ((b === undefined || !routable(b)) && inv.latest !== undefined && now + SIM_GOSSIP_MS < inv.latest) { heap.push(now + SIM_GOSSIP_MS, RELEASE, inv.fn, 0, inv); return }
     // Past the board's queue bound its agent answers WISP_OVERLOADED.
     if (b === undefined || !routable(b) || b.queuedOf(inv.fn) >= o.queueLimit) { reject(inv, b); return }
     leader.track(fn, 1)
@@ -262,6 +279,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     doneN[b.index] = (doneN[b.index] ?? 0) + 1
     hist.add(lat)
     green?.done(b, inv, fn, now, runMs, serviceMs, leader.serviceMsOf(fn))
+    if (readyHead < ready.length) drainReady()
     slowHist.add(lat / Math.max(inv.durRef, 1e-3))
     slowSum[inv.fn] = (slowSum[inv.fn] ?? 0) + lat / Math.max(inv.durRef, 1e-3)
     slowN[inv.fn] = (slowN[inv.fn] ?? 0) + 1
@@ -314,7 +332,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const powerStep = (b: SimBoard): void => {
     if (b.power === 'shutting-down') setPower(b, 'gated')
-    else if (b.power === 'booting') { setPower(b, 'on'); drainAll() }
+    else if (b.power === 'booting') { setPower(b, 'on'); drainAll(); drainReady() }
   }
 
   heap.push(0, MINUTE, 0)
@@ -331,7 +349,8 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
       case SCALE: scaleTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.scale.intervalMs, SCALE); break
       case POWER: powerTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.power.intervalMs, POWER); break
       case POWER_STEP: powerStep(boards[e.a]!); break
-      case RELEASE: dispatchInv(e.p!); break
+      case RELEASE: release(e.p!); break
+      case FORCE: force(e.p!); break
     }
   }
   now = Math.max(now, endMs)

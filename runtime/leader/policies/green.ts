@@ -85,3 +85,13 @@ export const viewFor = (view: ClusterView, fn: string, o: InvokeOptions, deadlin
   }
   return boards === view.boards ? view : { ...view, boards, holders: undefined }
 }
+
+/**
+ * Whether deferred work may start now without waking a board or queueing behind other work: some
+ * routable (awake) board has a free core. Until its latest start, a deferred invocation released
+ * by its window waits for one; at its latest start it goes regardless.
+ */
+export const spareAwake = (view: ClusterView): boolean => {
+  for (const b of view.boards) if (b.routable && outstanding(b) < b.profile.cores) return true
+  return false
+}

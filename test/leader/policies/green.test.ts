@@ -2,7 +2,7 @@ import t from 'tap'
 import { getProfile } from '../../../boards/index.js'
 import type { BoardView, ClusterView } from '../../../runtime/leader/policies/types.js'
 import { constantSignal, intensityAt, meanIntensity, parseCarbonCsv, seriesSignal, windows } from '../../../runtime/leader/policies/carbon-signal.js'
-import { planStart, viewFor } from '../../../runtime/leader/policies/green.js'
+import { planStart, spareAwake, viewFor } from '../../../runtime/leader/policies/green.js'
 import { EnergyLearner } from '../../../runtime/leader/policies/learner.js'
 import { createMuBalance } from '../../../runtime/leader/policies/balance-mu.js'
 import { seededRng } from '../../../runtime/shared/rng.js'
@@ -95,4 +95,11 @@ t.test('the learner converges on a board 3x slower than its profile claims', asy
   t.equal(e.samples, 60)
   l.observe('f', p, Number.NaN, 1)
   t.equal(l.estimate('f', p, refMs).samples, 60, 'a non-finite receipt is ignored')
+})
+
+t.test('deferred work starts only on an awake board with a free core', async (t) => {
+  t.ok(spareAwake(view([board('p', 'raspberry-pi-4b', { inflight: 3 })])), '3 of 4 cores busy')
+  t.notOk(spareAwake(view([board('p', 'raspberry-pi-4b', { inflight: 4 })])), 'every core busy')
+  t.notOk(spareAwake(view([board('p', 'raspberry-pi-4b', { queueLen: 9 })])), 'a gossiped queue counts')
+  t.notOk(spareAwake(view([board('g', 'raspberry-pi-4b', { power: 'gated', routable: false })])), 'a gated board is not awake')
 })
