@@ -10,7 +10,10 @@
  * service time), to the least-intensity time between its arrival and its deadline less its
  * service time. Capacity is ignored, so it is the optimum of the LP relaxation (the problem is
  * separable per run without capacity: greedy = LP optimum). Idle and boot energy are left where
- * the blind day put them.
+ * the blind day put them. The judged saving is the whole cluster's (idle, boot and runs, carbon
+ * integrated per minute): the aware day also keeps fewer boards on at night, which the oracle
+ * does not model, so the informational "deferrable runs (marginal energy)" figure, set against
+ * the same oracle, shows the share of the ideal shift the deferral itself achieved.
  *
  * Carbon intensity: the hourly shape of a spring weekday of the California ISO grid (the solar
  * "duck": gas-heavy nights and evening ramp, a solar trough at midday), read from CAISO's "Today's
