@@ -21,6 +21,7 @@ import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
 import { GreenState } from './green/green-state.js'
 import { spareAwake } from './policies/green.js'
+import { underCap } from './policies/power-cap.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -119,6 +120,7 @@ export class Leader {
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
     await t.subscribe(topics.gridCarbon(), (m) => this.guard('carbon', m, () => { if (!m.retain || m.payload.length > 0) this.green.setup.book.apply(m.payload, this.d.clock.now()) }))
+    await t.subscribe(topics.gridCap(), (m) => this.guard('cap', m, () => { if (!m.retain || m.payload.length > 0) this.green.applyCap(m.payload) }))
     if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
     this.stopTick = every(this.d.clock, LEADER_TICK_MS, () => this.guardTimer('tick', () => this.tick()))
   }
@@ -345,10 +347,12 @@ export class Leader {
     }
   }
 
-  /** A deferrable invocation waits before its window, and after it for a free core on an awake board, until its latest start. */
+  /** A deferrable invocation waits before its window, and after it for a free core on an awake board within the power cap, until its latest start. */
   private held (inv: Invocation, now: number): boolean {
     if (inv.latestStart === undefined || now >= inv.latestStart) return false
-    return (inv.notBefore !== undefined && inv.notBefore > now) || !spareAwake(this.cluster.view())
+    if (inv.notBefore !== undefined && inv.notBefore > now) return true
+    const view = this.cluster.view()
+    return !spareAwake(view) || !underCap(view, this.green.capW)
   }
 
   private expire (id: string): void {

@@ -41,6 +41,8 @@ export class Topics {
   leaderState (): string { return `${this.prefix}/leader/state` }
   /** The grid's carbon intensity (any client allowed to publish there; admins by default). */
   gridCarbon (): string { return `${this.prefix}/grid/carbon` }
+  /** Demand response: the cluster power cap (admins by default). */
+  gridCap (): string { return `${this.prefix}/grid/cap` }
   /** Dead letters: triggered invocations of `fn` that failed (after the normal retries) or were refused. */
   dead (fn: string): string { return `${this.prefix}/dead/${fn}` }
 

@@ -1,6 +1,7 @@
 import type { CarbonSignal } from '../leader/policies/carbon-signal.js'
 import { meanIntensity } from '../leader/policies/carbon-signal.js'
-import { GREEN_DEFAULTS, planStart, viewFor, type GreenParams } from '../leader/policies/green.js'
+import { GREEN_DEFAULTS, planStart, spareAwake, viewFor, type GreenParams } from '../leader/policies/green.js'
+import { underCap } from '../leader/policies/power-cap.js'
 import { EnergyLearner, priorEnergyMj, UNKNOWN_REF_MS } from '../leader/policies/learner.js'
 import type { ClusterView } from '../leader/policies/types.js'
 import { seededRng, type Rng } from '../shared/rng.js'
@@ -20,6 +21,8 @@ export interface SimGreen {
   readonly aware: boolean
   readonly seed: number
   readonly params?: GreenParams
+  /** Demand response: the cluster power cap (W) at a time, null = none (wrap the set's power policy with `withCap` on the same function). */
+  readonly capW?: (now: number) => number | null
   /** Deadlines end by this time (ms) when it is later than the shortest deadline: the day's work is due within the day. Absent = no bound. */
   readonly horizonMs?: number
 }
@@ -36,6 +39,9 @@ export interface SimGreenFigures {
   /** p99 latency of the invocations that were not deferrable (ms). */
   readonly nondeferrable_p99_ms: number
   readonly runs: readonly DeferrableRun[]
+  /** Minutes under a cap, and those whose mean cluster power stayed within it. */
+  readonly cap_minutes: number
+  readonly cap_held_minutes: number
 }
 
 export class SimGreenSide {
@@ -50,6 +56,8 @@ export class SimGreenSide {
   private readonly hist = new LatencyHistogram()
   private readonly runs: DeferrableRun[] = []
   private readonly params: GreenParams
+  private capMinutes = 0
+  private capHeld = 0
 
   constructor (private readonly g: SimGreen, private readonly boards: readonly SimBoard[], private readonly canDefer: boolean) {
     this.markRng = seededRng(g.seed)
@@ -74,6 +82,11 @@ export class SimGreenSide {
     return plan.startAt
   }
 
+  /** Whether released deferred work may start now: an awake board has a free core, and the cluster is within its cap. */
+  mayStart (view: ClusterView): boolean {
+    return spareAwake(view) && underCap(view, this.g.capW?.(view.now) ?? null)
+  }
+
   /** The view a deferrable invocation is routed on: boards that would miss its deadline left out (the shared rule). */
   routeView (view: ClusterView, fn: string, inv: Inv, refMs: number): ClusterView {
     return inv.deadline === undefined || !this.g.aware ? view : viewFor(view, fn, { deadlineMs: inv.deadline - view.now }, inv.deadline, this.learner, refMs > 0 ? refMs : UNKNOWN_REF_MS)
@@ -91,11 +104,18 @@ export class SimGreenSide {
   integrate (now: number): void {
     if (now <= this.lastT) return
     const g = meanIntensity(this.g.signal, this.lastT, now)
+    let joules = 0
     for (const b of this.boards) {
       b.account()
       const e = b.energy
-      this.carbonG += (e - (this.lastE[b.index] ?? 0)) * g / 3.6e6
+      joules += e - (this.lastE[b.index] ?? 0)
       this.lastE[b.index] = e
+    }
+    this.carbonG += joules * g / 3.6e6
+    const cap = this.g.capW?.(this.lastT) ?? null
+    if (cap !== null) {
+      this.capMinutes += (now - this.lastT) / 60_000
+      if (joules / ((now - this.lastT) / 1000) <= cap) this.capHeld += (now - this.lastT) / 60_000
     }
     this.lastT = now
   }
@@ -108,7 +128,9 @@ export class SimGreenSide {
       deferrable: this.deferrable,
       deadlines_met: this.met,
       nondeferrable_p99_ms: this.hist.quantile(0.99),
-      runs: this.runs
+      runs: this.runs,
+      cap_minutes: this.capMinutes,
+      cap_held_minutes: this.capHeld
     }
   }
 }

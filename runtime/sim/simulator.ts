@@ -12,7 +12,6 @@ import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
 import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
 import { SimGreenSide, type SimGreen, type SimGreenFigures } from './sim-green.js'
-import { spareAwake } from '../leader/policies/green.js'
 
 export interface SimOptions {
   readonly trace: Trace
@@ -243,7 +242,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     while (readyHead < ready.length) {
       const inv = ready[readyHead]!
       if (inv.latest !== undefined) {
-        if (!spareAwake(dispatchView(inv.fn))) break
+        if (green?.mayStart(dispatchView(inv.fn)) === false) break
         inv.latest = undefined
         dispatchInv(inv)
       }

@@ -7,6 +7,12 @@ import { EnergyLearner, UNKNOWN_REF_MS } from '../policies/learner.js'
 import type { ClusterView } from '../policies/types.js'
 import { CarbonBook } from './carbon-book.js'
 import { receiptFigures } from './pricing.js'
+import { z } from 'zod'
+import { parseJsonLimited } from '../../protocol/json-limits.js'
+import { WispError } from '../../shared/errors.js'
+import { firstIssue } from '../../shared/zod-issue.js'
+
+const CapMessageSchema = z.object({ watts: z.number().positive().max(1e6).nullable() }).strict()
 import type { GreenSetup } from './green-config.js'
 
 /**
@@ -16,6 +22,8 @@ import type { GreenSetup } from './green-config.js'
  */
 export class GreenState {
   readonly learner = new EnergyLearner()
+  /** Demand response: the cluster power cap (W) from `<prefix>/grid/cap`; null = none. */
+  capW: number | null = null
   constructor (readonly setup: GreenSetup = { book: new CarbonBook(), priceOf: () => ({ perJoule: 0, perBoardSecond: 0 }) }, readonly params: GreenParams = GREEN_DEFAULTS) {}
 
   static refMs (view: ClusterView, fn: string): number {
@@ -37,6 +45,17 @@ export class GreenState {
     for (const b of view.boards) runMs = Math.max(runMs, this.learner.estimate(fn, b.profile, ref).runMs.mean)
     const plan = planStart({ now: view.now, deadlineAt: deadline, runMs, signal: this.setup.book.signalFor(null) }, rng, this.params)
     return { notBefore: plan.startAt, latestStart: plan.latestStart }
+  }
+
+  /** Applies a `<prefix>/grid/cap` message: `{"watts": N}` sets the cap, `{"watts": null}` lifts it. Malformed: WISP_BAD_PAYLOAD. */
+  applyCap (payload: Uint8Array): void {
+    const raw = parseJsonLimited(payload, { maxBytes: 1024, maxDepth: 2 }, 'cap message')
+    const r = CapMessageSchema.safeParse(raw)
+    if (!r.success) {
+      const { where, message } = firstIssue(r.error)
+      throw new WispError('WISP_BAD_PAYLOAD', `cap message: ${where}: ${message}`)
+    }
+    this.capW = r.data.watts
   }
 
   /** A board's receipt with `carbon_mg` and `cost` added (intensity at the board's signal when the run started); the learner learns from it. */

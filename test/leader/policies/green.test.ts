@@ -1,6 +1,7 @@
 import t from 'tap'
 import { getProfile } from '../../../boards/index.js'
-import type { BoardView, ClusterView } from '../../../runtime/leader/policies/types.js'
+import type { BoardView, ClusterView, PowerPolicy } from '../../../runtime/leader/policies/types.js'
+import { clusterDrawW, underCap, withCap } from '../../../runtime/leader/policies/power-cap.js'
 import { constantSignal, intensityAt, meanIntensity, parseCarbonCsv, seriesSignal, windows } from '../../../runtime/leader/policies/carbon-signal.js'
 import { planStart, spareAwake, viewFor } from '../../../runtime/leader/policies/green.js'
 import { EnergyLearner } from '../../../runtime/leader/policies/learner.js'
@@ -102,4 +103,25 @@ t.test('deferred work starts only on an awake board with a free core', async (t)
   t.notOk(spareAwake(view([board('p', 'raspberry-pi-4b', { inflight: 4 })])), 'every core busy')
   t.notOk(spareAwake(view([board('p', 'raspberry-pi-4b', { queueLen: 9 })])), 'a gossiped queue counts')
   t.notOk(spareAwake(view([board('g', 'raspberry-pi-4b', { power: 'gated', routable: false })])), 'a gated board is not awake')
+})
+
+t.test('a power cap drops wakes over it and gates the least useful boards, keeping one routable', async (t) => {
+  const none: PowerPolicy = { name: 'none', intervalMs: 1000, tick: () => ({ actions: [], decisions: [] }) }
+  const waker: PowerPolicy = { name: 'waker', intervalMs: 1000, tick: () => ({ actions: [{ board: 'g', op: 'wake' }], decisions: [] }) }
+  const scale = { targets: {}, forecast: {}, decisions: [] }
+  const v = view([
+    board('busy', 'raspberry-pi-4b', { powerW: 5, inflight: 3 }),
+    board('idle', 'raspberry-pi-4b', { powerW: 3, inflight: 0 }),
+    board('zero', 'banana-pi-m2-zero', { powerW: 1, inflight: 0 }),
+    board('g', 'raspberry-pi-4b', { power: 'gated', routable: false, powerW: 0 })
+  ])
+  t.equal(clusterDrawW(v), 9)
+  t.ok(underCap(v, null) && underCap(v, 9) && !underCap(v, 8))
+  t.same(withCap(none, () => null).tick(v, scale, seededRng(1)).actions, [], 'no cap: the inner plan as is')
+  const p = withCap(none, () => 6).tick(v, scale, seededRng(1))
+  t.same(p.actions, [{ board: 'zero', op: 'gate' }, { board: 'idle', op: 'gate' }], 'idle boards first, the less efficient of them first, until under the cap')
+  t.equal(p.decisions.at(-1)?.policy, 'cap')
+  t.same(withCap(none, () => 1).tick(v, scale, seededRng(1)).actions.map((a) => a.board), ['zero', 'idle'], 'never the last routable board')
+  t.same(withCap(waker, () => 10).tick(v, scale, seededRng(1)).actions, [], 'a wake that would pass the cap is dropped')
+  t.same(withCap(waker, () => 20).tick(v, scale, seededRng(1)).actions, [{ board: 'g', op: 'wake' }], 'one within it is kept')
 })
