@@ -1,6 +1,7 @@
 import t from 'tap'
 import { testCluster } from '../helpers/cluster.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { until } from '../helpers/leader-rig.js'
 import { GreenConfigSchema, greenSetup } from '../../runtime/leader/green/green-config.js'
 import type { Reply } from '../../runtime/protocol/messages.js'
 
@@ -56,6 +57,14 @@ t.test('receipts carry carbon and cost; deferrable work waits for the green wind
   const x1 = await reply('x1')
   t.same(!x1.ok && x1.error.code, 'WISP_BAD_PAYLOAD', 'deferrable without a deadline is a bad envelope')
   t.match(!x1.ok && x1.error.message, /deadline_ms/)
+
+  // Demand response: the cap topic sets and lifts the leader's cluster power cap; a bad one is ignored.
+  const leader = c.cluster.gateway.leader
+  await client.pub('wisp/grid/cap', JSON.stringify({ watts: 5 }))
+  await until(() => leader.green.capW === 5, 5000, 'the cap to apply')
+  await client.pub('wisp/grid/cap', JSON.stringify({ watts: -1 }))
+  await client.pub('wisp/grid/cap', JSON.stringify({ watts: null }))
+  await until(() => leader.green.capW === null, 5000, 'the cap to lift')
 
   const metrics = await (await fetch(new URL('/metrics', c.cluster.gateway.statusUrl ?? ''))).text()
   t.match(metrics, /wisp_carbon_grams_total\{function="hello",board="b1"\} [0-9.e-]+/, '/metrics has carbon totals')
