@@ -379,7 +379,7 @@ export class Leader {
     const ranOn = reply.receipt?.board ?? inv.board
     const profile = ranOn === null ? undefined : this.cluster.get(ranOn)?.profile
     const out: Reply = reply.receipt !== undefined
-      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 }, profile, this.d.clock.now(), GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
+      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
       : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1

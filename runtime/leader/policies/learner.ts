@@ -49,6 +49,9 @@ export class EnergyLearner {
     c.n++
   }
 
+  /** Whether any receipt of `fn` on profile `p` was observed (the prior is no longer read). */
+  knows (fn: string, p: BoardProfile): boolean { return this.cells.has(EnergyLearner.key(fn, p.name)) }
+
   /** The estimate for `fn` on profile `p`; `refMs` = its reference-speed run time (the prior when nothing was observed). */
   estimate (fn: string, p: BoardProfile, refMs = UNKNOWN_REF_MS): Profiled {
     const c = this.cells.get(EnergyLearner.key(fn, p.name))
