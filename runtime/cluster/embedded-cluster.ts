@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { GreenSetup } from '../leader/green/green-config.js'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Logger } from '../shared/log.js'
@@ -28,6 +29,8 @@ export interface ClusterOptions {
   readonly readyTimeoutMs?: number
   readonly policy?: string
   readonly powerPolicy?: Partial<PowerPolicyOptions>
+  /** Carbon signals and prices (the gateway config's `green`). */
+  readonly green?: GreenSetup
   /** Factor on the profiles' boot times when a simulated relay closes (1 = as the profile says). */
   readonly bootScale?: number
   /** Broker accounts: an admin, a client `me` and one per board, with fresh passwords; needed for a non-loopback mqttHost. */
@@ -92,7 +95,7 @@ export const startCluster = async (o: ClusterOptions): Promise<EmbeddedCluster> 
   }
   const gateway = await startGateway({
     dataDir: join(dataDir, 'gateway'), mqttPort: o.mqttPort, mqttHost: o.mqttHost, httpPort: o.httpPort, invokePort: o.invokePort, log: o.log, leader: o.leader,
-    policy: o.policy, powerPolicy: o.powerPolicy, relays, users, brokerUrl: o.brokerUrl
+    policy: o.policy, powerPolicy: o.powerPolicy, relays, users, brokerUrl: o.brokerUrl, green: o.green
   })
   const close = async (): Promise<void> => {
     closing = true

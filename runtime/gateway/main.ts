@@ -1,4 +1,7 @@
 import { mkdirSync } from 'node:fs'
+import { withCap } from '../leader/policies/power-cap.js'
+import { GreenState } from '../leader/green/green-state.js'
+import type { GreenSetup } from '../leader/green/green-config.js'
 import { join } from 'node:path'
 import { loadProfiles } from '../../boards/index.js'
 import { Topics } from '../protocol/topics.js'
@@ -65,6 +68,8 @@ export interface GatewayOptions {
   readonly policy?: string
   /** Overrides of the power-gating policy (idle threshold, dwell, interval). */
   readonly powerPolicy?: Partial<PowerPolicyOptions>
+  /** Carbon signals and prices (gateway config `green`); absent = intensity 0, free. */
+  readonly green?: GreenSetup
   /** One relay per gateable board: the GPIO line that powers it. */
   readonly relays?: ReadonlyMap<string, { pin: GpioPin, activeLow: boolean, profile: string }>
   readonly log: Logger
@@ -168,11 +173,14 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const registry = new Registry(registryDir, transport, topics, o.log, { clock })
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
-  const set = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
+  const gated = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
+  const green = new GreenState(o.green)
+  // Demand response: a cap on `<prefix>/grid/cap` gates boards and holds deferrable work.
+  const set = { ...gated, power: withCap(gated.power, () => green.capW) }
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null, green })
   const power = new PowerController(leader, o.log, clock)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)

@@ -30,7 +30,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   WISP_CAP_LIMIT: 500,
   WISP_BAD_CONFIG: 500,
   WISP_SENSOR: 500,
-  WISP_NO_GATEWAY: 503 // a CLI error; never an invoke's
+  WISP_NO_GATEWAY: 503, // a CLI error; never an invoke's
+  WISP_OVER_BUDGET: 422
 }
 
 const RETRY_AFTER_S: Partial<Record<ErrorCode, number>> = { WISP_RATE_LIMITED: 1, WISP_OVERLOADED: 1, WISP_NO_BOARD: 5 }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { readJsonFile, validateConfig } from '../../boards/index.js'
 import { ROLES } from '../shared/roles.js'
 import { isPasswordHash } from '../shared/password.js'
+import { GreenConfigSchema } from './green/green-config.js'
 
 /** One broker account: `wisp users add NAME --role R` prints it. */
 const UserSchema = z.object({
@@ -54,7 +55,9 @@ export const GatewayConfigSchema = z.object({
     line: z.number().int().min(0).max(1023),
     active_low: z.boolean().default(false),
     profile: z.string().regex(/^[a-z0-9-]{1,64}$/)
-  })).default({})
+  })).default({}),
+  /** Carbon intensity signals and prices for receipts' `carbon_mg` and `cost` (docs/gateway-config.md). */
+  green: GreenConfigSchema.optional()
 })
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>
 

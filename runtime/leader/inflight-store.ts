@@ -15,7 +15,11 @@ const StoredSchema = z.object({
   reply: z.object({ topic: z.string(), correlationData: z.string().optional() }).nullable(),
   receivedAt: z.number(),
   deadline: z.number(),
-  attempt: z.number().int().min(0)
+  attempt: z.number().int().min(0),
+  /** The invoke envelope's options and a deferral (runtime/leader/policies/green.ts), so a restart keeps waiting for the same window. */
+  options: z.object({ deadlineMs: z.number().optional(), deferrable: z.boolean().optional(), budgetMj: z.number().optional() }).optional(),
+  notBefore: z.number().optional(),
+  latestStart: z.number().optional()
 })
 export type StoredInvocation = z.infer<typeof StoredSchema>
 
@@ -87,7 +91,10 @@ export class InflightStore {
       reply: inv.reply === null ? null : { topic: inv.reply.topic, ...(inv.reply.correlationData === undefined ? {} : { correlationData: inv.reply.correlationData.toString('hex') }) },
       receivedAt: inv.receivedAt,
       deadline: inv.deadline,
-      attempt: inv.attempt
+      attempt: inv.attempt,
+      ...(inv.options === undefined ? {} : { options: inv.options }),
+      ...(inv.notBefore === undefined ? {} : { notBefore: inv.notBefore }),
+      ...(inv.latestStart === undefined ? {} : { latestStart: inv.latestStart })
     }
     this.queue({ type: 'put', key: INV + inv.invocation, value: JSON.stringify(s) })
     if (inv.attempt === 0 && inv.dedupeKey !== null) {

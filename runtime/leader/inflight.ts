@@ -1,5 +1,6 @@
 import type { Manifest } from '../protocol/messages.js'
 import type { TimerHandle } from '../shared/clock.js'
+import type { InvokeOptions } from './policies/green.js'
 
 export interface ReplyAddress {
   readonly topic: string
@@ -27,6 +28,12 @@ export interface Invocation {
   readonly sentTo: string[]
   dispatchedAt: number
   timer: TimerHandle | null
+  /** Options from the invoke envelope (deadline, deferrable, energy budget); absent = none. */
+  readonly options?: InvokeOptions
+  /** A deferred invocation waits at the leader until then (a lower-carbon window). */
+  notBefore?: number
+  /** The latest a deferred invocation may start and still meet its deadline: until then it never wakes a board. */
+  latestStart?: number
 }
 
 /**

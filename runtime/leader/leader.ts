@@ -19,6 +19,9 @@ import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
+import { GreenState } from './green/green-state.js'
+import { spareAwake } from './policies/green.js'
+import { underCap } from './policies/power-cap.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -83,6 +86,8 @@ export interface LeaderDeps {
   readonly store?: InflightStore
   /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
   readonly invokesByHook?: boolean
+  /** Carbon signal, prices and the energy learner; absent = zero intensity, free, learning anyway. */
+  readonly green?: GreenState
 }
 
 /**
@@ -104,11 +109,13 @@ export class Leader {
   private stopTick: (() => void) | null = null
   private lastStatePublish = 0
   private readonly rate: RateLimiter
+  readonly green: GreenState
 
   constructor (private readonly d: LeaderDeps) {
     this.opts = Object.freeze({ ...DEFAULT_LEADER_OPTIONS, ...d.options })
     this.cluster = new ClusterState(d.clock, d.profiles, this.opts.staleMs)
     this.rate = new RateLimiter(this.opts.invokeRatePerClient, this.opts.invokeBurstPerClient)
+    this.green = d.green ?? new GreenState()
   }
 
   async start (): Promise<void> {
@@ -116,6 +123,8 @@ export class Leader {
     if (this.d.store !== undefined) await this.recover(this.d.store)
     await t.subscribe(topics.boardFilter('state'), (m) => this.guard('state', m, () => this.onState(m)), { qos: 0 })
     await t.subscribe(topics.boardFilter('done'), (m) => this.guard('done', m, () => this.onDone(m)))
+    await t.subscribe(topics.gridCarbon(), (m) => this.guard('carbon', m, () => { if (!m.retain || m.payload.length > 0) this.green.setup.book.apply(m.payload, this.d.clock.now()) }))
+    await t.subscribe(topics.gridCap(), (m) => this.guard('cap', m, () => { if (!m.retain || m.payload.length > 0) this.green.applyCap(m.payload) }))
     if (this.d.invokesByHook !== true) await t.subscribe(topics.invokeFilter, (m) => this.guard('invoke', m, () => this.onInvoke(m)))
     this.stopTick = every(this.d.clock, LEADER_TICK_MS, () => this.guardTimer('tick', () => this.tick()))
   }
@@ -229,7 +238,22 @@ export class Leader {
       if (inv.reply !== null) void this.send(inv.reply, reply)
       return
     }
+    if (inv.options !== undefined) {
+      const view = this.dispatchView(inv.manifest)
+      try {
+        this.green.routeView(view, inv.fn, inv.options, inv.deadline)
+      } catch (err) {
+        const reply: Reply = { ok: false, error: (err instanceof WispError ? err : new WispError('WISP_BAD_PAYLOAD', String(err))).toJSON() }
+        this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
+        if (inv.reply !== null) void this.send(inv.reply, reply)
+        return
+      }
+      const deferral = this.green.deferral(view, inv.fn, inv.options, inv.deadline, this.d.rng)
+      if (deferral !== null) { inv.notBefore = deferral.notBefore; inv.latestStart = deferral.latestStart }
+    }
     this.track(inv, now)
+    // A deferred invocation waits at the leader; the tick dispatches it once its window opens and an awake board has a free core.
+    if (this.held(inv, now)) return
     this.dispatch(inv)
   }
 
@@ -254,10 +278,20 @@ export class Leader {
 
   /** Picks a board with the balance policy and sends `run`; with none live the invocation waits. */
   private dispatch (inv: Invocation): void {
-    const decision = this.d.balance.pick(this.dispatchView(inv.manifest), inv.fn, this.d.rng)
-    this.record(decision)
-    if (decision.choice === null) { inv.board = null; this.onStarved(inv.fn); return }
     const now = this.d.clock.now()
+    let view = this.dispatchView(inv.manifest)
+    try { view = this.green.routeView(view, inv.fn, inv.options, inv.deadline) } catch (err) {
+      this.finish(inv, { ok: false, error: (err instanceof WispError ? err : new WispError('WISP_BAD_PAYLOAD', String(err))).toJSON() })
+      return
+    }
+    const decision = this.d.balance.pick(view, inv.fn, this.d.rng)
+    this.record(decision)
+    if (decision.choice === null) {
+      inv.board = null
+      // Deferrable work waits for an awake board rather than wake one, until it must start.
+      if (inv.latestStart === undefined || now >= inv.latestStart) this.onStarved(inv.fn)
+      return
+    }
     inv.board = decision.choice
     inv.sentTo.push(decision.choice)
     inv.dispatchedAt = now
@@ -319,10 +353,20 @@ export class Leader {
   }
 
   private dispatchWaiting (): void {
+    const now = this.d.clock.now()
     for (const inv of this.inflight.waiting()) {
+      if (this.held(inv, now)) continue
       this.dispatch(inv)
-      if (inv.board === null) break
+      if (inv.board === null && inv.options === undefined) break
     }
+  }
+
+  /** A deferrable invocation waits before its window, and after it for a free core on an awake board within the power cap, until its latest start. */
+  private held (inv: Invocation, now: number): boolean {
+    if (inv.latestStart === undefined || now >= inv.latestStart) return false
+    if (inv.notBefore !== undefined && inv.notBefore > now) return true
+    const view = this.cluster.view()
+    return !spareAwake(view) || !underCap(view, this.green.capW)
   }
 
   private expire (id: string): void {
@@ -346,8 +390,11 @@ export class Leader {
     this.inflight.delete(inv.invocation)
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
-    const out: Reply = reply.receipt !== undefined ? { ...reply, receipt: { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 } } : reply
     const ranOn = reply.receipt?.board ?? inv.board
+    const profile = ranOn === null ? undefined : this.cluster.get(ranOn)?.profile
+    const out: Reply = reply.receipt !== undefined
+      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
+      : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
       this.demand.complete(inv.fn, reply.receipt.run_ms, speed)

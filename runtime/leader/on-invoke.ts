@@ -5,6 +5,8 @@ import { WispError, asWispError } from '../shared/errors.js'
 import type { InboundMessage } from '../transport/transport.js'
 import type { Invocation, ReplyAddress } from './inflight.js'
 import { replyAddress } from './reply-address.js'
+import { splitEnvelope } from './green/invoke-options.js'
+import type { InvokeOptions } from './policies/green.js'
 
 export type InvokeOutcome =
   | { kind: 'ignore', why: string }
@@ -82,7 +84,8 @@ export const admitInvoke = (
     return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_UNKNOWN_FUNCTION', `no function "${parsed.fn}" is deployed`) }
   }
   let event: unknown
-  try { event = parseEvent(msg.payload, deps.maxEventBytes) } catch (err) {
+  let options: InvokeOptions | null
+  try { ({ event, options } = splitEnvelope(parseEvent(msg.payload, deps.maxEventBytes))) } catch (err) {
     return { kind: 'reject', reply, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_BAD_PAYLOAD') }
   }
   return {
@@ -97,12 +100,13 @@ export const admitInvoke = (
       eventBytes: msg.payload.length,
       reply,
       receivedAt: deps.now,
-      deadline: deps.now + deps.waitMs + manifest.timeout_ms,
+      deadline: deps.now + (options?.deadlineMs ?? deps.waitMs + manifest.timeout_ms),
       attempt: 0,
       board: null,
       sentTo: [],
       dispatchedAt: 0,
-      timer: null
+      timer: null,
+      ...(options === null ? {} : { options })
     }
   }
 }

@@ -58,5 +58,8 @@ const toInvocation = (s: StoredInvocation, manifest: Manifest): Invocation => ({
   board: null,
   sentTo: [],
   dispatchedAt: 0,
-  timer: null
+  timer: null,
+  ...(s.options === undefined ? {} : { options: s.options }),
+  ...(s.notBefore === undefined ? {} : { notBefore: s.notBefore }),
+  ...(s.latestStart === undefined ? {} : { latestStart: s.latestStart })
 })

@@ -71,7 +71,11 @@ export const ReceiptSchema = z.object({
   total_ms: z.number(),
   energy_mj: z.number(),
   power_w: z.number(),
-  power_source: z.enum(['ina219', 'surrogate']).optional()
+  power_source: z.enum(['ina219', 'surrogate']).optional(),
+  /** Added by the leader: energy × the grid's carbon intensity at the board when it ran (mg CO2). */
+  carbon_mg: z.number().min(0).optional(),
+  /** Added by the leader: energy and board time at the gateway's configured prices. */
+  cost: z.number().min(0).optional()
 })
 export type Receipt = z.infer<typeof ReceiptSchema>
 

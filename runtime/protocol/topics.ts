@@ -43,6 +43,10 @@ export class Topics {
   code (sha256: string): string { return `${this.prefix}/code/${sha256}` }
   board (id: string, channel: BoardChannel): string { return `${this.prefix}/boards/${id}/${channel}` }
   leaderState (): string { return `${this.prefix}/leader/state` }
+  /** The grid's carbon intensity (any client allowed to publish there; admins by default). */
+  gridCarbon (): string { return `${this.prefix}/grid/carbon` }
+  /** Demand response: the cluster power cap (admins by default). */
+  gridCap (): string { return `${this.prefix}/grid/cap` }
   /** Dead letters: triggered invocations of `fn` that failed (after the normal retries) or were refused. */
   dead (fn: string): string { return `${this.prefix}/dead/${fn}` }
 

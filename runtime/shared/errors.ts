@@ -18,7 +18,8 @@ export const ERROR_CODES = {
   WISP_CAP_LIMIT: 'a handler made more capability calls than one invocation may, or chained invokes too deep',
   WISP_BAD_CONFIG: 'a configuration file, profile or option is invalid',
   WISP_SENSOR: 'the power sensor could not be read',
-  WISP_NO_GATEWAY: 'no wisp gateway answered the command within its --ack-timeout'
+  WISP_NO_GATEWAY: 'no wisp gateway answered the command within its --ack-timeout',
+  WISP_OVER_BUDGET: "no board's learned energy for the function fits the invocation's energy budget"
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -8,7 +8,11 @@ export interface SimEvent { t: number, seq: number, kind: number, a: number, b: 
  * are set when it starts; `hm` is the function's harmonic-mean run time on the board at enqueue
  * (what its response ratio is measured against); `cpu` the share of a core it keeps busy while it runs.
  */
-export interface Inv { fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number, lane?: boolean, cpu?: number }
+export interface Inv {
+  fn: number, arrival: number, durRef: number, cold: boolean, est: number, start?: number, finishV?: number, hm?: number, lane?: boolean, cpu?: number
+  /** A deferrable invocation's deadline (sim ms) and the latest it may start (green runs). */
+  deadline?: number, latest?: number
+}
 
 export class EventHeap {
   private readonly h: SimEvent[] = []

@@ -11,6 +11,7 @@ import { SimLeader } from './sim-leader.js'
 import { ACTIVATOR_QUEUE_CAP } from '../leader/policies/balance-activator.js'
 import { drawMinute, type Trace } from './trace.js'
 import { figures, LatencyHistogram, type PolicyFigures } from './report.js'
+import { SimGreenSide, type SimGreen, type SimGreenFigures } from './sim-green.js'
 
 export interface SimOptions {
   readonly trace: Trace
@@ -49,6 +50,9 @@ export interface SimOptions {
   readonly onProgress?: (fraction: number) => void
   /** At the end: per-board and per-function detail (analysis of where time, energy and rejections go). */
   readonly onDetail?: (d: SimDetail) => void
+  /** Carbon accounting and deferrable invocations (runtime/sim/sim-green.ts); absent = none. */
+  readonly green?: SimGreen
+  readonly onGreen?: (g: SimGreenFigures) => void
 }
 
 export interface SimDetail {
@@ -65,6 +69,8 @@ const MINUTE = 2
 const SCALE = 3
 const POWER = 4
 const POWER_STEP = 5
+const RELEASE = 6
+const FORCE = 7
 const PLACE_EVERY_MS = 10_000
 
 /** How often an idle board's agent gossips (the agents' `gossip_ms` default); a board that changed gossips before the next decision. */
@@ -173,6 +179,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   let lastTargets: Readonly<Record<string, number>> = {}
   let lastPlaceAt = -Infinity
   let outstanding = 0
+  const green = o.green === undefined ? null : new SimGreenSide(o.green, boards, ps.activator !== true)
 
   const reject = (inv: Inv, b: SimBoard | undefined): void => {
     rejected++
@@ -220,10 +227,35 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const arrive = (inv: Inv): void => {
     invocations++
+    if (green !== null) {
+      const at = green.arrive(inv, names[inv.fn]!, now, leader.serviceMsOf(names[inv.fn]!))
+      if (at > now) { heap.push(at, RELEASE, inv.fn, 0, inv); heap.push(inv.latest ?? at, FORCE, inv.fn, 0, inv); return }
+    }
+    dispatchInv(inv)
+  }
+  // Deferred invocations whose window has opened, waiting for a free core on an awake board (or their latest start).
+  const ready: Inv[] = []
+  let readyHead = 0
+  const release = (inv: Inv): void => { ready.push(inv); drainReady() }
+  const force = (inv: Inv): void => { if (inv.latest !== undefined) { inv.latest = undefined; dispatchInv(inv) } }
+  const drainReady = (): void => {
+    while (readyHead < ready.length) {
+      const inv = ready[readyHead]!
+      if (inv.latest !== undefined) {
+        if (green?.mayStart(dispatchView(inv.fn)) === false) break
+        inv.latest = undefined
+        dispatchInv(inv)
+      }
+      readyHead++
+    }
+    if (readyHead > 4096 && readyHead * 2 > ready.length) { ready.splice(0, readyHead); readyHead = 0 }
+  }
+  const dispatchInv = (inv: Inv): void => {
     const fn = names[inv.fn]!
     leader.arrive(fn)
     if (ps.activator === true) { arriveActivator(inv); return }
-    const dec = ps.balance.pick(dispatchView(inv.fn), fn, policyRng)
+    const view = green === null || inv.deadline === undefined ? dispatchView(inv.fn) : green.routeView(dispatchView(inv.fn), fn, inv, leader.serviceMsOf(fn))
+    const dec = ps.balance.pick(view, fn, policyRng)
     record?.(dec)
     const b = dec.choice === null ? undefined : byId.get(dec.choice)
     // Past the board's queue bound its agent answers WISP_OVERLOADED.
@@ -245,6 +277,8 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     waitSum[b.index] = (waitSum[b.index] ?? 0) + lat - serviceMs
     doneN[b.index] = (doneN[b.index] ?? 0) + 1
     hist.add(lat)
+    green?.done(b, inv, fn, now, runMs, serviceMs, leader.serviceMsOf(fn))
+    if (readyHead < ready.length) drainReady()
     slowHist.add(lat / Math.max(inv.durRef, 1e-3))
     slowSum[inv.fn] = (slowSum[inv.fn] ?? 0) + lat / Math.max(inv.durRef, 1e-3)
     slowN[inv.fn] = (slowN[inv.fn] ?? 0) + 1
@@ -258,6 +292,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const minute = (m: number): void => {
     o.onProgress?.(m / trace.minutes)
+    green?.integrate(now)
     drawMinute(trace, m, o.scale, arrivalsRng, (fn, t, durRef) => heap.push(t, ARRIVAL, fn, 0, { fn, arrival: t, durRef, cold: false, est: 0 }))
     if (m + 1 < trace.minutes) heap.push((m + 1) * 60_000, MINUTE, m + 1)
   }
@@ -296,7 +331,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
   }
   const powerStep = (b: SimBoard): void => {
     if (b.power === 'shutting-down') setPower(b, 'gated')
-    else if (b.power === 'booting') { setPower(b, 'on'); drainAll() }
+    else if (b.power === 'booting') { setPower(b, 'on'); drainAll(); drainReady() }
   }
 
   heap.push(0, MINUTE, 0)
@@ -313,10 +348,13 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
       case SCALE: scaleTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.scale.intervalMs, SCALE); break
       case POWER: powerTick(); if (now < endMs || outstanding > 0) heap.push(now + ps.power.intervalMs, POWER); break
       case POWER_STEP: powerStep(boards[e.a]!); break
+      case RELEASE: release(e.p!); break
+      case FORCE: force(e.p!); break
     }
   }
   now = Math.max(now, endMs)
   for (const b of boards) b.account()
+  if (green !== null) { green.integrate(now); o.onGreen?.(green.figures()) }
   o.onProgress?.(1)
   o.onDetail?.({
     boards: boards.map((b) => ({ id: b.id, profile: b.profile.name, powered_h: b.poweredMs / 3.6e6, up_s: b.upMs / 1000, up_energy_j: b.upEnergy, idle_h: b.idleMs / 3.6e6, idle_energy_j: b.idleEnergy, boot_energy_j: b.bootEnergy, shutdown_energy_j: b.shutdownEnergy, energy_j: b.energy, cold_starts: b.coldStarts, rejected: rejBoard[b.index] ?? 0, boots: b.boots, invocations: doneN[b.index] ?? 0, mean_wait_ms: (waitSum[b.index] ?? 0) / Math.max(1, doneN[b.index] ?? 0) })),

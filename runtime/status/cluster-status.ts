@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client'
 import type { Logger } from '../shared/log.js'
-import { createClusterMetrics, recordInvocation } from './metrics.js'
+import { createClusterMetrics, recordGreen, recordInvocation } from './metrics.js'
 import { Recent, SnapshotFeed } from './feed.js'
 import { startStatusServer, type StatusServer } from './server.js'
 import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from './types.js'
@@ -85,6 +85,7 @@ export class ClusterStatus {
       ? { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: true, receipt: r.receipt, logs: [] }
       : { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: false, error: r.error, receipt: r.receipt, logs: [] })
     recordInvocation(this.metrics, this.isDeployed(c.fn) ? c.fn : UNDEPLOYED, r.ok ? 'ok' : r.error.code, r.receipt)
+    recordGreen(this.metrics, this.isDeployed(c.fn) ? c.fn : UNDEPLOYED, r.receipt)
     this.feed.changed()
   }
 

@@ -81,6 +81,20 @@ export const decisionsCounter = (registry: Registry): Counter<'kind' | 'policy'>
   registers: [registry]
 })
 
+export const carbonCounter = (registry: Registry): Counter<'function' | 'board'> => new Counter({
+  name: 'wisp_carbon_grams_total',
+  help: 'CO2 of the energy invocations used, at the grid carbon intensity when they ran, in grams (receipts\' carbon_mg).',
+  labelNames: ['function', 'board'] as const,
+  registers: [registry]
+})
+
+export const costCounter = (registry: Registry): Counter<'function' | 'board'> => new Counter({
+  name: 'wisp_cost_total',
+  help: 'Cost of invocations at the gateway\'s configured prices (receipts\' cost), in the prices\' currency.',
+  labelNames: ['function', 'board'] as const,
+  registers: [registry]
+})
+
 export interface BoardMetrics {
   readonly invocations: Counter<'function' | 'outcome'>
   readonly latency: LatencyHistograms
@@ -93,6 +107,8 @@ export interface ClusterMetrics extends BoardMetrics {
   readonly clusterPower: Gauge
   readonly boards: Gauge<'state'>
   readonly decisions: Counter<'kind' | 'policy'>
+  readonly carbon: Counter<'function' | 'board'>
+  readonly cost: Counter<'function' | 'board'>
 }
 
 export const createBoardMetrics = (registry: Registry): BoardMetrics => ({
@@ -107,8 +123,17 @@ export const createClusterMetrics = (registry: Registry): ClusterMetrics => ({
   ...createBoardMetrics(registry),
   clusterPower: clusterPowerGauge(registry),
   boards: boardsGauge(registry),
-  decisions: decisionsCounter(registry)
+  decisions: decisionsCounter(registry),
+  carbon: carbonCounter(registry),
+  cost: costCounter(registry)
 })
+
+/** Adds a receipt's carbon and cost (set by the leader) to the cluster's totals. */
+export const recordGreen = (m: ClusterMetrics, fn: string, receipt?: Receipt): void => {
+  if (receipt === undefined) return
+  if (receipt.carbon_mg !== undefined) m.carbon.inc({ function: fn, board: receipt.board }, receipt.carbon_mg / 1000)
+  if (receipt.cost !== undefined) m.cost.inc({ function: fn, board: receipt.board }, receipt.cost)
+}
 
 /** Counts one finished invocation and, when it has a receipt, observes its latencies. */
 export const recordInvocation = (m: BoardMetrics, fn: string, outcome: 'ok' | ErrorCode, receipt?: Receipt): void => {

@@ -20,7 +20,7 @@ export const brokerMissing = (broker: TestBroker): string | false => broker === 
  * A real cluster on free ports: the gateway (leader, and the embedded aedes unless `broker` is
  * 'mosquitto', then a fresh Mosquitto on loopback) here, boards as child processes.
  */
-export const testCluster = async (o: { boards: number, leader?: Partial<LeaderOptions>, functionsDir?: string, broker?: TestBroker } & Pick<ClusterOptions, 'policy' | 'powerPolicy' | 'bootScale'>): Promise<TestCluster> => {
+export const testCluster = async (o: { boards: number, leader?: Partial<LeaderOptions>, functionsDir?: string, broker?: TestBroker } & Pick<ClusterOptions, 'policy' | 'powerPolicy' | 'bootScale' | 'green'>): Promise<TestCluster> => {
   process.env.WISP_LOG ??= 'warn'
   const dataDir = mkdtempSync(join(tmpdir(), 'wisp-test-'))
   const mosq = o.broker === 'mosquitto' ? await startMosquitto() : null
@@ -30,7 +30,7 @@ export const testCluster = async (o: { boards: number, leader?: Partial<LeaderOp
   try {
     cluster = await startCluster({
       boards: o.boards, mqttPort, httpPort, dataDir, functionsDir: o.functionsDir, brokerUrl: mosq?.url,
-      leader: o.leader, policy: o.policy, powerPolicy: o.powerPolicy, bootScale: o.bootScale, readyTimeoutMs: 30_000, log: createLogger('test', process.env.WISP_LOG as 'debug' | undefined ?? 'warn')
+      leader: o.leader, policy: o.policy, powerPolicy: o.powerPolicy, bootScale: o.bootScale, green: o.green, readyTimeoutMs: 30_000, log: createLogger('test', process.env.WISP_LOG as 'debug' | undefined ?? 'warn')
     })
   } catch (err) {
     await mosq?.stop()

@@ -47,3 +47,15 @@ t.test('recovery: resume on a new attempt, answer WISP_TIMEOUT past deadline + g
     ['old', 'WISP_UNKNOWN_FUNCTION', 'wisp/result/c/f/r-old']
   ])
 })
+
+t.test('a deferred invocation keeps its options and window across a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-store-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  let s = await InflightStore.open(dir, silentLogger)
+  await s.accepted(inv('d', { board: null, options: { deferrable: true, deadlineMs: 3_600_000, budgetMj: 50 }, notBefore: 90_000, latestStart: 3_000_000, deadline: 3_601_000 }), 1000)
+  await s.close()
+  s = await InflightStore.open(dir, silentLogger)
+  t.teardown(() => s.close())
+  const r = recoverInvocations(await s.recover(5000), { now: 5000, graceMs: 2000, manifest: () => manifest })
+  t.match(r.resume[0], { invocation: 'd', options: { deferrable: true, deadlineMs: 3_600_000, budgetMj: 50 }, notBefore: 90_000, latestStart: 3_000_000 })
+})

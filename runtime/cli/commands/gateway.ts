@@ -16,6 +16,7 @@ export const registerGateway = (program: Command): void => {
       try {
         const { startGateway } = await import('../../gateway/main.js')
         const { loadGatewayConfig } = await import('../../leader/gateway-config.js')
+        const { greenSetup } = await import('../../leader/green/green-config.js')
         const { createLogger } = await import('../../shared/log.js')
         const { openLinuxGpioPin } = await import('../../../node-firmware-bridge/index.js')
         const c = loadGatewayConfig(o.config)
@@ -35,7 +36,7 @@ export const registerGateway = (program: Command): void => {
         const g = await startGateway({
           relays, policy: c.policy, users: c.users, tls, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host, httpAllowedHosts: c.http_allowed_hosts, invokePort: c.invoke_port, invokeHost: c.invoke_host,
           brokerUrl: o.broker ?? c.broker, brokerUsername: c.broker_username ?? process.env.WISP_USERNAME, brokerPassword: c.broker_password ?? process.env.WISP_PASSWORD,
-          brokerCa: o.ca !== undefined ? readPem(o.ca) : undefined, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, log
+          brokerCa: o.ca !== undefined ? readPem(o.ca) : undefined, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, green: greenSetup(c.green), log
         })
         log.info('gateway up', { broker: g.url, mqtts: g.broker?.tls?.url, page: g.statusUrl, invoke: g.invokeUrl, mode: g.openMode ? 'open mode, loopback only' : 'accounts' })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
