@@ -108,7 +108,11 @@ const blindE = sum((d) => d.blind.green.energy_j)
 const awareE = sum((d) => d.aware.green.energy_j)
 const G = GREEN_BENCH.goals
 const figures: Figure[] = [
-  figure({ figure: 'carbon saving vs carbon-blind wisp, share of the oracle saving', value: saving / oracleSaving, unit: 'ratio', baseline: 'oracle (LP lower bound of carbon)', baseline_value: 1, goal: `≥ ${G.oracleShare}`, met: saving / oracleSaving >= G.oracleShare }),
+  // The oracle moves only the deferrable runs' own energy, so the goal compares like with like: the same runs'
+  // energy as the carbon-aware policy placed them. The whole-cluster saving (boards kept off at night too) is
+  // larger than what the oracle models and is reported beside it, not judged.
+  figure({ figure: 'carbon saving of deferrable runs vs carbon-blind wisp, share of the oracle saving', value: marginalSaving / oracleSaving, unit: 'ratio', baseline: 'oracle (LP lower bound: each deferrable run at the least-carbon time before its deadline, capacity ignored)', baseline_value: 1, goal: `≥ ${G.oracleShare}`, met: marginalSaving / oracleSaving >= G.oracleShare }),
+  info({ figure: 'whole-cluster carbon saving vs carbon-blind wisp, share of the oracle saving (includes boards gated at night, which the oracle does not model)', value: saving / oracleSaving, unit: 'ratio', baseline: 'oracle saving', baseline_value: 1 }),
   info({ figure: 'carbon, carbon-aware wisp', value: awareC, unit: 'g CO2', baseline: 'carbon-blind wisp', baseline_value: blindC }),
   info({ figure: 'carbon saving (whole cluster)', value: saving, unit: 'g CO2', baseline: 'oracle saving', baseline_value: oracleSaving }),
   info({ figure: 'carbon saving of deferrable runs (marginal energy)', value: marginalSaving, unit: 'g CO2', baseline: 'oracle saving', baseline_value: oracleSaving }),
