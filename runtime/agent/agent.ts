@@ -18,6 +18,7 @@ import { readControl, readManifest, readRun } from './on-message.js'
 import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
+import { FenceGate } from './fence.js'
 import { SeenRuns } from './seen-runs.js'
 
 export { newIncarnation } from '../protocol/incarnation.js'
@@ -65,6 +66,7 @@ export class Agent {
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
   private readonly seenRuns = new SeenRuns()
+  private readonly fence = new FenceGate()
   private readonly listeners = new Set<() => void>()
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
@@ -183,6 +185,7 @@ export class Agent {
     const r = readRun(m)
     if (r.kind === 'ignore') { this.d.log.debug('run ignored', { topic: m.topic, why: r.why }); return }
     const run = r.value
+    if (!this.fence.admit(run.fence)) { this.d.log.warn('run from a deposed leader ignored', { invocation: run.invocation, fence: run.fence, highest: this.fence.seen }); return }
     if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     this.execute(run, this.d.clock.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
@@ -296,6 +299,7 @@ export class Agent {
     const r = readControl(m)
     if (r.kind === 'ignore') { this.d.log.debug('control ignored', { topic: m.topic, why: r.why }); return }
     const c = r.value
+    if (!this.fence.admit(c.fence)) { this.d.log.warn('control from a deposed leader ignored', { op: c.op, fence: c.fence, highest: this.fence.seen }); return }
     void this.control(c).catch((err: Error) => this.d.log.warn('control failed', { op: c.op, err: err.message }))
   }
 

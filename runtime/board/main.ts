@@ -59,6 +59,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
   const transport = await MqttTransport.open({
     url: cfg.broker,
+    fallbacks: cfg.fallback_brokers,
     // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
     // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
     // With an account, the client id must begin with the username (the broker refuses others).

@@ -16,6 +16,11 @@ export interface RegistryOptions {
   readonly maxPendingCode?: number
   /** Times the grace period; the system clock unless given. */
   readonly clock?: Clock
+  /**
+   * Republish the stored deployments at start (default true). Clustered gateways share their
+   * retained messages in Redis, which is newer than this gateway's copy: there it is false.
+   */
+  readonly republish?: boolean
 }
 
 /**
@@ -39,12 +44,14 @@ export class Registry {
   private readonly graceMs: number
   private readonly maxPending: number
   private readonly clock: Clock
+  private readonly republish: boolean
 
   constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger, o: RegistryOptions = {}) {
     this.db = new Level<string, string>(dataDir, { valueEncoding: 'utf8' })
     this.graceMs = o.codeGraceMs ?? CODE_GRACE_MS
     this.maxPending = o.maxPendingCode ?? MAX_PENDING_CODE
     this.clock = o.clock ?? systemClock
+    this.republish = o.republish ?? true
   }
 
   async start (): Promise<void> {
@@ -58,7 +65,7 @@ export class Registry {
       const sha = key.slice(5)
       if (this.referenced(sha)) this.stored.set(sha, Buffer.byteLength(value, 'utf8')); else await this.db.del(key)
     }
-    for (const m of this.manifests.values()) {
+    for (const m of this.republish ? this.manifests.values() : []) {
       const code = await this.code(m.sha256)
       if (code === undefined) { this.log.warn('stored manifest has no code; skipping', { fn: m.name }); continue }
       await this.t.publish(this.topics.code(m.sha256), Buffer.from(code), { retain: true })

@@ -121,7 +121,9 @@ export const RunSchema = z.object({
   sha256: sha,
   event: z.unknown(),
   budget_ms: z.number().min(0),
-  attempt: z.number().int().min(0)
+  attempt: z.number().int().min(0),
+  /** Clustered gateways: the sending leader's fencing token; a board ignores one lower than the highest it has seen. */
+  fence: z.number().int().min(1).optional()
 })
 export type RunMessage = z.infer<typeof RunSchema>
 
@@ -138,7 +140,9 @@ export const ControlSchema = z.object({
   v,
   op: z.enum(['warm', 'evict', 'drain', 'shutdown', 'resume']),
   fn: name.optional(),
-  runtimes: z.number().int().min(0).max(64).optional()
+  runtimes: z.number().int().min(0).max(64).optional(),
+  /** As in `run`. */
+  fence: z.number().int().min(1).optional()
 })
 export type ControlMessage = z.infer<typeof ControlSchema>
 

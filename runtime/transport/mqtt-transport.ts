@@ -21,7 +21,20 @@ export interface MqttTransportOptions {
    * published while the connection is down wait at the broker for the reconnect. Default true.
    */
   readonly clean?: boolean
+  /**
+   * More brokers (mqtt:// or mqtts://, e.g. the other gateways of a cluster): connections go to
+   * `url` and these in turn, the next one after each lost or refused connection (mqtt.js `servers`).
+   */
+  readonly fallbacks?: readonly string[]
 }
+
+/** mqtt.js `servers`: `url` first, then the fallbacks. */
+export const serverList = (url: string, fallbacks: readonly string[]): Array<{ host: string, port: number, protocol: 'mqtt' | 'mqtts' }> =>
+  [url, ...fallbacks].map((raw) => {
+    const u = new URL(raw)
+    const protocol = u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt'
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? (protocol === 'mqtts' ? 8883 : 1883) : Number(u.port), protocol }
+  })
 
 const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise<MqttClient> => {
   const opts: IClientOptions = {
@@ -34,6 +47,7 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     reconnectPeriod: o.reconnect === true ? 1000 : 0,
     clean: o.clean ?? true,
     will: o.will,
+    ...(o.fallbacks !== undefined && o.fallbacks.length > 0 ? { servers: serverList(o.url, o.fallbacks) } : {}),
     ...(o.ca !== undefined ? { ca: o.ca } : {})
   }
   const client = mqtt.connect(o.url, opts)

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from '../shared/log.js'
+import type { Invocation } from './inflight.js'
+import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
+
+/**
+ * The leader's in-flight table (hash `<ns>:inv`, invocation → stored JSON) and dedupe window
+ * (sorted set `<ns>:seen`, key scored by when it was seen) in the cluster's Redis, so the
+ * gateway that takes the lease over re-dispatches or answers what the previous leader accepted.
+ * Commands on one connection run in order, so a `del` never overtakes the `put` it undoes and
+ * waiting for the last write waits for all of them.
+ */
+export class RedisInflightStore implements InflightStorage {
+  private tail: Promise<unknown> = Promise.resolve()
+  private writes = 0
+
+  constructor (private readonly redis: Redis, private readonly ns: string, private readonly log: Logger, private readonly o: { rememberMs?: number, maxRemembered?: number } = {}) {}
+
+  private get inv (): string { return `${this.ns}:inv` }
+  private get seen (): string { return `${this.ns}:seen` }
+  private get rememberMs (): number { return this.o.rememberMs ?? 10 * 60_000 }
+
+  async recover (now: number): Promise<Recovered> {
+    const invocations: StoredInvocation[] = []
+    for (const [key, value] of Object.entries(await this.redis.hgetall(this.inv))) {
+      try { invocations.push(StoredSchema.parse(JSON.parse(value))) } catch (err) {
+        this.log.warn('dropping a stored invocation that no longer validates', { key, err: (err as Error).message })
+        this.write((m) => m.hdel(this.inv, key))
+      }
+    }
+    await this.redis.zremrangebyscore(this.seen, '-inf', `(${now - this.rememberMs}`)
+    const flat = await this.redis.zrange(this.seen, 0, -1, 'WITHSCORES')
+    const seen: Array<readonly [string, number]> = []
+    for (let i = 0; i + 1 < flat.length; i += 2) seen.push([flat[i] as string, Number(flat[i + 1])])
+    const max = this.o.maxRemembered ?? 100_000
+    if (seen.length > max) {
+      const drop = seen.splice(0, seen.length - max)
+      this.write((m) => m.zrem(this.seen, ...drop.map((d) => d[0])))
+    }
+    invocations.sort((a, b) => a.receivedAt - b.receivedAt)
+    return { invocations, seen }
+  }
+
+  accepted (inv: Invocation, now: number): Promise<void> {
+    const s = toStored(inv)
+    this.write((m) => {
+      m.hset(this.inv, inv.invocation, JSON.stringify(s))
+      if (inv.attempt === 0 && inv.dedupeKey !== null) m.zadd(this.seen, now, inv.dedupeKey)
+      // Now and then, the keys that left the window.
+      if (this.writes % 256 === 0) m.zremrangebyscore(this.seen, '-inf', `(${now - this.rememberMs}`)
+    })
+    return this.durable()
+  }
+
+  async durable (): Promise<void> { await this.tail }
+
+  answered (invocation: string): void { this.write((m) => m.hdel(this.inv, invocation)) }
+
+  /** The connection belongs to the caller. */
+  async close (): Promise<void> { await this.tail }
+
+  private write (fill: (m: ReturnType<Redis['multi']>) => void): void {
+    this.writes++
+    const m = this.redis.multi()
+    fill(m)
+    this.tail = m.exec().catch((err: Error) => this.log.warn('in-flight table write to Redis failed', { err: err.message }))
+  }
+}
