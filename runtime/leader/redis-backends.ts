@@ -5,7 +5,9 @@ import { WispError } from '../shared/errors.js'
 const require = createRequire(import.meta.url)
 // CommonJS factories without usable type declarations for aedes 1.x (its persistence is the async one).
 const mqemitterRedis = require('mqemitter-redis') as (o: { connectionString: string, maxRetriesPerRequest?: number | null }) => { close: (cb: () => void) => void }
-const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (o: Record<string, unknown>) => { destroy: () => Promise<void> }
+const RedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (o: Record<string, unknown>) => unknown
+// aedes 1.x takes the async persistence behind aedes-persistence 11's stream/callback layer (as its default in-memory one).
+const { CallBackPersistence } = require('aedes-persistence/callBackPersistence.js') as { CallBackPersistence: new (factory: (o: Record<string, unknown>) => unknown, o: Record<string, unknown>) => { destroy: () => Promise<void> } }
 
 /** What aedes needs to share subscriptions, sessions and retained messages with other gateways through one Redis. */
 export interface ClusterBackends {
@@ -35,7 +37,7 @@ export const clusterBackends = (redisUrl: string): ClusterBackends => {
   checkRedisUrl(redisUrl)
   const mq = mqemitterRedis({ connectionString: redisUrl })
   const u = new URL(redisUrl)
-  const persistence = new RedisPersistence({
+  const persistence = new CallBackPersistence((o) => new RedisPersistence(o), {
     host: u.hostname,
     port: u.port === '' ? 6379 : Number(u.port),
     ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
