@@ -74,7 +74,6 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     await backends.destroy(); leaseRedis.disconnect(); dataRedis.disconnect()
     throw err
   }
-  const store = new RedisInflightStore(dataRedis, ns, o.log)
   let current: Gateway | null = null
   const waiting = new Set<(g: Gateway) => void>()
   const lease: LeaderLease = new LeaderLease({
@@ -86,7 +85,8 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     log: o.log,
     onElected: async (fence) => {
       try {
-        current = await startGateway({ ...o, attached: { broker, store, fence, pending } })
+        // One store per term: its writes carry this term's fencing token.
+        current = await startGateway({ ...o, attached: { broker, store: new RedisInflightStore(dataRedis, ns, fence, o.log), fence, pending } })
       } catch (err) {
         o.log.error('cannot take the leader role; giving the lease up', { err: (err as Error).message })
         lease.resign()
@@ -113,7 +113,6 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     close: async () => {
       await lease.stop()
       await broker.close()
-      await store.close()
       leaseRedis.disconnect()
       await dataRedis.quit().catch(() => {})
     }

@@ -147,7 +147,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   mkdirSync(inflightDir, { recursive: true })
   const store: InflightStorage = att?.store ?? await InflightStore.open(inflightDir, o.log)
   // What the caller owns (clustered: the broker and the Redis store) it also closes.
-  const closeStore = async (): Promise<void> => { if (att === undefined) await store.close() }
+  const closeStore = async (): Promise<void> => { if (att === undefined) await store.close(); else await store.durable() }
   const closeBroker = async (): Promise<void> => { if (att === undefined) await broker?.close() }
   let sessions: BrokerSessions | null = null
   // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
