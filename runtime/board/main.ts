@@ -56,6 +56,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   // A page on loopback is reached on this machine only; one on an interface by the host name.
   const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
+  if (cfg.fallback_brokers.length > 0 && !/^mqtts?:/.test(cfg.broker)) throw new WispError('WISP_BAD_CONFIG', `board config: fallback_brokers work with an mqtt:// or mqtts:// broker, not ${cfg.broker}`)
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
   const transport = await MqttTransport.open({
     url: cfg.broker,

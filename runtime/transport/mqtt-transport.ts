@@ -53,13 +53,19 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
   const client = mqtt.connect(o.url, opts)
   noDelay(client)
   client.on('connect', () => noDelay(client))
+  // With fallbacks (and reconnects), each broker is tried once before giving up.
+  const tries = o.reconnect === true ? 1 + (o.fallbacks?.length ?? 0) : 1
   return await new Promise<MqttClient>((resolve, reject) => {
-    const fail = (err: Error): void => { client.removeListener('connect', ok); client.end(true); reject(err) }
-    const ok = (): void => { client.removeListener('error', fail); client.removeListener('close', closed); resolve(client) }
-    const closed = (): void => fail(new Error(`connection to ${o.url} closed before CONNACK`))
-    client.once('connect', ok)
-    client.once('error', fail)
-    client.once('close', closed)
+    let closes = 0
+    let last: Error | null = null
+    const fail = (err: Error): void => { off(); client.end(true); reject(err) }
+    const off = (): void => { client.removeListener('connect', ok); client.removeListener('error', errored); client.removeListener('close', closed) }
+    const ok = (): void => { off(); resolve(client) }
+    const errored = (err: Error): void => { if (tries === 1) fail(err); else last = err }
+    const closed = (): void => { if (++closes >= tries) fail(last ?? new Error(`connection to ${o.url} closed before CONNACK`)) }
+    client.on('connect', ok)
+    client.on('error', errored)
+    client.on('close', closed)
   })
 }
 
