@@ -42,6 +42,8 @@ export interface AgentDeps {
    * stamps states and receipts. The isolate runtime keeps to the wall clock (it runs real code).
    */
   readonly clock: Clock
+  /** The wisp version this board runs, gossiped in its state. */
+  readonly version?: string
 }
 
 /**
@@ -120,7 +122,8 @@ export class Agent {
       work_ms: round(work.workMs),
       work_runs: work.runs,
       queued_ms_by_class: work.queuedByClass.map(round),
-      queue_limit: this.d.config.queue_limit
+      queue_limit: this.d.config.queue_limit,
+      ...(this.d.version === undefined ? {} : { version: this.d.version })
     }
   }
 

@@ -14,6 +14,7 @@ import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { extraNodeArgs } from '../shared/node-flags.js'
+import { packageVersion } from '../shared/package-root.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { RunScheduler } from '../agent/run-scheduler.js'
 import { Agent, newIncarnation } from '../agent/agent.js'
@@ -113,7 +114,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock })
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version: packageVersion() })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })

@@ -105,7 +105,9 @@ export const BoardStateSchema = z.object({
   /** The queued part of it by class of expected run time: class k holds runs of [2^k, 2^(k+1)) ms. */
   queued_ms_by_class: z.array(z.number().min(0)).max(WORK_CLASSES).optional(),
   /** The agent's per-function queue bound (past it WISP_OVERLOADED): the leader spills over before it. */
-  queue_limit: z.number().int().min(1).optional()
+  queue_limit: z.number().int().min(1).optional(),
+  /** The wisp version the board runs (package.json), for `wisp boards --live`. */
+  version: z.string().max(64).optional()
 })
 export type BoardState = z.infer<typeof BoardStateSchema>
 
