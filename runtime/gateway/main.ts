@@ -159,7 +159,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   try {
     if (att !== undefined) {
       broker = att.broker
-      transport = new AedesTransport(broker.aedes, undefined, true)
+      // The registry's and the leader's retained inputs come from Redis; trigger topics' retained messages do not fire functions.
+      const replay = new Set([topics.functionsFilter, `${topics.prefix}/code/+`, topics.boardFilter('state')])
+      transport = new AedesTransport(broker.aedes, undefined, (f) => replay.has(f))
     } else if (o.brokerUrl === undefined) {
       const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
       const auth = { ...users, authorizePublish: limitPublishSize(topics, acceptBeforePuback(topics, () => admit, users?.authorizePublish)) }

@@ -16,11 +16,12 @@ export class AedesTransport implements Transport {
     private readonly broker: Aedes,
     private readonly onHandlerError: (err: Error, topic: string) => void = (err, topic) => process.emitWarning(`handler for ${topic.slice(0, 200)} threw: ${err.message}`),
     /**
-     * Also hand each new subscription the retained messages it matches, as a client's SUBSCRIBE
-     * gets them (MQTT 3.1.1 §3.3.1.3). A clustered gateway needs it: its broker's retained
-     * messages live in Redis, written by whichever gateway took them.
+     * Which new subscriptions also get the retained messages they match, as a client's SUBSCRIBE
+     * does (MQTT 3.1.1 §3.3.1.3); none by default. A clustered gateway needs it for deployments
+     * and board states: its broker's retained messages live in Redis, written by whichever
+     * gateway took them.
      */
-    private readonly retained = false
+    private readonly retained: (filter: string) => boolean = () => false
   ) {}
 
   async publish (topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
@@ -58,7 +59,7 @@ export class AedesTransport implements Transport {
     }
     this.delivers.set(filter, deliver)
     await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))
-    if (this.retained) await this.replayRetained(filter)
+    if (this.retained(filter)) await this.replayRetained(filter)
   }
 
   private async replayRetained (filter: string): Promise<void> {

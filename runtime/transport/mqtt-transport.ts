@@ -61,7 +61,8 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     const fail = (err: Error): void => { off(); client.end(true); reject(err) }
     const off = (): void => { client.removeListener('connect', ok); client.removeListener('error', errored); client.removeListener('close', closed) }
     const ok = (): void => { off(); resolve(client) }
-    const errored = (err: Error): void => { if (tries === 1) fail(err); else last = err }
+    // A refusal in CONNACK (a numeric reason code: protocol version, credentials) ends it at once; a broker that is down does not.
+    const errored = (err: Error): void => { if (tries === 1 || typeof (err as { code?: unknown }).code === 'number') fail(err); else last = err }
     const closed = (): void => { if (++closes >= tries) fail(last ?? new Error(`connection to ${o.url} closed before CONNACK`)) }
     client.on('connect', ok)
     client.on('error', errored)
