@@ -60,6 +60,9 @@ t.test('each new leader has a higher fencing token, and a board ignores a run fr
   await client.pub(topics.board('fz', 'run'), run('current', b.fence())) // the same board, after it: a marker
   const dones = (): string[] => client.on(topics.board('fz', 'done')).map((r) => (r.json as { invocation: string }).invocation)
   await client.waitFor(() => dones().includes('current'), 10_000)
-  t.notOk(dones().includes('stale'), 'the run with the lower token was ignored')
+  // Had the board taken the stale run (before the current one, in order), it would be running or done by now.
+  await until(() => Object.values(board.agent.state().functions).every((f) => f.running === 0 && f.queue_len === 0), 10_000, 'board idle')
+  t.notOk(board.agent.recentInvocations().some((r) => r.request_id === 'stale'), 'the run with the lower token never ran')
+  t.notOk(dones().includes('stale'), 'and was never answered')
   t.ok(dones().includes('current'), 'the run with the current token ran')
 })
