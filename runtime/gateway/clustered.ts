@@ -35,6 +35,13 @@ export interface ClusteredGateway {
 }
 
 export const DEFAULT_LEASE_MS = 3000
+const CLOSE_MS = 5000
+
+const bounded = async (p: Promise<void>, ms: number, late: () => void): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(() => { late(); resolve() }, ms) })])
+  clearTimeout(timer)
+}
 
 const connectRedis = async (url: string, o: { commandTimeout?: number }): Promise<Redis> => {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...o })
@@ -112,9 +119,10 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     elected: async () => current ?? await new Promise<Gateway>((resolve) => waiting.add(resolve)),
     close: async () => {
       await lease.stop()
-      await broker.close()
+      // With Redis gone, its clients would retry for ever: closing must still end.
+      await bounded(broker.close(), CLOSE_MS, () => o.log.warn('the broker did not close in time (Redis unreachable?)', { ms: CLOSE_MS }))
       leaseRedis.disconnect()
-      await dataRedis.quit().catch(() => {})
+      dataRedis.disconnect()
     }
   }
 }
