@@ -11,7 +11,7 @@ export const registerBoards = (program: Command): void => {
   addCredentialOptions(program.command('boards')
     .description('list the board profiles wisp knows (boards/profiles/*.json); with --live, the boards of a running cluster')
     .option('--json', 'print JSON')
-    .option('--live', 'the live fleet: each board\'s status, version, uptime and last gossip, heard on the broker')
+    .option('--live', 'the live fleet: each board\'s status, version, uptime and last gossip, heard on the broker (with accounts, an admin one)')
     .option('--broker <url>', 'MQTT broker of the cluster (with --live)', 'mqtt://127.0.0.1:1883')
     .option('--wait-ms <ms>', 'how long to listen for gossip (with --live)', intOption('--wait-ms'), 2500))
     .action(async (o: { json?: boolean, live?: boolean, broker: string, waitMs: number, username?: string, password?: string, ca?: string }) => {
