@@ -17,8 +17,10 @@ export interface RegistryOptions {
   /** Times the grace period; the system clock unless given. */
   readonly clock?: Clock
   /**
-   * Republish the stored deployments at start (default true). Clustered gateways share their
-   * retained messages in Redis, which is newer than this gateway's copy: there it is false.
+   * Start from the stored deployments and republish them (default true). Clustered gateways
+   * share their retained messages in Redis, which is newer than this gateway's copy (a function
+   * may have been removed meanwhile): there it is false, and the registry starts empty and
+   * learns every deployment from the retained messages its subscriptions replay.
    */
   readonly republish?: boolean
 }
@@ -57,6 +59,7 @@ export class Registry {
   async start (): Promise<void> {
     await this.db.open()
     for await (const [key, value] of this.db.iterator({ gte: 'fn:', lt: 'fn;' })) {
+      if (!this.republish) { await this.db.del(key); continue }
       try { this.manifests.set(key.slice(3), parseManifest(Buffer.from(value))) } catch (err) {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
