@@ -42,6 +42,8 @@ export const BoardConfigSchema = z.object({
   id: name,
   profile: name,
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }),
+  /** Other gateways of a cluster: after a lost connection the board tries `broker`, then these, in turn. */
+  fallback_brokers: z.array(z.url({ protocol: /^mqtts?$/ })).max(8).default([]),
   username: z.string().optional(),
   password: z.string().optional(),
   /** CA certificate (PEM file) to trust for an mqtts:// broker with a private certificate. */

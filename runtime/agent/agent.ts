@@ -18,6 +18,7 @@ import { readControl, readManifest, readRun } from './on-message.js'
 import { guarded } from './guarded.js'
 import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
+import { FenceGate } from './fence.js'
 import { SeenRuns } from './seen-runs.js'
 import { CapClient } from './cap-client.js'
 import { CAP_LIMITS, capError } from '../protocol/capabilities.js'
@@ -43,6 +44,8 @@ export interface AgentDeps {
    * stamps states and receipts. The isolate runtime keeps to the wall clock (it runs real code).
    */
   readonly clock: Clock
+  /** The wisp version this board runs, gossiped in its state. */
+  readonly version?: string
 }
 
 /**
@@ -67,6 +70,7 @@ export class Agent {
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
   private readonly seenRuns = new SeenRuns()
+  private readonly fence = new FenceGate()
   private readonly listeners = new Set<() => void>()
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
   private status: 'online' | 'draining' | 'offline' = 'online'
@@ -125,7 +129,8 @@ export class Agent {
       work_ms: round(work.workMs),
       work_runs: work.runs,
       queued_ms_by_class: work.queuedByClass.map(round),
-      queue_limit: this.d.config.queue_limit
+      queue_limit: this.d.config.queue_limit,
+      ...(this.d.version === undefined ? {} : { version: this.d.version })
     }
   }
 
@@ -189,6 +194,7 @@ export class Agent {
     const r = readRun(m)
     if (r.kind === 'ignore') { this.d.log.debug('run ignored', { topic: m.topic, why: r.why }); return }
     const run = r.value
+    if (!this.fence.admit(run.fence)) { this.d.log.warn('run from a deposed leader ignored', { invocation: run.invocation, fence: run.fence, highest: this.fence.seen }); return }
     if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     this.execute(run, this.d.clock.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
@@ -309,6 +315,7 @@ export class Agent {
     const r = readControl(m)
     if (r.kind === 'ignore') { this.d.log.debug('control ignored', { topic: m.topic, why: r.why }); return }
     const c = r.value
+    if (!this.fence.admit(c.fence)) { this.d.log.warn('control from a deposed leader ignored', { op: c.op, fence: c.fence, highest: this.fence.seen }); return }
     void this.control(c).catch((err: Error) => this.d.log.warn('control failed', { op: c.op, err: err.message }))
   }
 

@@ -14,6 +14,7 @@ import { isLoopbackHost } from '../shared/bind.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { extraNodeArgs } from '../shared/node-flags.js'
+import { packageVersion } from '../shared/package-root.js'
 import { MqttTransport } from '../transport/mqtt-transport.js'
 import { RunScheduler } from '../agent/run-scheduler.js'
 import { Agent, newIncarnation } from '../agent/agent.js'
@@ -58,9 +59,11 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   // A page on loopback is reached on this machine only; one on an interface by the host name.
   const statusUrl = config.status_url ?? `http://${isLoopbackHost(config.http_host) ? '127.0.0.1' : hostname()}:${config.http_port}/`
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
+  if (cfg.fallback_brokers.length > 0 && !/^mqtts?:/.test(cfg.broker)) throw new WispError('WISP_BAD_CONFIG', `board config: fallback_brokers work with an mqtt:// or mqtts:// broker, not ${cfg.broker}`)
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
   const transport = await MqttTransport.open({
     url: cfg.broker,
+    fallbacks: cfg.fallback_brokers,
     // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
     // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
     // With an account, the client id must begin with the username (the broker refuses others).
@@ -113,7 +116,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock })
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version: packageVersion() })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })

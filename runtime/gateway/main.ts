@@ -26,7 +26,8 @@ import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from '../leader/broker-auth.js'
 import { requireLoopbackInOpenMode } from '../shared/bind.js'
 import { isPasswordHash } from '../shared/password.js'
-import { InflightStore } from '../leader/inflight-store.js'
+import { InflightStore, type InflightStorage } from '../leader/inflight-store.js'
+import type { PendingInvokes } from '../leader/pending-invokes.js'
 import { KvStore } from '../leader/kv-store.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
@@ -78,6 +79,18 @@ export interface GatewayOptions {
    * system clock unless given (tests drive a manual one).
    */
   readonly clock?: Clock
+  /**
+   * Clustered (clustered.ts): the leader role on a broker the caller runs and keeps, with the
+   * shared in-flight store, this leader's fencing token and the invokes brokers took for it.
+   */
+  readonly attached?: AttachedBroker
+}
+
+export interface AttachedBroker {
+  readonly broker: EmbeddedBroker
+  readonly store: InflightStorage
+  readonly fence: number
+  readonly pending: PendingInvokes
 }
 
 export interface Gateway {
@@ -107,6 +120,17 @@ export interface Gateway {
  */
 export { LIVE_POWER_DEFAULTS }
 
+/**
+ * Clustered: invokes reach the leader from every gateway's broker by subscription, each cleared
+ * from the pending set once the leader's table holds it; then what brokers took while no leader
+ * was up (or the previous one died before storing) is admitted. Repeats are dropped as duplicates.
+ */
+const takeInvokes = async (leader: Leader, transport: Transport, topics: Topics, pending: PendingInvokes): Promise<void> => {
+  const take = async (m: InboundMessage): Promise<void> => { await leader.admit(m); await pending.remove(m.topic) }
+  await transport.subscribe(topics.invokeFilter, (m) => { void take(m) })
+  for (const m of await pending.list()) await take(m)
+}
+
 /** Composition root of the gateway process: broker (embedded or external), registry, leader. */
 export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const topics = new Topics(o.topicPrefix)
@@ -128,13 +152,17 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   // HTTP invokes authenticate with `users`; without them (open mode, or an external broker's accounts) loopback only.
   if (!hasUsers && o.invokePort !== null && o.invokePort !== undefined) requireLoopbackInOpenMode('HTTP invokes', invokeHost, 'invoke_host')
   // First, before any port is bound: a second gateway on the same data folder stops here, in words.
+  const att = o.attached
   const inflightDir = join(o.dataDir, 'inflight')
   mkdirSync(inflightDir, { recursive: true })
-  const store = await InflightStore.open(inflightDir, o.log)
+  const store: InflightStorage = att?.store ?? await InflightStore.open(inflightDir, o.log)
+  // What the caller owns (clustered: the broker and the Redis store) it also closes.
+  const closeStore = async (): Promise<void> => { if (att === undefined) await store.close(); else await store.durable() }
+  const closeBroker = async (): Promise<void> => { if (att === undefined) await broker?.close() }
   const kvDir = join(o.dataDir, 'kv')
   mkdirSync(kvDir, { recursive: true })
   let kv: KvStore
-  try { kv = await KvStore.open(kvDir) } catch (err) { await store.close(); throw err }
+  try { kv = await KvStore.open(kvDir) } catch (err) { await closeStore(); throw err }
   let sessions: BrokerSessions | null = null
   // Invokes and trigger messages that reach the broker before the leader (or the trigger runner)
   // is up wait for it: they are not yet PUBACKed.
@@ -149,7 +177,12 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   let broker: EmbeddedBroker | null = null
   let transport: Transport
   try {
-    if (o.brokerUrl === undefined) {
+    if (att !== undefined) {
+      broker = att.broker
+      // The registry's and the leader's retained inputs come from Redis; trigger topics' retained messages do not fire functions.
+      const replay = new Set([topics.functionsFilter, `${topics.prefix}/code/+`, topics.boardFilter('state')])
+      transport = new AedesTransport(broker.aedes, undefined, (f) => replay.has(f))
+    } else if (o.brokerUrl === undefined) {
       const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
       const auth = { ...users, authorizePublish: limitPublishSize(topics, acceptBeforePuback(topics, () => acceptors, users?.authorizePublish)) }
       const sessionsDir = join(o.dataDir, 'sessions')
@@ -164,13 +197,13 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     }
   } catch (err) {
     await sessions?.close()
-    await store.close()
+    await closeStore()
     await kv.close()
     throw err
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
-  const registry = new Registry(registryDir, transport, topics, o.log, { clock })
+  const registry = new Registry(registryDir, transport, topics, o.log, { clock, republish: att === undefined })
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
   const gated = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
@@ -180,7 +213,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null, green })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null, green, fence: att?.fence })
   const power = new PowerController(leader, o.log, clock)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -193,7 +226,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()
   leaderUp(leader)
-  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log, byHook: broker !== null })
+  if (att !== undefined) await takeInvokes(leader, transport, topics, att.pending)
+  // Clustered, the shared broker's hook takes invokes only; trigger messages come by subscription.
+  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log, byHook: broker !== null && att === undefined })
   await triggers.start()
   triggersUp(triggers)
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
@@ -208,7 +243,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -220,7 +255,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
     } catch (err) {
       await invoker.stop(); await status.close(); loop.stop(); power.close()
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
     }
   }
@@ -240,9 +275,9 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await leader.stop()
       await transport.close()
       await registry.close()
-      await broker?.close()
+      await closeBroker()
       await sessions?.close()
-      await store.close()
+      await closeStore()
       await kv.close()
     }
   }

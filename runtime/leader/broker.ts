@@ -6,6 +6,7 @@ import { urlHost } from '../shared/bind.js'
 import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
 import type { BrokerSessions } from './broker-sessions.js'
+import type { ClusterBackends } from './redis-backends.js'
 
 /** How long a client's socket may refuse data before the broker drops it. */
 export const DRAIN_TIMEOUT_MS = 2000
@@ -38,10 +39,12 @@ const listen = async (server: Server, port: number, host: string, what: string, 
 }
 
 /** Starts aedes (MQTT 3.1.1) on a TCP port, on 127.0.0.1 unless told otherwise. A port in use names the flag that changes it. */
-export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, tls?: BrokerTls, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions }): Promise<EmbeddedBroker> => {
+export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, tls?: BrokerTls, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions, cluster?: ClusterBackends }): Promise<EmbeddedBroker> => {
   // A client that stops reading its socket holds aedes's deliveries (and so every other client's)
   // until its socket drains: after DRAIN_TIMEOUT_MS it is disconnected instead (default 60 s).
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }) })
+  // Clustered (redis-backends.ts), the message bus and the persistence are shared through Redis.
+  const shared = opts.cluster === undefined ? {} : { id: opts.cluster.id, mq: opts.cluster.mq, persistence: opts.cluster.persistence } as Partial<AedesOptions>
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }), ...shared })
   const restored = await opts.sessions?.restore() ?? 0
   if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
@@ -75,6 +78,7 @@ export const startBroker = async (opts: { port: number, host?: string, log: Logg
     close: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await opts.cluster?.destroy()
       if (tls !== null) { const s = tls.server; await new Promise<void>((resolve) => s.close(() => resolve())) }
     }
   }

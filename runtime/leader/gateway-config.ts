@@ -40,6 +40,14 @@ export const GatewayConfigSchema = z.object({
   invoke_host: z.string().default('127.0.0.1'),
   /** An external broker instead of the embedded aedes (e.g. mqtt://localhost:1883 for Mosquitto). */
   broker: z.url({ protocol: /^mqtts?$|^wss?$/ }).optional(),
+  /**
+   * Clustered gateways: the embedded brokers share subscriptions, sessions and retained messages
+   * through this Redis, and one leader at a time holds a lease there (README "Growing past one gateway").
+   */
+  cluster: z.object({
+    redis: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL'),
+    lease_ms: z.number().int().min(500).max(60_000).default(3000)
+  }).strict().optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/gateway'),
   wait_ms: z.number().int().min(0).max(600_000).default(10_000),

@@ -5,7 +5,7 @@ import type { Logger } from '../shared/log.js'
 import type { Invocation } from './inflight.js'
 
 /** What survives a gateway restart of one accepted, unanswered invocation. */
-const StoredSchema = z.object({
+export const StoredSchema = z.object({
   invocation: z.string(),
   requestId: z.string(),
   dedupeKey: z.string().nullable(),
@@ -29,6 +29,40 @@ export interface Recovered {
   readonly seen: ReadonlyArray<readonly [string, number]>
 }
 
+/**
+ * Where the leader keeps its in-flight table and dedupe window: LevelDB for one gateway
+ * (InflightStore), Redis for clustered gateways (redis-inflight-store.ts), so a new leader
+ * reads what the previous one accepted.
+ */
+export interface InflightStorage {
+  /** Everything stored, minus dedupe keys already out of the window. */
+  recover: (now: number) => Promise<Recovered>
+  /** An invocation was accepted or moved to a new attempt; resolves once that is stored. */
+  accepted: (inv: Invocation, now: number) => Promise<void>
+  /** Resolves when every write queued so far is stored (or failed, which is logged). */
+  durable: () => Promise<void>
+  /** Its one reply was published: it no longer needs to survive a restart. */
+  answered: (invocation: string) => void
+  close: () => Promise<void>
+}
+
+/** The stored form of an invocation (shared by both stores). */
+export const toStored = (inv: Invocation): StoredInvocation => ({
+  invocation: inv.invocation,
+  requestId: inv.requestId,
+  dedupeKey: inv.dedupeKey,
+  fn: inv.fn,
+  sha256: inv.manifest.sha256,
+  event: inv.event,
+  reply: inv.reply === null ? null : { topic: inv.reply.topic, ...(inv.reply.correlationData === undefined ? {} : { correlationData: inv.reply.correlationData.toString('hex') }) },
+  receivedAt: inv.receivedAt,
+  deadline: inv.deadline,
+  attempt: inv.attempt,
+  ...(inv.options === undefined ? {} : { options: inv.options }),
+  ...(inv.notBefore === undefined ? {} : { notBefore: inv.notBefore }),
+  ...(inv.latestStart === undefined ? {} : { latestStart: inv.latestStart })
+})
+
 type Op = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
 const INV = 'inv:'
@@ -40,7 +74,7 @@ const SEEN = 'seen:'
  * Writes are queued and applied as one batch at a time, in order: a burst costs a few batches,
  * and a `del` can never overtake the `put` it undoes.
  */
-export class InflightStore {
+export class InflightStore implements InflightStorage {
   private ops: Op[] = []
   private flushing: Promise<void> | null = null
   private queued = 0
@@ -81,21 +115,7 @@ export class InflightStore {
 
   /** An invocation was accepted or moved to a new attempt; resolves once that is on disk. */
   accepted (inv: Invocation, now: number): Promise<void> {
-    const s: StoredInvocation = {
-      invocation: inv.invocation,
-      requestId: inv.requestId,
-      dedupeKey: inv.dedupeKey,
-      fn: inv.fn,
-      sha256: inv.manifest.sha256,
-      event: inv.event,
-      reply: inv.reply === null ? null : { topic: inv.reply.topic, ...(inv.reply.correlationData === undefined ? {} : { correlationData: inv.reply.correlationData.toString('hex') }) },
-      receivedAt: inv.receivedAt,
-      deadline: inv.deadline,
-      attempt: inv.attempt,
-      ...(inv.options === undefined ? {} : { options: inv.options }),
-      ...(inv.notBefore === undefined ? {} : { notBefore: inv.notBefore }),
-      ...(inv.latestStart === undefined ? {} : { latestStart: inv.latestStart })
-    }
+    const s = toStored(inv)
     this.queue({ type: 'put', key: INV + inv.invocation, value: JSON.stringify(s) })
     if (inv.attempt === 0 && inv.dedupeKey !== null) {
       this.queue({ type: 'put', key: SEEN + inv.dedupeKey, value: String(now) })

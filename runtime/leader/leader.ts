@@ -8,7 +8,7 @@ import type { Rng } from '../shared/rng.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ClusterState } from './cluster-state.js'
 import { InflightTable, type Invocation, type ReplyAddress } from './inflight.js'
-import type { InflightStore } from './inflight-store.js'
+import type { InflightStorage } from './inflight-store.js'
 import { recoverInvocations } from './recover.js'
 import { admitInvoke } from './on-invoke.js'
 import { ownInvocation } from './own-invocation.js'
@@ -83,11 +83,13 @@ export interface LeaderDeps {
   readonly log: Logger
   readonly options?: Partial<LeaderOptions>
   /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
-  readonly store?: InflightStore
+  readonly store?: InflightStorage
   /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
   readonly invokesByHook?: boolean
   /** Carbon signal, prices and the energy learner; absent = zero intensity, free, learning anyway. */
   readonly green?: GreenState
+  /** Clustered: this leader's fencing token (lease.ts), sent in every `run` and `control`. */
+  readonly fence?: number
 }
 
 /**
@@ -155,7 +157,7 @@ export class Leader {
   recordDecision (d: Decision): void { this.record(d) }
 
   async control (board: string, msg: ControlMessage): Promise<void> {
-    await this.d.transport.publish(this.d.topics.board(board, 'control'), encode(msg), { qos: 1 })
+    await this.d.transport.publish(this.d.topics.board(board, 'control'), encode(this.d.fence === undefined ? msg : { ...msg, fence: this.d.fence }), { qos: 1 })
   }
   inflightCount (): number { return this.inflight.size }
   /** The invocation `id` if the leader has sent it to `board` and waits for its answer (capability calls are checked against it). */
@@ -264,7 +266,7 @@ export class Leader {
   }
 
   /** What a previous run of the gateway accepted and did not answer: run it again, or answer it now. */
-  private async recover (store: InflightStore): Promise<void> {
+  private async recover (store: InflightStorage): Promise<void> {
     const now = this.d.clock.now()
     const r = recoverInvocations(await store.recover(now), { now, graceMs: this.opts.replyGraceMs, manifest: (fn) => this.d.registry.get(fn) })
     for (const [key, at] of r.seen) this.inflight.remember(key, at)
@@ -298,7 +300,8 @@ export class Leader {
     this.cluster.addInflight(decision.choice, inv.fn, 1)
     const run: RunMessage = {
       v: 1, invocation: inv.invocation, request_id: inv.requestId, fn: inv.fn, sha256: inv.manifest.sha256,
-      event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt
+      event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt,
+      ...(this.d.fence === undefined ? {} : { fence: this.d.fence })
     }
     let payload: Buffer
     try { payload = encode(run) } catch (err) {

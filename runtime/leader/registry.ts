@@ -19,6 +19,13 @@ export interface RegistryOptions {
   readonly maxPendingCode?: number
   /** Times the grace period; the system clock unless given. */
   readonly clock?: Clock
+  /**
+   * Start from the stored deployments and republish them (default true). Clustered gateways
+   * share their retained messages in Redis, which is newer than this gateway's copy (a function
+   * may have been removed meanwhile): there it is false, and the registry starts empty and
+   * learns every deployment from the retained messages its subscriptions replay.
+   */
+  readonly republish?: boolean
 }
 
 /**
@@ -52,17 +59,20 @@ export class Registry {
   private readonly graceMs: number
   private readonly maxPending: number
   private readonly clock: Clock
+  private readonly republish: boolean
 
   constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger, o: RegistryOptions = {}) {
     this.db = new Level<string, string>(dataDir, { valueEncoding: 'utf8' })
     this.graceMs = o.codeGraceMs ?? CODE_GRACE_MS
     this.maxPending = o.maxPendingCode ?? MAX_PENDING_CODE
     this.clock = o.clock ?? systemClock
+    this.republish = o.republish ?? true
   }
 
   async start (): Promise<void> {
     await this.db.open()
     for await (const [key, value] of this.db.iterator({ gte: 'fn:', lt: 'fn;' })) {
+      if (!this.republish) { await this.db.del(key); continue }
       try { this.manifests.set(key.slice(3), parseManifest(Buffer.from(value))) } catch (err) {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
@@ -80,7 +90,7 @@ export class Registry {
       const sha = key.slice(5)
       if (this.referenced(sha)) this.stored.set(sha, Buffer.byteLength(value, 'utf8')); else await this.db.del(key)
     }
-    for (const m of this.manifests.values()) {
+    for (const m of this.republish ? this.manifests.values() : []) {
       const code = await this.code(m.sha256)
       if (code === undefined) { this.log.warn('stored manifest has no code; skipping', { fn: m.name }); continue }
       await this.t.publish(this.topics.code(m.sha256), Buffer.from(code), { retain: true })

@@ -122,7 +122,9 @@ export const BoardStateSchema = z.object({
   /** The queued part of it by class of expected run time: class k holds runs of [2^k, 2^(k+1)) ms. */
   queued_ms_by_class: z.array(z.number().min(0)).max(WORK_CLASSES).optional(),
   /** The agent's per-function queue bound (past it WISP_OVERLOADED): the leader spills over before it. */
-  queue_limit: z.number().int().min(1).optional()
+  queue_limit: z.number().int().min(1).optional(),
+  /** The wisp version the board runs (package.json), for `wisp boards --live`. */
+  version: z.string().max(64).optional()
 })
 export type BoardState = z.infer<typeof BoardStateSchema>
 
@@ -138,7 +140,9 @@ export const RunSchema = z.object({
   sha256: sha,
   event: z.unknown(),
   budget_ms: z.number().min(0),
-  attempt: z.number().int().min(0)
+  attempt: z.number().int().min(0),
+  /** Clustered gateways: the sending leader's fencing token; a board ignores one lower than the highest it has seen. */
+  fence: z.number().int().min(1).optional()
 })
 export type RunMessage = z.infer<typeof RunSchema>
 
@@ -157,7 +161,9 @@ export const ControlSchema = z.object({
   v,
   op: z.enum(['warm', 'evict', 'drain', 'shutdown', 'resume']),
   fn: name.optional(),
-  runtimes: z.number().int().min(0).max(64).optional()
+  runtimes: z.number().int().min(0).max(64).optional(),
+  /** As in `run`. */
+  fence: z.number().int().min(1).optional()
 })
 export type ControlMessage = z.infer<typeof ControlSchema>
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -11,3 +13,11 @@ export const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts')
  * or dist/runtime/shared/package-root.js once compiled.
  */
 export const PACKAGE_ROOT = fileURLToPath(new URL(RUNNING_FROM_SOURCE ? '../../' : '../../../', import.meta.url))
+
+/** This package's version (package.json), or undefined when it cannot be read. */
+export const packageVersion = (): string | undefined => {
+  try {
+    const v = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version
+    return typeof v === 'string' ? v : undefined
+  } catch { return undefined }
+}

@@ -14,7 +14,14 @@ export class AedesTransport implements Transport {
 
   constructor (
     private readonly broker: Aedes,
-    private readonly onHandlerError: (err: Error, topic: string) => void = (err, topic) => process.emitWarning(`handler for ${topic.slice(0, 200)} threw: ${err.message}`)
+    private readonly onHandlerError: (err: Error, topic: string) => void = (err, topic) => process.emitWarning(`handler for ${topic.slice(0, 200)} threw: ${err.message}`),
+    /**
+     * Which new subscriptions also get the retained messages they match, as a client's SUBSCRIBE
+     * does (MQTT 3.1.1 §3.3.1.3); none by default. A clustered gateway needs it for deployments
+     * and board states: its broker's retained messages live in Redis, written by whichever
+     * gateway took them.
+     */
+    private readonly retained: (filter: string) => boolean = () => false
   ) {}
 
   async publish (topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
@@ -52,6 +59,16 @@ export class AedesTransport implements Transport {
     }
     this.delivers.set(filter, deliver)
     await new Promise<void>((resolve) => this.broker.subscribe(filter, deliver, resolve))
+    if (this.retained(filter)) await this.replayRetained(filter)
+  }
+
+  private async replayRetained (filter: string): Promise<void> {
+    const { persistence } = this.broker as unknown as { persistence: { createRetainedStreamCombi: (patterns: string[]) => AsyncIterable<AedesPublishPacket> } }
+    for await (const packet of persistence.createRetainedStreamCombi([filter])) {
+      const h = this.handlers.get(filter)
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
+      try { h?.({ topic: packet.topic, payload, retain: true, qos: packet.qos }) } catch (err) { this.onHandlerError(err as Error, packet.topic) }
+    }
   }
 
   async unsubscribe (filter: string): Promise<void> {

@@ -21,7 +21,20 @@ export interface MqttTransportOptions {
    * published while the connection is down wait at the broker for the reconnect. Default true.
    */
   readonly clean?: boolean
+  /**
+   * More brokers (mqtt:// or mqtts://, e.g. the other gateways of a cluster): connections go to
+   * `url` and these in turn, the next one after each lost or refused connection (mqtt.js `servers`).
+   */
+  readonly fallbacks?: readonly string[]
 }
+
+/** mqtt.js `servers`: `url` first, then the fallbacks. */
+export const serverList = (url: string, fallbacks: readonly string[]): Array<{ host: string, port: number, protocol: 'mqtt' | 'mqtts' }> =>
+  [url, ...fallbacks].map((raw) => {
+    const u = new URL(raw)
+    const protocol = u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt'
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? (protocol === 'mqtts' ? 8883 : 1883) : Number(u.port), protocol }
+  })
 
 const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise<MqttClient> => {
   const opts: IClientOptions = {
@@ -34,18 +47,26 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
     reconnectPeriod: o.reconnect === true ? 1000 : 0,
     clean: o.clean ?? true,
     will: o.will,
+    ...(o.fallbacks !== undefined && o.fallbacks.length > 0 ? { servers: serverList(o.url, o.fallbacks) } : {}),
     ...(o.ca !== undefined ? { ca: o.ca } : {})
   }
   const client = mqtt.connect(o.url, opts)
   noDelay(client)
   client.on('connect', () => noDelay(client))
+  // With fallbacks (and reconnects), each broker is tried once before giving up.
+  const tries = o.reconnect === true ? 1 + (o.fallbacks?.length ?? 0) : 1
   return await new Promise<MqttClient>((resolve, reject) => {
-    const fail = (err: Error): void => { client.removeListener('connect', ok); client.end(true); reject(err) }
-    const ok = (): void => { client.removeListener('error', fail); client.removeListener('close', closed); resolve(client) }
-    const closed = (): void => fail(new Error(`connection to ${o.url} closed before CONNACK`))
-    client.once('connect', ok)
-    client.once('error', fail)
-    client.once('close', closed)
+    let closes = 0
+    let last: Error | null = null
+    const fail = (err: Error): void => { off(); client.end(true); reject(err) }
+    const off = (): void => { client.removeListener('connect', ok); client.removeListener('error', errored); client.removeListener('close', closed) }
+    const ok = (): void => { off(); resolve(client) }
+    // A refusal in CONNACK (a numeric reason code: protocol version, credentials) ends it at once; a broker that is down does not.
+    const errored = (err: Error): void => { if (tries === 1 || typeof (err as { code?: unknown }).code === 'number') fail(err); else last = err }
+    const closed = (): void => { if (++closes >= tries) fail(last ?? new Error(`connection to ${o.url} closed before CONNACK`)) }
+    client.on('connect', ok)
+    client.on('error', errored)
+    client.on('close', closed)
   })
 }
 

@@ -33,11 +33,21 @@ export const registerGateway = (program: Command): void => {
           })
           relays.set(id, { pin, activeLow: r.active_low, profile: r.profile })
         }
-        const g = await startGateway({
+        const opts = {
           relays, policy: c.policy, users: c.users, tls, dataDir: c.data_dir, mqttPort: c.mqtt_port, mqttHost: c.mqtt_host, httpPort: c.http_port, httpHost: c.http_host, httpAllowedHosts: c.http_allowed_hosts, invokePort: c.invoke_port, invokeHost: c.invoke_host,
           brokerUrl: o.broker ?? c.broker, brokerUsername: c.broker_username ?? process.env.WISP_USERNAME, brokerPassword: c.broker_password ?? process.env.WISP_PASSWORD,
           brokerCa: o.ca !== undefined ? readPem(o.ca) : undefined, topicPrefix: c.topic_prefix, leader: { waitMs: c.wait_ms }, green: greenSetup(c.green), log
-        })
+        }
+        if (c.cluster !== undefined) {
+          const { startClusteredGateway } = await import('../../gateway/clustered.js')
+          const cg = await startClusteredGateway({ ...opts, cluster: { redis: c.cluster.redis, leaseMs: c.cluster.lease_ms } })
+          log.info('clustered gateway up; the leader runs on whichever gateway holds the lease', { broker: cg.url, id: cg.id })
+          const stop = (): void => { cg.close().then(() => process.exit(0), () => process.exit(1)) }
+          process.on('SIGINT', stop)
+          process.on('SIGTERM', stop)
+          return
+        }
+        const g = await startGateway(opts)
         log.info('gateway up', { broker: g.url, mqtts: g.broker?.tls?.url, page: g.statusUrl, invoke: g.invokeUrl, mode: g.openMode ? 'open mode, loopback only' : 'accounts' })
         const stop = (): void => { g.close().then(() => process.exit(0), () => process.exit(1)) }
         process.on('SIGINT', stop)

@@ -1,0 +1,94 @@
+import t from 'tap'
+import mqtt from 'mqtt'
+import { Topics } from '../../runtime/protocol/topics.js'
+import { buildManifest } from '../../runtime/protocol/manifest.js'
+import { encode } from '../../runtime/protocol/messages.js'
+import { serverList } from '../../runtime/transport/mqtt-transport.js'
+import { inProcessBoard } from '../helpers/board.js'
+import { clusterGateway } from '../helpers/cluster-gateway.js'
+import { until } from '../helpers/leader-rig.js'
+import { redisMissing, startRedis } from '../helpers/redis.js'
+
+const skip = redisMissing()
+const LEASE_MS = 3000
+
+t.test('kill -9 of the leading gateway under steady invokes: the other takes over within 5 s; every accepted invoke gets one reply', { skip }, async (t) => {
+  const redis = await startRedis()
+  t.teardown(redis.stop)
+  const a = await clusterGateway(redis.url, LEASE_MS)
+  t.teardown(a.stop)
+  await a.saw(/leading the cluster/, 10_000)
+  const b = await clusterGateway(redis.url, LEASE_MS)
+  t.teardown(b.stop)
+  t.notMatch(b.log(), /leading the cluster/, 'B stands by while A leads')
+
+  const topics = new Topics()
+  const code = 'export async function handler (e) { await new Promise((r) => setTimeout(r, 20)); return e.n }'
+  const m = buildManifest('steady', code, { timeout_ms: 5000 })
+  const deployer = await mqtt.connectAsync(a.url, { reconnectPeriod: 0 })
+  await deployer.publishAsync(topics.code(m.sha256), code, { qos: 1, retain: true })
+  await deployer.publishAsync(topics.fn('steady'), encode(m), { qos: 1, retain: true })
+  await deployer.endAsync()
+
+  // Both boards know both gateways; one starts on A (it must fail over too), one on B.
+  const onA = await inProcessBoard({ id: 'fa', broker: a.url, extra: { fallback_brokers: [b.url] } })
+  t.teardown(onA.cleanup)
+  const onB = await inProcessBoard({ id: 'fb', broker: b.url, extra: { fallback_brokers: [a.url] } })
+  t.teardown(onB.cleanup)
+
+  // The client, like the boards, lists both gateways and keeps its session (its replies wait for it in Redis).
+  const client = await mqtt.connectAsync(a.url, { servers: serverList(a.url, [b.url]), clientId: 'failover-client', clean: false, reconnectPeriod: 200, connectTimeout: 2000 })
+  t.teardown(async () => { await client.endAsync(true) })
+  const replies = new Map<string, Array<{ at: number, json: { ok: boolean, result?: unknown } }>>()
+  client.on('message', (topic, payload) => {
+    const list = replies.get(topic) ?? []
+    list.push({ at: Date.now(), json: JSON.parse(payload.toString()) as { ok: boolean } })
+    replies.set(topic, list)
+  })
+  await client.subscribeAsync('wisp/result/fo/#', { qos: 1 })
+  const reply = (id: string): string => topics.result('fo', 'steady', id)
+
+  // Warm-up: the leader routes to both boards.
+  await client.publishAsync('wisp/invoke/steady/fo/warm', JSON.stringify({ n: -1 }), { qos: 1 })
+  await until(() => replies.has(reply('warm')), 20_000, 'the warm-up reply')
+
+  // A steady stream: one invoke every 30 ms; each counts as accepted once its PUBACK arrives.
+  const accepted = new Set<string>()
+  let sent = 0
+  let stop = false
+  const pump = (async () => {
+    while (!stop) {
+      const id = `s${sent++}`
+      client.publishAsync(`wisp/invoke/steady/fo/${id}`, JSON.stringify({ n: sent }), { qos: 1 }).then(() => accepted.add(id), () => {})
+      await new Promise((resolve) => setTimeout(resolve, 30))
+    }
+  })()
+  await until(() => accepted.size >= 60, 10_000, '60 invokes accepted before the kill')
+  const killedAt = Date.now()
+  await a.kill()
+  await b.saw(/leading the cluster/, 10_000)
+  const firstAfter = await (async () => {
+    await until(() => [...replies.values()].some((l) => l.some((r) => r.at > killedAt)), 15_000, 'a reply after the kill')
+    return Math.min(...[...replies.values()].flat().filter((r) => r.at > killedAt).map((r) => r.at))
+  })()
+  const failoverMs = firstAfter - killedAt
+  t.ok(failoverMs <= 5000, `first reply ${failoverMs} ms after the leader was killed (lease ${LEASE_MS} ms)`)
+  await until(() => Date.now() - firstAfter > 2000, 5000, 'two more seconds of traffic')
+  stop = true
+  await pump
+
+  await until(() => accepted.size === sent, 20_000, `every invoke accepted (${accepted.size} of ${sent})`)
+  await until(() => [...accepted].every((id) => replies.has(reply(id))), 30_000, 'a reply to every accepted invoke')
+  // Let every attempt finish, then a marker: a late duplicate would have arrived before it.
+  await until(() => [onA, onB].every((bd) => Object.values(bd.agent.state().functions).every((f) => f.running === 0 && f.queue_len === 0)), 15_000, 'boards idle')
+  await client.publishAsync('wisp/invoke/steady/fo/marker', JSON.stringify({ n: 0 }), { qos: 1 })
+  await until(() => replies.has(reply('marker')), 10_000, 'the marker reply')
+
+  const lost = [...accepted].filter((id) => !replies.has(reply(id)))
+  const dup = [...accepted].filter((id) => (replies.get(reply(id))?.length ?? 0) > 1)
+  const failed = [...accepted].filter((id) => replies.get(reply(id))?.[0]?.json.ok !== true)
+  t.equal(lost.length, 0, `lost replies: ${lost.join(' ')}`)
+  t.equal(dup.length, 0, `duplicate replies: ${dup.join(' ')}`)
+  t.equal(failed.length, 0, `error replies: ${failed.map((id) => JSON.stringify(replies.get(reply(id))?.[0]?.json)).join(' ')}`)
+  t.comment(`${accepted.size} invokes accepted, ${sent} sent; failover ${failoverMs} ms`)
+})
