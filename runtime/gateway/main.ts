@@ -25,6 +25,7 @@ import { requireLoopbackInOpenMode } from '../shared/bind.js'
 import { isPasswordHash } from '../shared/password.js'
 import { InflightStore } from '../leader/inflight-store.js'
 import { KvStore } from '../leader/kv-store.js'
+import { openSecrets, type SecretStore } from '../leader/secret-store.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback } from '../leader/accept-hook.js'
@@ -130,6 +131,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   mkdirSync(kvDir, { recursive: true })
   let kv: KvStore
   try { kv = await KvStore.open(kvDir) } catch (err) { await store.close(); throw err }
+  let secrets: SecretStore
+  try { secrets = await openSecrets(o.dataDir, o.log) } catch (err) { await store.close(); await kv.close(); throw err }
   let sessions: BrokerSessions | null = null
   // Invokes that reach the broker before the leader has recovered wait for it (they are not yet PUBACKed).
   let leaderUp: (l: Leader) => void = () => {}
@@ -155,6 +158,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     await sessions?.close()
     await store.close()
     await kv.close()
+    await secrets.close()
     throw err
   }
   const registryDir = join(o.dataDir, 'registry')
@@ -166,7 +170,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
+  const leader = new Leader({ transport, topics, registry, secrets: (fn) => secrets.env(fn), profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null })
   const power = new PowerController(leader, o.log, clock)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -183,7 +187,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   await triggers.start()
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
-  const admin = new AdminService({ transport, topics, registry, leader, clock, log: o.log })
+  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log })
   await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
@@ -193,7 +197,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close(); await secrets.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -205,7 +209,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
     } catch (err) {
       await invoker.stop(); await status.close(); loop.stop(); power.close()
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker?.close(); await sessions?.close(); await store.close(); await kv.close(); await secrets.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
     }
   }
@@ -229,6 +233,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await sessions?.close()
       await store.close()
       await kv.close()
+      await secrets.close()
     }
   }
 }

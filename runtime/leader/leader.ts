@@ -19,6 +19,7 @@ import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Registry } from './registry.js'
+import type { Env } from '../protocol/secrets.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -79,6 +80,8 @@ export interface LeaderDeps {
   readonly options?: Partial<LeaderOptions>
   /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
   readonly store?: InflightStore
+  /** A function's secrets for its run messages (`context.env`), when it has any. */
+  readonly secrets?: (fn: string) => Env | undefined
   /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
   readonly invokesByHook?: boolean
 }
@@ -261,6 +264,8 @@ export class Leader {
       v: 1, invocation: inv.invocation, request_id: inv.requestId, fn: inv.fn, sha256: inv.manifest.sha256,
       event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt
     }
+    const env = this.d.secrets?.(inv.fn)
+    if (env !== undefined) run.env = env
     let payload: Buffer
     try { payload = encode(run) } catch (err) {
       this.release(inv)
