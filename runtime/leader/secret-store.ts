@@ -44,9 +44,17 @@ export class SecretStore {
     checkSecretValue(value)
     const m = this.mapOf(fn)
     if (!m.has(name) && m.size >= SECRET_LIMITS.perFunction) throw new WispError('WISP_BAD_CONFIG', `function ${fn} already has ${SECRET_LIMITS.perFunction} secrets, the most it may have`)
-    await this.db.put(`${fn}/${name}`, this.cipher.seal(`${fn}/${name}`, value))
+    // In memory first, so two requests at once cannot both take the last place.
+    const before = m.get(name)
     m.set(name, value)
     this.frozen.delete(fn)
+    try {
+      await this.db.put(`${fn}/${name}`, this.cipher.seal(`${fn}/${name}`, value))
+    } catch (err) {
+      if (before === undefined) m.delete(name); else m.set(name, before)
+      this.frozen.delete(fn)
+      throw err
+    }
   }
 
   /** Whether there was such a secret. */
