@@ -50,7 +50,7 @@ export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps
   },
   describe: async (d, r) => {
     const h = history(d, r.fn)
-    return { ...listing(d, d.registry.get(r.fn) as Manifest), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
+    return { ...listing(d, d.registry.get(r.fn) as Manifest), secrets: d.secrets.names(r.fn), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
   },
   ls: async (d) => ({ functions: d.registry.list().filter((m) => !d.registry.isDraining(m.name)).sort((a, b) => a.name.localeCompare(b.name)).map((m) => listing(d, m)) }),
   rm: async (d, r) => {

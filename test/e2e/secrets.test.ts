@@ -96,6 +96,9 @@ t.test('secrets: set from stdin, read as context.env by that function only, neve
   t.equal(describe.code, 0, describe.err)
   t.equal(list.code, 0, list.err)
   t.notMatch(describe.out + list.out, plain, 'describe and ls never show a value')
+  t.same((JSON.parse(describe.out) as { secrets: string[] }).secrets, ['API_KEY', 'REGION'], 'describe names them')
+  const text = await wisp(['describe', 'keyed', ...broker])
+  t.match(text.out, /^secrets: API_KEY, REGION$/m)
 
   // Pages and metrics of the gateway and of the board.
   const gwStatus = c.cluster.gateway.statusUrl ?? ''
