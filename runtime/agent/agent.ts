@@ -223,6 +223,7 @@ export class Agent {
         manifest,
         code,
         event: run.event,
+        env: run.env,
         // The runtime runs real code in real time: its deadline is on the wall clock, the budget left on ours.
         deadlineMs: Date.now() + receivedAt + run.budget_ms - clock.now(),
         onStart: () => { startedAt = clock.now(); this.queue.started(run.fn); this.d.energy.begin(run.invocation, run.fn) },

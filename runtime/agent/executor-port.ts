@@ -10,6 +10,8 @@ export interface ExecRequest {
   /** Module source (ES module text with `export async function handler`). */
   readonly code: string
   readonly event: unknown
+  /** The function's secrets, handed to the handler as the frozen `context.env` (never logged). */
+  readonly env?: Readonly<Record<string, string>>
   /** Absolute deadline on the wall clock (Date.now(), ms): code runs in real time; the watchdog also enforces manifest.timeout_ms. */
   readonly deadlineMs: number
   /** Called once when the invocation leaves the queue and starts running (for energy attribution). */

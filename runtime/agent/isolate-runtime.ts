@@ -225,6 +225,7 @@ export class IsolateRuntime {
       functionName: m.name,
       board: this.limits.board,
       deadlineMs: req.deadlineMs,
+      env: req.env ?? {},
       maxResultBytes: this.limits.maxResultBytes,
       maxLogLines: this.limits.maxLogLines,
       maxLogLineChars: this.limits.maxLogLineChars,

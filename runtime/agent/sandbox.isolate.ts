@@ -18,6 +18,8 @@ interface Meta {
   readonly functionName: string
   readonly board: string
   readonly deadlineMs: number
+  /** The function's secrets (name → value). */
+  readonly env: Readonly<Record<string, string>>
   readonly maxResultBytes: number
   readonly maxLogLines: number
   readonly maxLogLineChars: number
@@ -36,6 +38,7 @@ const stringify = JSON.stringify
 const parse = JSON.parse
 const freeze = Object.freeze
 const isFrozen = Object.isFrozen
+const keysOf = Object.keys
 const seal = Object.seal
 const ownKeys = Reflect.ownKeys
 const getDesc = Object.getOwnPropertyDescriptor
@@ -339,6 +342,19 @@ const boot = async (exp: unknown, withInit: boolean): Promise<string> => {
   return withInit ? await runInit() : envelope(true, {})
 }
 
+/** `context.env`: a frozen plain object of this invocation's secrets (strings only), made in this context. */
+const secretsOf = (env: unknown): Readonly<Record<string, string>> => {
+  const out: Record<string, string> = {}
+  if (env !== null && typeof env === 'object') {
+    for (const k of keysOf(env)) {
+      const v = (env as Record<string, unknown>)[k]
+      // Defined, not assigned: a setter the module put on Object.prototype never sees a value.
+      if (typeof v === 'string') defineProp(out, k, { value: v, enumerable: true })
+    }
+  }
+  return freeze(out)
+}
+
 /**
  * `exp` and `sh` are given in a per-invocation context (`context` isolation): that context's
  * own exports, and the main context's frozen `init` result, handed over by reference.
@@ -359,6 +375,7 @@ const invoke = async (id: string, eventJson: string, metaJson: string, exp?: unk
     functionName: meta.functionName,
     board: meta.board,
     deadlineMs: meta.deadlineMs,
+    env: secretsOf(meta.env),
     shared,
     log: (...args: unknown[]): void => { write(sink, args) },
     ...capabilities(id)

@@ -13,6 +13,7 @@ import { registerDescribe } from './commands/describe.js'
 import { registerLs } from './commands/ls.js'
 import { registerRm } from './commands/rm.js'
 import { registerLogs } from './commands/logs.js'
+import { registerSecret } from './commands/secret.js'
 
 // Run by bin/wisp.js in a child process (for Node flags): leave with it, at once, if it dies
 // (e.g. kill -9 of the pid a user or a supervisor sees), never lingering as an orphan that
@@ -36,6 +37,7 @@ registerDescribe(program)
 registerRollback(program)
 registerRm(program)
 registerLogs(program)
+registerSecret(program)
 registerBoards(program)
 registerFlash(program)
 registerSimulate(program)

@@ -29,6 +29,7 @@ import { isPasswordHash } from '../shared/password.js'
 import { InflightStore, type InflightStorage } from '../leader/inflight-store.js'
 import type { PendingInvokes } from '../leader/pending-invokes.js'
 import { KvStore } from '../leader/kv-store.js'
+import { openSecrets, type SecretStore } from '../leader/secret-store.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback, type Acceptors } from '../leader/accept-hook.js'
@@ -163,6 +164,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   mkdirSync(kvDir, { recursive: true })
   let kv: KvStore
   try { kv = await KvStore.open(kvDir) } catch (err) { await closeStore(); throw err }
+  let secrets: SecretStore
+  try { secrets = await openSecrets(o.dataDir, o.log) } catch (err) { await closeStore(); await kv.close(); throw err }
   let sessions: BrokerSessions | null = null
   // Invokes and trigger messages that reach the broker before the leader (or the trigger runner)
   // is up wait for it: they are not yet PUBACKed.
@@ -199,6 +202,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     await sessions?.close()
     await closeStore()
     await kv.close()
+    await secrets.close()
     throw err
   }
   const registryDir = join(o.dataDir, 'registry')
@@ -213,7 +217,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const rng = seededRng(Date.now() >>> 0)
   // The leader publishes replies as admin: a Response Topic outside the prefix only where no account could be wronged.
   const anonymousBroker = o.brokerUrl !== undefined && o.brokerUsername === undefined
-  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null, green, fence: att?.fence })
+  const leader = new Leader({ transport, topics, registry, profiles, log: o.log, clock, rng, balance: set.balance, options: { replyOutsidePrefix: anonymousBroker, ...o.leader }, store, invokesByHook: broker !== null, green, fence: att?.fence, secrets: (fn) => secrets.env(fn) })
   const power = new PowerController(leader, o.log, clock)
   for (const [id, r] of o.relays ?? []) {
     const profile = profiles.get(r.profile)
@@ -233,7 +237,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   triggersUp(triggers)
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
-  const admin = new AdminService({ transport, topics, registry, leader, clock, log: o.log })
+  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log })
   await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
@@ -243,7 +247,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     try {
       statusUrl = (await status.start(httpHost, o.httpPort, o.httpAllowedHosts)).url
     } catch (err) {
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close(); await secrets.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve the cluster page on port ${o.httpPort} (${(err as Error).message}); choose another with --http-port`)
     }
   }
@@ -255,7 +259,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       invokeServer = await startInvokeServer({ host: invokeHost, port: o.invokePort, invoker, maxEventBytes: leader.opts.maxEventBytes, users: hasUsers ? o.users : undefined, allowedHosts: o.httpAllowedHosts, log: o.log })
     } catch (err) {
       await invoker.stop(); await status.close(); loop.stop(); power.close()
-      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close()
+      await caps.stop(); await admin.stop(); await triggers.stop(); await leader.stop(); await transport.close(); await registry.close(); await closeBroker(); await sessions?.close(); await closeStore(); await kv.close(); await secrets.close()
       throw new WispError('WISP_BAD_CONFIG', `cannot serve HTTP invokes on port ${o.invokePort} (${(err as Error).message}); choose another invoke_port`)
     }
   }
@@ -279,6 +283,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
       await sessions?.close()
       await closeStore()
       await kv.close()
+      await secrets.close()
     }
   }
 }

@@ -4,12 +4,14 @@ import { WispError } from '../shared/errors.js'
 import type { FnStats } from './fn-stats.js'
 import type { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
+import type { SecretStore } from './secret-store.js'
 import { currentVersion } from './versions.js'
 
 export interface AdminDeps {
   readonly registry: Registry
   readonly stats: FnStats
   readonly logs: LogRing
+  readonly secrets: SecretStore
   /** Resolves once no invocation of `fn` is in flight at the leader. */
   readonly idle: (fn: string) => Promise<void>
 }
@@ -48,7 +50,7 @@ export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps
   },
   describe: async (d, r) => {
     const h = history(d, r.fn)
-    return { ...listing(d, d.registry.get(r.fn) as Manifest), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
+    return { ...listing(d, d.registry.get(r.fn) as Manifest), secrets: d.secrets.names(r.fn), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
   },
   ls: async (d) => ({ functions: d.registry.list().filter((m) => !d.registry.isDraining(m.name)).sort((a, b) => a.name.localeCompare(b.name)).map((m) => listing(d, m)) }),
   rm: async (d, r) => {
@@ -57,10 +59,21 @@ export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps
     d.registry.remove(r.fn)
     d.stats.forget(r.fn)
     d.logs.forget(r.fn)
+    await d.secrets.forget(r.fn)
     return { fn: r.fn, removed: true }
   },
   logs: async (d, r): Promise<{ lines: LogLine[] }> => {
     if (d.registry.get(r.fn) === undefined) throw new WispError('WISP_UNKNOWN_FUNCTION', `no function "${r.fn}" is deployed`)
     return { lines: d.logs.read(r.fn, r.since, r.after) }
+  },
+  // Secrets: the reply never carries a value, only names.
+  'secret-set': async (d, r) => {
+    await d.secrets.set(r.fn, r.name, r.value)
+    return { fn: r.fn, name: r.name, names: d.secrets.names(r.fn) }
+  },
+  'secret-ls': async (d, r) => ({ fn: r.fn, names: d.secrets.names(r.fn) }),
+  'secret-rm': async (d, r) => {
+    if (!await d.secrets.remove(r.fn, r.name)) throw new WispError('WISP_BAD_CONFIG', `function ${r.fn} has no secret ${r.name}`)
+    return { fn: r.fn, name: r.name, removed: true }
   }
 }

@@ -10,6 +10,7 @@ import { FnStats } from './fn-stats.js'
 import type { Completion, Leader } from './leader.js'
 import { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
+import type { SecretStore } from './secret-store.js'
 
 /** Request ids remembered per gateway run, so a redelivered request is not run twice. */
 const SEEN_REQUESTS = 1024
@@ -18,6 +19,7 @@ export interface AdminDepsIn {
   readonly transport: Transport
   readonly topics: Topics
   readonly registry: Registry
+  readonly secrets: SecretStore
   readonly leader: Leader
   readonly clock: Clock
   readonly log: Logger
@@ -25,7 +27,7 @@ export interface AdminDepsIn {
 
 /**
  * The gateway's admin requests on `<p>/admin/<client>/<req>` (deploy with acknowledgement,
- * rollback, describe, ls, rm, logs), each answered once on `…/reply`. It also keeps per-function
+ * rollback, describe, ls, rm, logs, secret-set/-ls/-rm), each answered once on `…/reply`. It also keeps per-function
  * statistics and handler logs from the leader's completions, and publishes each log line on
  * `<p>/logs/<fn>` for `wisp logs --follow`.
  */
@@ -94,7 +96,7 @@ export class AdminService {
     try {
       const r = parseAdminRequest(m.payload)
       const handler = ADMIN_HANDLERS[r.op] as (d: unknown, r: AdminRequest, by: string) => Promise<unknown>
-      const result = await handler({ registry: this.d.registry, stats: this.stats, logs: this.logs, idle: async (fn: string) => await this.idle(fn) }, r, client)
+      const result = await handler({ registry: this.d.registry, stats: this.stats, logs: this.logs, secrets: this.d.secrets, idle: async (fn: string) => await this.idle(fn) }, r, client)
       reply = { v: 1, ok: true, result }
     } catch (err) {
       const e = asWispError(err, 'WISP_BAD_PAYLOAD')

@@ -22,6 +22,7 @@ import type { Registry } from './registry.js'
 import { GreenState } from './green/green-state.js'
 import { spareAwake } from './policies/green.js'
 import { underCap } from './policies/power-cap.js'
+import type { Env } from '../protocol/secrets.js'
 
 export interface LeaderOptions {
   /** Gossip older than this marks a board offline. */
@@ -84,6 +85,8 @@ export interface LeaderDeps {
   readonly options?: Partial<LeaderOptions>
   /** Persists the in-flight table and dedupe window; without it a restart forgets them. */
   readonly store?: InflightStorage
+  /** A function's secrets for its run messages (`context.env`), when it has any. */
+  readonly secrets?: (fn: string) => Env | undefined
   /** Invokes arrive through admit() (the embedded broker's hook, before PUBACK), not by subscription. */
   readonly invokesByHook?: boolean
   /** Carbon signal, prices and the energy learner; absent = zero intensity, free, learning anyway. */
@@ -303,6 +306,8 @@ export class Leader {
       event: inv.event, budget_ms: Math.max(0, inv.deadline - now), attempt: inv.attempt,
       ...(this.d.fence === undefined ? {} : { fence: this.d.fence })
     }
+    const env = this.d.secrets?.(inv.fn)
+    if (env !== undefined) run.env = env
     let payload: Buffer
     try { payload = encode(run) } catch (err) {
       this.release(inv)

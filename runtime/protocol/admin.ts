@@ -14,8 +14,8 @@ export const adminFilter = (prefix: string): string => `${prefix}/admin/+/+`
 /** Each handler log line the gateway keeps is also published here (QoS 0, not retained) for `wisp logs --follow`. */
 export const logsTopic = (prefix: string, fn: string): string => `${prefix}/logs/${fn}`
 
-/** The largest admin request (a deploy carries a manifest of at most 4 KiB). */
-export const MAX_ADMIN_REQUEST_BYTES = 16 * 1024
+/** The largest admin request (a deploy carries a manifest of at most 4 KiB; a secret-set a value of at most 4 KiB, maybe escaped). */
+export const MAX_ADMIN_REQUEST_BYTES = 32 * 1024
 /** How many versions of a function the gateway keeps. */
 export const MAX_VERSIONS = 10
 
@@ -27,7 +27,11 @@ export const AdminRequestSchema = z.discriminatedUnion('op', [
   z.object({ v: z.literal(1), op: z.literal('describe'), fn: name }),
   z.object({ v: z.literal(1), op: z.literal('ls') }),
   z.object({ v: z.literal(1), op: z.literal('rm'), fn: name }),
-  z.object({ v: z.literal(1), op: z.literal('logs'), fn: name, since: z.number().optional(), after: z.number().int().optional() })
+  z.object({ v: z.literal(1), op: z.literal('logs'), fn: name, since: z.number().optional(), after: z.number().int().optional() }),
+  // A secret's name and value are checked by the gateway, so a bad one is WISP_BAD_CONFIG (runtime/protocol/secrets.ts).
+  z.object({ v: z.literal(1), op: z.literal('secret-set'), fn: name, name: z.string().max(200), value: z.string() }),
+  z.object({ v: z.literal(1), op: z.literal('secret-ls'), fn: name }),
+  z.object({ v: z.literal(1), op: z.literal('secret-rm'), fn: name, name: z.string().max(200) })
 ])
 export type AdminRequest = z.infer<typeof AdminRequestSchema>
 

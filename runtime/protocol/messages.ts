@@ -8,6 +8,7 @@ import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.
 import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
 import { TriggersSchema } from './triggers.js'
 import { PublishesSchema } from './publishes.js'
+import { EnvSchema, MAX_ENV_JSON_BYTES } from './secrets.js'
 
 /** Every message wisp writes carries the protocol version. */
 export const PROTOCOL_VERSION = 1 as const
@@ -32,7 +33,7 @@ export const MAX_MESSAGE_BYTES = Object.freeze({
   manifest: 8 * 1024,
   control: 4 * 1024,
   state: 128 * 1024,
-  run: MAX_EVENT_BYTES_CEILING + 64 * 1024,
+  run: MAX_EVENT_BYTES_CEILING + 64 * 1024 + MAX_ENV_JSON_BYTES,
   done: MAX_EVENT_BYTES_CEILING + 192 * 1024,
   reply: MAX_EVENT_BYTES_CEILING + 16 * 1024,
   /**
@@ -142,7 +143,9 @@ export const RunSchema = z.object({
   budget_ms: z.number().min(0),
   attempt: z.number().int().min(0),
   /** Clustered gateways: the sending leader's fencing token; a board ignores one lower than the highest it has seen. */
-  fence: z.number().int().min(1).optional()
+  fence: z.number().int().min(1).optional(),
+  /** The function's secrets (`context.env`), when it has any; only ever on this board's run topic. */
+  env: EnvSchema.optional()
 })
 export type RunMessage = z.infer<typeof RunSchema>
 

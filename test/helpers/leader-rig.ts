@@ -10,6 +10,7 @@ import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
 import { AdminService } from '../../runtime/leader/admin.js'
+import { openSecrets } from '../../runtime/leader/secret-store.js'
 import { encode, parseRun, type BoardState, type Reply } from '../../runtime/protocol/messages.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { every, systemClock, type Clock } from '../../runtime/shared/clock.js'
@@ -43,12 +44,14 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   const topics = new Topics()
   const registry = new Registry(dir, transport, topics, log, { clock: o.clock, ...o.registry })
   await registry.start()
+  const secretsDir = mkdtempSync(join(tmpdir(), 'wisp-rig-secrets-'))
+  const secrets = await openSecrets(secretsDir, log)
   const leader = new Leader({
-    transport, topics, registry, profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
+    transport, topics, registry, secrets: (fn) => secrets.env(fn), profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
     balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
   })
   await leader.start()
-  const admin = new AdminService({ transport, topics, registry, leader, clock: o.clock ?? systemClock, log })
+  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock: o.clock ?? systemClock, log })
   await admin.start()
   return {
     broker, transport, topics, leader, registry, admin,
@@ -58,8 +61,9 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
       await until(() => registry.get(fn) !== undefined && JSON.stringify(registry.get(fn)) === JSON.stringify(m), 5000, `deploy of ${fn}`)
     },
     close: async () => {
-      await admin.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker.close()
+      await admin.stop(); await leader.stop(); await transport.close(); await registry.close(); await broker.close(); await secrets.close()
       rmSync(dir, { recursive: true, force: true })
+      rmSync(secretsDir, { recursive: true, force: true })
     }
   }
 }
