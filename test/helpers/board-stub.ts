@@ -197,10 +197,10 @@ export class BoardStub {
 
 const round = (x: number): number => Math.round(x * 100) / 100
 
-/** Starts `n` stubs `b1`…`bn` (profiles in turn), `parallel` connects at a time. */
-export const startStubs = async (n: number, o: Omit<BoardStubOptions, 'id' | 'profile'> & { profiles: readonly string[], parallel?: number }): Promise<BoardStub[]> => {
+/** Starts `n` stubs `b<first>`…`b<first+n-1>` (profiles in turn), `parallel` connects at a time. */
+export const startStubs = async (n: number, o: Omit<BoardStubOptions, 'id' | 'profile'> & { profiles: readonly string[], parallel?: number, first?: number }): Promise<BoardStub[]> => {
   const stubs: BoardStub[] = []
-  const ids = Array.from({ length: n }, (_, i) => i + 1)
+  const ids = Array.from({ length: n }, (_, i) => i + (o.first ?? 1))
   const width = o.parallel ?? 50
   try {
     for (let i = 0; i < ids.length; i += width) {

@@ -124,8 +124,10 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
       if (n <= o.fullScanBelow) {
         for (const b of view.boards) consider(b)
       } else {
-        const idx = view.holders?.[fn]
-        if (idx !== undefined) for (const i of idx) consider(view.boards[i])
+        // The holders index lists every board warm for fn; a function in no entry is warm nowhere
+        // (no pass over every board for it). Without an index, the boards are searched.
+        const holders = view.holders
+        if (holders !== undefined) { const idx = holders[fn]; if (idx !== undefined) for (const i of idx) consider(view.boards[i]) }
         else for (const b of view.boards) if ((b.functions[fn]?.runtimes ?? 0) > 0) consider(b)
         // A few random others, so a cold but idle board can win over loaded warm ones.
         for (let k = 0, tries = 0; k < o.sample && tries < 4 * o.sample; tries++) {
