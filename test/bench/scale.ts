@@ -76,17 +76,23 @@ interface SizeResult {
 }
 
 /** Times the leader's decisions (dispatchView → pick) and whole dispatch calls while `on`. */
-const instrument = (g: Gateway): { decisions: number[], dispatches: number[], on: boolean } => {
-  const probe = { decisions: [] as number[], dispatches: [] as number[], on: false }
+const instrument = (g: Gateway): { decisions: number[], views: number[], picks: number[], dispatches: number[], on: boolean } => {
+  const probe = { decisions: [] as number[], views: [] as number[], picks: [] as number[], dispatches: [] as number[], on: false }
   const leader = g.leader
   let t0 = 0
   const view = leader.dispatchView.bind(leader)
   leader.dispatchView = (m: Manifest) => { t0 = performance.now(); return view(m) }
+  const cluster = leader.cluster
+  const clusterView = cluster.view.bind(cluster)
+  let tView = 0
+  cluster.view = () => { const v = clusterView(); tView = performance.now(); return v }
   const balance = leader['d'].balance as { pick: BalancePolicy['pick'] }
   const pick = balance.pick.bind(balance)
   balance.pick = (v, fn, rng) => {
+    const p0 = performance.now()
     const out = pick(v, fn, rng)
-    if (probe.on) probe.decisions.push((performance.now() - t0) * 1000)
+    const end = performance.now()
+    if (probe.on) { probe.decisions.push((end - t0) * 1000); probe.views.push((tView - t0) * 1000); probe.picks.push((end - p0) * 1000) }
     return out
   }
   const dispatch = leader['dispatch'].bind(leader)
@@ -143,6 +149,8 @@ const main = async (): Promise<void> => {
       const before = new Set(load.outcomes.keys())
       probe.decisions.length = 0
       probe.dispatches.length = 0
+      probe.views.length = 0
+      probe.picks.length = 0
       probe.on = true
       gossip.msgs = 0; gossip.bytes = 0
       const cold0 = stubs.reduce((n, s) => n + s.cold, 0)
@@ -161,7 +169,7 @@ const main = async (): Promise<void> => {
         sent: s.sent, ok: s.ok, failures: s.sent - s.ok, invokeP50Ms: s.p50Ms, invokeP99Ms: s.p99Ms, cold: stubs.reduce((n, b) => n + b.cold, 0) - cold0
       }
       results.push(r)
-      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}); whole dispatch p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
+      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views, 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks, 0.5).toFixed(2)} µs); whole dispatch p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
         `gossip ${gm.toFixed(0)} msg/s ${(gb / 1024).toFixed(1)} KiB/s (mean ${r.gossipMeanBytes.toFixed(0)} B); invoke p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms; ${r.failures} failed of ${s.sent} ${JSON.stringify(s.codes)}; cold ${r.cold}`)
     }
     // Capacity of this broker on this machine, with the 1,000 boards still connected and gossiping.

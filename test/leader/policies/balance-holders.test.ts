@@ -34,3 +34,11 @@ t.test('mu decides the same with the holders index as by a scan, for functions w
 t.test('warm candidates are the same with the holders index as by a scan', async (t) => {
   for (const fn of fns) t.same(warmCandidates({ ...base, holders }, fn).map((b) => b.id), warmCandidates(base, fn).map((b) => b.id), fn)
 })
+
+t.test('mu scores a board whatever its id, one named like an Object.prototype member too', async (t) => {
+  const fast = { ...boards[0]!, id: 'constructor', routable: true, functions: { warm: { queueLen: 0, serviceRate: 0, running: 0, runtimes: 1 } }, queueLen: 0, inflight: 0 }
+  const slow = { ...boards[1]!, id: 'other', routable: true, functions: { warm: { queueLen: 0, serviceRate: 0, running: 0, runtimes: 1 } }, queueLen: 4, inflight: 4 }
+  const d = createMuBalance().pick({ ...base, boards: [slow, fast] }, 'warm', seededRng(1))
+  t.equal(d.choice, 'constructor')
+  t.same(Object.keys(d.scores).sort(), ['constructor', 'other'])
+})
