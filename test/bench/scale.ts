@@ -1,7 +1,7 @@
 /**
  * Scale: 10, 100 and 1,000 boards and 10,000 deployed functions on one live gateway (embedded
  * aedes + leader in this process). The boards are stubs (test/helpers/board-stub.ts): one
- * mqtt.js client each on 127.0.0.1, as a board's identity is bound to its client id, gossiping
+ * mqtt.js client each on 127.0.0.1 (in child processes, test/bench/lib/stub-fleet.ts), as a board's identity is bound to its client id, gossiping
  * every 1 s and answering `run` with `done` after a modelled run time, without isolates. The
  * cluster grows 10 → 100 → 1,000; at each size a steady invoke load runs over random functions.
  * Measured per size:
@@ -25,7 +25,9 @@ import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
-import { startStubs, type BoardStub } from '../helpers/board-stub.js'
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { FleetConfig } from './lib/stub-fleet.js'
 import { until } from '../helpers/leader-rig.js'
 import { LoadClient } from '../helpers/load.js'
 import { freePort } from '../helpers/ports.js'
@@ -39,8 +41,27 @@ const RATE = 400 // invokes/s, steady
 const CAPACITY_SECONDS = 4
 const log = (s: string): void => { process.stdout.write(`${s}\n`) }
 
-/** A function's modelled run time on a stub: 5-45 ms, fixed per function. */
-const runMs = (fn: string): number => 5 + (Number(fn.slice(2)) % 41)
+const FLEET = fileURLToPath(new URL('./lib/stub-fleet.ts', import.meta.url))
+
+/** Forks a process hosting stubs `b<first>`… and resolves once all have announced themselves. */
+const startFleet = async (c: FleetConfig): Promise<ChildProcess> => await new Promise((resolve, reject) => {
+  const child = fork(FLEET, [JSON.stringify(c)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  child.once('message', () => { resolve(child) })
+  child.once('exit', (code) => { reject(new Error(`stub fleet exited (${String(code)})`)) })
+})
+
+const ask = async (child: ChildProcess): Promise<{ answered: number, cold: number }> => await new Promise((resolve) => {
+  child.once('message', (m) => { resolve(m as { answered: number, cold: number }) })
+  child.send('stats')
+})
+
+const stopFleet = async (child: ChildProcess): Promise<void> => await new Promise((resolve) => {
+  if (child.exitCode !== null) { resolve(); return }
+  child.once('exit', () => { resolve() })
+  child.send('stop')
+})
+
+const coldRuns = async (fleets: ChildProcess[]): Promise<number> => (await Promise.all(fleets.map(ask))).reduce((n, s) => n + s.cold, 0)
 
 /** Broker capacity: QoS 0 messages of `bytes` from 4 publishers through the gateway's aedes to one subscriber, msgs/s delivered. */
 const brokerCapacity = async (url: string, bytes: number): Promise<number> => {
@@ -70,14 +91,14 @@ const brokerCapacity = async (url: string, bytes: number): Promise<number> => {
 interface SizeResult {
   boards: number
   decisionP50Us: number, decisionP99Us: number, decisions: number
-  dispatchP50Us: number, dispatchP99Us: number
+  dispatchP50Us: number, dispatchP99Us: number, viewP50Us: number, viewP99Us: number
   gossipMsgsPerS: number, gossipBytesPerS: number, gossipMeanBytes: number, brokerMsgsPerS: number
   sent: number, ok: number, failures: number, invokeP50Ms: number, invokeP99Ms: number, cold: number
 }
 
 /** Times the leader's decisions (dispatchView → pick) and whole dispatch calls while `on`. */
-const instrument = (g: Gateway): { decisions: number[], views: number[], picks: number[], dispatches: number[], on: boolean } => {
-  const probe = { decisions: [] as number[], views: [] as number[], picks: [] as number[], dispatches: [] as number[], on: false }
+const instrument = (g: Gateway): { decisions: number[], views: number[], picks: number[], viewCalls: number[], dispatches: number[], on: boolean } => {
+  const probe = { decisions: [] as number[], views: [] as number[], picks: [] as number[], viewCalls: [] as number[], dispatches: [] as number[], on: false }
   const leader = g.leader
   let t0 = 0
   const view = leader.dispatchView.bind(leader)
@@ -85,7 +106,13 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
   const cluster = leader.cluster
   const clusterView = cluster.view.bind(cluster)
   let tView = 0
-  cluster.view = () => { const v = clusterView(); tView = performance.now(); return v }
+  cluster.view = () => {
+    const s = performance.now()
+    const v = clusterView()
+    tView = performance.now()
+    if (probe.on) probe.viewCalls.push((tView - s) * 1000)
+    return v
+  }
   const balance = leader['d'].balance as { pick: BalancePolicy['pick'] }
   const pick = balance.pick.bind(balance)
   balance.pick = (v, fn, rng) => {
@@ -95,10 +122,12 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
     if (probe.on) { probe.decisions.push((end - t0) * 1000); probe.views.push((tView - t0) * 1000); probe.picks.push((end - p0) * 1000) }
     return out
   }
-  const dispatch = leader['dispatch'].bind(leader)
-  leader['dispatch'] = (inv) => {
+  // The leader's whole synchronous work for one accepted invocation: the overload check, the
+  // in-flight entry (and its store write queued), the decision, the run message encoded and handed to the broker.
+  const begin = leader['begin'].bind(leader)
+  leader['begin'] = (inv, now) => {
     const s = performance.now()
-    dispatch(inv)
+    begin(inv, now)
     if (probe.on) probe.dispatches.push((performance.now() - s) * 1000)
   }
   return probe
@@ -107,7 +136,8 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
 const main = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-scale-bench-'))
   const gw = await startGateway({ dataDir: dir, mqttPort: await freePort(), httpPort: null, log: silentLogger })
-  const stubs: BoardStub[] = []
+  const fleets: ChildProcess[] = []
+  let boards = 0
   let load: LoadClient | null = null
   try {
     const t0 = performance.now()
@@ -131,7 +161,8 @@ const main = async (): Promise<void> => {
     const results: SizeResult[] = []
     let capacity = NaN
     for (const size of SIZES) {
-      stubs.push(...await startStubs(size - stubs.length, { url: gw.url, profiles: SIM_PROFILES, runMs, coldMs: 20, gossipMs: GOSSIP_MS, slots: 8, parallel: 50, first: stubs.length + 1 }))
+      fleets.push(await startFleet({ url: gw.url, first: boards + 1, n: size - boards, profiles: [...SIM_PROFILES], coldMs: 20, gossipMs: GOSSIP_MS, slots: 8 }))
+      boards = size
       log(`${size} boards connected`)
       await until(() => gw.leader.cluster.view().boards.filter((b) => b.routable).length === size, 60_000, `${size} boards to be routable`)
       // Warm-up: a few seconds of load so functions get warm somewhere and gossip carries them.
@@ -151,9 +182,10 @@ const main = async (): Promise<void> => {
       probe.dispatches.length = 0
       probe.views.length = 0
       probe.picks.length = 0
+      probe.viewCalls.length = 0
       probe.on = true
       gossip.msgs = 0; gossip.bytes = 0
-      const cold0 = stubs.reduce((n, s) => n + s.cold, 0)
+      const cold0 = await coldRuns(fleets)
       const g0 = performance.now()
       await runFor(LOAD_SECONDS)
       const gossipSecs = (performance.now() - g0) / 1000
@@ -165,11 +197,12 @@ const main = async (): Promise<void> => {
         boards: size,
         decisionP50Us: quantile(probe.decisions, 0.5), decisionP99Us: quantile(probe.decisions, 0.99), decisions: probe.decisions.length,
         dispatchP50Us: quantile(probe.dispatches, 0.5), dispatchP99Us: quantile(probe.dispatches, 0.99),
+        viewP50Us: quantile(probe.viewCalls, 0.5), viewP99Us: quantile(probe.viewCalls, 0.99),
         gossipMsgsPerS: gm, gossipBytesPerS: gb, gossipMeanBytes: gossip.msgs > 0 ? gossip.bytes / gossip.msgs : 0, brokerMsgsPerS: NaN,
-        sent: s.sent, ok: s.ok, failures: s.sent - s.ok, invokeP50Ms: s.p50Ms, invokeP99Ms: s.p99Ms, cold: stubs.reduce((n, b) => n + b.cold, 0) - cold0
+        sent: s.sent, ok: s.ok, failures: s.sent - s.ok, invokeP50Ms: s.p50Ms, invokeP99Ms: s.p99Ms, cold: await coldRuns(fleets) - cold0
       }
       results.push(r)
-      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views, 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks, 0.5).toFixed(2)} µs); whole dispatch p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
+      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views, 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks, 0.5).toFixed(2)} µs; any view call p50 ${r.viewP50Us.toFixed(2)} p99 ${r.viewP99Us.toFixed(2)} µs); whole admission p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
         `gossip ${gm.toFixed(0)} msg/s ${(gb / 1024).toFixed(1)} KiB/s (mean ${r.gossipMeanBytes.toFixed(0)} B); invoke p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms; ${r.failures} failed of ${s.sent} ${JSON.stringify(s.codes)}; cold ${r.cold}`)
     }
     // Capacity of this broker on this machine, with the 1,000 boards still connected and gossiping.
@@ -183,7 +216,9 @@ const main = async (): Promise<void> => {
       figures.push(
         figure({ figure: `live leader dispatch decision p50, ${r.boards} stub boards × ${FNS} functions`, value: r.decisionP50Us, unit: 'µs', baseline: null, baseline_value: null, goal: '<= 10', met: r.decisionP50Us <= 10 }),
         figure({ figure: `live leader dispatch decision p99, ${r.boards} stub boards × ${FNS} functions`, value: r.decisionP99Us, unit: 'µs', baseline: null, baseline_value: null, goal: '<= 10', met: r.decisionP99Us <= 10 }),
-        info({ figure: `whole dispatch call p50 (decision + run message encoded and handed to the broker), ${r.boards} boards`, value: r.dispatchP50Us, unit: 'µs', baseline: null, baseline_value: null }),
+        info({ figure: `leader's whole work per accepted invocation p50 (overload check, in-flight entry, decision, run message handed to the broker), ${r.boards} boards`, value: r.dispatchP50Us, unit: 'µs', baseline: null, baseline_value: null }),
+        info({ figure: `leader's whole work per accepted invocation p99, ${r.boards} boards`, value: r.dispatchP99Us, unit: 'µs', baseline: null, baseline_value: null }),
+        info({ figure: `ClusterState.view p99 (any call: where gossip since the last call is folded in), ${r.boards} boards`, value: r.viewP99Us, unit: 'µs', baseline: null, baseline_value: null }),
         figure({ figure: `gossip share of broker capacity (msgs/s), ${r.boards} boards gossiping every ${GOSSIP_MS} ms`, value: share * 100, unit: '%', baseline: 'broker capacity, msgs/s', baseline_value: capacity, goal: '<= 10', met: share <= 0.1 }),
         info({ figure: `gossip bytes at the broker, ${r.boards} boards`, value: r.gossipBytesPerS / 1024, unit: 'KiB/s', baseline: null, baseline_value: null }),
         info({ figure: `gossip messages at the broker, ${r.boards} boards`, value: r.gossipMsgsPerS, unit: 'msg/s', baseline: null, baseline_value: null }),
@@ -195,8 +230,7 @@ const main = async (): Promise<void> => {
     writeResult('scale', figures, { functions: FNS, gossip_ms: GOSSIP_MS, rate_per_s: RATE, load_seconds: LOAD_SECONDS, sizes: results })
   } finally {
     await load?.close()
-    // In batches: a thousand Last-Will-sized retained publishes at once overflow aedes's emitter stack.
-    for (let i = 0; i < stubs.length; i += 50) await Promise.all(stubs.slice(i, i + 50).map(async (s) => await s.stop()))
+    for (const f of fleets) await stopFleet(f)
     await gw.close()
     rmSync(dir, { recursive: true, force: true })
   }
