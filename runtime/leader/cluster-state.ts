@@ -29,7 +29,7 @@ interface BoardRecord {
 export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown-profile' | 'future' | 'full'
 
 /** How many boards the leader tracks at once; gossip from more is ignored until some are pruned. */
-export const MAX_BOARDS = 256
+export const MAX_BOARDS = 2048
 /** A board offline this long (and not gated by the power controller) is dropped from the view. */
 export const PRUNE_OFFLINE_MS = 10 * 60_000
 

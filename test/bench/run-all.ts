@@ -10,7 +10,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const skip = new Set(['run-all.ts', 'evaluate.ts', 'evaluate-params.ts', 'evaluation-chart.ts', 'table.ts', 'stale.ts',
   'overload-memory.ts', 'noisy-only.ts', 'priority-hosts.ts', 'profile-top.ts'])
 // The modules whose own process hosts the gateway run with its heap flags, as `wisp start` and `wisp gateway` do.
-const gatewayHosts = new Set(['end-to-end.ts', 'reliability.ts', 'sim-vs-live.ts'])
+const gatewayHosts = new Set(['end-to-end.ts', 'reliability.ts', 'scale.ts', 'sim-vs-live.ts'])
 let failed = 0
 for (const f of readdirSync(here).filter((n) => n.endsWith('.ts') && !skip.has(n)).sort()) {
   console.log(`\n== ${f}`)

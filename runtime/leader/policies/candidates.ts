@@ -7,9 +7,8 @@ import type { BoardView, ClusterView } from './types.js'
  */
 export const warmCandidates = (view: ClusterView, fn: string): BoardView[] => {
   const out: BoardView[] = []
-  const idx = view.holders?.[fn]
-  if (idx !== undefined) {
-    for (const i of idx) {
+  if (view.holders !== undefined) {
+    for (const i of view.holders[fn] ?? []) {
       const b = view.boards[i]
       if (b !== undefined && b.routable) out.push(b)
     }

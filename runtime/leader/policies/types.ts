@@ -97,7 +97,8 @@ export interface ClusterView {
   readonly fns?: Readonly<Record<string, FnDemand>>
   /**
    * Optional index: for each function, the indexes in `boards` of boards holding warm runtimes of it.
-   * Lets balancers skip a scan of every board on large clusters; absent = computed by a scan.
+   * A function it has no entry for is warm on no board. Lets balancers skip a scan of every
+   * board on large clusters; absent = computed by a scan.
    */
   readonly holders?: Readonly<Record<string, readonly number[]>>
 }

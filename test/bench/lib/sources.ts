@@ -14,6 +14,8 @@ export const SOURCES: Record<string, string[]> = {
     'runtime/leader/**', 'runtime/transport/**', 'runtime/cluster/**', 'boards/**',
     'runtime/board/**', 'runtime/gateway/**', 'runtime/status/board-status.ts', 'runtime/status/cluster-status.ts'],
   energy: ['test/bench/energy.ts', 'test/node-firmware-bridge/**', 'node-firmware-bridge/**', ...HARNESS],
+  scale: ['test/bench/scale.ts', 'test/bench/lib/stub-fleet.ts', 'test/helpers/board-stub.ts', 'test/helpers/load.ts', GATEWAY_FLAGS, ...HARNESS, 'runtime/leader/**', 'runtime/transport/**', 'runtime/gateway/**',
+    'runtime/protocol/**', 'runtime/shared/**', 'boards/**'],
   routing: ['test/bench/routing.ts', ...HARNESS, 'runtime/leader/**', 'runtime/shared/**', 'runtime/protocol/**', 'boards/**'],
   'sim-vs-live': ['test/bench/sim-vs-live.ts', 'test/bench/lib/runtime-cpu.ts', GATEWAY_FLAGS, 'test/helpers/cluster.ts', ...HARNESS, 'runtime/**', 'boards/**'],
   reliability: ['test/bench/reliability.ts', 'test/bench/lib/overload-process.ts', 'test/bench/lib/overload-run.ts', GATEWAY_FLAGS, 'test/helpers/cluster.ts', 'test/helpers/load.ts', 'test/helpers/fault-run.ts',
