@@ -13,7 +13,8 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const file = (name: string, code: string): string => { const f = join(dir, name); writeFileSync(f, code); return f }
 const hello = file('hello.js', 'export async function handler (e) { console.log("hello " + e.n); if (e.fail) throw new Error("boom " + e.n); return 1 }\n')
 const chatty = file('chatty.js', 'export async function handler (e) { for (let i = 0; i < 500; i++) console.log("line " + i + " " + "x".repeat(5000)); return 1 }\n')
-const slow = file('slow.js', 'export async function handler () { await new Promise((r) => setTimeout(r, 1500)); return "done" }\n')
+// Runs long enough that `wisp rm` (a CLI process, slow to start on a loaded machine) arrives while it runs.
+const slow = file('slow.js', 'export async function handler () { await new Promise((r) => setTimeout(r, 6000)); return "done" }\n')
 
 const empty = join(dir, 'none')
 mkdirSync(empty)
@@ -63,7 +64,7 @@ t.test('wisp logs: what ran and what failed is kept; --follow shows a new line w
 })
 
 t.test('wisp rm drains: the running invocation finishes, new ones are refused, then the function is gone', async (t) => {
-  t.equal((await wisp(['deploy', 'g', slow, ...broker])).code, 0)
+  t.equal((await wisp(['deploy', 'g', slow, '--timeout-ms', '12000', ...broker])).code, 0)
   const running = invoke('g')
   await until(() => gw.leader.inflightOf('g') > 0, 5000, 'g to be in flight')
   const rm = wisp(['rm', 'g', ...broker])
