@@ -1,4 +1,4 @@
-import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type LogLine } from '../protocol/admin.js'
+import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type FunctionRow, type LogLine } from '../protocol/admin.js'
 import { encode, MAX_DONE_LOG_CHARS, MAX_DONE_LOG_LINES } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
@@ -7,6 +7,8 @@ import type { Logger } from '../shared/log.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ADMIN_HANDLERS } from './admin-handlers.js'
 import { FnStats } from './fn-stats.js'
+import { functionRow, listedManifests } from './fn-listing.js'
+import { redactSecrets } from './redact.js'
 import type { Completion, Leader } from './leader.js'
 import { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
@@ -51,8 +53,8 @@ export class AdminService {
   }
 
   private onCompletion (c: Completion): void {
-    this.stats.record(c)
     const at = this.d.clock.now()
+    this.stats.record(c, at)
     const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
     // The board sends at most MAX_DONE_LOG_LINES and a line saying how many it left out; a board that sends more is cut here.
     const all = c.logs ?? []
@@ -67,6 +69,15 @@ export class AdminService {
     }
     if (this.d.leader.inflightOf(c.fn) === 0) this.wakeIdle(c.fn)
   }
+
+  /** Every deployed function with its figures and newest failures (secret values redacted), for the cluster page. */
+  functions (): FunctionRow[] {
+    const src = { registry: this.d.registry, stats: this.stats, env: (fn: string) => this.d.secrets.env(fn) }
+    return listedManifests(this.d.registry).map((m) => functionRow(src, m))
+  }
+
+  /** `text` with `fn`'s secret values redacted (for what pages show of its failures). */
+  redact (fn: string, text: string): string { return redactSecrets(text, this.d.secrets.env(fn)) }
 
   private wakeIdle (fn: string): void {
     const ws = this.idleWaiters.get(fn)
