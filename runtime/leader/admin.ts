@@ -54,14 +54,16 @@ export class AdminService {
 
   private onCompletion (c: Completion): void {
     const at = this.d.clock.now()
-    this.stats.record(c, at)
+    // A failure's message is kept with the function's secret values redacted (they may change later; what is kept must not hold one).
+    const failure = c.reply.ok ? null : { ...c.reply.error, message: this.redact(c.fn, c.reply.error.message) }
+    this.stats.record(failure === null || c.reply.ok ? c : { ...c, reply: { ...c.reply, error: failure } }, at)
     const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
     // The board sends at most MAX_DONE_LOG_LINES and a line saying how many it left out; a board that sends more is cut here.
     const all = c.logs ?? []
     const texts = all.slice(0, MAX_DONE_LOG_LINES + 1).map(cut)
     if (all.length > MAX_DONE_LOG_LINES + 1) texts.push(`[wisp] ${all.length - MAX_DONE_LOG_LINES - 1} more log lines dropped`)
     const lines: Array<Omit<LogLine, 'seq'>> = texts.map((text) => ({ at, level: 'log', board: c.board, request_id: c.requestId, text }))
-    if (!c.reply.ok) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${c.reply.error.code}: ${c.reply.error.message}`) })
+    if (failure !== null) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${failure.code}: ${failure.message}`) })
     if (lines.length > 0 && this.d.registry.history(c.fn) !== undefined) {
       for (const l of this.logs.add(c.fn, lines)) {
         this.d.transport.publish(logsTopic(this.d.topics.prefix, c.fn), encode(l), { qos: 0 }).catch(() => {})

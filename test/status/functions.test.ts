@@ -150,3 +150,13 @@ t.test('(c) wisp ls --json carries carbon per invocation; the table has its colu
   t.match(desc.out, /carbon [\d.e-]+ mg\/invocation/)
   t.notOk(desc.out.includes(SECRET), 'describe shows no secret value')
 })
+
+t.test('a failure is kept redacted: removing the secret later does not bring its value back', async (t) => {
+  await client.pub('wisp/admin/tester/s2', JSON.stringify({ v: 1, op: 'secret-rm', fn: 'fetcher', name: 'API_KEY' }))
+  await client.waitFor(() => client.on('wisp/admin/tester/s2/reply').length > 0, 10_000)
+  const fns = await apiFunctions()
+  t.match(fns.find((f) => f.name === 'fetcher')?.recent_errors[0]?.message, /key \[secret API_KEY\] for Lyon/)
+  const logs = await wisp(['logs', 'fetcher', ...broker])
+  t.match(logs.out, /ERROR WISP_FUNCTION_ERROR: .*\[secret API_KEY\] for Lyon/)
+  t.notOk(logs.out.includes(SECRET), 'nor in the failure line wisp logs prints')
+})
