@@ -132,6 +132,15 @@ t.test('(b) Chromium renders the functions table with those values', { skip: chr
   t.notOk((await page.content()).includes(SECRET), 'no secret value anywhere on the page')
   await page.screenshot({ path: ARTIFACTS + 'status-cluster-functions.png', fullPage: true })
   t.same(errors, [], 'no console errors')
+
+  // On a phone the wide table scrolls inside its section; the page itself does not scroll sideways.
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
+  await phone.goto(gw.statusUrl as string)
+  await phone.waitForSelector('#functions tr[data-errors-of="fetcher"] li', { timeout: 10_000 })
+  const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+  t.ok(overflow <= 0, `phone: no sideways scrolling of the page (overflow ${overflow}px)`)
+  await phone.screenshot({ path: ARTIFACTS + 'status-cluster-functions-phone.png', fullPage: true })
+  await phone.close()
 })
 
 t.test('(c) wisp ls --json carries carbon per invocation; the table has its column; wisp describe shows the error', async (t) => {
