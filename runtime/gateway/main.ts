@@ -241,7 +241,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()
-  const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined)
+  const status = new ClusterStatus(leader, o.log, (fn) => registry.get(fn) !== undefined, { functions: () => admin.functions(), redact: (fn, text) => admin.redact(fn, text) })
   let statusUrl: string | null = null
   if (o.httpPort !== null && o.httpPort !== undefined) {
     try {

@@ -1,7 +1,8 @@
-import type { AdminRequest, FunctionListing, History, LogLine } from '../protocol/admin.js'
+import type { AdminRequest, History, LogLine } from '../protocol/admin.js'
 import type { Manifest } from '../protocol/messages.js'
 import { WispError } from '../shared/errors.js'
 import type { FnStats } from './fn-stats.js'
+import { functionListing, functionRow, listedManifests, type ListingSources } from './fn-listing.js'
 import type { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
 import type { SecretStore } from './secret-store.js'
@@ -24,18 +25,7 @@ const history = (d: AdminDeps, fn: string): History => {
   return h
 }
 
-const listing = (d: AdminDeps, m: Manifest): FunctionListing => ({
-  name: m.name,
-  version: d.registry.history(m.name)?.current ?? null,
-  size: m.size,
-  sha256: m.sha256,
-  memory_mb: m.memory_mb,
-  timeout_ms: m.timeout_ms,
-  concurrency: m.concurrency,
-  isolation: m.isolation,
-  triggers: m.triggers ?? null,
-  stats: d.stats.view(m.name)
-})
+const sources = (d: AdminDeps): ListingSources => ({ registry: d.registry, stats: d.stats, env: (fn) => d.secrets.env(fn) })
 
 /** One handler per admin operation; each returns the reply's result or throws a WispError. */
 export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps, r: Op<K>, by: string) => Promise<unknown> } = {
@@ -50,9 +40,9 @@ export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps
   },
   describe: async (d, r) => {
     const h = history(d, r.fn)
-    return { ...listing(d, d.registry.get(r.fn) as Manifest), secrets: d.secrets.names(r.fn), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
+    return { ...functionRow(sources(d), d.registry.get(r.fn) as Manifest), secrets: d.secrets.names(r.fn), current: h.current, versions: h.versions.map(({ manifest: _, ...v }) => v) }
   },
-  ls: async (d) => ({ functions: d.registry.list().filter((m) => !d.registry.isDraining(m.name)).sort((a, b) => a.name.localeCompare(b.name)).map((m) => listing(d, m)) }),
+  ls: async (d) => ({ functions: listedManifests(d.registry).map((m) => functionListing(sources(d), m)) }),
   rm: async (d, r) => {
     if (!d.registry.drain(r.fn)) throw new WispError('WISP_UNKNOWN_FUNCTION', `no function "${r.fn}" is deployed`)
     await d.idle(r.fn)

@@ -1,4 +1,4 @@
-import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type LogLine } from '../protocol/admin.js'
+import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type FunctionRow, type LogLine } from '../protocol/admin.js'
 import { encode, MAX_DONE_LOG_CHARS, MAX_DONE_LOG_LINES } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
@@ -7,6 +7,8 @@ import type { Logger } from '../shared/log.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ADMIN_HANDLERS } from './admin-handlers.js'
 import { FnStats } from './fn-stats.js'
+import { functionRow, listedManifests } from './fn-listing.js'
+import { redactSecrets } from './redact.js'
 import type { Completion, Leader } from './leader.js'
 import { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
@@ -51,15 +53,17 @@ export class AdminService {
   }
 
   private onCompletion (c: Completion): void {
-    this.stats.record(c)
     const at = this.d.clock.now()
+    // A failure's message is kept with the function's secret values redacted (they may change later; what is kept must not hold one).
+    const failure = c.reply.ok ? null : { ...c.reply.error, message: this.redact(c.fn, c.reply.error.message) }
+    this.stats.record(failure === null || c.reply.ok ? c : { ...c, reply: { ...c.reply, error: failure } }, at)
     const cut = (s: string): string => s.length <= MAX_DONE_LOG_CHARS ? s : `${s.slice(0, MAX_DONE_LOG_CHARS - 1)}…`
     // The board sends at most MAX_DONE_LOG_LINES and a line saying how many it left out; a board that sends more is cut here.
     const all = c.logs ?? []
     const texts = all.slice(0, MAX_DONE_LOG_LINES + 1).map(cut)
     if (all.length > MAX_DONE_LOG_LINES + 1) texts.push(`[wisp] ${all.length - MAX_DONE_LOG_LINES - 1} more log lines dropped`)
     const lines: Array<Omit<LogLine, 'seq'>> = texts.map((text) => ({ at, level: 'log', board: c.board, request_id: c.requestId, text }))
-    if (!c.reply.ok) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${c.reply.error.code}: ${c.reply.error.message}`) })
+    if (failure !== null) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${failure.code}: ${failure.message}`) })
     if (lines.length > 0 && this.d.registry.history(c.fn) !== undefined) {
       for (const l of this.logs.add(c.fn, lines)) {
         this.d.transport.publish(logsTopic(this.d.topics.prefix, c.fn), encode(l), { qos: 0 }).catch(() => {})
@@ -67,6 +71,15 @@ export class AdminService {
     }
     if (this.d.leader.inflightOf(c.fn) === 0) this.wakeIdle(c.fn)
   }
+
+  /** Every deployed function with its figures and newest failures (secret values redacted), for the cluster page. */
+  functions (): FunctionRow[] {
+    const src = { registry: this.d.registry, stats: this.stats, env: (fn: string) => this.d.secrets.env(fn) }
+    return listedManifests(this.d.registry).map((m) => functionRow(src, m))
+  }
+
+  /** `text` with `fn`'s secret values redacted (for what pages show of its failures). */
+  redact (fn: string, text: string): string { return redactSecrets(text, this.d.secrets.env(fn)) }
 
   private wakeIdle (fn: string): void {
     const ws = this.idleWaiters.get(fn)

@@ -66,6 +66,20 @@ export interface FnStatsView {
   readonly p50_ms: number | null
   readonly p99_ms: number | null
   readonly energy_mj_per_invocation: number | null
+  /** Mean of receipts' `carbon_mg` (three significant digits); null before a receipt carried one. */
+  readonly carbon_mg_per_invocation: number | null
+  /** Sum of receipts' `carbon_mg` since the gateway started (three significant digits). */
+  readonly carbon_mg_total: number | null
+}
+
+/** One failed invocation as `wisp describe` and the cluster page show it (secret values redacted). */
+export interface FnError {
+  readonly code: string
+  readonly message: string
+  /** When the gateway saw it (ms since the epoch). */
+  readonly at: number
+  readonly request_id: string
+  readonly board: string | null
 }
 
 export interface FunctionListing {
@@ -78,7 +92,17 @@ export interface FunctionListing {
   readonly concurrency: number
   readonly isolation: string
   readonly triggers: Manifest['triggers'] | null
+  /** The `--publishes` filters. */
+  readonly publishes: readonly string[]
+  /** How many versions the gateway keeps of it (at most MAX_VERSIONS). */
+  readonly versions_kept: number
   readonly stats: FnStatsView
+}
+
+/** A function as the cluster page (`/api/cluster` `functions`) and `wisp describe` show it: its listing and newest failures. */
+export interface FunctionRow extends FunctionListing {
+  /** Newest first, at most a few. */
+  readonly recent_errors: readonly FnError[]
 }
 
 export interface LogLine {

@@ -31,6 +31,7 @@ export const loadAssets = (kind: 'board' | 'cluster'): ReadonlyMap<string, Asset
     ['/assets/style.css', page('style.css')],
     ['/assets/common.js', page('common.js')],
     [`/assets/${kind}.js`, page(`${kind}.js`)],
+    ...(kind === 'cluster' ? [['/assets/functions.js', page('functions.js')] as const] : []),
     ['/assets/icon.svg', page('icon.svg')],
     ['/assets/uPlot.iife.min.js', load(require.resolve('uplot/dist/uPlot.iife.min.js'))],
     ['/assets/uPlot.min.css', load(require.resolve('uplot/dist/uPlot.min.css'))]

@@ -6,6 +6,15 @@ import { startStatusServer, type StatusServer } from './server.js'
 import type { ClusterPowerPoint, ClusterSnapshot, InvocationRecord } from './types.js'
 import type { Completion, Leader } from '../leader/leader.js'
 import type { Decision } from '../leader/policies/types.js'
+import type { FunctionRow } from '../protocol/admin.js'
+
+/** Where the cluster page's functions table comes from (runtime/leader/admin.ts implements it). */
+export interface FunctionSource {
+  readonly functions: () => readonly FunctionRow[]
+  /** `text` with `fn`'s secret values redacted. */
+  readonly redact: (fn: string, text: string) => string
+}
+const NO_FUNCTIONS: FunctionSource = { functions: () => [], redact: (_fn, text) => text }
 
 /** The `function` label of invocations of a name that is not deployed (one series for all of them). */
 export const UNDEPLOYED = '(not deployed)'
@@ -58,8 +67,12 @@ export class ClusterStatus {
   private timer: ReturnType<typeof setInterval> | null = null
   private server: StatusServer | null = null
 
-  /** `isDeployed` keeps /metrics to one series per deployed function: a name a client made up gets none of its own. */
-  constructor (private readonly leader: Leader, private readonly log: Logger, private readonly isDeployed: (fn: string) => boolean = () => true) {
+  /**
+   * `isDeployed` keeps /metrics to one series per deployed function: a name a client made up gets
+   * none of its own. `fns` gives the functions table (the gateway's admin service: the same
+   * figures as `wisp ls`) and redacts a function's secret values from the failures the page shows.
+   */
+  constructor (private readonly leader: Leader, private readonly log: Logger, private readonly isDeployed: (fn: string) => boolean = () => true, private readonly fns: FunctionSource = NO_FUNCTIONS) {
     this.feed = new SnapshotFeed(() => this.snapshot())
     leader.onCompletion((c) => this.onCompletion(c))
   }
@@ -83,7 +96,7 @@ export class ClusterStatus {
     const r = c.reply
     this.invocations.push(r.ok
       ? { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: true, receipt: r.receipt, logs: [] }
-      : { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: false, error: r.error, receipt: r.receipt, logs: [] })
+      : { request_id: c.requestId, fn: c.fn, at_ms: Date.now(), ok: false, error: { ...r.error, message: this.fns.redact(c.fn, r.error.message) }, receipt: r.receipt, logs: [] })
     recordInvocation(this.metrics, this.isDeployed(c.fn) ? c.fn : UNDEPLOYED, r.ok ? 'ok' : r.error.code, r.receipt)
     recordGreen(this.metrics, this.isDeployed(c.fn) ? c.fn : UNDEPLOYED, r.receipt)
     this.feed.changed()
@@ -162,7 +175,8 @@ export class ClusterStatus {
       fairness: { jain: jain(perFn) },
       latency: { p50_ms: percentile(totals, 0.5), p99_ms: percentile(totals, 0.99), count: totals.length },
       power_history: this.history.oldestFirst(),
-      invocations: this.invocations.newestFirst()
+      invocations: this.invocations.newestFirst(),
+      functions: this.fns.functions()
     }
   }
 }

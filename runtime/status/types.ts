@@ -1,4 +1,5 @@
 import type { BoardProfile } from '../../boards/schema.js'
+import type { FunctionRow } from '../protocol/admin.js'
 import type { InvocationRecord } from '../protocol/invocation-record.js'
 import type { BoardState } from '../protocol/messages.js'
 import type { Decision, PowerState } from '../leader/policies/types.js'
@@ -74,6 +75,11 @@ export interface ClusterSnapshot {
   readonly power_history: readonly ClusterPowerPoint[]
   /** Recent replies the leader relayed, newest first (optional). */
   readonly invocations?: readonly InvocationRecord[]
+  /**
+   * Every deployed function by name: version, triggers, limits, the figures of `wisp ls` (carbon
+   * included) and its newest failures, secret values redacted (optional).
+   */
+  readonly functions?: readonly FunctionRow[]
 }
 
 export type Snapshot = BoardSnapshot | ClusterSnapshot

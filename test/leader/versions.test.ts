@@ -31,11 +31,11 @@ t.test('rollback: the version before the current, or the one asked for; a clear 
 
 t.test('per-function figures and the bounded log ring', async (t) => {
   const s = new FnStats()
-  t.same(s.view('f'), { invocations: 0, errors: 0, p50_ms: null, p99_ms: null, energy_mj_per_invocation: null })
+  t.same(s.view('f'), { invocations: 0, errors: 0, p50_ms: null, p99_ms: null, energy_mj_per_invocation: null, carbon_mg_per_invocation: null, carbon_mg_total: null })
   const receipt = { request_id: 'r', function: 'f', board: 'b1', attempt: 0, cold: false, queue_ms: 0, run_ms: 1, total_ms: 1, energy_mj: 2, power_w: 1 }
-  for (let i = 1; i <= 100; i++) s.record({ fn: 'f', requestId: `r${i}`, replyTopic: null, board: 'b1', reply: { ok: true, result: 1, receipt }, totalMs: i })
-  s.record({ fn: 'f', requestId: 'x', replyTopic: null, board: null, reply: { ok: false, error: { code: 'WISP_NO_BOARD', message: 'none' } }, totalMs: 1000 })
-  t.same(s.view('f'), { invocations: 101, errors: 1, p50_ms: 51, p99_ms: 100, energy_mj_per_invocation: 2 })
+  for (let i = 1; i <= 100; i++) s.record({ fn: 'f', requestId: `r${i}`, replyTopic: null, board: 'b1', reply: { ok: true, result: 1, receipt }, totalMs: i }, i)
+  s.record({ fn: 'f', requestId: 'x', replyTopic: null, board: null, reply: { ok: false, error: { code: 'WISP_NO_BOARD', message: 'none' } }, totalMs: 1000 }, 1000)
+  t.same(s.view('f'), { invocations: 101, errors: 1, p50_ms: 51, p99_ms: 100, energy_mj_per_invocation: 2, carbon_mg_per_invocation: null, carbon_mg_total: null })
   const ring = new LogRing(3)
   ring.add('f', [1, 2, 3, 4].map((i) => ({ at: i * 10, level: 'log' as const, board: 'b1', request_id: 'r', text: `l${i}` })))
   t.same(ring.read('f').map((l) => l.text), ['l2', 'l3', 'l4'], 'the oldest lines go first')

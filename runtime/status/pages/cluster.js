@@ -1,3 +1,4 @@
+import { FUNCTION_COLUMNS, functionRows } from './functions.js'
 import { PowerChart, badge, byId, color, connect, el, emptyRow, fmtAgo, fmtJ, fmtMs, fmtNum, fmtTime, fmtW, invocationRows, openDetails, replace, safeLink, setText } from './common.js'
 
 const chart = new PowerChart(byId('power-chart'))
@@ -49,6 +50,9 @@ const render = (s) => {
       el('td', { class: 'num' }, b.inflight ?? '–'),
       el('td', {}, b.power_source ? badge(b.power_source) : '–'),
       el('td', {}, typeof b.last_seen_ms === 'number' ? fmtAgo(s.generated_ms - b.last_seen_ms) : '–'))))
+
+  const functions = s.functions ?? []
+  replace('functions', functions.length === 0 ? emptyRow(FUNCTION_COLUMNS, 'no function is deployed') : functionRows(functions))
 
   const decisions = s.decisions.slice(0, MAX_DECISIONS)
   replace('decisions', decisions.length === 0
