@@ -92,7 +92,7 @@ export class Rollout {
     const { log } = this.d
     const failed = async (step: Step, error: string): Promise<BoardResult> => {
       log.error('upgrade of a board failed; rolling it back', { board: id, step, error, to: r.to })
-      const rolledBack = await this.rollBack(id, step, r.timeoutMs)
+      const rolledBack = await this.rollBack(id, step, r)
       return { board: id, from, outcome: 'failed', step, error, rolled_back: rolledBack }
     }
     progress({ board: id, step: 'drain' })
@@ -120,13 +120,13 @@ export class Rollout {
     return { board: id, from, outcome: 'upgraded' }
   }
 
-  /** Tells the board to roll back and waits for it to serve again (true) or the timeout. */
-  private async rollBack (id: string, step: Step, timeoutMs: number): Promise<boolean> {
+  /** Tells the board to roll back and waits for it to serve again on a version other than the new one (true), or the timeout. */
+  private async rollBack (id: string, step: Step, r: RolloutRequest): Promise<boolean> {
     // A board that failed to drain installed nothing: it only has to serve again.
     await this.d.control(id, { op: step === 'drain' ? 'resume' : 'rollback' }).catch(() => {})
-    return await this.until(timeoutMs, () => {
+    return await this.until(r.timeoutMs, () => {
       const b = this.d.board(id)
-      return b !== undefined && b.status === 'online' && b.upgradeError === undefined
+      return b !== undefined && b.status === 'online' && b.upgradeError === undefined && b.version !== r.to
     })
   }
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { encode } from '../../runtime/protocol/messages.js'
 import { negotiate, SPOKEN_PROTOCOLS } from '../../runtime/protocol/negotiate.js'
+import { fleetRows } from '../../runtime/cli/fleet.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { ScriptedBoard, boardState, incarnationAt, leaderRig, until } from '../helpers/leader-rig.js'
 
@@ -13,6 +14,16 @@ t.test('negotiate: the highest version both speak; none in common is null; a boa
   t.equal(negotiate([2]), null)
   t.equal(negotiate([1, 2], [2, 3]), 2, 'a gateway one version ahead talks to a board one behind in the newest they share')
   t.equal(negotiate([1], [2, 3]), null)
+})
+
+t.test('wisp boards --live shows a board with no version in common as incompatible', async (t) => {
+  const now = Date.now()
+  const rows = fleetRows(new Map([
+    ['a', boardState('a', incarnationAt(now), 1, { proto: [2, 3], version: '9.0.0' })],
+    ['b', boardState('b', incarnationAt(now), 1, { proto: [1, 2] })],
+    ['c', boardState('c', incarnationAt(now), 1)]
+  ]), now)
+  t.same(rows.slice(1).map((r) => r[2]), ['incompatible (speaks 2,3)', 'online', 'online'])
 })
 
 t.test('live: boards announcing an older set or a newer superset are routed to; a board with no common version is refused, listed, never sent a run', async (t) => {
