@@ -219,7 +219,8 @@ export class Agent {
     let failure: WispError | null = null
     let capCalls = 0
     try {
-      if (this.status !== 'online') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
+      // A draining board is no longer routed to, but a run the leader sent before it heard of the drain still runs here.
+      if (this.status === 'offline') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
       this.queue.admit(run.fn)
       admitted = true
       this.running++
@@ -406,14 +407,15 @@ export class Agent {
   private async rollback (): Promise<void> {
     const installer = this.d.installer
     if (installer === undefined) { this.d.log.warn('rollback refused', { why: 'this board has no installer' }); return }
+    // After a failed install nothing was switched: this version only has to serve again.
+    const failedHere = this.upgradeError !== undefined
     this.upgradeError = undefined
-    if (await installer.rollback()) {
+    if (!failedHere && await installer.rollback()) {
       this.d.log.info('rolled back; restarting', { from: this.d.version })
       await this.stop()
       installer.restart()
       return
     }
-    // Nothing was switched (the install failed before it): this version serves again.
     this.status = 'online'
     await this.publishStatus()
   }

@@ -15,16 +15,17 @@ interface Installed { current: string, previous?: string }
  */
 export class SimInstaller implements Installer {
   private readonly file: string
-  constructor (private readonly dataDir: string, private readonly exit: (code: number) => void = (code) => process.exit(code)) {
+  /** `base`: the version of the package this board runs before any upgrade. */
+  constructor (private readonly dataDir: string, private readonly base: string | undefined, private readonly exit: (code: number) => void = (code) => process.exit(code)) {
     this.file = join(dataDir, 'wisp-version.json')
   }
 
-  /** The version this board runs: the last installed, or `fallback` (the package's) before any. */
-  version (fallback: string | undefined): string | undefined { return this.read()?.current ?? fallback }
+  /** The version this board runs: the last installed, or the package's before any. */
+  version (): string | undefined { return this.read()?.current ?? this.base }
 
   async install (version: string): Promise<void> {
     if (existsSync(join(this.dataDir, 'upgrade-fails'))) throw new WispError('WISP_BAD_CONFIG', `simulated install of wisp ${version} failed`)
-    const prev = this.read()?.current
+    const prev = this.version()
     this.write(prev === undefined ? { current: version } : { current: version, previous: prev })
   }
 

@@ -121,9 +121,9 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
   // A simulated board "installs" a version by recording it (and runs the same code); a flashed one installs a package.
-  const sim = opts.sim ? new SimInstaller(cfg.data_dir) : null
+  const sim = opts.sim ? new SimInstaller(cfg.data_dir, packageVersion()) : null
   const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(INSTALL_DIR)
-  const version = sim?.version(packageVersion()) ?? packageVersion()
+  const version = sim !== null ? sim.version() : packageVersion()
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
