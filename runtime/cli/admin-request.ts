@@ -17,7 +17,7 @@ export const addAdminOptions = (cmd: Command): Command => addCredentialOptions(c
   .option('--ack-timeout <duration>', 'how long to wait for the gateway to answer (e.g. 5s); past it WISP_NO_GATEWAY', '5s'))
 
 type WithoutV<T> = T extends unknown ? Omit<T, 'v'> : never
-/** `onProgress` hears a long request's progress lines; each one also restarts the wait for the reply. */
+/** `onProgress` hears a long request's progress lines; each one restarts the wait (timeoutMs) for the next line or the reply. */
 export type Ask = (request: WithoutV<AdminRequest>, timeoutMs?: number, onProgress?: (p: unknown) => void) => Promise<unknown>
 
 /**
@@ -41,13 +41,15 @@ export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transpor
     const progressTopic = adminProgressTopic(topics.prefix, client, req)
     try {
       return await new Promise<unknown>((resolve, reject) => {
-        const silent = (): void => reject(new WispError('WISP_NO_GATEWAY', `no wisp gateway answered on ${o.broker} within ${timeoutMs} ms (is \`wisp gateway\` or \`wisp start\` running on this broker? --ack-timeout waits longer)`))
-        let timer = setTimeout(silent, timeoutMs)
+        const silent = (ms: number) => (): void => reject(new WispError('WISP_NO_GATEWAY', `no wisp gateway answered on ${o.broker} within ${ms} ms (is \`wisp gateway\` or \`wisp start\` running on this broker? --ack-timeout waits longer)`))
+        // A request with progress hears its first line within the ack timeout, then each next one within timeoutMs.
+        const first = onProgress === undefined ? timeoutMs : Math.min(timeoutMs, ackTimeoutMs)
+        let timer = setTimeout(silent(first), first)
         const listening = onProgress === undefined
           ? Promise.resolve()
           : t.subscribe(progressTopic, (m) => {
             clearTimeout(timer)
-            timer = setTimeout(silent, timeoutMs)
+            timer = setTimeout(silent(timeoutMs), timeoutMs)
             try { onProgress(JSON.parse(m.payload.toString('utf8'))) } catch { /* a progress line that is not JSON is skipped */ }
           })
         void listening.then(async () => await t.subscribe(replyTopic, (m) => {
