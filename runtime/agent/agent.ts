@@ -22,6 +22,8 @@ import { FenceGate } from './fence.js'
 import { SeenRuns } from './seen-runs.js'
 import { CapClient } from './cap-client.js'
 import { CAP_LIMITS, capError } from '../protocol/capabilities.js'
+import { SPOKEN_PROTOCOLS } from '../protocol/negotiate.js'
+import type { Installer } from './installer.js'
 
 export { newIncarnation } from '../protocol/incarnation.js'
 
@@ -46,6 +48,8 @@ export interface AgentDeps {
   readonly clock: Clock
   /** The wisp version this board runs, gossiped in its state. */
   readonly version?: string
+  /** What `upgrade` and `rollback` controls do; without one the board refuses them (logged). */
+  readonly installer?: Installer
 }
 
 /**
@@ -80,6 +84,9 @@ export class Agent {
   private drainWaiters: Array<() => void> = []
   /** What the last state piggybacked on a done said, and when. */
   private piggybacked = { at: -Infinity, busy: false, runtimes: -1 }
+  /** Why the last upgrade failed, gossiped until a rollback or another upgrade. */
+  private upgradeError: string | undefined
+  private pong: string | undefined
 
   private readonly caps: CapClient
 
@@ -130,7 +137,10 @@ export class Agent {
       work_runs: work.runs,
       queued_ms_by_class: work.queuedByClass.map(round),
       queue_limit: this.d.config.queue_limit,
-      ...(this.d.version === undefined ? {} : { version: this.d.version })
+      ...(this.d.version === undefined ? {} : { version: this.d.version }),
+      proto: [...SPOKEN_PROTOCOLS],
+      ...(this.upgradeError === undefined ? {} : { upgrade_error: this.upgradeError }),
+      ...(this.pong === undefined ? {} : { pong: this.pong })
     }
   }
 
@@ -209,7 +219,8 @@ export class Agent {
     let failure: WispError | null = null
     let capCalls = 0
     try {
-      if (this.status !== 'online') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
+      // A draining board is no longer routed to, but a run the leader sent before it heard of the drain still runs here.
+      if (this.status === 'offline') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
       this.queue.admit(run.fn)
       admitted = true
       this.running++
@@ -343,16 +354,70 @@ export class Agent {
       case 'shutdown':
         this.status = 'draining'
         await this.publishStatus()
-        if (this.running > 0) {
-          await new Promise<void>((resolve) => {
-            const timer = this.d.clock.setTimeout(resolve, SHUTDOWN_DRAIN_MS)
-            this.drainWaiters.push(() => { this.d.clock.clearTimeout(timer); resolve() })
-          })
-        }
+        await this.drained()
         await this.stop()
         this.d.log.info('shutting down on the leader\'s request')
         this.d.powerOff()
+        return
+      case 'ping':
+        this.pong = c.nonce
+        await this.publishStatus()
+        return
+      case 'upgrade':
+        await this.upgrade(c)
+        return
+      case 'rollback':
+        await this.rollback()
     }
+  }
+
+  /** Resolves when nothing runs here any more, or after SHUTDOWN_DRAIN_MS. */
+  private async drained (): Promise<void> {
+    if (this.running === 0) return
+    await new Promise<void>((resolve) => {
+      const timer = this.d.clock.setTimeout(resolve, SHUTDOWN_DRAIN_MS)
+      this.drainWaiters.push(() => { this.d.clock.clearTimeout(timer); resolve() })
+    })
+  }
+
+  /** Drain, install, restart on the new version; a failed install leaves the board draining, saying why, until a rollback. */
+  private async upgrade (c: ControlMessage): Promise<void> {
+    const installer = this.d.installer
+    if (installer === undefined || c.version === undefined) {
+      this.d.log.warn('upgrade refused', { why: installer === undefined ? 'this board has no installer' : 'no version given' })
+      return
+    }
+    this.status = 'draining'
+    this.upgradeError = undefined
+    await this.publishStatus()
+    await this.drained()
+    try {
+      await installer.install(c.version, c.package)
+    } catch (err) {
+      this.upgradeError = (err as Error).message.slice(0, 512)
+      this.d.log.error('upgrade failed', { version: c.version, err: this.upgradeError })
+      await this.publishStatus()
+      return
+    }
+    this.d.log.info('upgraded; restarting', { from: this.d.version, to: c.version })
+    await this.stop()
+    installer.restart()
+  }
+
+  private async rollback (): Promise<void> {
+    const installer = this.d.installer
+    if (installer === undefined) { this.d.log.warn('rollback refused', { why: 'this board has no installer' }); return }
+    // After a failed install nothing was switched: this version only has to serve again.
+    const failedHere = this.upgradeError !== undefined
+    this.upgradeError = undefined
+    if (!failedHere && await installer.rollback()) {
+      this.d.log.info('rolled back; restarting', { from: this.d.version })
+      await this.stop()
+      installer.restart()
+      return
+    }
+    this.status = 'online'
+    await this.publishStatus()
   }
 }
 

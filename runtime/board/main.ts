@@ -24,6 +24,10 @@ import { CodeStore } from '../agent/code-store.js'
 import { LevelCodeCache } from '../agent/level-code-cache.js'
 import { RuntimePool, type RuntimePoolOptions } from '../agent/runtime-pool.js'
 import { LOW_PRIORITY_NICE, PriorityHosts } from '../agent/priority-hosts.js'
+import type { Installer } from '../agent/installer.js'
+import { SimInstaller } from '../agent/sim-installer.js'
+import { LinuxInstaller } from '../agent/linux-installer.js'
+import { INSTALL_DIR } from '../flash/systemd.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000
@@ -50,7 +54,7 @@ const pageHosts = (url: string): string[] => {
  * `clock` times the agent, its run scheduler and code fetches (the system clock unless given; tests drive a
  * manual one); the power meter and the isolate runtime measure and bound real work, on the wall clock.
  */
-export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock }): Promise<RunningBoard> => {
+export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock, installer?: Installer }): Promise<RunningBoard> => {
   const clock = opts.clock ?? systemClock
   const profile = getProfile(config.profile)
   const topics = new Topics(config.topic_prefix)
@@ -116,7 +120,11 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
     spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
   })
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version: packageVersion() })
+  // A simulated board "installs" a version by recording it (and runs the same code); a flashed one installs a package.
+  const sim = opts.sim ? new SimInstaller(cfg.data_dir, packageVersion()) : null
+  const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(INSTALL_DIR)
+  const version = sim !== null ? sim.version() : packageVersion()
+  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
   await agent.start()
   log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })

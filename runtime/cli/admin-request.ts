@@ -17,7 +17,8 @@ export const addAdminOptions = (cmd: Command): Command => addCredentialOptions(c
   .option('--ack-timeout <duration>', 'how long to wait for the gateway to answer (e.g. 5s); past it WISP_NO_GATEWAY', '5s'))
 
 type WithoutV<T> = T extends unknown ? Omit<T, 'v'> : never
-export type Ask = (request: WithoutV<AdminRequest>, timeoutMs?: number) => Promise<unknown>
+/** `onProgress` hears a long request's progress lines; each one restarts the wait (timeoutMs) for the next line or the reply. */
+export type Ask = (request: WithoutV<AdminRequest>, timeoutMs?: number, onProgress?: (p: unknown) => void) => Promise<unknown>
 
 /**
  * Connects with the command's account and runs `body` with `ask`: one admin request on
@@ -26,7 +27,7 @@ export type Ask = (request: WithoutV<AdminRequest>, timeoutMs?: number) => Promi
  */
 export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transport, ackTimeoutMs: number) => Promise<T>): Promise<T> => {
   const { Topics } = await import('../protocol/topics.js')
-  const { adminReplyTopic, adminRequestTopic } = await import('../protocol/admin.js')
+  const { adminProgressTopic, adminReplyTopic, adminRequestTopic } = await import('../protocol/admin.js')
   const { MqttTransport } = await import('../transport/mqtt-transport.js')
   const { encode } = await import('../protocol/messages.js')
   const ackTimeoutMs = parseDuration('--ack-timeout', o.ackTimeout)
@@ -34,23 +35,37 @@ export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transpor
   const topics = new Topics()
   const client = c.username ?? 'anonymous'
   const t = await MqttTransport.open({ url: o.broker, clientId: clientIdFor(c, `admin-${randomBytes(4).toString('hex')}`), ...c, reconnect: false })
-  const ask: Ask = async (request, timeoutMs = ackTimeoutMs) => {
+  const ask: Ask = async (request, timeoutMs = ackTimeoutMs, onProgress) => {
     const req = randomBytes(8).toString('hex')
     const replyTopic = adminReplyTopic(topics.prefix, client, req)
+    const progressTopic = adminProgressTopic(topics.prefix, client, req)
     try {
       return await new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new WispError('WISP_NO_GATEWAY', `no wisp gateway answered on ${o.broker} within ${timeoutMs} ms (is \`wisp gateway\` or \`wisp start\` running on this broker? --ack-timeout waits longer)`)), timeoutMs)
-        t.subscribe(replyTopic, (m) => {
+        const silent = (ms: number) => (): void => reject(new WispError('WISP_NO_GATEWAY', `no wisp gateway answered on ${o.broker} within ${ms} ms (is \`wisp gateway\` or \`wisp start\` running on this broker? --ack-timeout waits longer)`))
+        // A request with progress hears its first line within the ack timeout, then each next one within timeoutMs.
+        const first = onProgress === undefined ? timeoutMs : Math.min(timeoutMs, ackTimeoutMs)
+        let timer = setTimeout(silent(first), first)
+        const listening = onProgress === undefined
+          ? Promise.resolve()
+          : t.subscribe(progressTopic, (m) => {
+            clearTimeout(timer)
+            timer = setTimeout(silent(timeoutMs), timeoutMs)
+            try { onProgress(JSON.parse(m.payload.toString('utf8'))) } catch { /* a progress line that is not JSON is skipped */ }
+          })
+        void listening.then(async () => await t.subscribe(replyTopic, (m) => {
           clearTimeout(timer)
           let r: { ok?: unknown, result?: unknown, error?: { code?: unknown, message?: unknown } }
           try { r = JSON.parse(m.payload.toString('utf8')) } catch { reject(new WispError('WISP_BAD_PAYLOAD', 'the gateway\'s reply is not JSON')); return }
           if (r.ok === true) { resolve(r.result); return }
           const code = isErrorCode(r.error?.code) ? r.error.code : 'WISP_BAD_PAYLOAD'
           reject(new WispError(code, typeof r.error?.message === 'string' ? r.error.message : 'the gateway refused the request'))
-        }).then(async () => { await t.publish(adminRequestTopic(topics.prefix, client, req), encode({ v: 1, ...request }), { qos: 1 }) })
+        })).then(async () => { await t.publish(adminRequestTopic(topics.prefix, client, req), encode({ v: 1, ...request }), { qos: 1 }) })
           .catch((err: Error) => { clearTimeout(timer); reject(new WispError('WISP_UNAUTHORIZED', `the broker refused the request (an admin account is needed): ${err.message}`)) })
       })
-    } finally { await t.unsubscribe(replyTopic).catch(() => {}) }
+    } finally {
+      await t.unsubscribe(replyTopic).catch(() => {})
+      if (onProgress !== undefined) await t.unsubscribe(progressTopic).catch(() => {})
+    }
   }
   // A broker that refuses a PUBLISH (no admin account) closes the connection, and what was in flight never settles.
   let closing = false

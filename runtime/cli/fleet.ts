@@ -2,6 +2,7 @@ import { parseBoardState, type BoardState, type OfflineState } from '../protocol
 import { incarnationTime } from '../protocol/incarnation.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Transport } from '../transport/transport.js'
+import { negotiate } from '../protocol/negotiate.js'
 
 /** The newest state each board gossiped (or its retained one), by board id. */
 export type Fleet = Map<string, BoardState | OfflineState>
@@ -39,7 +40,8 @@ export const fleetRows = (fleet: Fleet, now: number): string[][] => {
     rows.push([
       s.id,
       'profile' in s ? s.profile : '-',
-      s.status,
+      // A board that shares no protocol version with this wisp is refused by the gateway (runtime/protocol/negotiate.ts).
+      'proto' in s && negotiate(s.proto) === null ? `incompatible (speaks ${(s.proto ?? []).join(',')})` : s.status,
       'version' in s && s.version !== undefined ? s.version : '-',
       on ? duration(now - incarnationTime(s.incarnation)) : '-',
       `${duration(now - s.ts)} ago`,

@@ -14,6 +14,7 @@ import { registerLs } from './commands/ls.js'
 import { registerRm } from './commands/rm.js'
 import { registerLogs } from './commands/logs.js'
 import { registerSecret } from './commands/secret.js'
+import { registerUpgrade } from './commands/upgrade.js'
 
 // Run by bin/wisp.js in a child process (for Node flags): leave with it, at once, if it dies
 // (e.g. kill -9 of the pid a user or a supervisor sees), never lingering as an orphan that
@@ -38,6 +39,7 @@ registerRollback(program)
 registerRm(program)
 registerLogs(program)
 registerSecret(program)
+registerUpgrade(program)
 registerBoards(program)
 registerFlash(program)
 registerSimulate(program)

@@ -7,6 +7,7 @@ import type { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
 import type { SecretStore } from './secret-store.js'
 import { currentVersion } from './versions.js'
+import type { Progress, RolloutReport, RolloutRequest } from './upgrade.js'
 
 export interface AdminDeps {
   readonly registry: Registry
@@ -15,6 +16,10 @@ export interface AdminDeps {
   readonly secrets: SecretStore
   /** Resolves once no invocation of `fn` is in flight at the leader. */
   readonly idle: (fn: string) => Promise<void>
+  /** Runs a fleet upgrade, reporting each step. */
+  readonly upgrade: (r: RolloutRequest, progress: (p: Progress) => void) => Promise<RolloutReport>
+  /** Publishes one progress line of this request. */
+  readonly progress: (p: unknown) => void
 }
 
 type Op<K extends AdminRequest['op']> = Extract<AdminRequest, { op: K }>
@@ -65,5 +70,8 @@ export const ADMIN_HANDLERS: { readonly [K in AdminRequest['op']]: (d: AdminDeps
   'secret-rm': async (d, r) => {
     if (!await d.secrets.remove(r.fn, r.name)) throw new WispError('WISP_BAD_CONFIG', `function ${r.fn} has no secret ${r.name}`)
     return { fn: r.fn, name: r.name, removed: true }
-  }
+  },
+  upgrade: async (d, r) => await d.upgrade({
+    to: r.to, timeoutMs: r.timeout_ms, ...(r.package === undefined ? {} : { package: r.package }), ...(r.boards === undefined ? {} : { boards: r.boards })
+  }, (p) => d.progress(p))
 }

@@ -1,4 +1,4 @@
-import { adminFilter, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type FunctionRow, type LogLine } from '../protocol/admin.js'
+import { adminFilter, adminProgressTopic, adminReplyTopic, logsTopic, isAdminClient, isAdminReq, parseAdminRequest, type AdminRequest, type FunctionRow, type LogLine } from '../protocol/admin.js'
 import { encode, MAX_DONE_LOG_CHARS, MAX_DONE_LOG_LINES } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import type { Clock } from '../shared/clock.js'
@@ -13,6 +13,7 @@ import type { Completion, Leader } from './leader.js'
 import { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
 import type { SecretStore } from './secret-store.js'
+import { Rollout, type Progress, type RolloutBoard, type RolloutRequest } from './upgrade.js'
 
 /** Request ids remembered per gateway run, so a redelivered request is not run twice. */
 const SEEN_REQUESTS = 1024
@@ -39,8 +40,22 @@ export class AdminService {
   private readonly seen = new Set<string>()
   private readonly idleWaiters = new Map<string, Array<() => void>>()
   private stopListening: (() => void) | null = null
+  private readonly rollout: Rollout
 
-  constructor (private readonly d: AdminDepsIn) {}
+  constructor (private readonly d: AdminDepsIn) {
+    const cluster = d.leader.cluster
+    this.rollout = new Rollout({
+      board: (id): RolloutBoard | undefined => {
+        const b = cluster.get(id)
+        if (b === undefined) return undefined
+        return { status: b.status, incarnation: b.incarnation, version: b.state?.version, inflight: b.inflight, workRuns: b.state?.work_runs ?? 0, upgradeError: b.state?.upgrade_error, pong: b.state?.pong }
+      },
+      boardIds: () => cluster.view().boards.map((b) => b.id),
+      control: async (id, msg) => await d.leader.control(id, { v: 1, ...msg }),
+      clock: d.clock,
+      log: d.log
+    })
+  }
 
   async start (): Promise<void> {
     this.stopListening = this.d.leader.onCompletion((c) => this.onCompletion(c))
@@ -109,7 +124,11 @@ export class AdminService {
     try {
       const r = parseAdminRequest(m.payload)
       const handler = ADMIN_HANDLERS[r.op] as (d: unknown, r: AdminRequest, by: string) => Promise<unknown>
-      const result = await handler({ registry: this.d.registry, stats: this.stats, logs: this.logs, secrets: this.d.secrets, idle: async (fn: string) => await this.idle(fn) }, r, client)
+      const progress = (p: unknown): void => { this.d.transport.publish(adminProgressTopic(this.d.topics.prefix, client, req), encode(p), { qos: 0 }).catch(() => {}) }
+      const result = await handler({
+        registry: this.d.registry, stats: this.stats, logs: this.logs, secrets: this.d.secrets, idle: async (fn: string) => await this.idle(fn),
+        upgrade: async (rr: RolloutRequest, pr: (p: Progress) => void) => await this.rollout.run(rr, pr), progress
+      }, r, client)
       reply = { v: 1, ok: true, result }
     } catch (err) {
       const e = asWispError(err, 'WISP_BAD_PAYLOAD')

@@ -14,6 +14,7 @@ import { admitInvoke } from './on-invoke.js'
 import { ownInvocation } from './own-invocation.js'
 import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
+import { negotiate, SPOKEN_PROTOCOLS } from '../protocol/negotiate.js'
 import { clusterFull } from './overload.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
@@ -111,6 +112,7 @@ export class Leader {
   private readonly decisions: Decision[] = []
   private readonly decisionCounts = new Map<string, number>()
   private readonly listeners = new Set<(c: Completion) => void>()
+  private readonly incompatibleBoards = new Map<string, { incarnation: string, proto: readonly number[], version: string | null }>()
   private stopTick: (() => void) | null = null
   private lastStatePublish = 0
   private readonly rate: RateLimiter
@@ -337,12 +339,33 @@ export class Leader {
   }
 
   private applyState (s: BoardState | OfflineState): void {
+    if (s.status !== 'offline' && !this.compatible(s)) return
     const outcome = this.cluster.onState(s)
     if (outcome === 'joined') this.d.log.info('board joined', { board: s.id, incarnation: s.incarnation })
     if (outcome === 'future' || outcome === 'full') this.d.log.warn('board state ignored', { board: s.id, incarnation: s.incarnation, why: outcome })
     if (outcome === 'offline') this.boardLost(s.id)
     if (outcome === 'joined' || outcome === 'updated') this.dispatchWaiting()
   }
+
+  /**
+   * Protocol negotiation (runtime/protocol/negotiate.ts): a board that shares no protocol version
+   * with this gateway is refused (logged once per incarnation, listed by `incompatible()`), never routed to.
+   */
+  private compatible (s: BoardState): boolean {
+    if (negotiate(s.proto) !== null) {
+      this.incompatibleBoards.delete(s.id)
+      return true
+    }
+    const seen = this.incompatibleBoards.get(s.id)
+    if (seen?.incarnation !== s.incarnation) {
+      this.d.log.error('board refused: no protocol version in common', { board: s.id, board_speaks: s.proto, gateway_speaks: SPOKEN_PROTOCOLS, version: s.version })
+      if (this.incompatibleBoards.size < 1024 || seen !== undefined) this.incompatibleBoards.set(s.id, { incarnation: s.incarnation, proto: s.proto ?? [], version: s.version ?? null })
+    }
+    return false
+  }
+
+  /** Boards refused for speaking no protocol version this gateway speaks. */
+  incompatible (): ReadonlyMap<string, { readonly incarnation: string, readonly proto: readonly number[], readonly version: string | null }> { return this.incompatibleBoards }
 
   /** A board went offline: its in-flight invocations run again elsewhere (at-least-once). */
   private boardLost (id: string): void {

@@ -10,6 +10,8 @@ import { NAME_RE, REQ_RE } from './topics.js'
  */
 export const adminRequestTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}`
 export const adminReplyTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}/reply`
+/** Progress of a long request (`upgrade`): one JSON line per step, QoS 0, before its reply. */
+export const adminProgressTopic = (prefix: string, client: string, req: string): string => `${prefix}/admin/${client}/${req}/progress`
 export const adminFilter = (prefix: string): string => `${prefix}/admin/+/+`
 /** Each handler log line the gateway keeps is also published here (QoS 0, not retained) for `wisp logs --follow`. */
 export const logsTopic = (prefix: string, fn: string): string => `${prefix}/logs/${fn}`
@@ -31,7 +33,16 @@ export const AdminRequestSchema = z.discriminatedUnion('op', [
   // A secret's name and value are checked by the gateway, so a bad one is WISP_BAD_CONFIG (runtime/protocol/secrets.ts).
   z.object({ v: z.literal(1), op: z.literal('secret-set'), fn: name, name: z.string().max(200), value: z.string() }),
   z.object({ v: z.literal(1), op: z.literal('secret-ls'), fn: name }),
-  z.object({ v: z.literal(1), op: z.literal('secret-rm'), fn: name, name: z.string().max(200) })
+  z.object({ v: z.literal(1), op: z.literal('secret-rm'), fn: name, name: z.string().max(200) }),
+  // A fleet upgrade (runtime/leader/upgrade.ts): the version, and for flashed boards the packed tarball they fetch.
+  z.object({
+    v: z.literal(1),
+    op: z.literal('upgrade'),
+    to: z.string().min(1).max(64).regex(/^[A-Za-z0-9._+-]+$/, 'must be a version like 1.2.3'),
+    package: z.string().min(1).max(1024).optional(),
+    boards: z.array(name).min(1).max(2048).optional(),
+    timeout_ms: z.number().int().min(1000).max(3_600_000).default(120_000)
+  })
 ])
 export type AdminRequest = z.infer<typeof AdminRequestSchema>
 

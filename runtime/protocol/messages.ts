@@ -125,7 +125,13 @@ export const BoardStateSchema = z.object({
   /** The agent's per-function queue bound (past it WISP_OVERLOADED): the leader spills over before it. */
   queue_limit: z.number().int().min(1).optional(),
   /** The wisp version the board runs (package.json), for `wisp boards --live`. */
-  version: z.string().max(64).optional()
+  version: z.string().max(64).optional(),
+  /** The protocol versions the board speaks (runtime/protocol/negotiate.ts); absent = [1]. */
+  proto: z.array(z.number().int().min(1).max(1000)).min(1).max(16).optional(),
+  /** Why the board's last `upgrade` failed (it stays draining until told to roll back). */
+  upgrade_error: z.string().max(512).optional(),
+  /** The nonce of the last `ping` control this state answers. */
+  pong: z.string().regex(REQ_RE).optional()
 })
 export type BoardState = z.infer<typeof BoardStateSchema>
 
@@ -162,8 +168,13 @@ export type DoneMessage = z.infer<typeof DoneSchema>
 
 export const ControlSchema = z.object({
   v,
-  op: z.enum(['warm', 'evict', 'drain', 'shutdown', 'resume']),
+  op: z.enum(['warm', 'evict', 'drain', 'shutdown', 'resume', 'upgrade', 'rollback', 'ping']),
   fn: name.optional(),
+  /** `upgrade`: the wisp version to install, and where its packed tarball is (a path or an http(s) URL). */
+  version: z.string().min(1).max(64).regex(/^[A-Za-z0-9._+-]+$/, 'must be a version like 1.2.3').optional(),
+  package: z.string().min(1).max(1024).optional(),
+  /** `ping`: echoed as `pong` in the state the board publishes at once. */
+  nonce: reqId.optional(),
   runtimes: z.number().int().min(0).max(64).optional(),
   /** As in `run`. */
   fence: z.number().int().min(1).optional()
