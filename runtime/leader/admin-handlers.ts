@@ -4,14 +4,14 @@ import { WispError } from '../shared/errors.js'
 import type { FnStats } from './fn-stats.js'
 import type { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
-import type { SecretStore } from './secret-store.js'
+import type { SecretStorage } from './secret-storage.js'
 import { currentVersion } from './versions.js'
 
 export interface AdminDeps {
   readonly registry: Registry
   readonly stats: FnStats
   readonly logs: LogRing
-  readonly secrets: SecretStore
+  readonly secrets: SecretStorage
   /** Resolves once no invocation of `fn` is in flight at the leader. */
   readonly idle: (fn: string) => Promise<void>
 }

@@ -10,7 +10,7 @@ import { FnStats } from './fn-stats.js'
 import type { Completion, Leader } from './leader.js'
 import { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
-import type { SecretStore } from './secret-store.js'
+import type { SecretStorage } from './secret-storage.js'
 
 /** Request ids remembered per gateway run, so a redelivered request is not run twice. */
 const SEEN_REQUESTS = 1024
@@ -19,7 +19,7 @@ export interface AdminDepsIn {
   readonly transport: Transport
   readonly topics: Topics
   readonly registry: Registry
-  readonly secrets: SecretStore
+  readonly secrets: SecretStorage
   readonly leader: Leader
   readonly clock: Clock
   readonly log: Logger
