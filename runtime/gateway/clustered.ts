@@ -12,6 +12,7 @@ import { checkRedisUrl, clusterBackends } from '../leader/redis-backends.js'
 import { RedisInflightStore } from '../leader/redis-inflight-store.js'
 import { RedisKvStore } from '../leader/redis-kv-store.js'
 import { RedisHistory } from '../leader/redis-history.js'
+import { RedisLogs } from '../leader/redis-logs.js'
 import { openRedisSecrets } from '../leader/redis-secrets.js'
 import { SecretCipher } from '../leader/secret-cipher.js'
 import { startGateway, type Gateway, type GatewayOptions } from './main.js'
@@ -113,7 +114,8 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
             pending,
             kv: new RedisKvStore(dataRedis, ns, fence),
             secrets: async () => await openRedisSecrets(dataRedis, ns, fence, cipher, o.log),
-            histories: new RedisHistory(dataRedis, ns, fence, o.log)
+            histories: new RedisHistory(dataRedis, ns, fence, o.log),
+            logs: new RedisLogs(dataRedis, ns, fence, o.log)
           }
         })
       } catch (err) {

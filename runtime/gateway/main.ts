@@ -33,6 +33,7 @@ import type { KvStorage } from '../leader/kv-storage.js'
 import { openSecrets } from '../leader/secret-store.js'
 import type { SecretStorage } from '../leader/secret-storage.js'
 import type { HistoryStorage } from '../leader/history-storage.js'
+import type { LogMirror } from '../leader/log-ring.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback, type Acceptors } from '../leader/accept-hook.js'
@@ -99,6 +100,7 @@ export interface AttachedBroker {
   readonly kv: KvStorage
   readonly secrets: () => Promise<SecretStorage>
   readonly histories: HistoryStorage
+  readonly logs: LogMirror
 }
 
 export interface Gateway {
@@ -244,7 +246,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   triggersUp(triggers)
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
-  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log })
+  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log, logMirror: att?.logs })
   await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()

@@ -8,7 +8,7 @@ import type { InboundMessage, Transport } from '../transport/transport.js'
 import { ADMIN_HANDLERS } from './admin-handlers.js'
 import { FnStats } from './fn-stats.js'
 import type { Completion, Leader } from './leader.js'
-import { LogRing } from './log-ring.js'
+import { LOG_RING_LINES, LogRing, type LogMirror } from './log-ring.js'
 import type { Registry } from './registry.js'
 import type { SecretStorage } from './secret-storage.js'
 
@@ -23,6 +23,8 @@ export interface AdminDepsIn {
   readonly leader: Leader
   readonly clock: Clock
   readonly log: Logger
+  /** Clustered: the shared copy of the handler logs, read at start. */
+  readonly logMirror?: LogMirror
 }
 
 /**
@@ -33,14 +35,15 @@ export interface AdminDepsIn {
  */
 export class AdminService {
   readonly stats = new FnStats()
-  readonly logs = new LogRing()
+  readonly logs: LogRing
   private readonly seen = new Set<string>()
   private readonly idleWaiters = new Map<string, Array<() => void>>()
   private stopListening: (() => void) | null = null
 
-  constructor (private readonly d: AdminDepsIn) {}
+  constructor (private readonly d: AdminDepsIn) { this.logs = new LogRing(LOG_RING_LINES, d.logMirror) }
 
   async start (): Promise<void> {
+    await this.logs.restore()
     this.stopListening = this.d.leader.onCompletion((c) => this.onCompletion(c))
     await this.d.transport.subscribe(adminFilter(this.d.topics.prefix), (m) => { void this.onRequest(m) })
   }

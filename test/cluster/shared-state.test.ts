@@ -14,7 +14,7 @@ import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { redisMissing, startRedis } from '../helpers/redis.js'
 
-// KV data, secrets and version histories live in Redis when gateways are clustered, so the
+// KV data, secrets, version histories and handler logs live in Redis when gateways are clustered, so the
 // gateway that takes the lease over serves what handlers and admins stored under the previous one.
 
 const skip = redisMissing()
@@ -22,6 +22,7 @@ type Teardown = { teardown: (fn: () => unknown) => void }
 
 const HANDLER = (n: number): string => `export async function handler (e, context) {
   if (e.put !== undefined) {
+    console.log('putting ' + e.put)
     try { await context.kv.put(e.key ?? 'count', e.put); await context.kv.put('short/' + e.put, 1, { ttlMs: 60000 }) } catch (err) { return { refused: String(err.code ?? err.message) } }
     return { put: e.put }
   }
@@ -68,7 +69,7 @@ const clientOf = async (t: Teardown, url: string): Promise<{ invoke: (fn: string
   }
 }
 
-t.test('after the lease moves from A to B: KV data, a secret and the version history are still there', { skip }, async (t) => {
+t.test('after the lease moves from A to B: KV data, a secret, the version history and the logs are still there', { skip }, async (t) => {
   const redis = await startRedis()
   t.teardown(redis.stop)
   const dir = mkdtempSync(join(tmpdir(), 'wisp-cgs-key-'))
@@ -103,6 +104,8 @@ t.test('after the lease moves from A to B: KV data, a secret and the version his
   const gb = await b.elected()
   await until(() => gb.leader.cluster.routable('ss1') && gb.registry.get('stateful')?.sha256 === v2, 15_000, 'ss1 routable and v2 current on B')
   const viaB = await clientOf(t, b.url)
+  const logs = await viaB.admin({ op: 'logs', fn: 'stateful' })
+  t.match(logs, { ok: true, result: { lines: [{ text: 'putting 41', seq: 1 }] } }, 'B has the handler log line written under A')
   t.match(await viaB.invoke('stateful', {}), { ok: true, result: { n: 2, count: 41, keys: ['short/41'], token: 'tok-before-failover' } }, 'B: the KV value and the secret set through A')
   const after = await viaB.admin({ op: 'describe', fn: 'stateful' })
   t.match(after, { ok: true, result: { current: 2, secrets: ['TOKEN'] } })
@@ -112,6 +115,8 @@ t.test('after the lease moves from A to B: KV data, a secret and the version his
   t.match(await viaB.invoke('stateful', {}), { ok: true, result: { n: 1, count: 41, token: 'tok-before-failover' } }, 'v1 runs on the board')
   t.match(await viaB.invoke('stateful', { put: 42 }), { ok: true, result: { put: 42 } }, 'B writes with its own token')
   t.match(await viaB.invoke('stateful', {}), { ok: true, result: { count: 42 } })
+  const later = await viaB.admin({ op: 'logs', fn: 'stateful', after: 1 })
+  t.match(later, { ok: true, result: { lines: [{ text: 'putting 42', seq: 2 }] } }, 'numbering goes on after the restored lines')
 })
 
 t.test('a deposed leader that does not know it yet: its KV write is refused and the stored value stays', { skip }, async (t) => {
