@@ -13,6 +13,7 @@ import { inProcessBoard } from '../helpers/board.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { redisMissing, startRedis } from '../helpers/redis.js'
+import { runWisp } from '../helpers/wisp-cli.js'
 
 // KV data, secrets, version histories and handler logs live in Redis when gateways are clustered, so the
 // gateway that takes the lease over serves what handlers and admins stored under the previous one.
@@ -110,6 +111,9 @@ t.test('after the lease moves from A to B: KV data, a secret, the version histor
   const after = await viaB.admin({ op: 'describe', fn: 'stateful' })
   t.match(after, { ok: true, result: { current: 2, secrets: ['TOKEN'] } })
   t.same((after.result?.versions as Array<{ version: number }>).map((v) => v.version), [1, 2], 'describe on B: the same two versions (the replayed manifest is not a new one)')
+  const cli = await runWisp(['describe', 'stateful', '--json', '--broker', b.url])
+  t.equal(cli.code, 0, cli.err)
+  t.match(JSON.parse(cli.out), { current: 2, versions: [{ version: 1 }, { version: 2, sha256: v2 }], secrets: ['TOKEN'] }, '`wisp describe` against B')
   t.match(await viaB.admin({ op: 'rollback', fn: 'stateful' }), { ok: true, result: { version: 1 } }, 'rollback on B to the version deployed through A')
   await until(() => gb.registry.get('stateful')?.sha256 !== v2, 5000, 'v1 current on B')
   t.match(await viaB.invoke('stateful', {}), { ok: true, result: { n: 1, count: 41, token: 'tok-before-failover' } }, 'v1 runs on the board')
