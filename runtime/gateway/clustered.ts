@@ -10,6 +10,11 @@ import { LeaderLease } from '../leader/lease.js'
 import { PendingInvokes, pendBeforePuback } from '../leader/pending-invokes.js'
 import { checkRedisUrl, clusterBackends } from '../leader/redis-backends.js'
 import { RedisInflightStore } from '../leader/redis-inflight-store.js'
+import { RedisKvStore } from '../leader/redis-kv-store.js'
+import { RedisHistory } from '../leader/redis-history.js'
+import { RedisLogs } from '../leader/redis-logs.js'
+import { openRedisSecrets } from '../leader/redis-secrets.js'
+import { SecretCipher } from '../leader/secret-cipher.js'
 import { startGateway, type Gateway, type GatewayOptions } from './main.js'
 
 export interface ClusterOptions {
@@ -17,6 +22,11 @@ export interface ClusterOptions {
   readonly redis: string
   /** The leader's lease; a dead leader is replaced within about 4/3 of it. Default 3000 ms. */
   readonly leaseMs?: number
+  /**
+   * A 32-byte key file, the same on every gateway, that seals the functions' secrets in Redis
+   * (`openssl rand 32 > secrets.key`). Without it, setting a secret is WISP_BAD_CONFIG.
+   */
+  readonly secretsKeyFile?: string
 }
 
 export interface ClusteredGateway {
@@ -67,6 +77,8 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
   const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
   if (!hasUsers) requireLoopbackInOpenMode('MQTT', o.mqttHost ?? '127.0.0.1', 'mqtt_host')
   const ns = `wisp:${topics.prefix}`
+  // Checked before anything starts: a missing or short key file is a configuration error.
+  const cipher = o.cluster.secretsKeyFile === undefined ? null : SecretCipher.read(o.cluster.secretsKeyFile)
   const leaseRedis = await connectRedis(o.cluster.redis, { commandTimeout: Math.max(200, Math.floor(leaseMs / 3)) })
   let dataRedis: Redis
   try { dataRedis = await connectRedis(o.cluster.redis, {}) } catch (err) { leaseRedis.disconnect(); throw err }
@@ -92,8 +104,20 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     log: o.log,
     onElected: async (fence) => {
       try {
-        // One store per term: its writes carry this term's fencing token.
-        current = await startGateway({ ...o, attached: { broker, store: new RedisInflightStore(dataRedis, ns, fence, o.log), fence, pending } })
+        // One set of stores per term: their writes carry this term's fencing token.
+        current = await startGateway({
+          ...o,
+          attached: {
+            broker,
+            store: new RedisInflightStore(dataRedis, ns, fence, o.log),
+            fence,
+            pending,
+            kv: new RedisKvStore(dataRedis, ns, fence),
+            secrets: async () => await openRedisSecrets(dataRedis, ns, fence, cipher, o.log),
+            histories: new RedisHistory(dataRedis, ns, fence, o.log),
+            logs: new RedisLogs(dataRedis, ns, fence, o.log)
+          }
+        })
       } catch (err) {
         o.log.error('cannot take the leader role; giving the lease up', { err: (err as Error).message })
         lease.resign()

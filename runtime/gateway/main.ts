@@ -29,7 +29,11 @@ import { isPasswordHash } from '../shared/password.js'
 import { InflightStore, type InflightStorage } from '../leader/inflight-store.js'
 import type { PendingInvokes } from '../leader/pending-invokes.js'
 import { KvStore } from '../leader/kv-store.js'
-import { openSecrets, type SecretStore } from '../leader/secret-store.js'
+import type { KvStorage } from '../leader/kv-storage.js'
+import { openSecrets } from '../leader/secret-store.js'
+import type { SecretStorage } from '../leader/secret-storage.js'
+import type { HistoryStorage } from '../leader/history-storage.js'
+import type { LogMirror } from '../leader/log-ring.js'
 import { CapServer } from '../leader/cap-server.js'
 import { BrokerSessions } from '../leader/broker-sessions.js'
 import { acceptBeforePuback, type Acceptors } from '../leader/accept-hook.js'
@@ -92,6 +96,11 @@ export interface AttachedBroker {
   readonly store: InflightStorage
   readonly fence: number
   readonly pending: PendingInvokes
+  /** The shared `context.kv`, secrets and version histories (Redis, this term's fencing token). */
+  readonly kv: KvStorage
+  readonly secrets: () => Promise<SecretStorage>
+  readonly histories: HistoryStorage
+  readonly logs: LogMirror
 }
 
 export interface Gateway {
@@ -161,11 +170,11 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const closeStore = async (): Promise<void> => { if (att === undefined) await store.close(); else await store.durable() }
   const closeBroker = async (): Promise<void> => { if (att === undefined) await broker?.close() }
   const kvDir = join(o.dataDir, 'kv')
-  mkdirSync(kvDir, { recursive: true })
-  let kv: KvStore
-  try { kv = await KvStore.open(kvDir) } catch (err) { await closeStore(); throw err }
-  let secrets: SecretStore
-  try { secrets = await openSecrets(o.dataDir, o.log) } catch (err) { await closeStore(); await kv.close(); throw err }
+  if (att === undefined) mkdirSync(kvDir, { recursive: true })
+  let kv: KvStorage
+  try { kv = att?.kv ?? await KvStore.open(kvDir) } catch (err) { await closeStore(); throw err }
+  let secrets: SecretStorage
+  try { secrets = await (att?.secrets() ?? openSecrets(o.dataDir, o.log)) } catch (err) { await closeStore(); await kv.close(); throw err }
   let sessions: BrokerSessions | null = null
   // Invokes and trigger messages that reach the broker before the leader (or the trigger runner)
   // is up wait for it: they are not yet PUBACKed.
@@ -207,7 +216,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   }
   const registryDir = join(o.dataDir, 'registry')
   mkdirSync(registryDir, { recursive: true })
-  const registry = new Registry(registryDir, transport, topics, o.log, { clock, republish: att === undefined })
+  const registry = new Registry(registryDir, transport, topics, o.log, { clock, republish: att === undefined, histories: att?.histories })
   await registry.start()
   const base = createPolicySet(o.policy ?? 'wisp')
   const gated = base.power.name === 'gate' ? { ...base, power: createPowerGate({ ...LIVE_POWER_DEFAULTS, ...o.powerPolicy }) } : base
@@ -237,7 +246,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   triggersUp(triggers)
   const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
   await caps.start()
-  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log })
+  const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log, logMirror: att?.logs })
   await admin.start()
   const loop = new ControlLoop(leader, set, rng, (o.relays?.size ?? 0) > 0 ? power : null, o.log, clock)
   loop.start()

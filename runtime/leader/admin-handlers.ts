@@ -5,7 +5,7 @@ import type { FnStats } from './fn-stats.js'
 import { functionListing, functionRow, listedManifests, type ListingSources } from './fn-listing.js'
 import type { LogRing } from './log-ring.js'
 import type { Registry } from './registry.js'
-import type { SecretStore } from './secret-store.js'
+import type { SecretStorage } from './secret-storage.js'
 import { currentVersion } from './versions.js'
 import type { Progress, RolloutReport, RolloutRequest } from './upgrade.js'
 
@@ -13,7 +13,7 @@ export interface AdminDeps {
   readonly registry: Registry
   readonly stats: FnStats
   readonly logs: LogRing
-  readonly secrets: SecretStore
+  readonly secrets: SecretStorage
   /** Resolves once no invocation of `fn` is in flight at the leader. */
   readonly idle: (fn: string) => Promise<void>
   /** Runs a fleet upgrade, reporting each step. */

@@ -10,9 +10,9 @@ import { FnStats } from './fn-stats.js'
 import { functionRow, listedManifests } from './fn-listing.js'
 import { redactSecrets } from './redact.js'
 import type { Completion, Leader } from './leader.js'
-import { LogRing } from './log-ring.js'
+import { LOG_RING_LINES, LogRing, type LogMirror } from './log-ring.js'
 import type { Registry } from './registry.js'
-import type { SecretStore } from './secret-store.js'
+import type { SecretStorage } from './secret-storage.js'
 import { Rollout, type Progress, type RolloutBoard, type RolloutRequest } from './upgrade.js'
 
 /** Request ids remembered per gateway run, so a redelivered request is not run twice. */
@@ -22,10 +22,12 @@ export interface AdminDepsIn {
   readonly transport: Transport
   readonly topics: Topics
   readonly registry: Registry
-  readonly secrets: SecretStore
+  readonly secrets: SecretStorage
   readonly leader: Leader
   readonly clock: Clock
   readonly log: Logger
+  /** Clustered: the shared copy of the handler logs, read at start. */
+  readonly logMirror?: LogMirror
 }
 
 /**
@@ -36,13 +38,14 @@ export interface AdminDepsIn {
  */
 export class AdminService {
   readonly stats = new FnStats()
-  readonly logs = new LogRing()
+  readonly logs: LogRing
   private readonly seen = new Set<string>()
   private readonly idleWaiters = new Map<string, Array<() => void>>()
   private stopListening: (() => void) | null = null
   private readonly rollout: Rollout
 
   constructor (private readonly d: AdminDepsIn) {
+    this.logs = new LogRing(LOG_RING_LINES, d.logMirror)
     const cluster = d.leader.cluster
     this.rollout = new Rollout({
       board: (id): RolloutBoard | undefined => {
@@ -58,6 +61,7 @@ export class AdminService {
   }
 
   async start (): Promise<void> {
+    await this.logs.restore()
     this.stopListening = this.d.leader.onCompletion((c) => this.onCompletion(c))
     await this.d.transport.subscribe(adminFilter(this.d.topics.prefix), (m) => { void this.onRequest(m) })
   }

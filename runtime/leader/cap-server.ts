@@ -8,7 +8,7 @@ import type { Logger } from '../shared/log.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
 import { publishRefusal } from './cap-publish.js'
 import type { Invocation } from './inflight.js'
-import type { KvStore } from './kv-store.js'
+import type { KvStorage } from './kv-storage.js'
 import type { Completion } from './leader.js'
 
 export interface CapServerDeps {
@@ -16,7 +16,7 @@ export interface CapServerDeps {
   readonly topics: Topics
   readonly clock: Clock
   readonly log: Logger
-  readonly kv: KvStore
+  readonly kv: KvStorage
   readonly leader: {
     runningOn: (id: string, board: string) => Invocation | undefined
     submit: (fn: string, event: unknown, requestId: string, chain?: { deadline: number, depth: number }) => void

@@ -46,7 +46,9 @@ export const GatewayConfigSchema = z.object({
    */
   cluster: z.object({
     redis: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL'),
-    lease_ms: z.number().int().min(500).max(60_000).default(3000)
+    lease_ms: z.number().int().min(500).max(60_000).default(3000),
+    /** A 32-byte key file, the same on every gateway, sealing the functions' secrets in Redis. */
+    secrets_key_file: z.string().min(1).optional()
   }).strict().optional(),
   topic_prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('wisp'),
   data_dir: z.string().min(1).default('.wisp/gateway'),

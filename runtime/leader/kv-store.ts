@@ -1,6 +1,7 @@
 import { Level } from 'level'
 import { CAP_LIMITS } from '../protocol/capabilities.js'
 import { openLevel } from '../shared/level-open.js'
+import type { KvStorage } from './kv-storage.js'
 
 /** One stored value: its JSON text and when it expires (epoch ms of the leader's clock), if ever. */
 interface Stored { readonly v: string, readonly e: number | null }
@@ -12,7 +13,7 @@ interface Stored { readonly v: string, readonly e: number | null }
  * function never reads another's. Values are JSON text; an expired value reads as absent and is
  * deleted when met.
  */
-export class KvStore {
+export class KvStore implements KvStorage {
   private constructor (private readonly db: Level<string, string>) {}
 
   static async open (dir: string): Promise<KvStore> {

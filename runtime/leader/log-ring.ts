@@ -3,12 +3,32 @@ import type { LogLine } from '../protocol/admin.js'
 /** Log lines kept per function at the gateway (the newest ones). */
 export const LOG_RING_LINES = 500
 
+/**
+ * A copy of the rings somewhere shared (clustered gateways: Redis, redis-logs.ts), so the next
+ * leader starts from them. Writes are fire-and-forget: a failed one is logged, never awaited.
+ */
+export interface LogMirror {
+  load: () => Promise<Map<string, LogLine[]>>
+  append: (fn: string, lines: readonly LogLine[]) => void
+  forget: (fn: string) => void
+}
+
 /** A bounded ring of handler log lines per function, numbered in arrival order. */
 export class LogRing {
   private readonly byFn = new Map<string, LogLine[]>()
   private seq = 0
 
-  constructor (private readonly perFn = LOG_RING_LINES) {}
+  constructor (private readonly perFn = LOG_RING_LINES, private readonly mirror?: LogMirror) {}
+
+  /** Starts from the mirror's copy (numbering continues after its last line). */
+  async restore (): Promise<void> {
+    if (this.mirror === undefined) return
+    for (const [fn, lines] of await this.mirror.load()) {
+      const ring = lines.slice(-this.perFn)
+      this.byFn.set(fn, ring)
+      for (const l of ring) this.seq = Math.max(this.seq, l.seq)
+    }
+  }
 
   /** Appends lines of one invocation; returns them as stored (with their numbers). */
   add (fn: string, lines: ReadonlyArray<Omit<LogLine, 'seq'>>): LogLine[] {
@@ -17,6 +37,7 @@ export class LogRing {
     const out = lines.map((l) => ({ ...l, seq: ++this.seq }))
     ring.push(...out)
     if (ring.length > this.perFn) ring.splice(0, ring.length - this.perFn)
+    this.mirror?.append(fn, out)
     return out
   }
 
@@ -25,5 +46,8 @@ export class LogRing {
     return (this.byFn.get(fn) ?? []).filter((l) => l.at >= since && l.seq > after)
   }
 
-  forget (fn: string): void { this.byFn.delete(fn) }
+  forget (fn: string): void {
+    this.byFn.delete(fn)
+    this.mirror?.forget(fn)
+  }
 }

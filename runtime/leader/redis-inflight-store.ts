@@ -2,13 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from '../shared/log.js'
 import type { Invocation } from './inflight.js'
 import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
-
-/** Applies a list of writes only while `KEYS[1]` (the last fencing token handed out) is still this leader's. */
-const FENCED = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
-return 1`
-
-type Op = Array<string | number>
+import { fencedWrite, type FencedOp as Op } from './redis-fence.js'
 
 /**
  * The leader's in-flight table (hash `<ns>:inv`, invocation → stored JSON) and dedupe window
@@ -73,8 +67,8 @@ export class RedisInflightStore implements InflightStorage {
   private write (ops: Op[]): void {
     if (ops.length === 0) return
     this.writes++
-    this.tail = this.redis.eval(FENCED, 1, `${this.ns}:fence`, String(this.fence), JSON.stringify(ops)).then((applied) => {
-      if (Number(applied) === 1 || this.deposed) return
+    this.tail = fencedWrite(this.redis, this.ns, this.fence, ops).then((applied) => {
+      if (applied || this.deposed) return
       this.deposed = true
       this.log.warn('in-flight writes refused: another gateway leads now', { fence: this.fence })
     }, (err: Error) => this.log.warn('in-flight table write to Redis failed', { err: err.message }))

@@ -7,7 +7,8 @@ import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js'
 import type { Logger } from '../shared/log.js'
 import { WispError } from '../shared/errors.js'
 import type { History } from '../protocol/admin.js'
-import { addVersion, historyReferences, makeCurrent, rollbackTarget } from './versions.js'
+import { addVersion, currentVersion, historyReferences, makeCurrent, rollbackTarget } from './versions.js'
+import type { HistoryStorage } from './history-storage.js'
 
 /** How long code no manifest references yet is held in memory, waiting for its manifest. */
 export const CODE_GRACE_MS = 60_000
@@ -26,6 +27,8 @@ export interface RegistryOptions {
    * learns every deployment from the retained messages its subscriptions replay.
    */
   readonly republish?: boolean
+  /** Where version histories live when not in this registry's LevelDB (clustered: Redis, shared). */
+  readonly histories?: HistoryStorage
 }
 
 /**
@@ -60,6 +63,7 @@ export class Registry {
   private readonly maxPending: number
   private readonly clock: Clock
   private readonly republish: boolean
+  private readonly historyStore: HistoryStorage | undefined
 
   constructor (dataDir: string, private readonly t: Transport, private readonly topics: Topics, private readonly log: Logger, o: RegistryOptions = {}) {
     this.db = new Level<string, string>(dataDir, { valueEncoding: 'utf8' })
@@ -67,6 +71,7 @@ export class Registry {
     this.maxPending = o.maxPendingCode ?? MAX_PENDING_CODE
     this.clock = o.clock ?? systemClock
     this.republish = o.republish ?? true
+    this.historyStore = o.histories
   }
 
   async start (): Promise<void> {
@@ -77,14 +82,18 @@ export class Registry {
         this.log.warn('dropping a stored manifest that no longer validates', { key, err: (err as Error).message })
       }
     }
-    for await (const [key, value] of this.db.iterator({ gte: 'ver:', lt: 'ver;' })) {
-      try { this.histories.set(key.slice(4), JSON.parse(value) as History) } catch { await this.db.del(key) }
+    if (this.historyStore !== undefined) {
+      for (const [fn, h] of await this.historyStore.load()) this.histories.set(fn, h)
+    } else {
+      for await (const [key, value] of this.db.iterator({ gte: 'ver:', lt: 'ver;' })) {
+        try { this.histories.set(key.slice(4), JSON.parse(value) as History) } catch { await this.db.del(key) }
+      }
     }
     for (const [fn, m] of this.manifests) {
       if (this.histories.has(fn)) continue
       const h = addVersion(undefined, fn, m, this.clock.now(), null)
       this.histories.set(fn, h)
-      await this.db.put(`ver:${fn}`, JSON.stringify(h))
+      await this.putHistory(fn, h)
     }
     for await (const [key, value] of this.db.iterator({ gte: 'code:', lt: 'code;' })) {
       const sha = key.slice(5)
@@ -141,7 +150,7 @@ export class Registry {
     if (prev === undefined && h === undefined) return
     this.manifests.delete(fn)
     this.histories.delete(fn)
-    this.enqueue(async () => { await this.db.del(`fn:${fn}`); await this.db.del(`ver:${fn}`) })
+    this.enqueue(async () => { await this.db.del(`fn:${fn}`); await this.removeHistory(fn) })
     this.publishManifest(fn, '')
     this.log.info('function removed', { fn })
     this.collectAll([prev?.sha256, ...(h?.versions.map((v) => v.sha256) ?? [])])
@@ -161,7 +170,7 @@ export class Registry {
     this.manifests.set(fn, m)
     this.histories.set(fn, h)
     const text = JSON.stringify(m)
-    this.enqueue(async () => { await this.db.put(`fn:${fn}`, text); await this.db.put(`ver:${fn}`, JSON.stringify(h)) })
+    this.enqueue(async () => { await this.db.put(`fn:${fn}`, text); await this.putHistory(fn, h) })
     const held = this.pending.get(m.sha256)
     if (held !== undefined) this.keep(m.sha256, held.text)
     else if (!fresh) this.enqueue(async () => { // the code of an old version: put its retained message back for the boards
@@ -221,6 +230,14 @@ export class Registry {
     await this.db.close()
   }
 
+  private async putHistory (fn: string, h: History): Promise<void> {
+    if (this.historyStore !== undefined) await this.historyStore.put(fn, h); else await this.db.put(`ver:${fn}`, JSON.stringify(h))
+  }
+
+  private async removeHistory (fn: string): Promise<void> {
+    if (this.historyStore !== undefined) await this.historyStore.remove(fn); else await this.db.del(`ver:${fn}`)
+  }
+
   /** Store and broker writes, one at a time in arrival order; the in-memory view is already current. */
   private enqueue (fn: () => Promise<void>): void {
     this.chain = this.chain.then(fn).catch((err: Error) => this.log.warn('registry update failed', { err: err.message }))
@@ -255,12 +272,15 @@ export class Registry {
       this.log.warn('ignoring a bad manifest', { topic, err: (err as Error).message })
       return
     }
-    // A manifest published directly (not through the gateway's deploy): a new version when it differs.
+    // A manifest published directly (not through the gateway's deploy): a new version when it
+    // differs. A registry that starts empty (clustered) compares the replayed retained manifest
+    // with the current version of the shared history instead.
     const h = this.histories.get(fn)
-    const history = h !== undefined && JSON.stringify(prev) === JSON.stringify(m) ? h : addVersion(h, fn, m, this.clock.now(), null)
+    const same = JSON.stringify(prev ?? currentVersion(h)?.manifest) === JSON.stringify(m)
+    const history = h !== undefined && same ? h : addVersion(h, fn, m, this.clock.now(), null)
     this.manifests.set(fn, m)
     this.histories.set(fn, history)
-    this.enqueue(async () => { await this.db.put(`fn:${fn}`, payload.toString('utf8')); await this.db.put(`ver:${fn}`, JSON.stringify(history)) })
+    this.enqueue(async () => { await this.db.put(`fn:${fn}`, payload.toString('utf8')); await this.putHistory(fn, history) })
     const held = this.pending.get(m.sha256)
     if (held !== undefined) this.keep(m.sha256, held.text)
     if (prev?.sha256 !== m.sha256) this.log.info('function deployed', { fn, sha256: m.sha256.slice(0, 12) })

@@ -30,6 +30,20 @@ export class SecretCipher {
     return new SecretCipher(key)
   }
 
+  /**
+   * Reads a key file that must exist (clustered gateways share one: each is given the same
+   * file, e.g. made with `openssl rand 32 > secrets.key`); WISP_BAD_CONFIG when it is missing,
+   * unreadable or not 32 bytes.
+   */
+  static read (keyFile: string, key = 'cluster.secrets_key_file'): SecretCipher {
+    let bytes: Buffer
+    try { bytes = readFileSync(keyFile) } catch (err) {
+      throw new WispError('WISP_BAD_CONFIG', `cannot read ${key} ${keyFile}: ${(err as Error).message}; make one with \`openssl rand 32 > FILE\` and give every gateway the same file`)
+    }
+    if (bytes.length !== KEY_BYTES) throw new WispError('WISP_BAD_CONFIG', `${key} ${keyFile} has ${bytes.length} bytes, not ${KEY_BYTES}; make one with \`openssl rand 32 > FILE\``)
+    return new SecretCipher(bytes)
+  }
+
   /** base64 of IV, tag and ciphertext. */
   seal (place: string, plain: string): string {
     const iv = randomBytes(IV_BYTES)

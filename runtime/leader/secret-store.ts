@@ -6,6 +6,7 @@ import { WispError } from '../shared/errors.js'
 import { openLevel } from '../shared/level-open.js'
 import type { Logger } from '../shared/log.js'
 import { SecretCipher } from './secret-cipher.js'
+import type { SealedSecrets, SecretStorage } from './secret-storage.js'
 
 /**
  * The functions' secrets in the gateway's data folder, encrypted (SecretCipher) under
@@ -13,18 +14,33 @@ import { SecretCipher } from './secret-cipher.js'
  * function's `env` without waiting. Values are never logged; a value that no longer decrypts
  * is dropped with a warning that names only its place.
  */
-export class SecretStore {
+export class SecretStore implements SecretStorage {
   private readonly byFn = new Map<string, Map<string, string>>()
   private readonly frozen = new Map<string, Env>()
 
-  private constructor (private readonly db: Level<string, string>, private readonly cipher: SecretCipher) {}
+  private constructor (private readonly db: SealedSecrets, private readonly cipher: SecretCipher | null) {}
 
+  /** The LevelDB store of one gateway, in `dir`. */
   static async open (dir: string, cipher: SecretCipher, log: Logger): Promise<SecretStore> {
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
     await openLevel(db, dir, 'choose another data folder (wisp start --data-dir DIR, or data_dir in the gateway config)')
+    return await SecretStore.load({
+      entries: () => db.iterator(),
+      put: async (place, sealed) => { await db.put(place, sealed) },
+      del: async (places) => { await db.batch(places.map((key) => ({ type: 'del' as const, key }))) },
+      close: async () => { await db.close() }
+    }, cipher, log)
+  }
+
+  /**
+   * Secrets sealed in `db`, decrypted now. Without a cipher (a clustered gateway with no
+   * `secrets_key_file`) the store is empty and setting a secret is WISP_BAD_CONFIG.
+   */
+  static async load (db: SealedSecrets, cipher: SecretCipher | null, log: Logger): Promise<SecretStore> {
     const s = new SecretStore(db, cipher)
-    for await (const [k, sealed] of db.iterator()) {
+    for await (const [k, sealed] of db.entries()) {
       const [fn = '', name = ''] = k.split('/')
+      if (cipher === null) { log.warn('a stored secret is not read: this gateway has no secrets key (cluster.secrets_key_file)', { fn, name }); continue }
       const plain = cipher.open(k, sealed)
       if (plain === null) { log.warn('a stored secret does not decrypt with this key; dropped', { fn, name }); continue }
       s.mapOf(fn).set(name, plain)
@@ -42,6 +58,8 @@ export class SecretStore {
   async set (fn: string, name: string, value: string): Promise<void> {
     checkSecretName(name)
     checkSecretValue(value)
+    const cipher = this.cipher
+    if (cipher === null) throw new WispError('WISP_BAD_CONFIG', 'this clustered gateway has no secrets key: give every gateway the same 32-byte key file (openssl rand 32 > secrets.key) as cluster.secrets_key_file')
     const m = this.mapOf(fn)
     if (!m.has(name) && m.size >= SECRET_LIMITS.perFunction) throw new WispError('WISP_BAD_CONFIG', `function ${fn} already has ${SECRET_LIMITS.perFunction} secrets, the most it may have`)
     // In memory first, so two requests at once cannot both take the last place.
@@ -49,7 +67,7 @@ export class SecretStore {
     m.set(name, value)
     this.frozen.delete(fn)
     try {
-      await this.db.put(`${fn}/${name}`, this.cipher.seal(`${fn}/${name}`, value))
+      await this.db.put(`${fn}/${name}`, cipher.seal(`${fn}/${name}`, value))
     } catch (err) {
       if (before === undefined) m.delete(name); else m.set(name, before)
       this.frozen.delete(fn)
@@ -62,7 +80,7 @@ export class SecretStore {
     checkSecretName(name)
     const m = this.byFn.get(fn)
     if (m?.has(name) !== true) return false
-    await this.db.del(`${fn}/${name}`)
+    await this.db.del([`${fn}/${name}`])
     m.delete(name)
     if (m.size === 0) this.byFn.delete(fn)
     this.frozen.delete(fn)
@@ -73,7 +91,7 @@ export class SecretStore {
   async forget (fn: string): Promise<void> {
     const m = this.byFn.get(fn)
     if (m === undefined) return
-    await this.db.batch([...m.keys()].map((name) => ({ type: 'del' as const, key: `${fn}/${name}` })))
+    await this.db.del([...m.keys()].map((name) => `${fn}/${name}`))
     this.byFn.delete(fn)
     this.frozen.delete(fn)
   }

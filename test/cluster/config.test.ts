@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startClusteredGateway } from '../../runtime/gateway/clustered.js'
@@ -10,6 +10,7 @@ import { startBroker } from '../../runtime/leader/broker.js'
 import { until } from '../helpers/leader-rig.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { freePort } from '../helpers/ports.js'
+import { runWisp } from '../helpers/wisp-cli.js'
 
 t.test('cluster config: bad or unreachable Redis, or an external broker beside it, is WISP_BAD_CONFIG in words', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-ccfg-'))
@@ -24,6 +25,18 @@ t.test('cluster config: bad or unreachable Redis, or an external broker beside i
   t.match(GatewayConfigSchema.safeParse({ cluster: { redis: 'redis://10.0.0.5:6379' } }).data?.cluster, { redis: 'redis://10.0.0.5:6379', lease_ms: 3000 }, 'lease_ms defaults to 3 s')
   t.notOk(GatewayConfigSchema.safeParse({ cluster: { redis: 'redis://x', lease_ms: 100 } }).success, 'a lease under 500 ms is refused')
   t.notOk(GatewayConfigSchema.safeParse({ cluster: { redis: 'mqtt://x' } }).success, 'not a Redis URL')
+  t.match(GatewayConfigSchema.safeParse({ cluster: { redis: 'redis://x', secrets_key_file: '/etc/wisp/secrets.key' } }).data?.cluster, { secrets_key_file: '/etc/wisp/secrets.key' })
+  t.notOk(GatewayConfigSchema.safeParse({ cluster: { redis: 'redis://x', secrets_key_file: '' } }).success, 'an empty key file path')
+})
+
+t.test('wisp gateway: a cluster.secrets_key_file that does not exist stops it with WISP_BAD_CONFIG before Redis is tried', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-ccfg-key-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const config = join(dir, 'gateway.json')
+  writeFileSync(config, JSON.stringify({ mqtt_port: 0, http_port: 0, invoke_port: null, data_dir: join(dir, 'data'), cluster: { redis: `redis://127.0.0.1:${await freePort()}`, secrets_key_file: join(dir, 'missing.key') } }))
+  const r = await runWisp(['gateway', '--config', config])
+  t.not(r.code, 0)
+  t.match(r.err, /WISP_BAD_CONFIG.*cluster\.secrets_key_file .*missing\.key.*openssl rand 32/)
 })
 
 t.test('boards: fallback brokers are mqtt(s) URLs, tried after the main one', async (t) => {

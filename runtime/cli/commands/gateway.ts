@@ -40,7 +40,7 @@ export const registerGateway = (program: Command): void => {
         }
         if (c.cluster !== undefined) {
           const { startClusteredGateway } = await import('../../gateway/clustered.js')
-          const cg = await startClusteredGateway({ ...opts, cluster: { redis: c.cluster.redis, leaseMs: c.cluster.lease_ms } })
+          const cg = await startClusteredGateway({ ...opts, cluster: { redis: c.cluster.redis, leaseMs: c.cluster.lease_ms, secretsKeyFile: c.cluster.secrets_key_file } })
           log.info('clustered gateway up; the leader runs on whichever gateway holds the lease', { broker: cg.url, id: cg.id })
           const stop = (): void => { cg.close().then(() => process.exit(0), () => process.exit(1)) }
           process.on('SIGINT', stop)
