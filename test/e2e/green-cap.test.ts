@@ -36,8 +36,8 @@ t.test('demand response and carbon windows move work on a live cluster of power-
   const capAt = Date.now()
   await until(() => Object.values(power()).includes('gated'), 10_000, 'the cap to gate a board')
   // After the first decision interval (and the gated board's shutdown), sample measured power while plain work is served.
-  await until(() => clusterDrawW(view()) <= capW, 10_000, `the cluster under ${capW.toFixed(2)} W`)
-  t.ok(Date.now() - capAt < 5000, `under the cap ${Date.now() - capAt} ms after it was set (decision interval ${INTERVAL_MS} ms, then the gated boards' shutdown)`)
+  await until(() => clusterDrawW(view()) <= capW, 15_000, `the cluster under ${capW.toFixed(2)} W`)
+  t.ok(Date.now() - capAt < 12_000, `under the cap ${Date.now() - capAt} ms after it was set (decision interval ${INTERVAL_MS} ms, then the gated boards' shutdown)`)
   const samples: number[] = []
   const sampler = setInterval(() => samples.push(clusterDrawW(view())), 50)
   t.teardown(() => clearInterval(sampler))
