@@ -17,7 +17,9 @@ export const StoredSchema = z.object({
   deadline: z.number(),
   attempt: z.number().int().min(0),
   /** The invoke envelope's options and a deferral (runtime/leader/policies/green.ts), so a restart keeps waiting for the same window. */
-  options: z.object({ deadlineMs: z.number().optional(), deferrable: z.boolean().optional(), budgetMj: z.number().optional() }).optional(),
+  options: z.object({ deadlineMs: z.number().optional(), deferrable: z.boolean().optional(), budgetMj: z.number().optional(), acceptVariants: z.boolean().optional() }).optional(),
+  /** The function invoked when a variant of it runs (`fn`). */
+  variantOf: z.string().optional(),
   notBefore: z.number().optional(),
   latestStart: z.number().optional()
 })
@@ -60,6 +62,7 @@ export const toStored = (inv: Invocation): StoredInvocation => ({
   attempt: inv.attempt,
   ...(inv.options === undefined ? {} : { options: inv.options }),
   ...(inv.notBefore === undefined ? {} : { notBefore: inv.notBefore }),
+  ...(inv.variantOf === undefined ? {} : { variantOf: inv.variantOf }),
   ...(inv.latestStart === undefined ? {} : { latestStart: inv.latestStart })
 })
 

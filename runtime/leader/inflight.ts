@@ -30,6 +30,8 @@ export interface Invocation {
   timer: TimerHandle | null
   /** Options from the invoke envelope (deadline, deferrable, energy budget); absent = none. */
   readonly options?: InvokeOptions
+  /** The invoked function when its caller accepted variants (`fn` is then the variant that runs). */
+  readonly variantOf?: string
   /** A deferred invocation waits at the leader until then (a lower-carbon window). */
   notBefore?: number
   /** The latest a deferred invocation may start and still meet its deadline: until then it never wakes a board. */

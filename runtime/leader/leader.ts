@@ -213,7 +213,13 @@ export class Leader {
       if (out.reply !== null) void this.send(out.reply, reply)
       return
     }
-    this.begin(out.invocation, now)
+    let inv = out.invocation
+    const v = this.green.variant(this.dispatchView(inv.manifest), inv.manifest, inv.options, (fn) => this.d.registry.get(fn))
+    if (v !== null) {
+      this.d.log.debug('variant', { fn: inv.fn, runs: v.fn, reason: v.reason })
+      inv = { ...inv, fn: v.fn, manifest: v.manifest, variantOf: inv.fn }
+    }
+    this.begin(inv, now)
   }
 
   /**
@@ -424,7 +430,7 @@ export class Leader {
     const ranOn = reply.receipt?.board ?? inv.board
     const profile = ranOn === null ? undefined : this.cluster.get(ranOn)?.profile
     const out: Reply = reply.receipt !== undefined
-      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100 }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
+      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100, ...(inv.variantOf === undefined ? {} : { function: inv.variantOf, variant: inv.fn }) }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
       : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1

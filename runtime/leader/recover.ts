@@ -61,5 +61,6 @@ const toInvocation = (s: StoredInvocation, manifest: Manifest): Invocation => ({
   timer: null,
   ...(s.options === undefined ? {} : { options: s.options }),
   ...(s.notBefore === undefined ? {} : { notBefore: s.notBefore }),
+  ...(s.variantOf === undefined ? {} : { variantOf: s.variantOf }),
   ...(s.latestStart === undefined ? {} : { latestStart: s.latestStart })
 })

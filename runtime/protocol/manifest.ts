@@ -14,6 +14,8 @@ export interface DeployOptions {
   readonly triggers?: z.input<typeof TriggersSchema>
   /** MQTT topic filters `context.publish` may use (runtime/protocol/publishes.ts). */
   readonly publishes?: readonly string[]
+  /** Cheaper deployed functions that may run instead when the caller accepts variants. */
+  readonly variants?: readonly string[]
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')

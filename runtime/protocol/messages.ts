@@ -57,7 +57,9 @@ export const ManifestSchema = z.object({
   /** MQTT topics and schedules that invoke the function (runtime/protocol/triggers.ts). */
   triggers: TriggersSchema.optional(),
   /** MQTT topic filters the handler may publish to with `context.publish` (runtime/protocol/capabilities.ts). */
-  publishes: PublishesSchema.optional()
+  publishes: PublishesSchema.optional(),
+  /** Cheaper deployed functions that may run an invocation of this one instead, when its caller accepts variants (`$wisp.accept_variants`). */
+  variants: z.array(name).min(1).max(8).optional()
 })
 export type Manifest = Readonly<z.infer<typeof ManifestSchema>>
 
@@ -75,6 +77,8 @@ export const ReceiptSchema = z.object({
   power_source: z.enum(['ina219', 'surrogate']).optional(),
   /** Added by the leader: energy × the grid's carbon intensity at the board when it ran (mg CO2). */
   carbon_mg: z.number().min(0).optional(),
+  /** The function that ran when the caller accepted variants (the invoked function itself, or one of its `variants`). */
+  variant: z.string().optional(),
   /** Added by the leader: energy and board time at the gateway's configured prices. */
   cost: z.number().min(0).optional()
 })

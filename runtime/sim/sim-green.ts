@@ -23,6 +23,8 @@ export interface SimGreen {
   readonly params?: GreenParams
   /** Demand response: the cluster power cap (W) at a time, null = none (wrap the set's power policy with `withCap` on the same function). */
   readonly capW?: (now: number) => number | null
+  /** Time (ms) after the cap is set or changed that is not judged (the power policy's first decision interval); default 0. */
+  readonly capGraceMs?: number
   /** Deadlines end by this time (ms) when it is later than the shortest deadline: the day's work is due within the day. Absent = no bound. */
   readonly horizonMs?: number
 }
@@ -39,7 +41,7 @@ export interface SimGreenFigures {
   /** p99 latency of the invocations that were not deferrable (ms). */
   readonly nondeferrable_p99_ms: number
   readonly runs: readonly DeferrableRun[]
-  /** Minutes under a cap, and those whose mean cluster power stayed within it. */
+  /** Minutes under a cap (past its grace), and those whose mean cluster power stayed within it. */
   readonly cap_minutes: number
   readonly cap_held_minutes: number
 }
@@ -58,6 +60,8 @@ export class SimGreenSide {
   private readonly params: GreenParams
   private capMinutes = 0
   private capHeld = 0
+  private capNow: number | null = null
+  private capSince = 0
 
   constructor (private readonly g: SimGreen, private readonly boards: readonly SimBoard[], private readonly canDefer: boolean) {
     this.markRng = seededRng(g.seed)
@@ -113,7 +117,8 @@ export class SimGreenSide {
     }
     this.carbonG += joules * g / 3.6e6
     const cap = this.g.capW?.(this.lastT) ?? null
-    if (cap !== null) {
+    if (cap !== this.capNow) { this.capNow = cap; this.capSince = this.lastT }
+    if (cap !== null && this.lastT >= this.capSince + (this.g.capGraceMs ?? 0)) {
       this.capMinutes += (now - this.lastT) / 60_000
       if (joules / ((now - this.lastT) / 1000) <= cap) this.capHeld += (now - this.lastT) / 60_000
     }

@@ -50,11 +50,11 @@ t.test('a power cap (demand response) is held by gating boards far more of the t
   const meanW = uncapped.energy_j / (trace.minutes * 60)
   const capW = 0.6 * meanW
   const cap = (now: number): number | null => now >= 10 * M && now < 35 * M ? capW : null
-  const capped = (wrap: boolean): SimGreenFigures => {
+  const capped = (wrap: boolean, graceMs = 0): SimGreenFigures => {
     let g: SimGreenFigures | undefined
     simulate({
       ...SIM_DEFAULTS, trace, boards, policies: wrap ? { ...base, power: withCap(base.power, cap) } : createPolicySet('wisp'), seed: 1, scale,
-      green: { signal, deferrableShare: 0.3, deadlineMs: [25 * M, 25 * M], aware: true, seed: 5, capW: cap }, onGreen: (x) => { g = x }
+      green: { signal, deferrableShare: 0.3, deadlineMs: [25 * M, 25 * M], aware: true, seed: 5, capW: cap, capGraceMs: graceMs }, onGreen: (x) => { g = x }
     })
     if (g === undefined) throw new Error('no green figures')
     return g
@@ -62,6 +62,7 @@ t.test('a power cap (demand response) is held by gating boards far more of the t
   const without = capped(false)
   const within = capped(true)
   t.equal(within.cap_minutes, 25, 'the cap covered 25 minutes')
+  t.equal(capped(true, 2 * M).cap_minutes, 23, 'its first 2 minutes (a grace of one decision interval) are not judged')
   const share = (g: SimGreenFigures): number => g.cap_held_minutes / g.cap_minutes
   t.ok(share(within) >= 0.8, `held ${(100 * share(within)).toFixed(0)} % of the time at ${capW.toFixed(1)} W`)
   t.ok(share(within) > share(without) + 0.2, `without the cap: ${(100 * share(without)).toFixed(0)} %`)

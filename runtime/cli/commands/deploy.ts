@@ -6,7 +6,7 @@ import { collect, describePublishes, describeTriggers, numberOption, triggerOpti
 import { DEFAULT_TRIGGER_TZ } from '../../protocol/triggers.js'
 import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.js'
 
-interface DeployFlags extends TriggerFlags, AdminFlags { publishes: string[], memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string }
+interface DeployFlags extends TriggerFlags, AdminFlags { publishes: string[], variants: string[], memoryMb?: number, timeoutMs?: number, concurrency?: number, isolation?: string }
 
 const isDirectory = (p: string): boolean => { try { return statSync(p).isDirectory() } catch { return false } }
 
@@ -19,6 +19,7 @@ export const registerDeploy = (program: Command): void => {
     .option('--isolation <mode>', 'shared (module state shared by co-executing invocations) or context (fresh globals per invocation)')
     .option('--on <filter>', 'run on each message on this MQTT topic filter (repeatable; none under wisp/, and none starting with + or #); event {topic, payload, qos, retain, receivedAt}, payload parsed as JSON when it parses, else the UTF-8 string', collect, [])
     .option('--publishes <filter>', 'let the handler publish with context.publish to topics matching this MQTT filter (repeatable, e.g. actuators/#; none under wisp/, and none starting with + or #); the gateway checks every publish', collect, [])
+    .option('--variants <fns>', 'cheaper deployed functions (comma-separated, repeatable) that may run instead when the caller sends $wisp.accept_variants and carbon is high or the power cap tight; the receipt names the one that ran', collect, [])
     .option('--every <duration>', 'run once per interval cluster-wide (e.g. 30s, 5m, 1h; at least 1s), on multiples of it since the epoch; event {scheduledAt, firedAt}. Ticks missed while the gateway was down are skipped')
     .option('--cron <expr>', 'run on a cron schedule (5 fields, or 6 with seconds first) cluster-wide; event {scheduledAt, firedAt}. Ticks missed while the gateway was down are skipped; the next one runs')
     .option('--tz <zone>', 'IANA time zone the --cron expression is read in', DEFAULT_TRIGGER_TZ)
@@ -42,7 +43,8 @@ export const registerDeploy = (program: Command): void => {
         }
         const manifest = buildManifest(fn, code, {
           memory_mb: o.memoryMb, timeout_ms: o.timeoutMs, concurrency: o.concurrency, isolation: o.isolation as 'shared' | 'context' | undefined, triggers: triggerOptions(o),
-          publishes: o.publishes.length > 0 ? o.publishes : undefined
+          publishes: o.publishes.length > 0 ? o.publishes : undefined,
+          variants: o.variants.length > 0 ? o.variants.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '') : undefined
         })
         await validateFunction(manifest, code)
         // The code is published retained (boards fetch it by hash); the manifest goes through the gateway, which answers with the version.

@@ -14,6 +14,8 @@ import { firstIssue } from '../../shared/zod-issue.js'
 
 const CapMessageSchema = z.object({ watts: z.number().positive().max(1e6).nullable() }).strict()
 import type { GreenSetup } from './green-config.js'
+import { pickVariant, VARIANT_DEFAULTS, type VariantParams } from '../policies/variants.js'
+import type { Manifest } from '../../protocol/messages.js'
 
 /**
  * The leader's carbon-and-cost side: the carbon book, prices, and the learner of run time and
@@ -24,7 +26,20 @@ export class GreenState {
   readonly learner = new EnergyLearner()
   /** Demand response: the cluster power cap (W) from `<prefix>/grid/cap`; null = none. */
   capW: number | null = null
-  constructor (readonly setup: GreenSetup = { book: new CarbonBook(), priceOf: () => ({ perJoule: 0, perBoardSecond: 0 }) }, readonly params: GreenParams = GREEN_DEFAULTS) {}
+  constructor (readonly setup: GreenSetup = { book: new CarbonBook(), priceOf: () => ({ perJoule: 0, perBoardSecond: 0 }) }, readonly params: GreenParams = GREEN_DEFAULTS, readonly variantParams: VariantParams = VARIANT_DEFAULTS) {}
+
+  /**
+   * The function that runs an invocation of `m` whose caller accepts variants: `m` itself or one of
+   * its deployed `variants` (the shared policy: policies/variants.ts). Null when the caller does not
+   * accept variants or the function has none.
+   */
+  variant (view: ClusterView, m: Manifest, o: InvokeOptions | undefined, manifest: (fn: string) => Manifest | undefined): { fn: string, manifest: Manifest, reason: string } | null {
+    if (o?.acceptVariants !== true || m.variants === undefined) return null
+    const candidates = [m.name, ...m.variants.filter((v) => v !== m.name && manifest(v) !== undefined)]
+    const gNow = intensityAt(this.setup.book.signalFor(null), view.now)
+    const pick = pickVariant({ view, candidates, gNow, capW: this.capW, learner: this.learner, refMs: (fn) => GreenState.refMs(view, fn) }, this.variantParams)
+    return { fn: pick.fn, manifest: manifest(pick.fn) ?? m, reason: pick.reason }
+  }
 
   static refMs (view: ClusterView, fn: string): number {
     const ms = view.fns?.[fn]?.serviceMs ?? 0

@@ -12,7 +12,9 @@ const OptionsSchema = z.object({
   deadline_ms: z.number().int().min(1).max(MAX_DEADLINE_MS).optional(),
   deferrable: z.boolean().optional(),
   /** Energy budget in mJ. */
-  budget: z.number().positive().max(1e9).optional()
+  budget: z.number().positive().max(1e9).optional(),
+  /** The leader may run one of the function's variants instead (manifest `variants`). */
+  accept_variants: z.boolean().optional()
 }).strict().refine((o) => o.deferrable !== true || o.deadline_ms !== undefined, { message: 'a deferrable invocation needs deadline_ms', path: ['deadline_ms'] })
 
 const EnvelopeSchema = z.object({ [ENVELOPE_KEY]: OptionsSchema, event: z.unknown().optional() }).strict()
@@ -33,7 +35,8 @@ export const splitEnvelope = (payload: unknown): { event: unknown, options: Invo
   const options: InvokeOptions = {
     ...(o.deadline_ms === undefined ? {} : { deadlineMs: o.deadline_ms }),
     ...(o.deferrable === undefined ? {} : { deferrable: o.deferrable }),
-    ...(o.budget === undefined ? {} : { budgetMj: o.budget })
+    ...(o.budget === undefined ? {} : { budgetMj: o.budget }),
+    ...(o.accept_variants === undefined ? {} : { acceptVariants: o.accept_variants })
   }
   return { event: r.data.event ?? null, options }
 }

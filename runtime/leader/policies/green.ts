@@ -13,6 +13,8 @@ export interface InvokeOptions {
   readonly deferrable?: boolean
   /** Most energy (mJ) the run may take: boards whose learned energy for the function exceeds it are ruled out. */
   readonly budgetMj?: number
+  /** The leader may run one of the function's cheaper `variants` instead (under high carbon or a tight cap). */
+  readonly acceptVariants?: boolean
 }
 
 export const GREEN_DEFAULTS = Object.freeze({
