@@ -1,18 +1,14 @@
 import t from 'tap'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { testCluster } from '../helpers/cluster.js'
+import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { runWisp } from '../helpers/wisp-cli.js'
 
 const wisp = runWisp
 
-const dir = mkdtempSync(join(tmpdir(), 'wisp-lifecycle-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-const file = (name: string, code: string): string => { const f = join(dir, name); writeFileSync(f, code); return f }
+const { file, empty } = fnFiles('lifecycle', (f) => t.teardown(f))
 const v1 = file('v1.js', 'export async function handler () { console.log("hello from v1"); return { v: 1 } }\n')
 const v2 = file('v2.js', 'export async function handler () { console.log("hello from v2"); return { v: 2 } }\n')
 const slow = file('slow.js', 'export async function handler () { await new Promise((r) => setTimeout(r, 1500)); return "done" }\n')
@@ -40,8 +36,6 @@ t.test('bad input is refused before any connection', async (t) => {
 })
 
 t.test('a function\'s lifecycle through the CLI against a real gateway and board', async (t) => {
-  const empty = join(dir, 'none')
-  mkdirSync(empty)
   const c = await testCluster({ boards: 1, functionsDir: empty })
   t.teardown(c.close)
   const gw = c.cluster.gateway
@@ -49,13 +43,7 @@ t.test('a function\'s lifecycle through the CLI against a real gateway and board
   const client = await TestClient.connect(c.url)
   t.teardown(() => client.close())
   await client.sub('wisp/result/t/#')
-  let n = 0
-  const invoke = async (fn: string, event: unknown = {}): Promise<{ ok: boolean, result?: unknown, error?: { code: string } }> => {
-    const req = `r${++n}`
-    await client.pub(`wisp/invoke/${fn}/t/${req}`, JSON.stringify(event))
-    await client.waitFor(() => client.on(`wisp/result/t/${fn}/${req}`).length > 0, 15_000)
-    return client.on(`wisp/result/t/${fn}/${req}`)[0]?.json as { ok: boolean }
-  }
+  const invoke = mqttInvoker(client)
 
   const d1 = await wisp(['deploy', 'f', v1, ...broker])
   t.equal(d1.code, 0, d1.err)

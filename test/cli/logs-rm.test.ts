@@ -1,23 +1,17 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { testCluster } from '../helpers/cluster.js'
+import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { until } from '../helpers/leader-rig.js'
 import { runWisp as wisp, waitForOutput, wispArgs } from '../helpers/wisp-cli.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'wisp-logs-rm-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-const file = (name: string, code: string): string => { const f = join(dir, name); writeFileSync(f, code); return f }
+const { file, empty } = fnFiles('logs-rm', (f) => t.teardown(f))
 const hello = file('hello.js', 'export async function handler (e) { console.log("hello " + e.n); if (e.fail) throw new Error("boom " + e.n); return 1 }\n')
 const chatty = file('chatty.js', 'export async function handler (e) { for (let i = 0; i < 500; i++) console.log("line " + i + " " + "x".repeat(5000)); return 1 }\n')
 // Runs long enough that `wisp rm` (a CLI process, slow to start on a loaded machine) arrives while it runs.
 const slow = file('slow.js', 'export async function handler () { await new Promise((r) => setTimeout(r, 6000)); return "done" }\n')
 
-const empty = join(dir, 'none')
-mkdirSync(empty)
 const c = await testCluster({ boards: 1, functionsDir: empty })
 t.teardown(c.close)
 const gw = c.cluster.gateway
@@ -25,13 +19,7 @@ const broker = ['--broker', c.url]
 const client = await TestClient.connect(c.url)
 t.teardown(() => client.close())
 await client.sub('wisp/result/t/#')
-let n = 0
-const invoke = async (fn: string, event: unknown = {}): Promise<{ ok: boolean, result?: unknown, error?: { code: string } }> => {
-  const req = `r${++n}`
-  await client.pub(`wisp/invoke/${fn}/t/${req}`, JSON.stringify(event))
-  await client.waitFor(() => client.on(`wisp/result/t/${fn}/${req}`).length > 0, 15_000)
-  return client.on(`wisp/result/t/${fn}/${req}`)[0]?.json as { ok: boolean }
-}
+const invoke = mqttInvoker(client)
 
 t.test('wisp logs: what ran and what failed is kept; --follow shows a new line within a second; a chatty function is bounded', async (t) => {
   t.equal((await wisp(['deploy', 'f', hello, ...broker])).code, 0)

@@ -1,12 +1,11 @@
 import t from 'tap'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { GreenConfigSchema, greenSetup } from '../../runtime/leader/green/green-config.js'
 import type { FunctionRow } from '../../runtime/protocol/admin.js'
 import type { ClusterSnapshot } from '../../runtime/status/types.js'
 import { testCluster } from '../helpers/cluster.js'
+import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
 import { httpRequest } from '../helpers/http.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
@@ -19,13 +18,9 @@ const ARTIFACTS = fileURLToPath(new URL('../artifacts/tmp/', import.meta.url))
 const SECRET = 'sk-live-7f3a9c41d2'
 const G_PER_KWH = 400
 
-const dir = mkdtempSync(join(tmpdir(), 'wisp-pages-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-const file = (name: string, code: string): string => { const f = join(dir, name); writeFileSync(f, code); return f }
+const { file, empty } = fnFiles('pages', (f) => t.teardown(f))
 const thermo = file('thermo.js', 'export async function handler (e) { return { c: e.payload?.c ?? e.c } }\n')
 const fetcher = file('fetcher.js', 'export async function handler (e, context) { throw new Error("upstream refused key " + context.env.API_KEY + " for " + e.city) }\n')
-const empty = join(dir, 'none')
-mkdirSync(empty)
 
 const green = greenSetup(GreenConfigSchema.parse({ carbon: { g_per_kwh: G_PER_KWH } }))
 const c = await testCluster({ boards: 1, functionsDir: empty, policy: 'wisp-no-gate', green })
@@ -36,13 +31,7 @@ const client = await TestClient.connect(c.url)
 t.teardown(() => client.close())
 await client.sub('wisp/result/t/#')
 await client.sub('wisp/admin/tester/#')
-let n = 0
-const invoke = async (fn: string, event: unknown): Promise<{ ok: boolean, error?: { code: string, message: string } }> => {
-  const req = `r${++n}`
-  await client.pub(`wisp/invoke/${fn}/t/${req}`, JSON.stringify(event))
-  await client.waitFor(() => client.on(`wisp/result/t/${fn}/${req}`).length > 0, 15_000)
-  return client.on(`wisp/result/t/${fn}/${req}`)[0]?.json as { ok: boolean }
-}
+const invoke = mqttInvoker(client)
 const apiFunctions = async (): Promise<readonly FunctionRow[]> => {
   const r = await httpRequest(new URL('/api/cluster', gw.statusUrl as string).href, { method: 'GET' })
   t.equal(r.status, 200)
