@@ -1,27 +1,16 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startClusteredGateway, type ClusteredGateway } from '../../runtime/gateway/clustered.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { encode, type RunMessage } from '../../runtime/protocol/messages.js'
-import { silentLogger } from '../../runtime/shared/log.js'
 import { inProcessBoard } from '../helpers/board.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { redisMissing, startRedis } from '../helpers/redis.js'
+import { clusteredGateway } from '../helpers/clustered-gateway.js'
 
 const skip = redisMissing()
-type Teardown = { teardown: (fn: () => unknown) => void }
 
-const gateway = async (t: Teardown, redis: string): Promise<ClusteredGateway> => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-cgw-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const g = await startClusteredGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, cluster: { redis, leaseMs: 1500 } })
-  t.teardown(g.close)
-  return g
-}
+const gateway = clusteredGateway
 
 t.test('each new leader has a higher fencing token, and a board ignores a run from a deposed leader', { skip }, async (t) => {
   const redis = await startRedis()

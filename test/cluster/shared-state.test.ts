@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { startClusteredGateway, type ClusteredGateway } from '../../runtime/gateway/clustered.js'
+import { startClusteredGateway } from '../../runtime/gateway/clustered.js'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { encode } from '../../runtime/protocol/messages.js'
@@ -13,13 +13,13 @@ import { inProcessBoard } from '../helpers/board.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { redisMissing, startRedis } from '../helpers/redis.js'
+import { clusteredGateway, type Teardown } from '../helpers/clustered-gateway.js'
 import { runWisp } from '../helpers/wisp-cli.js'
 
 // KV data, secrets, version histories and handler logs live in Redis when gateways are clustered, so the
 // gateway that takes the lease over serves what handlers and admins stored under the previous one.
 
 const skip = redisMissing()
-type Teardown = { teardown: (fn: () => unknown) => void }
 
 const HANDLER = (n: number): string => `export async function handler (e, context) {
   if (e.put !== undefined) {
@@ -30,13 +30,7 @@ const HANDLER = (n: number): string => `export async function handler (e, contex
   return { n: ${n}, count: await context.kv.get('count'), keys: await context.kv.list('short/'), token: context.env.TOKEN ?? null }
 }`
 
-const gateway = async (t: Teardown, redis: string, keyFile?: string): Promise<ClusteredGateway> => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-cgs-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const g = await startClusteredGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, cluster: { redis, leaseMs: 1500, secretsKeyFile: keyFile } })
-  t.teardown(g.close)
-  return g
-}
+const gateway = clusteredGateway
 
 interface Reply { ok: boolean, result?: Record<string, unknown>, error?: { code: string, message: string } }
 

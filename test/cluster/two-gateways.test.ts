@@ -11,17 +11,11 @@ import { inProcessBoard } from '../helpers/board.js'
 import { until } from '../helpers/leader-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { redisMissing, startRedis } from '../helpers/redis.js'
+import { clusteredGateway } from '../helpers/clustered-gateway.js'
 
 const skip = redisMissing()
-type Teardown = { teardown: (fn: () => unknown) => void }
 
-const gateway = async (t: Teardown, redis: string): Promise<ClusteredGateway> => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-cgw-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const g = await startClusteredGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, cluster: { redis, leaseMs: 1500 } })
-  t.teardown(g.close)
-  return g
-}
+const gateway = clusteredGateway
 
 t.test('two gateways on one Redis: a client of A invokes a function that a board on B runs; B sees what A retained', { skip }, async (t) => {
   const redis = await startRedis()
