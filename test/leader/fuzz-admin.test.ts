@@ -104,7 +104,7 @@ t.test('malformed admin requests, capability calls and grid messages: no crash, 
     if (p !== undefined) { last = `${p.topic} ${p.payload.length}B ${p.payload.toString('utf8').slice(0, 60)}`; await fuzzer.pub(p.topic, p.payload, { retain: p.retain, qos: 0 }) }
   }
   t.same(dropped.slice(0, 5), [], 'the broker kept the fuzzer connected')
-  await fuzzer.waitFor(() => [...expected.keys()].every((k) => fuzzer.on(k).length > 0), 60_000).catch(() => {})
+  await fuzzer.waitFor(() => [...expected.keys()].every((k) => fuzzer.on(k).length > 0), 15_000).catch(() => {})
   const wrong: string[] = []
   for (const [topic, code] of expected) {
     const rs = fuzzer.on(topic)
@@ -118,7 +118,7 @@ t.test('malformed admin requests, capability calls and grid messages: no crash, 
   // (it marks them seen) are never answered; admin requests alone, or with capability calls or grid messages, all are.
   const open = 'open finding: some admin replies are lost under the mixed fuzz (docs/security-audit.md)'
   t.same(wrong.slice(0, 10), [], `${expected.size} addressed admin requests, each answered once with its code (${packets.length} packets in all)`, wrong.length > 0 ? { todo: open } : {})
-  await fuzzer.waitFor((r) => r.filter((m) => m.topic === 'wisp/boards/b1/cap-reply').length >= capsParsable, 20_000).catch(() => {})
+  await fuzzer.waitFor((r) => r.filter((m) => m.topic === 'wisp/boards/b1/cap-reply').length >= capsParsable, 5000).catch(() => {})
   const capReplies = fuzzer.received.filter((m) => m.topic.endsWith('/cap-reply')).map((m) => m.json as { result?: Reply } | null)
   t.equal(capReplies.length, capsParsable, `each of the ${capsParsable} parsable capability calls was answered, the malformed ones ignored`, capReplies.length !== capsParsable ? { todo: `open finding: ${capReplies.length} capability replies for ${capsParsable} parsable calls (docs/security-audit.md)` } : {})
   t.ok(capReplies.every((r) => r?.result?.ok === false && isErrorCode(r.result.error?.code)), 'and refused with a WISP_* code (no such invocation runs there)')
