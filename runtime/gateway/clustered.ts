@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis'
 import { Topics } from '../protocol/topics.js'
 import { WispError } from '../shared/errors.js'
-import { requireLoopbackInOpenMode } from '../shared/bind.js'
 import { systemClock } from '../shared/clock.js'
 import { startBroker, type EmbeddedBroker } from '../leader/broker.js'
 import { brokerAuth } from '../leader/broker-auth.js'
@@ -16,6 +15,7 @@ import { RedisLogs } from '../leader/redis-logs.js'
 import { openRedisSecrets } from '../leader/redis-secrets.js'
 import { SecretCipher } from '../leader/secret-cipher.js'
 import { startGateway, type Gateway, type GatewayOptions } from './main.js'
+import { checkListeners } from './listeners.js'
 
 export interface ClusterOptions {
   /** The Redis all gateways of the cluster share (redis:// or rediss://). */
@@ -75,7 +75,8 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
   const leaseMs = o.cluster.leaseMs ?? DEFAULT_LEASE_MS
   const topics = new Topics(o.topicPrefix)
   const hasUsers = o.users !== undefined && Object.keys(o.users).length > 0
-  if (!hasUsers) requireLoopbackInOpenMode('MQTT', o.mqttHost ?? '127.0.0.1', 'mqtt_host')
+  // Every gateway of a cluster, leader or not, before it binds: the same rules as a single gateway.
+  checkListeners(o)
   const ns = `wisp:${topics.prefix}`
   // Checked before anything starts: a missing or short key file is a configuration error.
   const cipher = o.cluster.secretsKeyFile === undefined ? null : SecretCipher.read(o.cluster.secretsKeyFile)

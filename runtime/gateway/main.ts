@@ -24,8 +24,7 @@ import { AdminService } from '../leader/admin.js'
 import { ClusterStatus } from '../status/cluster-status.js'
 import { WispError } from '../shared/errors.js'
 import { brokerAuth, type BrokerUser } from '../leader/broker-auth.js'
-import { requireLoopbackInOpenMode } from '../shared/bind.js'
-import { isPasswordHash } from '../shared/password.js'
+import { checkListeners } from './listeners.js'
 import { InflightStore, type InflightStorage } from '../leader/inflight-store.js'
 import type { PendingInvokes } from '../leader/pending-invokes.js'
 import { KvStore } from '../leader/kv-store.js'
@@ -151,16 +150,7 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   const mqttHost = o.mqttHost ?? '127.0.0.1'
   const httpHost = o.httpHost ?? '127.0.0.1'
   const invokeHost = o.invokeHost ?? '127.0.0.1'
-  for (const [name, u] of Object.entries(o.users ?? {})) {
-    if (!isPasswordHash(u.password_hash)) throw new WispError('WISP_BAD_CONFIG', `user ${name}: password_hash is not a salted scrypt hash; make one with \`wisp users add ${name} --role ${u.role}\``)
-  }
-  if (openMode) {
-    requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
-    if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
-    if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', httpHost, 'http_host')
-  }
-  // HTTP invokes authenticate with `users`; without them (open mode, or an external broker's accounts) loopback only.
-  if (!hasUsers && o.invokePort !== null && o.invokePort !== undefined) requireLoopbackInOpenMode('HTTP invokes', invokeHost, 'invoke_host')
+  checkListeners(o)
   // First, before any port is bound: a second gateway on the same data folder stops here, in words.
   const att = o.attached
   const inflightDir = join(o.dataDir, 'inflight')

@@ -35,6 +35,8 @@ export interface MatrixTarget {
   readonly retainRestricted: boolean
   /** The broker speaks MQTT 5, so clients can name a Response Topic (aedes speaks 3.1.1). */
   readonly mqtt5: boolean
+  /** Clustered gateways (Redis): an observer sometimes misses a probe (open finding, docs/security-audit.md); such a row is a todo. */
+  readonly clustered?: boolean
 }
 
 let seq = 0
@@ -100,7 +102,9 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
     await admin.pub(probeTopic, probe)
     await admin.pub(own.topic(n), marker)
     await a.waitFor((r) => r.some((m) => sameMsg(m, own.topic(n), marker)), 10_000)
-    t.ok(observer.received.some((m) => sameMsg(m, probeTopic, probe)), `the probe on ${probeTopic} was published`)
+    // Clustered, the observer may hear the probe after the actor's marker (each subscriber keeps its own order).
+    const seen = await observer.waitFor((r) => r.some((m) => sameMsg(m, probeTopic, probe)), 10_000).then(() => true, () => false)
+    t.ok(seen, `the probe on ${probeTopic} was published`, !seen && target.clustered === true ? { todo: 'open finding: a clustered observer missed this probe' } : {})
     const leaked = a.received.some((m) => m.topic === probeTopic)
     if (leaked) forbiddenSubscriptions++
     t.notOk(leaked, `${who} may not read ${filter} (SUBACK ${granted ? 'granted, but nothing delivered' : '0x80'})`)
@@ -130,6 +134,20 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
     await forbidPublish(who, 'wisp/boards/b1/run', '{"v":1}')
     await forbidPublish(who, 'wisp/leader/state', '{"v":1,"forged":true}', true)
     await forbidPublish(who, 'wisp/invoke/hello/bob/victim', '{"name":"pre-empted"}')
+  }
+  // Nor may they send admin requests (deploy, rm, secret-set …), under their own name or an admin's,
+  // answer one, speak for the grid, feed handler logs, or make another board's handlers call capabilities.
+  for (const who of ['alice', 'b2'] as const) {
+    await forbidPublish(who, `wisp/admin/${who}/rm1`, '{"v":1,"op":"rm","fn":"hello"}')
+    await forbidPublish(who, 'wisp/admin/admin/rm2', '{"v":1,"op":"rm","fn":"hello"}')
+    await forbidPublish(who, 'wisp/admin/admin/set1', '{"v":1,"op":"secret-set","fn":"hello","name":"API_KEY","value":"attacker"}')
+    await forbidPublish(who, 'wisp/admin/admin/victim/reply', '{"v":1,"ok":true,"result":"forged"}')
+    await forbidPublish(who, 'wisp/grid/cap', '{"watts":0}')
+    await forbidPublish(who, 'wisp/grid/carbon', '{"g_per_kwh":0}')
+    await forbidPublish(who, 'wisp/logs/hello', '{"v":1,"forged":true}')
+    await forbidPublish(who, 'wisp/dead/hello', '{"v":1,"forged":true}')
+    await forbidPublish(who, 'wisp/boards/b1/cap', '{"v":1,"id":"c1","invocation":"i1","call":{"op":"kv-get","key":"k"}}')
+    await forbidPublish(who, 'wisp/boards/b1/cap-reply', '{"v":1,"id":"c1","result":{"ok":true}}')
   }
   // A client may not pose as a board, nor leave retained invokes to be replayed.
   await forbidPublish('alice', 'wisp/boards/b1/state', '{"v":1,"id":"b1","status":"offline"}', true)
@@ -195,6 +213,17 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
   await forbidSubscribe('b2', 'wisp/result/#', 'wisp/result/bob/hello/p7')
   await forbidSubscribe('b2', 'wisp/boards/+/state', 'wisp/boards/b3/state')
   if (target.codeByExactHashOnly) await forbidSubscribe('b2', 'wisp/code/+', `wisp/code/${'b'.repeat(64)}`)
+  // Runs carry the function's secrets, admin replies carry listings and logs, logs carry what handlers print.
+  for (const who of ['alice', 'b2'] as const) {
+    await forbidSubscribe(who, 'wisp/boards/b1/run', 'wisp/boards/b1/run', '{"v":1,"probe":"run"}')
+    await forbidSubscribe(who, 'wisp/boards/b1/cap-reply', 'wisp/boards/b1/cap-reply')
+    await forbidSubscribe(who, 'wisp/admin/#', 'wisp/admin/admin/p1/reply')
+    await forbidSubscribe(who, 'wisp/admin/+/+/reply', 'wisp/admin/admin/p2/reply')
+    await forbidSubscribe(who, 'wisp/admin/admin/+', 'wisp/admin/admin/p3')
+    await forbidSubscribe(who, 'wisp/logs/+', 'wisp/logs/hello')
+    await forbidSubscribe(who, 'wisp/logs/hello', 'wisp/logs/hello')
+    await forbidSubscribe(who, 'wisp/grid/#', 'wisp/grid/carbon', '{"g_per_kwh":123}')
+  }
 
   if (target.mqtt5) {
     // MQTT 5 Response Topics: the leader publishes as admin, so only the caller's own result space.
@@ -243,6 +272,7 @@ export const runAclMatrix = async (t: Test, target: MatrixTarget): Promise<void>
   // The cluster is as the admin left it.
   t.equal(gw.registry.get('hello')?.sha256, target.helloSha, 'hello still runs the admin\'s code')
   t.equal(gw.registry.get('evil'), undefined, 'no function was added')
+  t.equal(gw.leader.green.capW, null, 'no power cap was set by a forged grid message')
   await bob.pub('wisp/invoke/hello/bob/victim', '{"name":"bob"}')
   await bob.waitFor((r) => r.some((m) => m.topic === 'wisp/result/bob/hello/victim'), 20_000)
   const replies = bob.on('wisp/result/bob/hello/victim')

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startGateway } from '../../runtime/gateway/main.js'
+import { startClusteredGateway } from '../../runtime/gateway/clustered.js'
 import { isLoopbackHost } from '../../runtime/shared/bind.js'
 import { GatewayConfigSchema } from '../../runtime/leader/gateway-config.js'
 import { silentLogger } from '../../runtime/shared/log.js'
@@ -49,4 +50,20 @@ t.test('with accounts the broker may listen on every interface', async (t) => {
   t.teardown(gw.close)
   t.equal(gw.openMode, false)
   t.equal(gw.broker?.address.address, '0.0.0.0')
+})
+
+t.test('each gateway of a cluster (Redis) refuses the same open-mode listeners before it binds or dials Redis', async (t) => {
+  // A port where nothing listens: had the checks been skipped, the error would be "cannot reach the cluster's Redis".
+  const cluster = { redis: `redis://127.0.0.1:${await freePort()}` }
+  const base = { dataDir: tmp(t), mqttPort: await freePort(), log: silentLogger, cluster }
+  const cases = [
+    [{ httpPort: null, mqttHost: '0.0.0.0' }, /refusing to serve MQTT on 0\.0\.0\.0/, 'MQTT'],
+    [{ httpPort: null, tls: { cert: 'c.pem', key: 'k.pem', host: '0.0.0.0' } }, /refusing to serve MQTT over TLS on 0\.0\.0\.0.*tls\.host/, 'mqtts'],
+    [{ httpPort: 0, httpHost: '0.0.0.0' }, /refusing to serve the cluster page on 0\.0\.0\.0/, 'the cluster page'],
+    [{ httpPort: null, invokePort: 0, invokeHost: '0.0.0.0' }, /refusing to serve HTTP invokes on 0\.0\.0\.0/, 'HTTP invokes'],
+    [{ httpPort: null, users: { admin: { password_hash: 'a'.repeat(64), role: 'admin' as const } } }, /password_hash is not a salted scrypt hash/, 'an unsalted hash']
+  ] as const
+  for (const [o, message, what] of cases) {
+    await t.rejects(startClusteredGateway({ ...base, ...o }), { code: 'WISP_BAD_CONFIG', message }, what)
+  }
 })
