@@ -231,10 +231,11 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
   leaderUp(leader)
   if (att !== undefined) await takeInvokes(leader, transport, topics, att.pending)
   // Clustered, the shared broker's hook takes invokes only; trigger messages come by subscription.
-  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log, byHook: broker !== null && att === undefined })
+  const triggersByHook = broker !== null && att === undefined
+  const triggers = new TriggerRunner({ transport, topics, registry, leader, clock, log: o.log, byHook: triggersByHook })
   await triggers.start()
   triggersUp(triggers)
-  const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader })
+  const caps = new CapServer({ transport, topics, clock, log: o.log, kv, leader, ...(triggersByHook ? { published: async (m: InboundMessage) => await triggers.accept(m) } : {}) })
   await caps.start()
   const admin = new AdminService({ transport, topics, registry, secrets, leader, clock, log: o.log, logMirror: att?.logs })
   await admin.start()

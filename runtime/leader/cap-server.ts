@@ -17,6 +17,11 @@ export interface CapServerDeps {
   readonly clock: Clock
   readonly log: Logger
   readonly kv: KvStorage
+  /**
+   * Where the embedded broker's hook takes trigger messages (the trigger runner does not subscribe
+   * there), a handler's publish is handed to it too, since the gateway's own publishes skip that hook.
+   */
+  readonly published?: (m: InboundMessage) => Promise<void>
   readonly leader: {
     runningOn: (id: string, board: string) => Invocation | undefined
     submit: (fn: string, event: unknown, requestId: string, chain?: { deadline: number, depth: number }) => void
@@ -95,6 +100,7 @@ export class CapServer {
         const why = publishRefusal(inv.manifest, call.topic, this.d.topics.prefix)
         if (why !== null) return capError('WISP_FORBIDDEN', why)
         await this.d.transport.publish(call.topic, call.payload, { qos: call.qos, retain: call.retain })
+        await this.d.published?.({ topic: call.topic, payload: Buffer.from(call.payload), retain: false, qos: call.qos })
         return { ok: true, value: null }
       }
       case 'kv.get': {

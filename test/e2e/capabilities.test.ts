@@ -51,3 +51,29 @@ t.test('sensor → handler → context.publish seen by a subscriber; the KV coun
   await until('run finished', () => rig.gw().leader.inflightCount() === 0, 10_000)
   t.match(await rig.call('fan', { read: true }), { ok: true, result: 3 })
 })
+
+// A handler's publish is a message like any other: a function bound to its topic runs. The embedded
+// broker's hook never sees the gateway's own publishes, so the gateway hands them to the triggers.
+const RELAY = `
+export async function handler (event, context) {
+  await context.publish('actuators/fan', { on: true }, { qos: 1 })
+  return 'relayed'
+}`
+const COUNTER = `
+export async function handler (event, context) {
+  if (event.read === true) return await context.kv.get('seen')
+  await context.kv.put('seen', event.topic)
+  return event.topic
+}`
+
+t.test('a context.publish on a topic another function is bound to runs that function', async (t) => {
+  const rig = await capRig()
+  t.teardown(rig.close)
+  await rig.deploy('relay', RELAY, { publishes: ['actuators/#'] })
+  await rig.deploy('watcher', COUNTER, { triggers: { on: ['actuators/+'] } })
+  await until('trigger subscribed', () => rig.gw().triggers.filters.includes('actuators/+'), 5000)
+  t.match(await rig.call('relay', {}), { ok: true, result: 'relayed' })
+  // The bound function's invocation is accepted before the publish is acknowledged to the handler.
+  await until('the bound function ran', () => rig.gw().leader.inflightCount() === 0, 10_000)
+  t.match(await rig.call('watcher', { read: true }), { ok: true, result: 'actuators/fan' })
+})
