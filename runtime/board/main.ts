@@ -27,7 +27,7 @@ import { LOW_PRIORITY_NICE, PriorityHosts } from '../agent/priority-hosts.js'
 import type { Installer } from '../agent/installer.js'
 import { SimInstaller } from '../agent/sim-installer.js'
 import { LinuxInstaller } from '../agent/linux-installer.js'
-import { INSTALL_DIR } from '../flash/systemd.js'
+import { INSTALL_DIR } from '../shared/install-dir.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000

@@ -1,8 +1,9 @@
 import type { BoardConfig, BoardProfile } from '../../boards/schema.js'
 import { AGENT_NODE_FLAGS } from '../shared/node-flags.js'
+import { INSTALL_DIR } from '../shared/install-dir.js'
 
 export const UNIT_NAME = 'wisp-board.service'
-export const INSTALL_DIR = '/opt/wisp'
+export { INSTALL_DIR }
 export const CONFIG_DIR = '/etc/wisp'
 export const CONFIG_PATH = `${CONFIG_DIR}/board.json`
 export const NODE_BIN = '/usr/local/bin/node'
