@@ -1,24 +1,9 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { leaderRig, until } from '../helpers/leader-rig.js'
-
-const MAIN = fileURLToPath(new URL('../../runtime/cli/main.ts', import.meta.url))
-
-/** Runs `wisp` asynchronously (the broker of the rig runs in this process), bounded in time. */
-const wisp = async (args: string[]): Promise<{ code: number | null, out: string, err: string }> =>
-  await new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stderr.on('data', (d: Buffer) => { err += d.toString() })
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }) })
-  })
+import { runWisp as wisp } from '../helpers/wisp-cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wisp-deploy-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,23 +1,12 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster } from '../../runtime/cluster/embedded-cluster.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { freePort } from '../helpers/ports.js'
-import { wispArgs } from '../helpers/wisp-cli.js'
+import { runWisp as wisp } from '../helpers/wisp-cli.js'
 
-const wisp = async (args: string[]): Promise<{ code: number | null, out: string, err: string }> =>
-  await new Promise((resolve) => {
-    const p = spawn(process.execPath, wispArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stderr.on('data', (d: Buffer) => { err += d.toString() })
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }) })
-  })
 
 t.test('with broker accounts: admins deploy (recorded as who), clients and boards are refused', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-lifecycle-acc-'))

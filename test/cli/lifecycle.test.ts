@@ -1,9 +1,7 @@
 import t from 'tap'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { silentLogger } from '../../runtime/shared/log.js'
-import { testCluster } from '../helpers/cluster.js'
-import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
-import { TestClient } from '../helpers/mqtt.js'
+import { cliCluster, fnFiles } from '../helpers/cli-rig.js'
 import { runWisp } from '../helpers/wisp-cli.js'
 
 const wisp = runWisp
@@ -36,14 +34,8 @@ t.test('bad input is refused before any connection', async (t) => {
 })
 
 t.test('a function\'s lifecycle through the CLI against a real gateway and board', async (t) => {
-  const c = await testCluster({ boards: 1, functionsDir: empty })
-  t.teardown(c.close)
+  const { c, broker, invoke } = await cliCluster((f) => t.teardown(f), { boards: 1, functionsDir: empty })
   const gw = c.cluster.gateway
-  const broker = ['--broker', c.url]
-  const client = await TestClient.connect(c.url)
-  t.teardown(() => client.close())
-  await client.sub('wisp/result/t/#')
-  const invoke = mqttInvoker(client)
 
   const d1 = await wisp(['deploy', 'f', v1, ...broker])
   t.equal(d1.code, 0, d1.err)

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { testCluster } from '../helpers/cluster.js'
-import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
+import { cliCluster, fnFiles } from '../helpers/cli-rig.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { until } from '../helpers/leader-rig.js'
 import { runWisp as wisp, waitForOutput, wispArgs } from '../helpers/wisp-cli.js'
@@ -12,14 +11,8 @@ const chatty = file('chatty.js', 'export async function handler (e) { for (let i
 // Runs long enough that `wisp rm` (a CLI process, slow to start on a loaded machine) arrives while it runs.
 const slow = file('slow.js', 'export async function handler () { await new Promise((r) => setTimeout(r, 6000)); return "done" }\n')
 
-const c = await testCluster({ boards: 1, functionsDir: empty })
-t.teardown(c.close)
+const { c, broker, invoke } = await cliCluster((f) => t.teardown(f), { boards: 1, functionsDir: empty })
 const gw = c.cluster.gateway
-const broker = ['--broker', c.url]
-const client = await TestClient.connect(c.url)
-t.teardown(() => client.close())
-await client.sub('wisp/result/t/#')
-const invoke = mqttInvoker(client)
 
 t.test('wisp logs: what ran and what failed is kept; --follow shows a new line within a second; a chatty function is bounded', async (t) => {
   t.equal((await wisp(['deploy', 'f', hello, ...broker])).code, 0)

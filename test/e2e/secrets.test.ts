@@ -1,5 +1,4 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -7,21 +6,10 @@ import { join } from 'node:path'
 import { maySubscribe } from '../../runtime/leader/broker-acl.js'
 import { testCluster } from '../helpers/cluster.js'
 import { TestClient } from '../helpers/mqtt.js'
-import { wispArgs } from '../helpers/wisp-cli.js'
+import { runWisp } from '../helpers/wisp-cli.js'
 
 /** `wisp <args>` as a user runs it, with `input` on its stdin. */
-const wisp = async (args: readonly string[], input = ''): Promise<{ code: number | null, out: string, err: string }> =>
-  await new Promise((resolve) => {
-    const p = spawn(process.execPath, wispArgs(args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stderr.on('data', (d: Buffer) => { err += d.toString() })
-    p.stdin.on('error', () => {}) // a command that refuses early may not read all of it
-    p.stdin.end(input)
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }) })
-  })
+const wisp = async (args: readonly string[], input = ''): ReturnType<typeof runWisp> => await runWisp(args, 30_000, input)
 
 /** FNV-1a over UTF-16 code units: the handler returns this of its secret, never the secret. */
 const FNV = `const fnv = (s) => { let h = 0x811c9dc5; for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0 } return h }`

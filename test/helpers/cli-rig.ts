@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TestClient } from './mqtt.js'
+import { testCluster, type TestCluster } from './cluster.js'
+import { TestClient } from './mqtt.js'
 
 export interface FnFiles {
   /** Writes `code` as `name` in a temp folder removed at teardown, and returns its path. */
@@ -33,4 +34,25 @@ export const mqttInvoker = (client: TestClient): ((fn: string, event?: unknown) 
     await client.waitFor(() => client.on(`wisp/result/t/${fn}/${req}`).length > 0, 15_000)
     return client.on(`wisp/result/t/${fn}/${req}`)[0]?.json as InvokeReply
   }
+}
+
+export interface CliCluster {
+  readonly c: TestCluster
+  /** `--broker <url>`, to append to a `wisp` command line. */
+  readonly broker: readonly string[]
+  readonly client: TestClient
+  readonly invoke: (fn: string, event?: unknown) => Promise<InvokeReply>
+}
+
+/**
+ * A test cluster for CLI tests, plus a client subscribed to `wisp/result/t/#` (and `extraSubs`)
+ * and an invoker over it; `teardown` closes both.
+ */
+export const cliCluster = async (teardown: (fn: () => Promise<void>) => void, o: Parameters<typeof testCluster>[0], extraSubs: readonly string[] = []): Promise<CliCluster> => {
+  const c = await testCluster(o)
+  teardown(c.close)
+  const client = await TestClient.connect(c.url)
+  teardown(async () => { await client.close() })
+  for (const topic of ['wisp/result/t/#', ...extraSubs]) await client.sub(topic)
+  return { c, broker: ['--broker', c.url], client, invoke: mqttInvoker(client) }
 }

@@ -2,8 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from 'node:net'
-import { freePort } from './ports.js'
+import { freePort, waitForListening } from './ports.js'
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p))
 
@@ -29,16 +28,7 @@ export const startMosquitto = async (o: { files?: Record<string, string>, conf?:
   const extra = (o.conf ?? ['allow_anonymous true']).map((l) => l.replaceAll('{dir}', dir))
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, ...extra, 'persistence false', 'message_size_limit 0', ''].join('\n'))
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (ok) break
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('mosquitto did not start') }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitForListening(child, port, 'mosquitto')
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,

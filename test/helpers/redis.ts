@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from 'node:net'
-import { freePort } from './ports.js'
+import { freePort, waitForListening } from './ports.js'
 import { hasBinary } from './mosquitto.js'
 
 export const redisMissing = (): string | false =>
@@ -14,16 +13,7 @@ export const startRedis = async (): Promise<{ url: string, port: number, stop: (
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'wisp-redis-'))
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (ok) break
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('redis-server did not start') }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitForListening(child, port, 'redis-server')
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

@@ -17,15 +17,19 @@ export const waitForOutput = async (p: ChildProcess, re: RegExp, ms: number): Pr
   })
 }
 
-/** Runs `wisp <args>` as a user does (bin/wisp.js and dist/) to its end, bounded in time. */
-export const runWisp = async (args: readonly string[], timeoutMs = 30_000): Promise<{ code: number | null, out: string, err: string }> => {
+/** Runs `wisp <args>` as a user does (bin/wisp.js and dist/) to its end, bounded in time; `input` goes to its stdin. */
+export const runWisp = async (args: readonly string[], timeoutMs = 30_000, input?: string): Promise<{ code: number | null, out: string, err: string }> => {
   const { spawn } = await import('node:child_process')
   return await new Promise((resolve) => {
-    const p = spawn(process.execPath, wispArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
+    const p = spawn(process.execPath, wispArgs(args), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...process.env, WISP_LOG: 'warn' } })
     let out = ''
     let err = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+    p.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+    if (p.stdin !== null) {
+      p.stdin.on('error', () => {}) // a command that refuses early may not read all of it
+      p.stdin.end(input)
+    }
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
     p.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }) })
   })

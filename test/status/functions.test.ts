@@ -4,11 +4,9 @@ import { fileURLToPath } from 'node:url'
 import { GreenConfigSchema, greenSetup } from '../../runtime/leader/green/green-config.js'
 import type { FunctionRow } from '../../runtime/protocol/admin.js'
 import type { ClusterSnapshot } from '../../runtime/status/types.js'
-import { testCluster } from '../helpers/cluster.js'
-import { fnFiles, mqttInvoker } from '../helpers/cli-rig.js'
+import { cliCluster, fnFiles } from '../helpers/cli-rig.js'
 import { httpRequest } from '../helpers/http.js'
 import { until } from '../helpers/leader-rig.js'
-import { TestClient } from '../helpers/mqtt.js'
 import { runWisp as wisp } from '../helpers/wisp-cli.js'
 import { chromiumMissing, collectErrors, launch } from './browser-helpers.js'
 
@@ -23,15 +21,8 @@ const thermo = file('thermo.js', 'export async function handler (e) { return { c
 const fetcher = file('fetcher.js', 'export async function handler (e, context) { throw new Error("upstream refused key " + context.env.API_KEY + " for " + e.city) }\n')
 
 const green = greenSetup(GreenConfigSchema.parse({ carbon: { g_per_kwh: G_PER_KWH } }))
-const c = await testCluster({ boards: 1, functionsDir: empty, policy: 'wisp-no-gate', green })
-t.teardown(c.close)
+const { c, broker, client, invoke } = await cliCluster((f) => t.teardown(f), { boards: 1, functionsDir: empty, policy: 'wisp-no-gate', green }, ['wisp/admin/tester/#'])
 const gw = c.cluster.gateway
-const broker = ['--broker', c.url]
-const client = await TestClient.connect(c.url)
-t.teardown(() => client.close())
-await client.sub('wisp/result/t/#')
-await client.sub('wisp/admin/tester/#')
-const invoke = mqttInvoker(client)
 const apiFunctions = async (): Promise<readonly FunctionRow[]> => {
   const r = await httpRequest(new URL('/api/cluster', gw.statusUrl as string).href, { method: 'GET' })
   t.equal(r.status, 200)
