@@ -1,83 +1,67 @@
-import { execFile } from 'node:child_process'
-import { mkdir, readlink, rename, rm, symlink, writeFile, lstat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { promisify } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { WispError } from '../shared/errors.js'
 import type { Installer } from './installer.js'
 
-const run = promisify(execFile)
+/** How long an install may take on a small board (npm ci compiles native modules). */
+const INSTALL_TIMEOUT_MS = 2 * 60 * 60_000
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/
+const PACKAGE = /^(https?:\/\/\S+|\/[^\n\r]*)$/
 
-/** How long one install step (download, unpack, npm ci) may take on a small board. */
-const STEP_TIMEOUT_MS = 60 * 60_000
+export interface LinuxInstallerOptions {
+  readonly timeoutMs?: number
+  readonly pollMs?: number
+  readonly exit?: (code: number) => void
+}
 
 /**
- * The installer of a flashed board: `root` (e.g. /opt/wisp, what the systemd unit runs) is a
- * symlink to `<root>.versions/<version>`. An upgrade downloads the packed tarball, unpacks it
- * into a new folder, runs `npm ci --omit=dev` there, switches the symlink and exits; systemd
- * (Restart=always) starts the new version. The previous folder is kept for `rollback`.
+ * The installer of a flashed board. The agent cannot write the install folder (it runs
+ * unprivileged, the system read-only), so it writes a `request` into `dir`, its own state
+ * folder, and waits for the `result` that root's wisp-upgrade.service writes (started by a
+ * systemd path unit on the request; runtime/flash/upgrade-script.ts). Then it exits and
+ * systemd (Restart=always) starts the version the install folder now points at.
  */
 export class LinuxInstaller implements Installer {
-  private readonly versions: string
-  constructor (private readonly root: string, private readonly exit: (code: number) => void = (code) => process.exit(code)) {
-    this.versions = `${root}.versions`
+  private readonly timeoutMs: number
+  private readonly pollMs: number
+  private readonly exit: (code: number) => void
+  constructor (private readonly dir: string, o: LinuxInstallerOptions = {}) {
+    this.timeoutMs = o.timeoutMs ?? INSTALL_TIMEOUT_MS
+    this.pollMs = o.pollMs ?? 1000
+    this.exit = o.exit ?? ((code) => process.exit(code))
   }
 
   async install (version: string, pkg: string | undefined): Promise<void> {
     if (pkg === undefined) throw new WispError('WISP_BAD_CONFIG', 'upgrade of a flashed board needs a package (a packed wisp tarball path or URL)')
-    const dir = join(this.versions, version)
-    const work = `${dir}.partial`
-    try {
-      await rm(work, { recursive: true, force: true })
-      await mkdir(work, { recursive: true })
-      const tarball = join(work, 'wisp.tgz')
-      if (/^https?:\/\//.test(pkg)) {
-        const res = await fetch(pkg, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })
-        if (!res.ok) throw new Error(`GET ${pkg}: HTTP ${res.status}`)
-        await writeFile(tarball, Buffer.from(await res.arrayBuffer()))
-      } else {
-        await run('cp', [pkg, tarball], { timeout: STEP_TIMEOUT_MS })
-      }
-      await run('tar', ['-xzf', tarball, '-C', work, '--strip-components=1'], { timeout: STEP_TIMEOUT_MS })
-      await rm(tarball)
-      await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: work, timeout: STEP_TIMEOUT_MS })
-      await rm(dir, { recursive: true, force: true })
-      await rename(work, dir)
-      await this.adoptRoot()
-      await this.point(dir)
-    } catch (err) {
-      await rm(work, { recursive: true, force: true }).catch(() => {})
-      throw new WispError('WISP_BAD_CONFIG', `install of wisp ${version} failed: ${(err as Error).message}`)
-    }
+    if (!VERSION.test(version) || version === 'flashed' || version === 'previous') throw new WispError('WISP_BAD_CONFIG', `install of wisp ${JSON.stringify(version).slice(0, 80)} failed: bad version name`)
+    if (!PACKAGE.test(pkg)) throw new WispError('WISP_BAD_CONFIG', `install of wisp ${version} failed: the package must be an absolute path or an http(s) URL`)
+    const result = await this.ask(['op=install', `version=${version}`, `package=${pkg}`])
+    if (result !== 'ok') throw new WispError('WISP_BAD_CONFIG', `install of wisp ${version} failed: ${result.replace(/^error: /, '')}`)
   }
 
   async rollback (): Promise<boolean> {
-    const prev = await readlink(join(this.versions, 'previous')).catch(() => null)
-    if (prev === null) return false
-    await this.point(prev)
-    await rm(join(this.versions, 'previous'), { force: true })
+    const result = await this.ask(['op=rollback'])
+    if (result === 'none') return false
+    if (result !== 'ok') throw new WispError('WISP_BAD_CONFIG', `rollback failed: ${result.replace(/^error: /, '')}`)
     return true
   }
 
   restart (): void { this.exit(1) }
 
-  /** A root flashed as a plain folder becomes `<root>.versions/flashed`, and root a symlink to it. */
-  private async adoptRoot (): Promise<void> {
-    await mkdir(this.versions, { recursive: true })
-    const st = await lstat(this.root).catch(() => null)
-    if (st === null || st.isSymbolicLink()) return
-    const flashed = join(this.versions, 'flashed')
-    await rename(this.root, flashed)
-    await symlink(flashed, this.root)
-  }
-
-  /** Points root at `dir` (atomically, by renaming a new symlink over it) and remembers the one before. */
-  private async point (dir: string): Promise<void> {
-    const before = await readlink(this.root).catch(() => null)
-    const tmp = join(dirname(this.root), `.${basename(this.root)}.next`)
-    await rm(tmp, { force: true })
-    await symlink(dir, tmp)
-    await rename(tmp, this.root)
-    await rm(join(this.versions, 'previous'), { force: true })
-    if (before !== null && before !== dir) await symlink(before, join(this.versions, 'previous'))
+  /** Writes a request (atomically, so the service never reads half of one) and waits for its answer. */
+  private async ask (lines: readonly string[]): Promise<string> {
+    const id = randomBytes(8).toString('hex')
+    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    const tmp = join(this.dir, 'request.new')
+    await writeFile(tmp, [`id=${id}`, ...lines, ''].join('\n'), { mode: 0o600 })
+    await rename(tmp, join(this.dir, 'request'))
+    const deadline = Date.now() + this.timeoutMs
+    for (;;) {
+      const text = await readFile(join(this.dir, 'result'), 'utf8').catch(() => '')
+      if (text.startsWith(`id=${id}\n`)) return /^result=(.*)$/m.exec(text)?.[1] ?? 'error: an empty answer'
+      if (Date.now() > deadline) throw new WispError('WISP_BAD_CONFIG', `wisp-upgrade.service did not answer within ${Math.round(this.timeoutMs / 1000)} s (is wisp-upgrade.path enabled?)`)
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs))
+    }
   }
 }

@@ -27,7 +27,7 @@ import { LOW_PRIORITY_NICE, PriorityHosts } from '../agent/priority-hosts.js'
 import type { Installer } from '../agent/installer.js'
 import { SimInstaller } from '../agent/sim-installer.js'
 import { LinuxInstaller } from '../agent/linux-installer.js'
-import { INSTALL_DIR } from '../shared/install-dir.js'
+import { UPGRADE_DIR } from '../shared/install-dir.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000
@@ -122,7 +122,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   })
   // A simulated board "installs" a version by recording it (and runs the same code); a flashed one installs a package.
   const sim = opts.sim ? new SimInstaller(cfg.data_dir, packageVersion()) : null
-  const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(INSTALL_DIR)
+  const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(UPGRADE_DIR)
   const version = sim !== null ? sim.version() : packageVersion()
   const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
   const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })

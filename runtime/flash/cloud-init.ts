@@ -5,6 +5,7 @@ import { FIRST_BOOT_PATH, firstBootScript } from './first-boot.js'
 import { POLKIT_PKLA_PATH, POLKIT_RULES_PATH, UDEV_RULES_PATH, polkitPkla, polkitRules, udevRules } from './permissions.js'
 import { GATEWAY_CA_PATH } from './gateway-ca.js'
 import { UNIT_NAME, systemdUnit } from './systemd.js'
+import { UPGRADE_PATH_UNIT, UPGRADE_SCRIPT_PATH, UPGRADE_SERVICE, upgradePathUnit, upgradeScript, upgradeServiceUnit } from './upgrade-script.js'
 
 /** Boards with this little memory cannot compile isolated-vm (V8 headers) without swap. */
 export const SWAP_BELOW_MB = 1024
@@ -36,6 +37,9 @@ export const userData = (plan: FlashPlan, packageFile: string): string => {
       { path: POLKIT_RULES_PATH, owner: 'root:root', permissions: '0644', content: polkitRules() },
       { path: POLKIT_PKLA_PATH, owner: 'root:root', permissions: '0644', content: polkitPkla() },
       { path: UDEV_RULES_PATH, owner: 'root:root', permissions: '0644', content: udevRules() },
+      { path: `/etc/systemd/system/${UPGRADE_PATH_UNIT}`, owner: 'root:root', permissions: '0644', content: upgradePathUnit() },
+      { path: `/etc/systemd/system/${UPGRADE_SERVICE}`, owner: 'root:root', permissions: '0644', content: upgradeServiceUnit() },
+      { path: UPGRADE_SCRIPT_PATH, owner: 'root:root', permissions: '0755', content: upgradeScript() },
       ...(plan.config.ina219 !== undefined ? [{ path: '/etc/modules-load.d/wisp-i2c.conf', permissions: '0644', content: 'i2c-dev\n' }] : []),
       {
         path: FIRST_BOOT_PATH,

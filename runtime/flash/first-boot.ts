@@ -1,5 +1,7 @@
 import type { BoardProfile } from '../../boards/schema.js'
+import { UPGRADE_DIR } from '../shared/install-dir.js'
 import { LOCKFILE } from './lockfile.js'
+import { UPGRADE_PATH_UNIT, UPGRADE_SERVICE } from './upgrade-script.js'
 import { CONFIG_DIR, CONFIG_PATH, DEVICE_GROUPS, INSTALL_DIR, NODE_BIN, SERVICE_USER, STATE_DIR, UNIT_NAME } from './systemd.js'
 
 export const FIRST_BOOT_PATH = '/usr/local/lib/wisp/first-boot.sh'
@@ -137,6 +139,7 @@ ${install(i)}
 step_unit() {
   G=$(id -gn "$U")
   install -d -m 0750 -o "$U" -g "$G" "$R${STATE_DIR}" "$R${i.dataDir}"
+  install -d -m 0700 -o "$U" -g "$G" "$R${UPGRADE_DIR}"
   if command -v apt-get >/dev/null 2>&1; then
     apt-get install -y --no-install-recommends polkitd 2>/dev/null || apt-get install -y --no-install-recommends policykit-1 ||
       say "no polkit: the agent cannot power the board off"
@@ -146,6 +149,8 @@ step_unit() {
   udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio 2>/dev/null || true
   systemctl daemon-reload
   systemctl enable ${UNIT_NAME}
+  # Upgrades: the agent writes a request, root's ${UPGRADE_SERVICE} installs it (upgrade.sh).
+  systemctl enable --now ${UPGRADE_PATH_UNIT}
   systemctl restart ${UNIT_NAME}
   say "done: $(systemctl is-active ${UNIT_NAME})"
 }
