@@ -19,8 +19,8 @@ export interface ListenerOptions {
 /**
  * Before any port is bound, for a single gateway and for each gateway of a cluster alike:
  * accounts must carry salted scrypt hashes, and without accounts (open mode) the embedded
- * broker, its TLS listener and the cluster page listen on loopback only; HTTP invokes, which
- * authenticate with the same accounts, also need them off loopback. Throws WISP_BAD_CONFIG.
+ * broker and its TLS listener listen on loopback only; the cluster page and HTTP invokes (which
+ * authenticate with the same accounts) need them off loopback with any broker, external too. Throws WISP_BAD_CONFIG.
  */
 export const checkListeners = (o: ListenerOptions): void => {
   for (const [name, u] of Object.entries(o.users ?? {})) {
@@ -31,7 +31,9 @@ export const checkListeners = (o: ListenerOptions): void => {
   if (o.brokerUrl === undefined && !hasUsers) {
     requireLoopbackInOpenMode('MQTT', mqttHost, 'mqtt_host')
     if (o.tls !== undefined) requireLoopbackInOpenMode('MQTT over TLS', o.tls.host ?? mqttHost, 'tls.host')
-    if (o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', o.httpHost ?? '127.0.0.1', 'http_host')
   }
+  // The page is the gateway's own listener whichever broker it uses: an external broker's
+  // accounts say nothing about who reaches it.
+  if (!hasUsers && o.httpPort !== null && o.httpPort !== undefined) requireLoopbackInOpenMode('the cluster page', o.httpHost ?? '127.0.0.1', 'http_host')
   if (!hasUsers && o.invokePort !== null && o.invokePort !== undefined) requireLoopbackInOpenMode('HTTP invokes', o.invokeHost ?? '127.0.0.1', 'invoke_host')
 }

@@ -43,6 +43,10 @@ t.test('without accounts a non-loopback bind is refused with a clear WISP_BAD_CO
   }
   await t.rejects(startGateway({ dataDir: tmp(t), mqttPort: await freePort(), httpPort: 0, httpHost: '0.0.0.0', log: silentLogger }),
     { code: 'WISP_BAD_CONFIG', message: /refusing to serve the cluster page on 0\.0\.0\.0/ }, 'the cluster page on 0.0.0.0')
+  // An external broker's accounts do not cover the gateway's own page (a port where nothing
+  // listens: had the check been skipped, the error would be about reaching the broker).
+  await t.rejects(startGateway({ dataDir: tmp(t), mqttPort: await freePort(), brokerUrl: `mqtt://127.0.0.1:${await freePort()}`, httpPort: 0, httpHost: '0.0.0.0', log: silentLogger }),
+    { code: 'WISP_BAD_CONFIG', message: /refusing to serve the cluster page on 0\.0\.0\.0/ }, 'the cluster page on 0.0.0.0 beside an external broker')
 })
 t.test('with accounts the broker may listen on every interface', async (t) => {
   const users = { admin: { password_hash: await hashPassword('s3cret-admin'), role: 'admin' as const } }
