@@ -26,6 +26,7 @@ import { ACTIVATOR_QUEUE_CAP } from '../../runtime/leader/policies/balance-activ
 import type { PolicyFigures } from '../../runtime/sim/report.js'
 import { lineChart } from './evaluation-chart.js'
 import { EVALUATION as E } from './evaluate-params.js'
+import { figure as makeFigure, INFO, type Figure } from './lib/figures.js'
 import { runMeta } from './lib/meta.js'
 
 const arg = (name: string, dflt: string): string => { const i = process.argv.indexOf(name); return i < 0 ? dflt : process.argv[i + 1] ?? dflt }
@@ -115,9 +116,9 @@ if (process.argv.includes('--one')) {
   // Capacity at SLO: the highest peak load whose mean p99 slowdown ≤ 10 and success ≥ 99.9 %.
   const meetsSlo = (u: number, set: string): boolean => m(u, set, 'p99_slowdown') <= E.slo.p99Slowdown && m(u, set, 'completed') / m(u, set, 'invocations') >= E.slo.success
   const capacity = (set: string): number => Math.max(0, ...E.peakLoads.filter((u) => meetsSlo(u, set)))
-  const figures: Array<Record<string, unknown>> = []
+  const figures: Figure[] = []
   const fig = (figure: string, value: number, unit: string, baseline: string | null, bv: number | null, goal: string | null, met: boolean | null): void => {
-    figures.push({ figure, value, unit, baseline, baseline_value: bv, ratio: bv === null || bv === 0 ? null : value / bv, goal, met })
+    figures.push(makeFigure({ figure, value, unit, baseline, baseline_value: bv, goal: goal ?? INFO, met }))
   }
   const g = E.goalLoad
   const pct = `${g * 100} % peak load`
@@ -131,7 +132,7 @@ if (process.argv.includes('--one')) {
   const capW = capacity('wisp')
   const capK = capacity(K)
   // When knative meets the SLO at no load swept the ratio is undefined: reported, not judged.
-  fig('capacity at SLO (highest peak load with p99 slowdown <= 10 and >= 99.9 % success; 0 = at no load swept)', capW, 'peak utilisation', K, capK, '>= 1.5', capK === 0 ? null : capW / capK >= 1.5)
+  fig('capacity at SLO (highest peak load with p99 slowdown <= 10 and >= 99.9 % success; 0 = at no load swept)', capW, 'peak utilisation', K, capK, '>= 1.5', capK === 0 ? capW > 0 : capW / capK >= 1.5)
   fig('energy per invocation at wisp\'s capacity at SLO', capW > 0 ? m(capW, 'wisp', 'energy_per_inv_j') : NaN, 'J', capK > 0 ? `${K} at its capacity at SLO` : null, capK > 0 ? m(capK, K, 'energy_per_inv_j') : null, null, null)
   fig(`energy per invocation at ${pct}`, m(g, 'wisp', 'energy_per_inv_j'), 'J', K, m(g, K, 'energy_per_inv_j'), '<= 0.7', ratio('energy_per_inv_j') <= 0.7)
   fig(`energy not serving (idle + boot + shutdown) at ${pct}`, m(g, 'wisp', 'energy_not_serving_j'), 'J', K, m(g, K, 'energy_not_serving_j'), '<= 0.3', ratio('energy_not_serving_j') <= 0.3)
@@ -186,6 +187,6 @@ if (process.argv.includes('--one')) {
   const series = (k: keyof Result): Record<string, Array<number | null>> => Object.fromEntries(E.sets.map((s) => [s, E.peakLoads.map((u) => { const v = m(u, s, k); return Number.isFinite(v) ? v : null })]))
   writeFileSync('bench/results/evaluation-p99.svg', lineChart('p99 latency vs peak load (held-out days, mean of 10)', 'ms', E.peakLoads, series('p99_ms')))
   writeFileSync('bench/results/evaluation-energy.svg', lineChart('energy per invocation vs peak load (held-out days, mean of 10)', 'J', E.peakLoads, series('energy_per_inv_j')))
-  for (const f of figures) process.stdout.write(`${f.met === null ? 'info' : f.met === true ? 'met ' : 'MISS'}  ${String(f.figure)}: ${Number(f.value).toPrecision(4)} ${String(f.unit)}${f.ratio === null ? '' : ` (ratio ${Number(f.ratio).toPrecision(3)}${f.goal === null ? '' : `, goal ${String(f.goal)}`})`}\n`)
+  for (const f of figures) process.stdout.write(`${f.met === null ? 'info' : f.met === true ? 'met ' : 'MISS'}  ${String(f.figure)}: ${Number(f.value).toPrecision(4)} ${String(f.unit)}${f.ratio === null ? '' : ` (ratio ${Number(f.ratio).toPrecision(3)}${f.goal === INFO ? '' : `, goal ${String(f.goal)}`})`}\n`)
   process.stdout.write(`${jobs.length} simulations in ${wallS.toFixed(0)} s\n`)
 }

@@ -219,7 +219,7 @@ const main = async (): Promise<void> => {
         info({ figure: `leader's whole work per accepted invocation p50 (overload check, in-flight entry, decision, run message handed to the broker), ${r.boards} boards`, value: r.dispatchP50Us, unit: 'µs', baseline: null, baseline_value: null }),
         info({ figure: `leader's whole work per accepted invocation p99, ${r.boards} boards`, value: r.dispatchP99Us, unit: 'µs', baseline: null, baseline_value: null }),
         info({ figure: `ClusterState.view p99 (any call: where gossip since the last call is folded in), ${r.boards} boards`, value: r.viewP99Us, unit: 'µs', baseline: null, baseline_value: null }),
-        figure({ figure: `gossip share of broker capacity (msgs/s), ${r.boards} boards gossiping every ${GOSSIP_MS} ms`, value: share * 100, unit: '%', baseline: 'broker capacity, msgs/s', baseline_value: capacity, goal: '<= 10', met: share <= 0.1 }),
+        figure({ figure: `gossip share of broker capacity (msgs/s), ${r.boards} boards gossiping every ${GOSSIP_MS} ms`, value: share * 100, unit: '%', baseline: `broker capacity measured in this run (${Math.round(capacity)} msg/s); the value is gossip msg/s over it`, baseline_value: null, goal: '<= 10', met: share <= 0.1 }),
         info({ figure: `gossip bytes at the broker, ${r.boards} boards`, value: r.gossipBytesPerS / 1024, unit: 'KiB/s', baseline: null, baseline_value: null }),
         info({ figure: `gossip messages at the broker, ${r.boards} boards`, value: r.gossipMsgsPerS, unit: 'msg/s', baseline: null, baseline_value: null }),
         info({ figure: `invocation p50 at ${RATE}/s, ${r.boards} boards`, value: r.invokeP50Ms, unit: 'ms', baseline: null, baseline_value: null, failures: r.failures }),
