@@ -152,12 +152,15 @@ export class ClusterState {
    * grace after it. The board's slot is still taken as far as anyone knows (a runaway its own
    * watchdog did not stop, a wedged agent that still gossips), so no new work goes there until it
    * shows progress: a done (`progress`), a state with nothing running or queued, or a new boot.
+   * True when the board was routed to until now.
    */
-  overdue (id: string): void {
+  overdue (id: string): boolean {
     const b = this.boards.get(id)
-    if (b === undefined || b.overdueSince !== null) return
+    if (b === undefined || b.overdueSince !== null) return false
+    const was = this.isRoutable(b)
     b.overdueSince = this.clock.now()
     this.changed.add(id)
+    return was
   }
 
   /** Board `id` answered a run (on time or late): its slots move again. True when that makes it routable again. */

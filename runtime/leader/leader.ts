@@ -417,9 +417,8 @@ export class Leader {
     const err = inv.board === null
       ? new WispError('WISP_NO_BOARD', `no live board took "${inv.fn}" within ${this.opts.waitMs} ms`)
       : new WispError('WISP_TIMEOUT', `board ${inv.board} did not answer "${inv.fn}" before the deadline`)
-    if (inv.board !== null) {
-      // Past the deadline and the grace: the board's slot is stuck as far as the leader knows; route elsewhere until it moves.
-      this.cluster.overdue(inv.board)
+    // Past the deadline and the grace: the board's slot is stuck as far as the leader knows; route elsewhere until it moves.
+    if (inv.board !== null && this.cluster.overdue(inv.board)) {
       this.d.log.warn('board did not answer a run by its deadline; not routed to until it shows progress', { board: inv.board, fn: inv.fn, code: 'WISP_TIMEOUT' })
     }
     this.release(inv)
