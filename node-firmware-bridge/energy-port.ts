@@ -7,6 +7,8 @@ export interface EnergyPort {
   stop: () => Promise<void>
   /** Latest board power, W (0 until hasReading()). */
   powerW: () => number
+  /** False while the sensor keeps failing (powerW() is then stale); absent = always known. */
+  powerKnown?: () => boolean
   /** False until the meter has produced its first sample. */
   hasReading: () => boolean
   /** Resolves true at the first sample, false if none came within timeoutMs. */

@@ -68,6 +68,7 @@ export class MeteredEnergyPort implements EnergyPort {
 
   powerW (): number { return this.sampler?.powerW() ?? 0 }
   hasReading (): boolean { return (this.sampler?.recent().length ?? 0) > 0 }
+  powerKnown (): boolean { return this.sampler?.powerKnown() ?? true }
 
   /** Resolves true at the first sample (at once if there is one), false after timeoutMs without one. */
   async firstReading (timeoutMs: number): Promise<boolean> {

@@ -2,6 +2,9 @@ import type { Clock, TimerHandle } from '../runtime/shared/clock.js'
 import type { Logger } from '../runtime/shared/log.js'
 import type { PowerMeter } from './meter.js'
 
+/** Failed reads in a row after which the power is unknown (one late conversion now and then is normal). */
+export const SENSOR_FAILING_AFTER = 3
+
 export interface SamplerOptions {
   readonly meter: PowerMeter
   readonly clock: Clock
@@ -54,12 +57,12 @@ export class PowerSampler {
     try {
       const r = await this.o.meter.read()
       this.record(r.atMs, r.watts, r.windowMs)
-      if (this.failures >= 3) this.o.log.info('power sensor readable again', { after_failures: this.failures })
+      if (this.failures >= SENSOR_FAILING_AFTER) this.o.log.info('power sensor readable again', { after_failures: this.failures })
       this.failures = 0
     } catch (err) {
       // One late conversion (timer jitter against the 68 ms averaging window) is normal; a run is not.
       this.failures++
-      if (this.failures === 3 || this.failures % 100 === 0) this.o.log.warn('power sample failed', { error: (err as Error).message, failures: this.failures })
+      if (this.failures === SENSOR_FAILING_AFTER || this.failures % 100 === 0) this.o.log.warn('power sample failed', { code: 'WISP_SENSOR', error: (err as Error)?.message ?? String(err), failures: this.failures })
     } finally {
       this.busy = false
     }
@@ -83,6 +86,8 @@ export class PowerSampler {
   }
 
   powerW (): number { return this.last?.[1] ?? 0 }
+  /** False while the meter has failed SENSOR_FAILING_AFTER reads in a row: powerW() is then the last good reading, not the power now. */
+  powerKnown (): boolean { return this.failures < SENSOR_FAILING_AFTER }
   energyJ (): number { return this.total }
   recent (): ReadonlyArray<readonly [number, number]> { return this.samples.slice() }
 }

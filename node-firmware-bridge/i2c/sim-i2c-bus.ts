@@ -17,14 +17,22 @@ const nack = (bus: number, address: number): Error =>
 export class SimI2cBus implements I2cBus {
   private readonly devices = new Map<number, SimI2cDevice>()
   private closed = false
+  /** While set, every transfer fails with it (a loose wire, a brown-out): see `fail`. */
+  private fault: Error | null = null
 
   constructor (readonly busNumber = 1) {}
+
+  /** Makes every transfer fail with Linux's EIO (errno 5) until called with false. */
+  fail (on = true): void {
+    this.fault = on ? Object.assign(new Error(`EIO: i/o error on i2c-${this.busNumber}`), { code: 'EIO', errno: -5 }) : null
+  }
 
   attach (address: number, device: SimI2cDevice): this { this.devices.set(address, device); return this }
   detach (address: number): void { this.devices.delete(address) }
 
   private device (address: number): SimI2cDevice {
     if (this.closed) throw new Error(`i2c-${this.busNumber} is closed`)
+    if (this.fault !== null) throw this.fault
     const d = this.devices.get(address)
     if (d === undefined) throw nack(this.busNumber, address)
     return d

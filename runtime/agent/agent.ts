@@ -125,14 +125,12 @@ export class Agent {
       status: this.status,
       ts: Math.round(this.d.clock.now()),
       seq: ++this.seq,
-      power_w: round(this.d.energy.powerW()),
-      energy_j: round(this.d.energy.energyJ()),
+      ...this.power(),
       queue_len: totals.queueLen,
       service_rate: totals.serviceRate,
       functions: this.queue.stats(runtimes),
       mem_mb: round(this.d.executor.memMb()),
       status_url: this.d.config.status_url,
-      power_source: this.d.energy.source,
       work_ms: round(work.workMs),
       work_runs: work.runs,
       queued_ms_by_class: work.queuedByClass.map(round),
@@ -141,6 +139,21 @@ export class Agent {
       proto: [...SPOKEN_PROTOCOLS],
       ...(this.upgradeError === undefined ? {} : { upgrade_error: this.upgradeError }),
       ...(this.pong === undefined ? {} : { pong: this.pong })
+    }
+  }
+
+  /**
+   * The power part of the state. A sensor that keeps failing marks the power unknown, and a meter
+   * that throws here does not stop the gossip (the board would look dead to the leader).
+   */
+  private power (): Pick<BoardState, 'power_w' | 'energy_j' | 'power_source' | 'power_unknown'> {
+    const e = this.d.energy
+    try {
+      const known = e.powerKnown?.() ?? true
+      return { power_w: round(e.powerW()), energy_j: round(e.energyJ()), power_source: e.source, ...(known ? {} : { power_unknown: true as const }) }
+    } catch (err) {
+      this.d.log.error('power meter failed', { code: 'WISP_SENSOR', error: (err as Error)?.message ?? String(err) })
+      return { power_w: 0, energy_j: 0, power_source: 'surrogate', power_unknown: true }
     }
   }
 

@@ -6,7 +6,7 @@ import { Level } from 'level'
 import { getProfile } from '../../boards/index.js'
 import { lowPriorityHost, standbyHost } from '../../boards/extra-hosts.js'
 import type { BoardConfig } from '../../boards/schema.js'
-import { createEnergyPort } from '../../node-firmware-bridge/index.js'
+import { createEnergyPort, type EnergyPortOptions } from '../../node-firmware-bridge/index.js'
 import { encode } from '../protocol/messages.js'
 import { Topics } from '../protocol/topics.js'
 import { WispError } from '../shared/errors.js'
@@ -54,7 +54,7 @@ const pageHosts = (url: string): string[] => {
  * `clock` times the agent, its run scheduler and code fetches (the system clock unless given; tests drive a
  * manual one); the power meter and the isolate runtime measure and bound real work, on the wall clock.
  */
-export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock, installer?: Installer }): Promise<RunningBoard> => {
+export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: boolean, onPowerOff?: () => void, clock?: Clock, installer?: Installer, openBus?: EnergyPortOptions['openBus'] }): Promise<RunningBoard> => {
   const clock = opts.clock ?? systemClock
   const profile = getProfile(config.profile)
   const topics = new Topics(config.topic_prefix)
@@ -111,7 +111,7 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     : pool({ budgetMb: profile.runtime_budget_mb })
   await executor.start() // the isolate host processes boot now, not on the first invocation
   const cpuUsage = processTreeCpu(() => executor.hostPids, emulate ? 1 / profile.speed : 1)
-  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage })
+  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage, openBus: opts.openBus })
   await energy.start()
   // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
   if (!await energy.firstReading(FIRST_READING_MS)) log.warn('no power reading yet; the first state says 0 W', { waitedMs: FIRST_READING_MS })

@@ -24,6 +24,11 @@ interface BoardRecord {
   /** Mean run time (ms) on this board, all functions and per function, from receipts' `run_ms`. */
   meanServiceMs: number
   serviceMsByFn: Map<string, number>
+  /**
+   * Since when the board holds a run the leader gave up on (no answer by its deadline and the
+   * grace after it) and has shown no progress since: not routed to while set (see `overdue`).
+   */
+  overdueSince: number | null
 }
 
 export type StateOutcome = 'joined' | 'updated' | 'stale' | 'offline' | 'unknown-profile' | 'future' | 'full'
@@ -101,7 +106,9 @@ export class ClusterState {
         inflightByFn: cur?.inflightByFn ?? new Map(),
         idleSince: cur?.idleSince ?? now,
         meanServiceMs: cur?.meanServiceMs ?? 0,
-        serviceMsByFn: cur?.serviceMsByFn ?? new Map()
+        serviceMsByFn: cur?.serviceMsByFn ?? new Map(),
+        // A new boot starts with free slots.
+        overdueSince: null
       }
       if (cur === undefined) this.cache = null
       this.boards.set(msg.id, rec)
@@ -113,6 +120,7 @@ export class ClusterState {
     cur.status = msg.status
     cur.lastSeen = now
     cur.offlineSince = null
+    if (cur.overdueSince !== null && slotsFree(msg)) cur.overdueSince = null
     if (cur.power === 'booting') cur.power = 'on'
     this.changed.add(cur.id)
     return 'updated'
@@ -136,7 +144,32 @@ export class ClusterState {
   get size (): number { return this.boards.size }
 
   isRoutable (b: BoardRecord): boolean {
-    return b.status === 'online' && b.power === 'on' && this.clock.now() - b.lastSeen <= this.staleMs
+    return b.status === 'online' && b.power === 'on' && b.overdueSince === null && this.clock.now() - b.lastSeen <= this.staleMs
+  }
+
+  /**
+   * The leader gave up on a run it sent to board `id`: no answer came by the run's deadline and the
+   * grace after it. The board's slot is still taken as far as anyone knows (a runaway its own
+   * watchdog did not stop, a wedged agent that still gossips), so no new work goes there until it
+   * shows progress: a done (`progress`), a state with nothing running or queued, or a new boot.
+   * True when the board was routed to until now.
+   */
+  overdue (id: string): boolean {
+    const b = this.boards.get(id)
+    if (b === undefined || b.overdueSince !== null) return false
+    const was = this.isRoutable(b)
+    b.overdueSince = this.clock.now()
+    this.changed.add(id)
+    return was
+  }
+
+  /** Board `id` answered a run (on time or late): its slots move again. True when that makes it routable again. */
+  progress (id: string): boolean {
+    const b = this.boards.get(id)
+    if (b === undefined || b.overdueSince === null) return false
+    b.overdueSince = null
+    this.changed.add(id)
+    return this.isRoutable(b)
   }
 
   routable (id: string): boolean {
@@ -257,6 +290,7 @@ export class ClusterState {
       profile: b.profile,
       power: b.status === 'offline' && b.power === 'on' ? 'offline' : b.status === 'draining' && b.power === 'on' ? 'draining' : b.power,
       routable: this.isRoutable(b),
+      ...(b.overdueSince === null ? {} : { overdueSinceMs: b.overdueSince }),
       queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight),
       inflight: b.inflight,
       serviceRate: b.state?.service_rate ?? 0,
@@ -272,6 +306,13 @@ export class ClusterState {
       queueLimit: b.state?.queue_limit
     }
   }
+}
+
+/** A state that shows every slot free: nothing running, nothing queued. */
+const slotsFree = (s: BoardState): boolean => {
+  if (s.queue_len > 0) return false
+  for (const fn in s.functions) if ((s.functions[fn]?.running ?? 0) > 0 || (s.functions[fn]?.queue_len ?? 0) > 0) return false
+  return true
 }
 
 /**

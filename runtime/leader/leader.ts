@@ -331,11 +331,15 @@ export class Leader {
   private onDone (m: InboundMessage): void {
     const out = readDone(m, this.d.topics, (id) => this.inflight.get(id))
     if (out.kind === 'ignore') { this.d.log.debug('done ignored', { topic: m.topic, why: out.why }); return }
+    // An answer, on time or late, shows the board's slots move: one it was kept from for an overdue run is routed to again.
+    const moving = (out.inv !== null || out.why === 'late or repeated') && this.cluster.progress(out.board)
+    if (moving) this.d.log.info('board making progress again', { board: out.board })
     if (out.inv !== null) {
       this.release(out.inv)
       this.finish(out.inv, out.reply, out.logs)
     } else if (out.why !== undefined && out.why !== 'late or repeated') this.d.log.warn('done ignored', { topic: m.topic, why: out.why })
     if (out.state !== undefined) this.applyState(out.state)
+    else if (moving) this.dispatchWaiting()
   }
 
   private onState (m: InboundMessage): void {
@@ -413,6 +417,10 @@ export class Leader {
     const err = inv.board === null
       ? new WispError('WISP_NO_BOARD', `no live board took "${inv.fn}" within ${this.opts.waitMs} ms`)
       : new WispError('WISP_TIMEOUT', `board ${inv.board} did not answer "${inv.fn}" before the deadline`)
+    // Past the deadline and the grace: the board's slot is stuck as far as the leader knows; route elsewhere until it moves.
+    if (inv.board !== null && this.cluster.overdue(inv.board)) {
+      this.d.log.warn('board did not answer a run by its deadline; not routed to until it shows progress', { board: inv.board, fn: inv.fn, code: 'WISP_TIMEOUT' })
+    }
     this.release(inv)
     this.finish(inv, { ok: false, error: err.toJSON() })
   }

@@ -6,7 +6,7 @@ import type { Invocation } from './inflight.js'
 export type DoneOutcome =
   | { kind: 'ignore', why: string }
   /** `inv` is null when the done is valid but late, repeated or not this board's to give. */
-  | { kind: 'done', inv: Invocation | null, reply: Reply, state: BoardState | OfflineState | undefined, why?: string, logs?: readonly string[] }
+  | { kind: 'done', board: string, inv: Invocation | null, reply: Reply, state: BoardState | OfflineState | undefined, why?: string, logs?: readonly string[] }
 
 /**
  * Turns one message on `<prefix>/boards/<id>/done` into the invocation it completes. A done
@@ -31,11 +31,11 @@ export const readDone = (msg: InboundMessage, topics: Topics, inflight: (id: str
   }
   const state = done.state !== undefined && done.state.id === board ? done.state : undefined
   const inv = inflight(done.invocation)
-  if (inv === undefined) return { kind: 'done', inv: null, reply: done.reply, state, why: 'late or repeated' }
+  if (inv === undefined) return { kind: 'done', board, inv: null, reply: done.reply, state, why: 'late or repeated' }
   // An earlier attempt's reply is as good as the current one's (a slow board, or one the leader gave up on, finished it):
   // the first reply wins, but only from a board that was sent an attempt.
-  if (done.attempt > inv.attempt) return { kind: 'done', inv: null, reply: done.reply, state, why: `attempt ${done.attempt} was never sent (current ${inv.attempt})` }
+  if (done.attempt > inv.attempt) return { kind: 'done', board, inv: null, reply: done.reply, state, why: `attempt ${done.attempt} was never sent (current ${inv.attempt})` }
   const sent = done.attempt === inv.attempt ? inv.board === board : inv.sentTo.includes(board)
-  if (!sent) return { kind: 'done', inv: null, reply: done.reply, state, why: `${inv.invocation} attempt ${done.attempt} was not sent to ${board}` }
-  return { kind: 'done', inv, reply: done.reply, state, ...(done.logs === undefined ? {} : { logs: done.logs }) }
+  if (!sent) return { kind: 'done', board, inv: null, reply: done.reply, state, why: `${inv.invocation} attempt ${done.attempt} was not sent to ${board}` }
+  return { kind: 'done', board, inv, reply: done.reply, state, ...(done.logs === undefined ? {} : { logs: done.logs }) }
 }

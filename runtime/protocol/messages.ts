@@ -120,6 +120,8 @@ export const BoardStateSchema = z.object({
   mem_mb: z.number().min(0),
   status_url: z.string().max(256).optional(),
   power_source: z.enum(['ina219', 'surrogate']),
+  /** true: the power sensor keeps failing (WISP_SENSOR), so `power_w` is its last good reading, not the power now; absent = measured. */
+  power_unknown: z.literal(true).optional(),
   /** Expected work queued or running (ms at this board's speed). */
   work_ms: z.number().min(0).optional(),
   /** How many runs (queued or running) `work_ms` covers. */

@@ -6,14 +6,15 @@ import { BoardConfigSchema } from '../../boards/schema.js'
 import { validateConfig } from '../../boards/index.js'
 import { createLogger } from '../../runtime/shared/log.js'
 import type { Clock } from '../../runtime/shared/clock.js'
+import type { I2cBus } from '../../node-firmware-bridge/index.js'
 
 /** A real agent in this process (its isolates in their supervised host), on a simulated board; `clock` times the agent. */
-export const inProcessBoard = async (o: { id: string, broker: string, profile?: string, extra?: Record<string, unknown>, clock?: Clock }): Promise<RunningBoard & { cleanup: () => Promise<void> }> => {
+export const inProcessBoard = async (o: { id: string, broker: string, profile?: string, extra?: Record<string, unknown>, clock?: Clock, openBus?: (bus: number) => Promise<I2cBus> }): Promise<RunningBoard & { cleanup: () => Promise<void> }> => {
   const dir = mkdtempSync(join(tmpdir(), `wisp-${o.id}-`))
   const config = validateConfig(BoardConfigSchema, {
     id: o.id, profile: o.profile ?? 'raspberry-pi-4b', broker: o.broker, data_dir: dir, http_port: 0, http_host: '127.0.0.1',
     sim: { emulate_speed: false, ina219: true }, ...o.extra
   }, 'test board')
-  const board = await startBoard(config, createLogger(o.id, 'warn'), { sim: true, onPowerOff: () => {}, clock: o.clock })
+  const board = await startBoard(config, createLogger(o.id, 'warn'), { sim: true, onPowerOff: () => {}, clock: o.clock, openBus: o.openBus })
   return { ...board, cleanup: async () => { await board.stop(); rmSync(dir, { recursive: true, force: true }) } }
 }

@@ -102,6 +102,8 @@ export class ScriptedBoard {
   private stopGossip: (() => void) | null = null
   readonly runs: Array<{ invocation: string, attempt: number, budgetMs: number }> = []
   mute = false
+  /** What the board's gossip says beyond the defaults (a busy board's queue and running runs, say). */
+  stateOver: () => Partial<BoardState> = () => ({})
   /** Clock time of the last gossip sent. */
   lastGossipAt = 0
 
@@ -120,7 +122,7 @@ export class ScriptedBoard {
 
   async gossip (): Promise<void> {
     this.lastGossipAt = this.clock.now()
-    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile })), { qos: 0 }).catch(() => {})
+    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile, ...this.stateOver() })), { qos: 0 }).catch(() => {})
   }
 
   private onRun (payload: Buffer): void {

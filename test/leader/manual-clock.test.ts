@@ -53,7 +53,8 @@ t.test('an invocation its live board never answers gets WISP_TIMEOUT exactly at 
   const d = done as { c: Completion, at: number } | null
   t.equal(d?.at, expected, 'answered on the millisecond the deadline and grace ran out')
   t.equal(d?.c.reply.ok === false ? d.c.reply.error.code : null, 'WISP_TIMEOUT')
-  t.ok(rig.leader.cluster.routable('b1'), 'the board was live all along (a timeout, not a lost board)')
+  t.equal(rig.leader.cluster.get('b1')?.status, 'online', 'the board was live all along (a timeout, not a lost board)')
+  t.notOk(rig.leader.cluster.routable('b1'), 'but gets no new work until it shows progress (test/leader/stuck-board.test.ts)')
   const [reply] = await client.waitFor((r) => r.length > 0)
   t.equal((reply?.json as Err).error.code, 'WISP_TIMEOUT', 'the client hears it over MQTT')
   t.equal(rig.leader.inflightCount(), 0)

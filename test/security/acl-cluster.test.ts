@@ -41,5 +41,5 @@ t.test('ACL matrix on a clustered gateway (Redis): the attacker is on the follow
   t.teardown(board.cleanup)
   await until(() => gw.leader.cluster.view().boards.some((x) => x.id === 'b1' && x.routable), 20_000, 'b1 joined')
   await until(() => gw.registry.get('hello') !== undefined, 10_000, 'hello is deployed')
-  await runAclMatrix(t, { url: b.url, gw, helloSha: manifest.sha256, clientIdsTied: true, codeByExactHashOnly: true, mqtt5: false, retainRestricted: true, clustered: true })
+  await runAclMatrix(t, { url: b.url, gw, helloSha: manifest.sha256, clientIdsTied: true, codeByExactHashOnly: true, mqtt5: false, retainRestricted: true })
 })

@@ -33,8 +33,10 @@ export interface BoardView {
   readonly id: string
   readonly profile: BoardProfile
   readonly power: PowerState
-  /** True when the board may take new invocations (on, gossip fresh, not draining). */
+  /** True when the board may take new invocations (on, gossip fresh, not draining, no run overdue without progress since). */
   readonly routable: boolean
+  /** Leader clock time since when a run sent there is overdue and the board has shown no progress (not routable meanwhile); absent = none. */
+  readonly overdueSinceMs?: number
   /** Total queue length on the board (all functions). */
   readonly queueLen: number
   /** Invocations the leader sent and has not seen done (exact). */
