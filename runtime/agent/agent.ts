@@ -211,7 +211,14 @@ export class Agent {
     const run = r.value
     if (!this.fence.admit(run.fence)) { this.d.log.warn('run from a deposed leader ignored', { invocation: run.invocation, fence: run.fence, highest: this.fence.seen }); return }
     if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
-    if (this.heldRuns.absorb(run.invocation, run.attempt)) { this.d.log.debug('a retry of a run this board holds: that run answers for it', { invocation: run.invocation, attempt: run.attempt }); return }
+    const prior = this.heldRuns.absorb(run.invocation, run.attempt)
+    if (prior === 'held') { this.d.log.debug('a retry of a run this board holds: that run answers for it', { invocation: run.invocation, attempt: run.attempt }); return }
+    if (prior !== null) {
+      this.d.log.debug('a retry of a run this board answered: the answer is sent again', { invocation: run.invocation, attempt: run.attempt })
+      this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, prior.reply, prior.logs), { qos: 1 })
+        .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
+      return
+    }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     this.execute(run, this.d.clock.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
@@ -266,7 +273,9 @@ export class Agent {
     const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
     const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
-    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply, outcome?.logs ?? []), { qos: 1 })
+    const done = this.encodeDone(run, reply, outcome?.logs ?? [])
+    if (admitted) this.heldRuns.keep(run.invocation, { reply, logs: outcome?.logs ?? [] }, done.length)
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), done, { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
   }

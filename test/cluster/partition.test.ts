@@ -75,6 +75,10 @@ for (const how of ['blackhole', 'cut'] as const) {
     t.teardown(board.cleanup)
     await until(() => leader.leader.cluster.routable('pb') && leader.registry.get('steady') !== undefined, 15_000, 'board pb (through the proxy to A) routable')
 
+    // How often the board ran each request: a retry of a run it still holds must not run again.
+    const runs = new Map<string, number>()
+    board.agent.onCompletion((r) => runs.set(r.request_id, (runs.get(r.request_id) ?? 0) + 1))
+
     // The leader's view of the board, sampled: every time it saw the board offline.
     const offlineSeen: number[] = []
     let lastStatus = 'online'
@@ -127,9 +131,9 @@ for (const how of ['blackhole', 'cut'] as const) {
     for (const [i, c] of clients.entries()) {
       const client = await mqtt.connectAsync(i === 0 ? a.url : b.url, { reconnectPeriod: 0 })
       const name = i === 0 ? 'pba' : 'pbb'
-      await client.publishAsync(`wisp/invoke/steady/${name}/marker`, JSON.stringify({ n: 0 }), { qos: 1 })
+      await client.publishAsync(`wisp/invoke/steady/${name}/marker-${name}`, JSON.stringify({ n: 0 }), { qos: 1 })
       await client.endAsync()
-      await until(() => c.replies.has(c.reply('marker')), 10_000, `the marker reply of ${name}`)
+      await until(() => c.replies.has(c.reply(`marker-${name}`)), 10_000, `the marker reply of ${name}`)
     }
 
     let total = 0
@@ -144,6 +148,10 @@ for (const how of ['blackhole', 'cut'] as const) {
       t.equal(failed.length, 0, `error replies: ${failed.map((id) => `${id} (${c.replies.get(c.reply(id))?.[0]?.error ?? ''}, ${(c.replies.get(c.reply(id))?.[0]?.at ?? 0) - partitionedAt} ms)`).join(' ')}`)
     }
 
+    // The leader retried what it had sent the board, which also got it from its session: nothing runs twice.
+    const twice = [...runs].filter(([, n]) => n > 1).map(([id]) => id)
+    t.same(twice, [], 'requests the board ran twice')
+
     // The leader's view: the board moved gateways, it did not die. Once it continued, the leader never
     // marks it offline again (a Will from the dead link must not win over the live board) ...
     const lateOffline = offlineSeen.filter((at) => at > continuedAt)
@@ -155,6 +163,6 @@ for (const how of ['blackhole', 'cut'] as const) {
     await reader.subscribeAsync(topics.board('pb', 'state'), { qos: 1 })
     t.match(await retained, { status: 'online' }, 'the retained state of the board is online')
     await reader.endAsync()
-    t.comment(`${how}: ${total} invokes accepted, continued after ${continueMs} ms, leader saw it offline ${offlineSeen.length} time(s) (${offlineSeen.map((at) => at - partitionedAt).join(', ')} ms after the partition)`)
+    t.comment(`${how}: ${total} invokes accepted, ${twice.length} ran twice, continued after ${continueMs} ms, leader saw it offline ${offlineSeen.length} time(s) (${offlineSeen.map((at) => at - partitionedAt).join(', ')} ms after the partition)`)
   })
 }

@@ -11,7 +11,7 @@ import { freePort } from '../helpers/ports.js'
 import { TestClient } from '../helpers/mqtt.js'
 import { inProcessBoard } from '../helpers/board.js'
 
-t.test('a board runs an (invocation, attempt) once however often the run arrives; a retry it still holds is answered by that run, a later one runs', async (t) => {
+t.test('a board runs an (invocation, attempt) once however often the run arrives; a retry it holds or has answered is answered by that run, not run again', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-dedupe-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const gw = await startGateway({ dataDir: dir, mqttPort: await freePort(), mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
@@ -31,11 +31,11 @@ t.test('a board runs an (invocation, attempt) once however often the run arrives
   // A retry while attempt 0 still runs (300 ms): the board answers it with that run, under attempt 1.
   await c.pub('wisp/boards/dd1/run', run(1))
   await c.waitFor(() => dones().length >= 1, 15_000)
-  // A retry after the answer runs again.
+  // A retry after the answer gets that answer again, under its own attempt: the function does not run again.
   await c.pub('wisp/boards/dd1/run', run(2))
   await c.waitFor(() => dones().length >= 2, 15_000)
   // A third run, its own invocation, marks the point by which any repeat would have been answered.
   await c.pub('wisp/boards/dd1/run', JSON.stringify({ ...JSON.parse(run(0)), invocation: 'imarker' }))
   await c.waitFor((r) => r.some((x) => (x.json as { invocation: string }).invocation === 'imarker'), 15_000)
-  t.same(dones().map((d) => [d.attempt, d.reply.result]), [[1, 1], [2, 2]], 'one run answers attempts 0 and 1 (as attempt 1); attempt 2 runs')
+  t.same(dones().map((d) => [d.attempt, d.reply.result]), [[1, 1], [2, 1]], 'one run answers attempts 0 and 1 (as attempt 1), then attempt 2 (its kept answer)')
 })
