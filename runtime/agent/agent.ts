@@ -20,6 +20,7 @@ import { AdmissionQueue } from './queue.js'
 import type { RunPermit, RunScheduler } from './run-scheduler.js'
 import { FenceGate } from './fence.js'
 import { SeenRuns } from './seen-runs.js'
+import { HeldRuns } from './held-runs.js'
 import { CapClient } from './cap-client.js'
 import { CAP_LIMITS, capError } from '../protocol/capabilities.js'
 import { SPOKEN_PROTOCOLS } from '../protocol/negotiate.js'
@@ -74,6 +75,7 @@ export class Agent {
   private readonly queue: AdmissionQueue
   private readonly recent: InvocationRecord[] = []
   private readonly seenRuns = new SeenRuns()
+  private readonly heldRuns = new HeldRuns()
   private readonly fence = new FenceGate()
   private readonly listeners = new Set<() => void>()
   private readonly completionListeners = new Set<(r: InvocationRecord) => void>()
@@ -102,6 +104,9 @@ export class Agent {
     await t.subscribe(topics.board(config.id, 'control'), (m) => this.guard(m, () => this.onControl(m)))
     await this.caps.start()
     await this.publishStatus()
+    // The Last Will of the connection just lost (retained: offline) may have replaced the status:
+    // after a reconnect, maybe through another gateway, the retained status says this board is here.
+    t.onReconnect?.(() => { if (this.status !== 'offline') this.publishStatus().catch(() => {}) })
     this.stopGossip = every(this.d.clock, config.gossip_ms, guarded(this.d.log, 'gossip', () => { this.gossip() }))
   }
 
@@ -219,6 +224,14 @@ export class Agent {
     const run = r.value
     if (!this.fence.admit(run.fence)) { this.d.log.warn('run from a deposed leader ignored', { invocation: run.invocation, fence: run.fence, highest: this.fence.seen }); return }
     if (!this.seenRuns.first(run.invocation, run.attempt)) { this.d.log.debug('dropping a repeated run', { invocation: run.invocation, attempt: run.attempt }); return }
+    const prior = this.heldRuns.absorb(run.invocation, run.attempt)
+    if (prior === 'held') { this.d.log.debug('a retry of a run this board holds: that run answers for it', { invocation: run.invocation, attempt: run.attempt }); return }
+    if (prior !== null) {
+      this.d.log.debug('a retry of a run this board answered: the answer is sent again', { invocation: run.invocation, attempt: run.attempt })
+      this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, prior.reply, prior.logs), { qos: 1 })
+        .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
+      return
+    }
     if (run.budget_ms <= 0) { this.d.log.debug('dropping a run past its budget', { invocation: run.invocation }); return }
     this.execute(run, this.d.clock.now()).catch((err: Error) => this.d.log.error('run failed outside its handler', { invocation: run.invocation, err: err.message }))
   }
@@ -236,6 +249,7 @@ export class Agent {
       if (this.status === 'offline') throw new WispError('WISP_OVERLOADED', `board ${this.d.config.id} is ${this.status}`)
       this.queue.admit(run.fn)
       admitted = true
+      this.heldRuns.admit(run.invocation, run.attempt)
       this.running++
       const manifest = await this.manifestFor(run.fn, run.sha256, Math.min(2000, run.budget_ms))
       const code = await this.d.code.get(run.sha256, manifest.size)
@@ -265,12 +279,16 @@ export class Agent {
       permit?.release(startedAt > 0 && finishedAt > 0 && outcome !== null ? learnedRunMs(finishedAt - startedAt, outcome.cold, outcome.runMs) : null)
       if (admitted) { this.queue.finished(run.fn, startedAt > 0 ? this.d.clock.now() - startedAt : undefined); this.running-- }
     }
+    // A retry that arrived meanwhile is answered by this run, under its attempt.
+    if (admitted) run = { ...run, attempt: this.heldRuns.release(run.invocation, run.attempt) }
     // Every invocation that started is settled with the meter, whatever became of it.
     const share = startedAt > 0 ? this.d.energy.end(run.invocation, outcome?.cpuMs ?? 0) : { energy_mj: 0, power_w: this.d.energy.powerW() }
     const receipt = this.receipt(run, receivedAt, startedAt, outcome, share)
     const reply: Reply = failure === null && outcome?.ok === true ? { ok: true, result: outcome.result, receipt } : errorReply(failure ?? new WispError('WISP_FUNCTION_ERROR', 'no outcome'), receipt)
     this.remember(run, reply, outcome?.logs ?? [])
-    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), this.encodeDone(run, reply, outcome?.logs ?? []), { qos: 1 })
+    const done = this.encodeDone(run, reply, outcome?.logs ?? [])
+    if (admitted) this.heldRuns.keep(run.invocation, { reply, logs: outcome?.logs ?? [] }, done.length)
+    await this.d.transport.publish(this.d.topics.board(this.d.config.id, 'done'), done, { qos: 1 })
       .catch((err: Error) => this.d.log.warn('done publish failed', { invocation: run.invocation, err: err.message }))
     if (this.running === 0) { for (const w of this.drainWaiters) w(); this.drainWaiters = [] }
   }

@@ -156,7 +156,7 @@ export class Leader {
    * so routing costs no pass over every board or function. Valid until the next event.
    */
   dispatchView (m: Manifest): ClusterView {
-    return { ...this.cluster.view(), fns: this.demand.current(m, this.inflight.byFn, () => this.d.registry.list()) }
+    return { ...this.cluster.transientView(), fns: this.demand.current(m, this.inflight.byFn, () => this.d.registry.list()) }
   }
 
   recordDecision (d: Decision): void { this.record(d) }
@@ -244,7 +244,7 @@ export class Leader {
 
   private begin (inv: Invocation, now: number): void {
     this.demand.arrive(inv.fn)
-    if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
+    if (clusterFull(this.cluster.transientView(), inv.fn, this.opts.queueLimit)) {
       const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })

@@ -106,6 +106,9 @@ export class MqttTransport implements Transport {
    */
   onClose (l: () => void): void { this.client.once('close', l) }
 
+  /** Calls `l` on every CONNACK after the first (a reconnect, maybe to a fallback broker). */
+  onReconnect (l: () => void): void { this.client.on('connect', l) }
+
   static async open (o: MqttTransportOptions): Promise<MqttTransport> {
     const want = o.protocolVersion ?? 5
     try {

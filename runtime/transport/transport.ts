@@ -30,6 +30,8 @@ export interface Transport {
   subscribe: (filter: string, handler: Handler, opts?: { qos?: 0 | 1 }) => Promise<void>
   unsubscribe: (filter: string) => Promise<void>
   close: () => Promise<void>
+  /** Calls `l` after each automatic reconnect (not the first connection); absent where there is no reconnect. */
+  onReconnect?: (l: () => void) => void
 }
 
 /** MQTT 3.1.1 §4.7.1: '+' matches one level, '#' (last) matches the parent and any number of levels. */

@@ -55,6 +55,12 @@ t.test('the incremental view equals a view built from scratch after every kind o
       } else {
         c.sweep()
       }
+      // The dispatch path's view (no copy) agrees with the view handed out, value for value.
+      const tv = c.transientView()
+      if (!isDeepStrictEqual(tv.boards, c.fullView().boards)) {
+        mismatches++
+        if (mismatches === 1) t.same(tv.boards, c.fullView().boards, `seed ${seed} step ${step}: transient view`)
+      }
       const v = c.view()
       const ref = c.fullView()
       const same = isDeepStrictEqual(v.boards, ref.boards) && v.now === ref.now && isDeepStrictEqual(nonEmpty(v.holders), scanHolders(ref))
