@@ -15,7 +15,7 @@ import { ownInvocation } from './own-invocation.js'
 import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
 import { negotiate, SPOKEN_PROTOCOLS } from '../protocol/negotiate.js'
-import { clusterFull } from './overload.js'
+import { clusterFull, expectedWaitMs, missesDeadline } from './overload.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
@@ -244,8 +244,13 @@ export class Leader {
 
   private begin (inv: Invocation, now: number): void {
     this.demand.arrive(inv.fn)
-    if (clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)) {
-      const reply: Reply = { ok: false, error: refusal('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
+    const full = clusterFull(this.cluster.view(), inv.fn, this.opts.queueLimit)
+    // A deferrable invocation waits for its window by design: only the others are held to the queue's expected wait.
+    if (full || (inv.options?.deferrable !== true && missesDeadline(this.cluster.view(), inv.fn, inv.deadline - now))) {
+      const why = full
+        ? `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`
+        : `"${inv.fn}" would wait about ${Math.round(expectedWaitMs(this.cluster.view(), inv.fn) ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
+      const reply: Reply = { ok: false, error: refusal('WISP_OVERLOADED', why).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
       if (inv.reply !== null) void this.send(inv.reply, reply)

@@ -104,6 +104,8 @@ export class ScriptedBoard {
   mute = false
   /** Clock time of the last gossip sent. */
   lastGossipAt = 0
+  /** Fields its gossip carries beyond the defaults (a queue and service rate per function, say). */
+  state: Partial<BoardState> = {}
 
   private constructor (readonly id: string, readonly incarnation: string, readonly client: MqttClient, private readonly clock: Clock, private readonly profile: string) {}
 
@@ -120,7 +122,7 @@ export class ScriptedBoard {
 
   async gossip (): Promise<void> {
     this.lastGossipAt = this.clock.now()
-    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile })), { qos: 0 }).catch(() => {})
+    await this.client.publishAsync(`wisp/boards/${this.id}/state`, encode(boardState(this.id, this.incarnation, ++this.seq, { profile: this.profile, ...this.state })), { qos: 0 }).catch(() => {})
   }
 
   private onRun (payload: Buffer): void {
