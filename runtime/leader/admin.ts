@@ -9,6 +9,7 @@ import { ADMIN_HANDLERS } from './admin-handlers.js'
 import { FnStats } from './fn-stats.js'
 import { functionRow, listedManifests } from './fn-listing.js'
 import { redactSecrets } from './redact.js'
+import { RefusalLog } from './refusal-log.js'
 import type { Completion, Leader } from './leader.js'
 import { LOG_RING_LINES, LogRing, type LogMirror } from './log-ring.js'
 import type { Registry } from './registry.js'
@@ -40,6 +41,7 @@ export class AdminService {
   readonly stats = new FnStats()
   readonly logs: LogRing
   private readonly seen = new Set<string>()
+  private readonly refusals = new RefusalLog()
   private readonly idleWaiters = new Map<string, Array<() => void>>()
   private stopListening: (() => void) | null = null
   private readonly rollout: Rollout
@@ -82,7 +84,11 @@ export class AdminService {
     const texts = all.slice(0, MAX_DONE_LOG_LINES + 1).map(cut)
     if (all.length > MAX_DONE_LOG_LINES + 1) texts.push(`[wisp] ${all.length - MAX_DONE_LOG_LINES - 1} more log lines dropped`)
     const lines: Array<Omit<LogLine, 'seq'>> = texts.map((text) => ({ at, level: 'log', board: c.board, request_id: c.requestId, text }))
-    if (failure !== null) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${failure.code}: ${failure.message}`) })
+    if (failure !== null) {
+      // Refusals at admission: one line a second per function and code, with how many were left out.
+      const skipped = RefusalLog.isRefusal(c.board, failure.code) && this.d.registry.history(c.fn) !== undefined ? this.refusals.take(c.fn, failure.code, at) : 0
+      if (skipped !== null) lines.push({ at, level: 'error', board: c.board, request_id: c.requestId, text: cut(`${failure.code}: ${failure.message}${skipped > 0 ? ` (${skipped} more refused before it, not logged)` : ''}`) })
+    }
     if (lines.length > 0 && this.d.registry.history(c.fn) !== undefined) {
       for (const l of this.logs.add(c.fn, lines)) {
         this.d.transport.publish(logsTopic(this.d.topics.prefix, c.fn), encode(l), { qos: 0 }).catch(() => {})

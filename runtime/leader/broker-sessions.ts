@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { Level } from 'level'
 import { openLevel } from '../shared/level-open.js'
 import type { Logger } from '../shared/log.js'
+import { SessionQueues } from './session-queue.js'
 
 interface Sub { topic: string, qos: number, rh?: number, rap?: boolean, nl?: boolean }
 interface ClientRef { id: string }
@@ -24,11 +25,14 @@ const memory = createRequire(import.meta.url)('aedes-persistence') as () => unkn
  * published to it meanwhile are queued for it (§3.1.2.4: "QoS 1 and QoS 2 messages which
  * match any subscriptions") and it finds its session present. Queued messages themselves and
  * retained messages stay in memory: wisp republishes what it needs retained (registry) and
- * the leader's own table re-dispatches work (inflight-store.ts).
+ * the leader's own table re-dispatches work (inflight-store.ts). The messages queued per
+ * session are kept by `queues` (session-queue.ts): O(1) per message, and bounded.
  */
 export class BrokerSessions {
   /** Give this to aedes as its `persistence`. */
   readonly persistence: unknown
+  /** The messages queued for persistent sessions (sent and unacknowledged, or waiting for the client). */
+  readonly queues = new SessionQueues()
   private readonly subs = new Map<string, Map<string, Sub>>()
   private chain: Promise<void> = Promise.resolve()
 
@@ -57,6 +61,7 @@ export class BrokerSessions {
       if (this.subs.delete(client.id)) await this.write(client.id)
       return out
     }
+    this.queues.install(p)
     this.persistence = p
     this.restoreInto = add
   }

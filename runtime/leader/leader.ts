@@ -2,7 +2,7 @@ import type { BoardProfile } from '../../boards/schema.js'
 import { encode, type BoardState, type ControlMessage, type Manifest, type OfflineState, type Reply, type RunMessage } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
 import { every, type Clock } from '../shared/clock.js'
-import { WispError } from '../shared/errors.js'
+import { WispError, refusal } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { Rng } from '../shared/rng.js'
 import type { InboundMessage, Transport } from '../transport/transport.js'
@@ -15,7 +15,7 @@ import { ownInvocation } from './own-invocation.js'
 import { readDone } from './on-done.js'
 import { readState } from './on-state.js'
 import { negotiate, SPOKEN_PROTOCOLS } from '../protocol/negotiate.js'
-import { clusterFull } from './overload.js'
+import { clusterFull, expectedWaitMs, missesDeadline } from './overload.js'
 import type { BalancePolicy, ClusterView, Decision } from './policies/types.js'
 import { DemandTracker } from './demand.js'
 import { RateLimiter } from './rate-limit.js'
@@ -233,7 +233,7 @@ export class Leader {
     const refuse = (err: WispError): void => this.emit({ fn, requestId, replyTopic: null, board: null, reply: { ok: false, error: err.toJSON() }, totalMs: 0 })
     if (manifest === undefined) { refuse(new WispError('WISP_UNKNOWN_FUNCTION', `no function "${fn}" is deployed`)); return }
     const eventBytes = Buffer.byteLength(JSON.stringify(event) ?? 'null')
-    if (this.tableFull(eventBytes)) { refuse(new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or event bytes) in flight as it may')); return }
+    if (this.tableFull(eventBytes)) { refuse(refusal('WISP_OVERLOADED', 'the leader holds as many invocations (or event bytes) in flight as it may')); return }
     this.begin(ownInvocation({ fn, manifest, event, eventBytes, requestId, now, waitMs: this.opts.waitMs, ...chain }), now)
   }
 
@@ -244,8 +244,14 @@ export class Leader {
 
   private begin (inv: Invocation, now: number): void {
     this.demand.arrive(inv.fn)
-    if (clusterFull(this.cluster.transientView(), inv.fn, this.opts.queueLimit)) {
-      const reply: Reply = { ok: false, error: new WispError('WISP_OVERLOADED', `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`).toJSON() }
+    const view = this.cluster.transientView()
+    const full = clusterFull(view, inv.fn, this.opts.queueLimit)
+    // A deferrable invocation waits for its window by design: only the others are held to the queue's expected wait.
+    if (full || (inv.options?.deferrable !== true && missesDeadline(view, inv.fn, inv.deadline - now))) {
+      const why = full
+        ? `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`
+        : `"${inv.fn}" would wait about ${Math.round(expectedWaitMs(view, inv.fn) ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
+      const reply: Reply = { ok: false, error: refusal('WISP_OVERLOADED', why).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
       if (inv.reply !== null) void this.send(inv.reply, reply)

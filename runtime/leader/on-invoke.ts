@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { parseEvent, type Manifest } from '../protocol/messages.js'
 import type { Topics } from '../protocol/topics.js'
-import { WispError, asWispError } from '../shared/errors.js'
+import { WispError, asWispError, refusal } from '../shared/errors.js'
 import type { InboundMessage } from '../transport/transport.js'
 import type { Invocation, ReplyAddress } from './inflight.js'
 import { replyAddress } from './reply-address.js'
@@ -74,10 +74,10 @@ export const admitInvoke = (
   // Anonymous invokes (no <client>) share one bucket.
   const client = parsed.client ?? '-'
   if (deps.withinRate !== undefined && !deps.withinRate(client)) {
-    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_RATE_LIMITED', `client "${client}" is over its invoke rate; retry later`) }
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: refusal('WISP_RATE_LIMITED', `client "${client}" is over its invoke rate; retry later`) }
   }
   if (deps.full?.(msg.payload.length) === true) {
-    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: new WispError('WISP_OVERLOADED', 'the leader holds as many invocations (or bytes of events) as it may; retry later') }
+    return { kind: 'reject', reply, requestId, fn: parsed.fn, error: refusal('WISP_OVERLOADED', 'the leader holds as many invocations (or bytes of events) as it may; retry later') }
   }
   const manifest = deps.manifest(parsed.fn)
   if (manifest === undefined) {

@@ -17,3 +17,36 @@ export const clusterFull = (view: ClusterView, fn: string, limit: number): boole
   }
   return routable > 0
 }
+
+/**
+ * How long (ms) a new invocation of `fn` would wait before it starts: the invocations of `fn`
+ * queued on the routable boards over the rate they serve it. Each board's rate is the larger of
+ * the rate it gossips (completions of `fn` a second, which decays while the function is idle) and
+ * its cores (or the runs of `fn` it has going, when more: co-executed runs that wait on I/O) over
+ * the function's measured service time, so the estimate errs short. null when no
+ * board has a rate for `fn` yet (nothing is refused on no evidence).
+ */
+export const expectedWaitMs = (view: ClusterView, fn: string): number | null => {
+  let queued = 0
+  let perS = 0
+  for (const b of view.boards) {
+    if (!b.routable) continue
+    const f = b.functions[fn]
+    if (f === undefined) continue
+    queued += f.queueLen
+    const serviceMs = f.serviceMs ?? 0
+    perS += Math.max(f.serviceRate, serviceMs > 0 ? Math.max(b.profile.cores, f.running) * 1000 / serviceMs : 0)
+  }
+  return perS > 0 ? queued / perS * 1000 : null
+}
+
+/**
+ * True when a new invocation of `fn` with `budgetMs` left before its deadline is expected to
+ * wait longer than that for a core: accepted, it would only be answered WISP_TIMEOUT at its
+ * deadline, after holding its place in the queues; refused at once (WISP_OVERLOADED), the client
+ * hears it now and the backlog stays one that can finish in time.
+ */
+export const missesDeadline = (view: ClusterView, fn: string, budgetMs: number): boolean => {
+  const wait = expectedWaitMs(view, fn)
+  return wait !== null && wait > budgetMs
+}

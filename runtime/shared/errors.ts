@@ -41,6 +41,17 @@ export class WispError extends Error {
   }
 }
 
+/**
+ * A WispError without a stack trace, for the refusals the leader answers by the thousand a second
+ * under overload (WISP_OVERLOADED, WISP_RATE_LIMITED): only their code and message are sent, and
+ * capturing a stack cost more than the rest of the refusal.
+ */
+export const refusal = (code: ErrorCode, message: string): WispError => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try { return new WispError(code, message) } finally { Error.stackTraceLimit = limit }
+}
+
 export const asWispError = (err: unknown, fallback: ErrorCode = 'WISP_FUNCTION_ERROR'): WispError => {
   if (err instanceof WispError) return err
   const message = err instanceof Error ? err.message : String(err)

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { testCluster } from '../helpers/cluster.js'
 import { LoadClient, rssMb } from '../helpers/load.js'
+import { TestClient } from '../helpers/mqtt.js'
+import { logsTopic } from '../../runtime/protocol/admin.js'
 
 const BURST = Number(process.env.WISP_BURST ?? 2000)
 
@@ -20,9 +22,15 @@ t.test(`a burst of ${BURST} invocations: every one answered, overload refused at
 
   const seenAt = new Map<string, { at: number }>()
   c.cluster.gateway.leader.onCompletion((x) => { seenAt.set(x.requestId, { at: performance.now() }) })
+  // The function's log lines as `wisp logs --follow` gets them: refusals come once a second, not one each.
+  const logs = await TestClient.connect(c.url)
+  t.teardown(() => logs.close())
+  await logs.sub(logsTopic('wisp', 'primes'))
   const ids = new Set<string>()
+  const burst0 = performance.now()
   for (let i = 0; i < BURST; i++) ids.add(load.send('primes', { n: 20000 }))
   const settled = await load.settle(90_000)
+  const burstS = (performance.now() - burst0) / 1000
   const s = load.stats((o) => ids.has(o.id))
   t.comment(JSON.stringify({ ...s, baselineP99: before.p99Ms }))
   t.ok(settled, 'every request answered')
@@ -37,6 +45,8 @@ t.test(`a burst of ${BURST} invocations: every one answered, overload refused at
   t.comment(`the leader refused them ${(lo[Math.floor(lo.length / 2)] ?? 0).toFixed(0)} ms (median) after they were sent: the rest is the broker's queue`)
   t.comment(`WISP_OVERLOADED: ${overloaded.length}, median after ${overP50.toFixed(0)} ms`)
   t.ok(overP50 < 3000, `WISP_OVERLOADED comes at once, not after the queue (median ${overP50.toFixed(0)} ms)`)
+  const refusalLines = logs.received.filter((m) => /WISP_OVERLOADED|WISP_RATE_LIMITED/.test(m.payload.toString())).length
+  t.ok(refusalLines <= 2 * (Math.ceil(burstS) + 1), `${overloaded.length} refusals made ${refusalLines} log lines over ${burstS.toFixed(1)} s (one a second per code)`)
 
   // After the burst: latency back near its baseline, memory not grown.
   await new Promise<void>((resolve) => { const wait = (): void => { if (c.cluster.gateway.leader.inflightCount() === 0) resolve(); else setTimeout(wait, 50) }; wait() })

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { RateLimiter } from '../../runtime/leader/rate-limit.js'
+import { ManualClock } from '../../runtime/shared/clock.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { TestClient } from '../helpers/mqtt.js'
@@ -99,4 +100,41 @@ t.test('an exception in the balance policy is survived by the message handler an
   await c.waitFor((r) => r.length >= 1, 10_000)
   t.same(codes(c, 'wisp/result/x/'), ['ok'], 'answered once the policy recovered')
   t.ok(failures < 0, 'the policy failed first')
+})
+
+t.test('an invoke whose deadline comes before the queue ahead of it can be served is answered WISP_OVERLOADED at once', async (t) => {
+  const { rig, c } = await mutedRig(t, {})
+  const b2 = await ScriptedBoard.start(rig.broker.url, 'b2')
+  t.teardown(() => b2.close())
+  // b2 holds 100 runs of echo and serves 10 a second: a new one waits about 10 s.
+  b2.stateOver = () => ({ queue_len: 100, service_rate: 10, functions: { echo: { queue_len: 100, service_rate: 10, running: 1, runtimes: 1 } } })
+  await b2.gossip()
+  await until(() => rig.leader.cluster.get('b2')?.state?.functions.echo?.queue_len === 100, 5000, 'b2 to report its queue')
+  const invoke = async (req: string, deadlineMs: number): Promise<void> => { await c.pub(`wisp/invoke/echo/cap/${req}`, JSON.stringify({ $wisp: { deadline_ms: deadlineMs }, event: req })) }
+  // b1 (muted, idle) is routable too, with no rate for echo: the wait is b2's queue over b2's rate.
+  await invoke('short', 2000)
+  await c.waitFor((r) => r.length >= 1, 5000)
+  const r = c.received[0]?.json as { ok: boolean, error?: { code: string, message: string } }
+  t.equal(r.error?.code, 'WISP_OVERLOADED', 'a 2 s deadline behind about 10 s of queue')
+  t.match(r.error?.message ?? '', /would wait about 10000 ms/)
+  await invoke('long', 60_000)
+  await until(() => rig.leader.inflightCount() === 1, 5000, 'the invoke with a 60 s deadline to be accepted')
+  t.equal(c.received.length, 1, 'no reply to it yet: it runs')
+})
+
+t.test("refusals at admission reach the function's log once a second per code, with how many were left out", async (t) => {
+  const clock = new ManualClock(1_000_000)
+  const { rig, client: c } = await echoRigWithBoard(t, 'wisp/result/#', { invokeRatePerClient: 1, invokeBurstPerClient: 1 }, clock)
+  const refusedLines = (): string[] => rig.admin.logs.read('echo').map((l) => l.text).filter((x) => x.startsWith('WISP_RATE_LIMITED'))
+  for (let i = 0; i < 30; i++) await c.pub(`wisp/invoke/echo/greedy/r${i}`, '1')
+  await c.waitFor((r) => r.length >= 30, 5000)
+  t.same(codes(c, 'wisp/result/greedy/').filter((x) => x === 'WISP_RATE_LIMITED').length, 29, 'every refused invoke is still answered')
+  t.equal(refusedLines().length, 1, 'one log line for 29 refusals within the second')
+  clock.advance(1000) // one token back: one more admitted, the next refused
+  await c.pub('wisp/invoke/echo/greedy/late1', '1')
+  await c.pub('wisp/invoke/echo/greedy/late2', '1')
+  await c.waitFor((r) => r.length >= 32, 5000)
+  const lines = refusedLines()
+  t.equal(lines.length, 2, 'the next second: one more line')
+  t.match(lines[1], /28 more refused before it, not logged/)
 })
