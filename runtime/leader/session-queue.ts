@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import AedesPacket from 'aedes-packet'
 import { Readable } from 'node:stream'
 
 /** What aedes queues for a persistent session: a PUBLISH (or, for QoS 2, a PUBREL) as aedes-packet builds it. */
@@ -30,7 +30,7 @@ export const MAX_QUEUED_MESSAGES = 1000
 export const MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
 // The packet class aedes-persistence itself copies queued messages with (a copy per session: each gets its own messageId).
-const Packet = createRequire(createRequire(import.meta.url).resolve('aedes-persistence'))('aedes-packet') as new (p: QueuedPacket) => QueuedPacket
+const Packet = AedesPacket as unknown as new (p: QueuedPacket) => QueuedPacket
 
 interface Entry { packet: QueuedPacket, readonly bytes: number }
 interface Queue {
