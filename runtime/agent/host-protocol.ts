@@ -15,7 +15,7 @@ export type WireOutcome =
   | (ExecOutcomeBase & { readonly ok: true, readonly result: unknown })
   | (ExecOutcomeBase & { readonly ok: false, readonly error: WireError })
 
-/** What the host reports of its runtimes: per function, and the heap of all its isolates (MiB). */
+/** What the host reports of its runtimes: per function (running counts as of the last report), and the heap of all its isolates (MiB). */
 export interface HostState { stats: Record<string, RuntimeStats>, memMb: number }
 
 export type ToHost =
@@ -32,8 +32,9 @@ export type FromHost =
   | { t: 'ready' }
   /**
    * The invocation started to run in its runtime and may take budgetMs of wall time from now (sent again for a stretch).
-   * `running` and `done` carry the host's state as of sending (a state message of their own per invocation was a share
-   * of both processes' CPU); `state` still comes on its own every 500 ms and after warm, evict and validate.
+   * `running` and `done` carry the host's state when its runtimes or heap changed since the last state sent (a state
+   * message of its own per invocation was a share of both processes' CPU); `state` still comes on its own every 500 ms
+   * and after warm, evict and validate.
    */
   | { t: 'running', id: number, budgetMs: number, state?: HostState }
   | { t: 'done', id: number, outcome: WireOutcome, state?: HostState }
