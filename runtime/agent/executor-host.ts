@@ -9,7 +9,7 @@ import { WispError, asWispError } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import type { CodeCacheStore } from './code-cache.js'
 import type { CapCall, CapResult } from '../protocol/capabilities.js'
-import type { FromHost, ToHost, WireOutcome } from './host-protocol.js'
+import type { FromHost, HostState, ToHost, WireOutcome } from './host-protocol.js'
 import { guarded } from './guarded.js'
 import { IsolatePool } from './isolate-pool.js'
 import { capOutcome } from './outcome-caps.js'
@@ -63,13 +63,35 @@ const keepCode = (fn: string, sha: string, code: string): void => {
   mine.set(sha, code)
 }
 
+const stateOf = (p: IsolatePool): HostState => ({ stats: { ...p.stats() }, memMb: p.memMb() })
+let lastSent: HostState | undefined
+const sameRuntimes = (a: HostState['stats'], b: HostState['stats']): boolean => {
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  return ka.every((fn) => a[fn]?.runtimes === b[fn]?.runtimes)
+}
+/**
+ * The state a `running` or `done` carries: only when the runtimes per function or the heap
+ * changed since the last state sent (the agent reads those from it; running counts it keeps
+ * itself). Per invocation that is seldom: a state message after every invocation, or a state on
+ * every running and done, was a share of both processes' CPU.
+ */
+const changedState = (p: IsolatePool): HostState | undefined => {
+  const s = stateOf(p)
+  if (lastSent !== undefined && s.memMb === lastSent.memMb && sameRuntimes(s.stats, lastSent.stats)) return undefined
+  lastSent = s
+  return s
+}
 let statePending = false
+/** A state report of its own: after warm, evict and validate, and every 500 ms. */
 const pushState = (): void => {
   if (statePending || pool === undefined) return
   statePending = true
   setImmediate(guarded(log, 'state report', () => {
     statePending = false
-    if (pool !== undefined) send({ t: 'state', stats: { ...pool.stats() }, memMb: pool.memMb() })
+    if (pool === undefined) return
+    lastSent = stateOf(pool)
+    send({ t: 'state', ...lastSent })
   }))
 }
 setInterval(guarded(log, 'state report', pushState), 500).unref()
@@ -94,18 +116,16 @@ const invoke = async (m: Extract<ToHost, { t: 'invoke' }>, pool: IsolatePool): P
   const p = pool.invoke({
     ...rest,
     code,
-    onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs }) },
+    onRunning: (budgetMs) => { send({ t: 'running', id: m.id, budgetMs, state: changedState(pool) }) },
     onStopped: () => { stopped = true; if (timedOut) send({ t: 'stopped', id: m.id }) },
     onCap: async (call, budgetMs) => await askParent(m.id, call, budgetMs)
   })
-  pushState()
   const outcome = await p.finally(() => { dropCaps(m.id) })
-  send({ t: 'done', id: m.id, outcome: wire(outcome, pool) })
+  send({ t: 'done', id: m.id, outcome: wire(outcome, pool), state: changedState(pool) })
   if (!outcome.ok && outcome.error.code === 'WISP_TIMEOUT') {
     timedOut = true
     if (stopped) send({ t: 'stopped', id: m.id })
   }
-  pushState()
 }
 
 const handle = async (m: ToHost): Promise<void> => {

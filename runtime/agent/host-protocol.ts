@@ -15,6 +15,9 @@ export type WireOutcome =
   | (ExecOutcomeBase & { readonly ok: true, readonly result: unknown })
   | (ExecOutcomeBase & { readonly ok: false, readonly error: WireError })
 
+/** What the host reports of its runtimes: per function (running counts as of the last report), and the heap of all its isolates (MiB). */
+export interface HostState { stats: Record<string, RuntimeStats>, memMb: number }
+
 export type ToHost =
   | { t: 'init', options: HostOptions }
   | { t: 'invoke', id: number, req: WireRequest }
@@ -27,13 +30,18 @@ export type ToHost =
 
 export type FromHost =
   | { t: 'ready' }
-  /** The invocation started to run in its runtime and may take budgetMs of wall time from now (sent again for a stretch). */
-  | { t: 'running', id: number, budgetMs: number }
-  | { t: 'done', id: number, outcome: WireOutcome }
+  /**
+   * The invocation started to run in its runtime and may take budgetMs of wall time from now (sent again for a stretch).
+   * `running` and `done` carry the host's state when its runtimes or heap changed since the last state sent (a state
+   * message of its own per invocation was a share of both processes' CPU); `state` still comes on its own every 500 ms
+   * and after warm, evict and validate.
+   */
+  | { t: 'running', id: number, budgetMs: number, state?: HostState }
+  | { t: 'done', id: number, outcome: WireOutcome, state?: HostState }
   /** An invocation that ran out of time has certainly stopped (its runtime answered or was disposed). */
   | { t: 'stopped', id: number }
   | { t: 'settled', id: number, error?: WireError }
-  | { t: 'state', stats: Record<string, RuntimeStats>, memMb: number }
+  | ({ t: 'state' } & HostState)
   | { t: 'cache-get', id: number, key: string }
   /** Invocation `id`'s handler made a capability call (checked by the host); answered by `cap-reply`. */
   | { t: 'cap', id: number, seq: number, call: CapCall, budgetMs: number }

@@ -178,6 +178,7 @@ export class RuntimePool implements Executor {
   private onMessage (child: ChildProcess, m: FromHost): void {
     switch (m.t) {
       case 'running': {
+        if (m.state !== undefined) this.state = m.state
         const p = this.inflight.get(m.id)
         if (p === undefined) break
         // Sent again when an emulated slow board stretches a run that has ended: no function code
@@ -194,6 +195,7 @@ export class RuntimePool implements Executor {
         break
       }
       case 'done': {
+        if (m.state !== undefined) this.state = m.state
         const p = this.inflight.get(m.id)
         this.inflight.delete(m.id)
         clearTimeout(p?.overdue)

@@ -29,6 +29,9 @@ export const maxPayloadBytes = (topics: Topics, topic: string): number => {
   }
 }
 
+/** No topic's limit is below this: a payload this small passes without its topic being parsed (most of them). */
+export const FITS_EVERY_TOPIC = Math.min(MAX_UNKNOWN_WISP_BYTES, MAX_FOREIGN_BYTES, MAX_EVENT_BYTES_CEILING, MAX_CODE_BYTES, ...Object.values(MAX_MESSAGE_BYTES))
+
 /**
  * aedes's authorizePublish with a size limit per topic kind in front: an oversized PUBLISH is
  * refused (for MQTT 3.1.1 aedes then closes the connection, §4.8 leaving that to the server), so
@@ -36,7 +39,7 @@ export const maxPayloadBytes = (topics: Topics, topic: string): number => {
  */
 export const limitPublishSize = (topics: Topics, inner?: AuthorizePublish): AuthorizePublish => (client, packet, done) => {
   const bytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length
-  const max = maxPayloadBytes(topics, packet.topic)
+  const max = bytes <= FITS_EVERY_TOPIC ? FITS_EVERY_TOPIC : maxPayloadBytes(topics, packet.topic)
   if (bytes > max) { done(new Error(`a ${bytes}-byte PUBLISH on ${packet.topic.slice(0, 128)} is over its limit of ${max} bytes`)); return }
   if (inner === undefined) done(null); else inner(client, packet, done)
 }

@@ -214,7 +214,7 @@ export class Leader {
       return
     }
     let inv = out.invocation
-    const v = this.green.variant(this.dispatchView(inv.manifest), inv.manifest, inv.options, (fn) => this.d.registry.get(fn))
+    const v = this.green.variant(() => this.dispatchView(inv.manifest), inv.manifest, inv.options, (fn) => this.d.registry.get(fn))
     if (v !== null) {
       this.d.log.debug('variant', { fn: inv.fn, runs: v.fn, reason: v.reason })
       inv = { ...inv, fn: v.fn, manifest: v.manifest, variantOf: inv.fn }

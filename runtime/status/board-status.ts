@@ -8,14 +8,31 @@ import type { BoardSnapshot } from './types.js'
 import type { Agent } from '../agent/agent.js'
 import type { EnergyPort } from '../../node-firmware-bridge/energy-port.js'
 
+/** A registry that brings its gauges up to date before every scrape. */
+class ScrapedRegistry extends Registry {
+  constructor (private readonly refresh: () => void) { super() }
+  override async metrics (): Promise<string> {
+    this.refresh()
+    return await super.metrics()
+  }
+}
+
 /**
  * The board's status page and /metrics, fed by the agent. A port that cannot be bound
  * leaves the board running without its page (it says so): serving functions comes first.
  */
 export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile, energy: EnergyPort, host: string, port: number, allowedHosts?: readonly string[], log: Logger }): Promise<StatusServer | null> => {
-  const registry = new Registry()
-  const m = createBoardMetrics(registry)
   const id = o.agent.state().id
+  // The board's gauges are read from the agent when /metrics is scraped, not set after every
+  // invocation (building the board's state per completion was a share of the agent's CPU).
+  const refresh = (): void => {
+    const s = o.agent.state()
+    m.power.set({ board: id, source: s.power_source }, s.power_w)
+    m.energy.set({ board: id }, s.energy_j)
+    for (const [fn, f] of Object.entries(s.functions)) m.queueLength.set({ board: id, function: fn }, f.queue_len)
+  }
+  const registry = new ScrapedRegistry(refresh)
+  const m = createBoardMetrics(registry)
   const feed = new SnapshotFeed<BoardSnapshot>(() => {
     const state = o.agent.state()
     return {
@@ -31,13 +48,7 @@ export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile,
     }
   })
   o.agent.onCompletion((r) => recordInvocation(m, r.fn, r.ok ? 'ok' : r.error?.code ?? 'WISP_FUNCTION_ERROR', r.receipt))
-  o.agent.onChange(() => {
-    const s = o.agent.state()
-    m.power.set({ board: id, source: s.power_source }, s.power_w)
-    m.energy.set({ board: id }, s.energy_j)
-    for (const [fn, f] of Object.entries(s.functions)) m.queueLength.set({ board: id, function: fn }, f.queue_len)
-    feed.changed()
-  })
+  o.agent.onChange(() => { feed.changed() })
   try {
     return await startStatusServer({ kind: 'board', host: o.host, port: o.port, source: feed, registry, log: o.log, allowedHosts: o.allowedHosts })
   } catch (err) {

@@ -35,9 +35,9 @@ export interface Transport {
 }
 
 /** MQTT 3.1.1 §4.7.1: '+' matches one level, '#' (last) matches the parent and any number of levels. */
-export const topicMatches = (filter: string, topic: string): boolean => {
-  const f = filter.split('/')
-  const t = topic.split('/')
+export const topicMatches = (filter: string, topic: string): boolean => levelsMatch(filter.split('/'), topic.split('/'))
+
+const levelsMatch = (f: readonly string[], t: readonly string[]): boolean => {
   for (let i = 0; i < f.length; i++) {
     const part = f[i]
     if (part === '#') return true
@@ -49,13 +49,15 @@ export const topicMatches = (filter: string, topic: string): boolean => {
 
 /** Dispatches inbound messages to the handlers whose filters match (shared by both transports). */
 export class HandlerTable {
-  private readonly handlers = new Map<string, Handler>()
-  set (filter: string, h: Handler): void { this.handlers.set(filter, h) }
+  /** Each filter split into its levels once, not on every message. */
+  private readonly handlers = new Map<string, { levels: readonly string[], h: Handler }>()
+  set (filter: string, h: Handler): void { this.handlers.set(filter, { levels: filter.split('/'), h }) }
   delete (filter: string): void { this.handlers.delete(filter) }
-  dispatchTo (filter: string, msg: InboundMessage): void { this.handlers.get(filter)?.(msg) }
+  dispatchTo (filter: string, msg: InboundMessage): void { this.handlers.get(filter)?.h(msg) }
   dispatch (msg: InboundMessage): void {
-    for (const [filter, h] of this.handlers) {
-      if (topicMatches(filter, msg.topic)) h(msg)
+    const t = msg.topic.split('/')
+    for (const { levels, h } of this.handlers.values()) {
+      if (levelsMatch(levels, t)) h(msg)
     }
   }
 }

@@ -83,9 +83,12 @@ try {
   if (warm.failures > 0) throw new Error(`${warm.failures} of ${WARM} warm-up calls failed`)
   const procs = processes(start.pid as number)
   const before = byRole(procs, cpuMs)
+  const measuredFrom = process.hrtime.bigint()
   const seq = await load(client, { kind: 'wisp', n: SEQ, inFlight: 1, tag: 's' })
   const conc = await load(client, { kind: 'wisp', n: CONC, inFlight: IN_FLIGHT, tag: 'c' })
   const after = byRole(procs, cpuMs)
+  // CLOCK_MONOTONIC, as `perf record -k mono` stamps its samples: a profile can be cut to the measured calls.
+  console.error(`[cost] measured calls from ${measuredFrom} to ${process.hrtime.bigint()} ns (CLOCK_MONOTONIC)`)
   const cpu = { gateway: after.gateway - before.gateway, agent: after.agent - before.agent, host: after.host - before.host }
   wisp = { seq, conc, cpu, rss: byRole(procs, rssMb), counts: byRole(procs, () => 1) }
   await load(client, { kind: 'echo', n: WARM, inFlight: 8, tag: 'w' })

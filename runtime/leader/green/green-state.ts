@@ -33,8 +33,10 @@ export class GreenState {
    * its deployed `variants` (the shared policy: policies/variants.ts). Null when the caller does not
    * accept variants or the function has none.
    */
-  variant (view: ClusterView, m: Manifest, o: InvokeOptions | undefined, manifest: (fn: string) => Manifest | undefined): { fn: string, manifest: Manifest, reason: string } | null {
+  /** `view` may be given as a function: it is then built only when the caller accepts variants and the function has some. */
+  variant (viewOf: ClusterView | (() => ClusterView), m: Manifest, o: InvokeOptions | undefined, manifest: (fn: string) => Manifest | undefined): { fn: string, manifest: Manifest, reason: string } | null {
     if (o?.acceptVariants !== true || m.variants === undefined) return null
+    const view = typeof viewOf === 'function' ? viewOf() : viewOf
     const candidates = [m.name, ...m.variants.filter((v) => v !== m.name && manifest(v) !== undefined)]
     const gNow = intensityAt(this.setup.book.signalFor(null), view.now)
     const pick = pickVariant({ view, candidates, gNow, capW: this.capW, learner: this.learner, refMs: (fn) => GreenState.refMs(view, fn) }, this.variantParams)
