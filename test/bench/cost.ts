@@ -27,6 +27,8 @@ const SEQ = Number(process.env.WISP_BENCH_SEQ ?? 1000)
 const CONC = Number(process.env.WISP_BENCH_CONC ?? 5000)
 const IN_FLIGHT = 64
 const WARM = 200
+// Steady state: CPU per invocation again after this many more calls, once every process's hot code is compiled.
+const STEADY_WARM = Number(process.env.WISP_BENCH_STEADY_WARM ?? 15000)
 const BOARDS = 4
 const GOAL = { total: 0.5, gateway: 0.15, agent: 0.2, host: 0.15, throughput: 1.0, p50: 1.5 }
 const BIN = fileURLToPath(new URL('../../bin/wisp.js', import.meta.url))
@@ -74,6 +76,7 @@ const start = spawn(process.execPath, [...profileArgs, BIN, 'start', '--boards',
   { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env })
 const url = `mqtt://127.0.0.1:${mqttPort}`
 let wisp: { seq: LoadReply, conc: LoadReply, cpu: Record<Role, number>, rss: Record<Role, number>, counts: Record<Role, number> }
+let steady: { cpu: Record<Role, number>, run: LoadReply }
 let echo: { seq: LoadReply, conc: LoadReply }
 try {
   await waitForOutput(start, /Ctrl-C stops/, 120_000)
@@ -91,6 +94,12 @@ try {
   console.error(`[cost] measured calls from ${measuredFrom} to ${process.hrtime.bigint()} ns (CLOCK_MONOTONIC)`)
   const cpu = { gateway: after.gateway - before.gateway, agent: after.agent - before.agent, host: after.host - before.host }
   wisp = { seq, conc, cpu, rss: byRole(procs, rssMb), counts: byRole(procs, () => 1) }
+  const more = await load(client, { kind: 'wisp', n: STEADY_WARM, inFlight: IN_FLIGHT, tag: 'x' })
+  const b2 = byRole(procs, cpuMs)
+  const run = await load(client, { kind: 'wisp', n: CONC, inFlight: IN_FLIGHT, tag: 'y' })
+  const a2 = byRole(procs, cpuMs)
+  if (more.failures + run.failures > 0) throw new Error(`${more.failures + run.failures} steady-state calls failed`)
+  steady = { cpu: { gateway: a2.gateway - b2.gateway, agent: a2.agent - b2.agent, host: a2.host - b2.host }, run }
   await load(client, { kind: 'echo', n: WARM, inFlight: 8, tag: 'w' })
   echo = { seq: await load(client, { kind: 'echo', n: SEQ, inFlight: 1, tag: 's' }), conc: await load(client, { kind: 'echo', n: CONC, inFlight: IN_FLIGHT, tag: 'c' }) }
   client.disconnect()
@@ -147,9 +156,12 @@ report('cost', [
   info({ figure: `p99 at ${IN_FLIGHT} in flight`, value: quantile(wisp.conc.latencies, 0.99), unit: 'ms', baseline: 'workerd p99', baseline_value: workerd.p99 }),
   info({ figure: `echo throughput at ${IN_FLIGHT} in flight`, value: echoRps, unit: 'round trips/s', baseline: null, baseline_value: null, failures: echo.seq.failures + echo.conc.failures }),
   info({ figure: 'workerd CPU per request', value: workerd.cpuMsPerReq, unit: 'ms', baseline: null, baseline_value: null, failures: workerd.errors }),
+  info({ figure: `CPU per invocation, all processes, steady state (${CONC} calls at ${IN_FLIGHT} in flight after ${WARM + N + STEADY_WARM} calls)`, value: (steady.cpu.gateway + steady.cpu.agent + steady.cpu.host) / CONC, unit: 'ms', baseline: null, baseline_value: null, failures: steady.run.failures }),
+  ...(['gateway', 'agent', 'host'] as const).map((role) => info({ figure: `CPU per invocation, steady state, ${role === 'gateway' ? 'gateway' : role === 'agent' ? 'board agents' : 'isolate hosts'}`, value: steady.cpu[role] / CONC, unit: 'ms', baseline: null, baseline_value: null })),
+  info({ figure: `throughput at ${IN_FLIGHT} in flight, steady state`, value: CONC / (steady.run.ms / 1000), unit: 'inv/s', baseline: 'workerd (measured above)', baseline_value: workerd.rps }),
   info({ figure: 'RSS, gateway', value: wisp.rss.gateway, unit: 'MB', baseline: null, baseline_value: null }),
   info({ figure: `RSS, board agents (sum of ${wisp.counts.agent})`, value: wisp.rss.agent, unit: 'MB', baseline: null, baseline_value: null }),
   info({ figure: `RSS, isolate hosts (sum of ${wisp.counts.host})`, value: wisp.rss.host, unit: 'MB', baseline: null, baseline_value: null }),
   info({ figure: 'RSS, workerd', value: workerd.rssMb, unit: 'MB', baseline: null, baseline_value: null })
-], { sequential: SEQ, concurrent: CONC, in_flight: IN_FLIGHT, warmup: WARM, failures, cpu_ms: wisp.cpu, profiled: PROFILE_DIR !== undefined })
+], { sequential: SEQ, concurrent: CONC, in_flight: IN_FLIGHT, warmup: WARM, steady_warmup: STEADY_WARM, failures, cpu_ms: wisp.cpu, steady_cpu_ms: steady.cpu, profiled: PROFILE_DIR !== undefined })
 process.exit(0)
