@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   WISP_FUNCTION_ERROR: 'the handler threw, rejected or returned a non-JSON value',
   WISP_TIMEOUT: 'the invocation ran past its timeout_ms (wall or CPU time)',
   WISP_MEMORY_LIMIT: 'the runtime ran past its memory_mb and was disposed',
-  WISP_OVERLOADED: "the board's queue for the function, or the leader's in-flight table, is full",
+  WISP_OVERLOADED: "the boards' queues for the function or the leader's in-flight table are full, or the queue ahead would outlast the invocation's deadline",
   WISP_RATE_LIMITED: 'the client sent invocations faster than its rate limit allows',
   WISP_NO_BOARD: 'no live board could take the invocation before its deadline',
   WISP_UNAUTHORIZED: 'the client may not use that reply address',
