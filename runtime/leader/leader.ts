@@ -448,7 +448,8 @@ export class Leader {
       : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
-      this.demand.complete(inv.fn, reply.receipt.run_ms, speed)
+      const r = reply.receipt
+      this.demand.complete(inv.fn, r.run_ms, speed, r.total_ms - r.queue_ms - r.run_ms, r.cold)
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })

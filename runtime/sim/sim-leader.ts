@@ -45,10 +45,13 @@ export class SimLeader {
   /** The leader sent a run of fn to board. */
   dispatched (board: string, fn: string): void { this.cluster.addInflight(board, fn, 1) }
 
-  /** Board answered a run of fn with a receipt saying it ran `runMs` (`Leader.release` and `Leader.finish`). */
-  done (board: string, fn: string, runMs: number): void {
+  /**
+   * Board answered a run of fn with a receipt saying it ran `runMs`, spent `extraMs` beyond its
+   * queue and run (a cold start) and whether it was cold (`Leader.release` and `Leader.finish`).
+   */
+  done (board: string, fn: string, runMs: number, extraMs?: number, cold?: boolean): void {
     this.cluster.addInflight(board, fn, -1)
-    this.demand.complete(fn, runMs, this.cluster.get(board)?.profile.speed ?? 1)
+    this.demand.complete(fn, runMs, this.cluster.get(board)?.profile.speed ?? 1, extraMs, cold)
     this.cluster.complete(board, fn, runMs)
   }
 

@@ -270,7 +270,7 @@ export const simulate = (opts: SimOptions): PolicyFigures => {
     const fn = names[inv.fn]!
     b.finish(inv, runMs)
     // The done's receipt, as the live leader takes it in (`Leader.onDone`).
-    leader.done(b.id, fn, runMs)
+    leader.done(b.id, fn, runMs, serviceMs - runMs, inv.cold)
     leader.track(fn, -1)
     outstanding--
     const lat = now - inv.arrival

@@ -30,3 +30,18 @@ t.test('demand for a dispatch is the full view with the dispatched function brou
   t.match(d.current(b, new Map([['b', 5]]), list), { a: { arrivals: 0 }, b: { arrivals: 0, inflight: 5 } }, 'after a consuming view, arrivals restart from 0')
   t.equal(listed, 1)
 })
+
+t.test('cold-start cost: a cold receipt\'s time beyond queue and run, less a warm one\'s, at reference speed', async (t) => {
+  const d = new DemandTracker()
+  const a = manifest('a')
+  t.equal(d.view([a], new Map(), false).a?.coldMs, undefined, 'unknown before any cold receipt (the policy keeps its default)')
+  d.complete('a', 100, 1, 2, false)
+  d.complete('a', 40, 0.5, 15, true)
+  t.equal(d.coldMsOf('a'), 15 * 0.5 - 2)
+  t.equal(d.view([a], new Map(), false).a?.coldMs, 5.5)
+  t.equal(d.current(a, new Map(), () => [a]).a?.coldMs, 5.5, 'the dispatch view carries it too')
+  d.complete('a', 100, 1, undefined, true)
+  t.equal(d.coldMsOf('a'), 5.5, 'a receipt without the figures teaches nothing')
+  d.complete('a', 100, 1, 1, true)
+  t.ok((d.coldMsOf('a') ?? -1) >= 0, 'never negative')
+})

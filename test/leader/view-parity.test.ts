@@ -120,8 +120,11 @@ const rig = async () => {
       model.tick(w.gen)
       const f = finished.at(-1)!
       const runMs = f.ms - (f.inv.cold ? 20 / model.trueSpeed : 0)
-      const receipt: Receipt = { request_id: 'x', function: 'f', board: 'b1', attempt: run.attempt, cold: f.inv.cold, queue_ms: 0, run_ms: runMs, total_ms: 0, energy_mj: 1, power_w: 3 }
-      sim.done('b1', 'f', runMs)
+      const queueMs = (f.inv.start ?? f.inv.arrival) - f.inv.arrival
+      const totalMs = clock.now() - f.inv.arrival
+      const receipt: Receipt = { request_id: 'x', function: 'f', board: 'b1', attempt: run.attempt, cold: f.inv.cold, queue_ms: queueMs, run_ms: runMs, total_ms: totalMs, energy_mj: 1, power_w: 3 }
+      // The simulator hands its leader what the live leader reads off the receipt (as simulator.ts does).
+      sim.done('b1', 'f', runMs, f.ms - runMs, f.inv.cold)
       sim.track('f', -1)
       const before = live.inflightCount()
       await board.pub(topics.board('b1', 'done'), encode({ v: 1, invocation: run.invocation, attempt: run.attempt, reply: { ok: true, result: 1, receipt } }))
@@ -165,6 +168,7 @@ t.test('the same board states give the live leader and the simulator the same vi
   same('the first answered, before the next gossip')
   t.ok((r.live.policyView().boards[0]?.meanServiceMs ?? 0) > 0, 'service time measured from the receipt')
   t.ok((r.live.policyView().fns?.f?.serviceMs ?? 0) > 0)
+  t.not(r.live.policyView().fns?.f?.coldMs, undefined, 'cold-start cost learned from the cold receipt')
   r.advance(10)
   await r.gossip()
   same('after the gossip')
@@ -207,8 +211,8 @@ t.test('the simulator\'s policies read views with every field the live leader gi
   // No run is overdue: a simulated board answers every run it takes (the leader's expiry is not simulated).
   t.same(given(v.boards[0]!, BOARD), BOARD.filter((k) => k !== 'overdueSinceMs'), 'every board field')
   t.same(given(v.boards[0]!.functions.f!, FN), [...FN], 'every field of a function on a board')
-  // Neither side knows the cold-start cost: the balancer's default stands in for both.
-  t.same(given(v.fns!.f!, DEMAND), ['arrivals', 'inflight', 'serviceMs', 'concurrency', 'memoryMb'])
+  // Both sides learn the cold-start cost from receipts (a cold run's time beyond queue and run).
+  t.same(given(v.fns!.f!, DEMAND), [...DEMAND])
   t.ok((v.boards[0]!.meanServiceMs ?? 0) > 0, 'service times measured from receipts')
   t.ok(v.now - v.boards[0]!.lastSeenMs <= 1000, 'the boards gossip at least every second')
 })

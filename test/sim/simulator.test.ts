@@ -109,3 +109,14 @@ t.test('the holders index the simulator keeps matches the boards, and spill-over
   t.equal(mismatch, 0)
   t.equal(f.rejected, 0)
 })
+
+t.test('the leader learns each function\'s cold-start cost from receipts, and the balancer prices cold starts with it', async (t) => {
+  // The simulator's boards take coldMs ÷ speed to start a runtime; the balancer's default guess is 50 ms.
+  for (const coldMs of [3, 120]) {
+    const seen: number[] = []
+    simulate({ ...SIM_DEFAULTS, trace, boards, policies: createPolicySet('wisp'), seed: 1, scale, coldMs, onDecision: (dec) => { if (dec.kind === 'balance') seen.push(Number(dec.inputs?.cold_ms)) } })
+    const late = seen.slice(Math.floor(seen.length / 2))
+    t.ok(late.length > 100)
+    t.ok(late.every((c) => Math.abs(c - coldMs) < 1e-6 * coldMs + 1e-9), `cold ${coldMs} ms learned (the warm runs' handover takes no time here)`)
+  }
+})

@@ -32,9 +32,13 @@ export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultSer
  *       + t_f                         (the function's own service time on b)
  *       + cold                        (cold start, when no warm runtime slot is free)
  * t̄ is the mean expected size of the work ahead (gossiped `workMs` ÷ q) when known. When the board
- * also reports its queued work by class of run time (`queuedByClass`), the wait is at most
+ * also reports its queued work by class of run time (`queuedByClass`), the wait is at least
  *   running work ÷ c(c+1) + queued work of classes ≤ t_f's ÷ c
- * as the board serves the highest response ratio first (short runs overtake long ones). Boards whose
+ * as the board serves the highest response ratio first (short runs overtake long ones), and about
+ *   max(0, q + 1 − c) · t_f / c
+ * under load: the board evens out the slowdowns of what it queues, so by Little's law every queued
+ * run starts at one response ratio R with R − 1 ≈ queued runs ÷ c, and a run of t_f waits (R − 1) · t_f
+ * (the larger of the two, never more than the wait in arrival order). Boards whose
  * queue of the function is at its bound are skipped (spill-over instead of WISP_OVERLOADED).
  * t_f is measured per function and board (gossip), or the function's reference time / profile
  * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
@@ -54,9 +58,12 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     let wait = Math.max(0, q + 1 - cores) * tAvg / cores
     const byClass = b.queuedByClass
     if (wait > 0 && fresh && byClass !== undefined && b.workMs !== undefined) {
-      // The board serves the highest response ratio first: a new run waits for a core to come
-      // free (≈ the running work ÷ c(c+1), the first of c runs to end) and for the queued work no
-      // longer than its own, not for everything ahead of it.
+      // The board serves the highest response ratio first: a new run waits at least for a core to
+      // come free (≈ the running work ÷ c(c+1), the first of c runs to end) and for the queued work
+      // no longer than its own, not for everything ahead of it; and as the board evens out the
+      // slowdowns of its queue, about as long as if every run queued were its own size (`level`:
+      // with all of them starting at one response ratio R, Little's law gives R − 1 ≈ queued ÷ c).
+      // The lower bound alone sent short runs to a loaded fast board whose long runs had aged past them.
       let queued = 0
       let ahead = 0
       const mine = workClass(tf)
@@ -64,7 +71,9 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
       const running = Math.max(0, b.workMs - queued)
       // Runs the leader sent after the board's last report: of unknown class, so ahead of this one.
       const unreported = Math.max(0, q - (b.workRuns ?? q)) * tAvg
-      wait = Math.min(wait, running / (cores * (cores + 1)) + (ahead + unreported) / cores)
+      const lower = running / (cores * (cores + 1)) + (ahead + unreported) / cores
+      const level = Math.max(0, q + 1 - cores) * tf / cores
+      wait = Math.min(wait, Math.max(lower, level))
     }
     const runtimes = fv?.runtimes ?? 0
     const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)

@@ -25,9 +25,17 @@ export interface PowerGateOptions {
    */
   readonly waitTargetMs: number
   readonly defaultServiceMs: number
+  /**
+   * Light use: a board whose busy share (cores in use ÷ cores, sampled every tick, averaged over
+   * `lightWindowMs`) stays under this is gated though it is never idle `idleMs` in a row, when the
+   * other powered boards cover the forecast work with `lightHeadroom` to spare. 0 = off.
+   */
+  readonly lightShare: number
+  readonly lightWindowMs: number
+  readonly lightHeadroom: number
 }
 
-export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 1000, dwellMs: 30_000, maxMinOnMs: 30_000, waitTargetMs: 2000, defaultServiceMs: 100 }
+export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs: 1000, dwellMs: 30_000, maxMinOnMs: 30_000, waitTargetMs: 2000, defaultServiceMs: 100, lightShare: 0.1, lightWindowMs: 120_000, lightHeadroom: 0.25 }
 
 /**
  * What the live leader runs on real boards (gentle on SD cards and relays): gated after 60 s
@@ -67,7 +75,10 @@ const moreEfficient = (a: BoardView, b: BoardView): number =>
  *   balancer would use it — and is forecast to last beyond its boot: the backlog takes longer
  *   than the boot (or `dwellMs`, the planning horizon, when shorter) to clear at the forecast
  *   rate, or the forecast work exceeds the powered capacity (then as many as cover it);
- * - wake one when no board is powered; a gated board stays off for `dwellMs` otherwise.
+ * - wake one when no board is powered; a gated board stays off for `dwellMs` otherwise;
+ * - gate a board barely used (busy share under `lightShare` over `lightWindowMs`) that is never
+ *   idle `idleMs` in a row because a run trickles in every few seconds, when the other powered
+ *   boards cover the forecast work with `lightHeadroom` to spare (one per tick, least efficient first).
  * Never gates a board whose profile is not gateable (the gateway) nor the last powered board
  * able to hold the largest function.
  */
@@ -75,12 +86,22 @@ export const createPowerGate = (opts: Partial<PowerGateOptions> = {}): PowerPoli
   const o = { ...POWER_GATE_DEFAULTS, ...opts }
   const lastAction = new Map<string, number>()
   const lastOp = new Map<string, 'gate' | 'wake'>()
+  /** Per board: its busy share averaged over about `lightWindowMs` (updated every tick while it is on). */
+  const busyShare = new Map<string, number>()
   return {
     name: 'gate',
     intervalMs: o.intervalMs,
     lastAction,
     tick (view: ClusterView, scale: ScaleResult, _rng: Rng): PowerPlan {
       const fns = view.fns ?? {}
+      const a = Math.min(1, o.intervalMs / Math.max(1, o.lightWindowMs))
+      for (const b of view.boards) {
+        if (b.power !== 'on') { busyShare.delete(b.id); continue }
+        const x = Math.min(b.inflight, b.profile.cores) / b.profile.cores
+        const prev = busyShare.get(b.id)
+        // A board just on starts busy, so it is judged on a whole window of its own.
+        busyShare.set(b.id, prev === undefined ? 1 : (1 - a) * prev + a * x)
+      }
       // Forecast work in reference cores, and the mean service time (reference ms) it is made of.
       let forecastWork = 0
       let rate = 0
@@ -149,6 +170,19 @@ export const createPowerGate = (opts: Partial<PowerGateOptions> = {}): PowerPoli
         if (!others.some((x) => x.profile.runtime_budget_mb >= maxMem)) continue
         powered -= capacity(b)
         record(b, 'gate', `idle ${Math.round((view.now - (b.idleSinceMs ?? view.now)) / 1000)} s: the balancer does not need it`)
+      }
+      if (actions.length > 0 || o.lightShare <= 0) return { actions, decisions }
+      // Light use: the least efficient board barely used over the window, if the rest cover the forecast.
+      const light = view.boards.filter((b) => b.power === 'on' && b.routable && b.profile.gateable &&
+        (busyShare.get(b.id) ?? 1) < o.lightShare && !wanted(b) &&
+        since(b) >= (lastOp.get(b.id) === 'wake' ? minOnMs(b) : o.dwellMs))
+        .sort((a, b) => moreEfficient(b, a))
+      for (const b of light) {
+        if (powered - capacity(b) < forecastWork * (1 + o.lightHeadroom)) continue
+        if (!view.boards.some((x) => x !== b && poweredOrComing(x) && x.profile.runtime_budget_mb >= maxMem)) continue
+        powered -= capacity(b)
+        record(b, 'gate', `busy ${Math.round(100 * (busyShare.get(b.id) ?? 0))} % of the last ${Math.round(o.lightWindowMs / 1000)} s: the others cover the forecast`)
+        break
       }
       return { actions, decisions }
     }

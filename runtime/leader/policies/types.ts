@@ -86,8 +86,9 @@ export interface FnDemand {
   readonly concurrency: number
   readonly memoryMb: number
   /**
-   * Cold-start cost (ms) at reference speed; absent = the policy's default. Neither the live leader
-   * (receipts' `run_ms` leaves the cold start out) nor the simulator fills it: they build equal views.
+   * Cold-start cost (ms) at reference speed, learned from receipts (`DemandTracker.complete`: a
+   * cold run's `total_ms − queue_ms − run_ms` less a warm run's, × the board's speed); absent = no
+   * cold receipt of the function yet (the policy's default).
    */
   readonly coldMs?: number
 }

@@ -78,13 +78,15 @@ t.test('queued work by class of run time: a short run expects to overtake long q
   const fifo = mu.pick(view([withClasses(undefined), bpi], fns), 'short', seededRng(1))
   t.equal(fifo.choice, 'bpi')
   t.equal(Math.round(fifo.scores.pi4 ?? 0), 2250 + 100)
-  // By response ratio it waits for the first of 4 runs to end (4000 / 20 = 200 ms), not for the queue.
+  // By response ratio it waits for the first of 4 runs to end (4000 / 20 = 200 ms) and, as the board
+  // evens out slowdowns, about as long as if the 9 runs ahead were its own size ((12 + 1 − 4) × 100 / 4
+  // = 225 ms), not for the queue.
   const ratio = mu.pick(view([withClasses(classes), bpi], fns), 'short', seededRng(1))
   t.equal(ratio.choice, 'pi4')
-  t.equal(Math.round(ratio.scores.pi4 ?? 0), 200 + 100)
-  // A long run is no shorter than the queued ones: it waits for them (min(2250, 200 + 8000 / 4) = 2200 ms).
+  t.equal(Math.round(ratio.scores.pi4 ?? 0), 225 + 100)
+  // A long run is no shorter than the queued ones: it waits for them (min(2250, max(200 + 8000 / 4, 9 × 1000 / 4)) = 2250 ms).
   const long = mu.pick(view([withClasses(classes), bpi], fns), 'long', seededRng(1))
-  t.equal(Math.round(long.scores.pi4 ?? 0), 2200 + 1000)
+  t.equal(Math.round(long.scores.pi4 ?? 0), 2250 + 1000)
   t.equal(long.choice, 'pi4', 'still below the 4000 ms it takes on the slow board')
 })
 

@@ -116,3 +116,34 @@ t.test('fair placement is sticky: a board already holding the runtime keeps it o
   const w: ClusterView = { now: 0, boards: [board('pi', 'raspberry-pi-4b'), board('bpi', 'banana-pi-m2-zero', { runtimes: { a: 1 } })], fns: { a: demand } }
   t.same(placeFair.place(w, { a: 1 }, seededRng(1)).warm, { pi: { a: 1 }, bpi: { a: 0 } })
 })
+
+t.test('power gate: a board barely used over its window is gated while the others cover the forecast, never one that is used', async (t) => {
+  // Two Pi 4s busy; an Orange Pi that has one run going in one tick of eight (never idle 60 s in a row).
+  const boards = (now: number, oInflight: number, oPower: PowerState): ClusterView => ({
+    now,
+    boards: [board('a', 'raspberry-pi-4b', { inflight: 2, idleSinceMs: null }), board('b', 'raspberry-pi-4b', { inflight: 2, idleSinceMs: null }),
+      board('o', 'orange-pi-zero3', { power: oPower, inflight: oPower === 'on' ? oInflight : 0, idleSinceMs: oInflight > 0 ? null : now - 1000 })],
+    fns: { f: demand }
+  })
+  const run = (forecast: number, every: number, inflight: number): string[] => {
+    const pg = createPowerGate({ idleMs: 60_000, dwellMs: 120_000, maxMinOnMs: 300_000 })
+    const gated: string[] = []
+    let power: PowerState = 'on'
+    // 10 minutes of ticks every 5 s.
+    for (let k = 1; k <= 120; k++) {
+      for (const a of pg.tick(boards(k * 5000, k % every === 0 ? inflight : 0, power), scale({ f: forecast }), seededRng(1)).actions) {
+        gated.push(`${a.op} ${a.board}@${k}`)
+        if (a.board === 'o') power = a.op === 'gate' ? 'gated' : 'on'
+      }
+    }
+    return gated
+  }
+  // Forecast 40/s × 100 ms = 4 reference cores: the two Pi 4s (8) cover it with room to spare.
+  const light = run(40, 8, 1)
+  t.equal(light.length, 1, JSON.stringify(light))
+  t.match(light[0], /^gate o@/, 'the barely used board is gated')
+  // Used a third of the time: kept.
+  t.same(run(40, 3, 4), [])
+  // Barely used, but the Pi 4s alone would not cover the forecast (70/s = 7 cores, + 25 %): kept.
+  t.same(run(70, 8, 1), [])
+})
