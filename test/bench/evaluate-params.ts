@@ -3,12 +3,18 @@
  * tuned only on generator seeds TUNING_SEEDS; the reported figures come from HELD_OUT_SEEDS, each
  * a different synthetic day (its functions, popularity, durations, diurnal peak and bursts drawn
  * from the seed), never used for tuning.
+ *
+ * Days 101–110 were the held-out days of eight committed evaluation runs while the simulator, the
+ * board model and the policies kept changing between them: looked at that often, they are no
+ * longer held out. They are retired; the report uses days 201–210, first run with the code of
+ * the run that introduced them (RETIRED_SEEDS keeps them from coming back by accident).
  */
+export const RETIRED_SEEDS: readonly number[] = Object.freeze([101, 102, 103, 104, 105, 106, 107, 108, 109, 110])
 import { DEFAULT_BOARDS } from '../../runtime/sim/run.js'
 
 export const EVALUATION = Object.freeze({
   tuningSeeds: [1, 2, 3],
-  heldOutSeeds: [101, 102, 103, 104, 105, 106, 107, 108, 109, 110],
+  heldOutSeeds: [201, 202, 203, 204, 205, 206, 207, 208, 209, 210],
   /** Offered utilisation of the cluster in each day's busiest 10 minutes. */
   peakLoads: [0.3, 0.5, 0.7, 0.9],
   /** The load the goals are stated at. */
@@ -36,9 +42,9 @@ export const EVALUATION = Object.freeze({
    * around the peak never leaves a board idle 10 minutes, so idle-off (and gating) are judged
    * over the night as well here.
    */
-  wholeDay: { seeds: [101, 102, 103], peakLoad: 0.5, sets: ['knative-cc4', 'idle-off', 'wisp'] },
+  wholeDay: { seeds: [201, 202, 203], peakLoad: 0.5, sets: ['knative-cc4', 'idle-off', 'wisp'] },
   /** Service-level objective of "capacity at SLO". */
   slo: { p99Slowdown: 10, success: 0.999 },
   /** Sensitivity at the goal load on the first held-out days. */
-  sensitivity: { seeds: [101, 102, 103], coldMs: [34, 100], speedError: [0.3], sets: ['knative-cc4', 'wisp'] }
+  sensitivity: { seeds: [201, 202, 203], coldMs: [34, 100], speedError: [0.3], sets: ['knative-cc4', 'wisp'] }
 })

@@ -25,10 +25,12 @@ import { IDLE_OFF_DEFAULTS } from '../../runtime/leader/policies/power-idle-off.
 import { ACTIVATOR_QUEUE_CAP } from '../../runtime/leader/policies/balance-activator.js'
 import type { PolicyFigures } from '../../runtime/sim/report.js'
 import { lineChart } from './evaluation-chart.js'
-import { EVALUATION as E } from './evaluate-params.js'
+import { EVALUATION as E, RETIRED_SEEDS } from './evaluate-params.js'
 import { figure as makeFigure, INFO, type Figure } from './lib/figures.js'
 import { runMeta } from './lib/meta.js'
 
+const reused = [...E.heldOutSeeds, ...E.wholeDay.seeds, ...E.sensitivity.seeds].filter((d) => RETIRED_SEEDS.includes(d) || E.tuningSeeds.includes(d))
+if (reused.length > 0) throw new Error(`days ${reused.join(', ')} were tuned on or retired: they cannot be reported as held out`)
 const arg = (name: string, dflt: string): string => { const i = process.argv.indexOf(name); return i < 0 ? dflt : process.argv[i + 1] ?? dflt }
 const dayDir = (seed: number): string => join(tmpdir(), `wisp-evaluation-day-${seed}`)
 
