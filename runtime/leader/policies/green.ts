@@ -21,10 +21,10 @@ export const GREEN_DEFAULTS = Object.freeze({
   /**
    * A window within this fraction of the least intensity before the latest start counts as "as
    * green". Tuned on the evaluation's tuning days only (test/bench/green.ts --tuning), judged by
-   * the deferred runs' own saving against the oracle's: 0.3 (the earlier choice, from the
-   * whole-cluster saving) gave 0.64 on days 1 and 2, running at once the morning's and evening's
-   * work that was within 30 % of a greener hour; 0.15 gave 0.69 and 0.1 0.73 on day 1, every
-   * deadline met, non-deferrable p99 1.015× the carbon-blind day's, the cap held. 0.05 once
+   * the deferred runs' own saving against the oracle's, days 1-3: 0.3 (the earlier choice, from
+   * the whole-cluster saving) 0.66, running at once the morning's and evening's work that was
+   * within 30 % of a greener hour; 0.15 0.72; 0.1 0.76 (0.73, 0.74, 0.81 per day), every deadline
+   * met, non-deferrable p99 at most 1.025× the carbon-blind day's, the cap held (day 1). 0.05 once
    * crowded the greenest two hours (p99 of the rest +15 %); so did keeping only windows with half
    * the possible saving (evening work piled into 22:00-24:00: 2 % of deadlines missed, p99 1.25×).
    */
