@@ -26,7 +26,7 @@ export const GREEN_DEFAULTS = Object.freeze({
    * within 30 % of a greener hour; 0.15 0.72; 0.1 0.76 (0.73, 0.74, 0.81 per day), every deadline
    * met, non-deferrable p99 at most 1.025× the carbon-blind day's, the cap held (day 1). 0.05 once
    * crowded the greenest two hours (p99 of the rest +15 %); so did keeping only windows with half
-   * the possible saving (evening work piled into 22:00-24:00: 2 % of deadlines missed, p99 1.25×).
+   * the possible saving (day 1: evening work piled into 22:00-24:00, 2 % of deadlines missed, p99 1.25×).
    */
   tolerance: 0.1,
   /** Expected run time × this, plus `slackMs`, is kept free before the deadline. */
