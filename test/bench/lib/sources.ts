@@ -23,7 +23,7 @@ export const SOURCES: Record<string, string[]> = {
   footprint: ['test/bench/footprint.ts', 'test/helpers/mqtt.ts', ...HARNESS, 'runtime/**', 'boards/**', 'node-firmware-bridge/**', 'bin/wisp.js', 'scripts/build.js', 'tsconfig.build.json'],
   cost: ['test/bench/cost.ts', 'test/bench/lib/cost-load.ts', 'test/bench/lib/echo-process.ts', 'test/bench/lib/workerd-hello.capnp', 'test/bench/lib/workerd-hello.js',
     ...HARNESS, 'runtime/**', 'boards/**', 'bin/wisp.js', 'examples/functions/hello.js'],
-  green: ['test/bench/green.ts', 'test/bench/evaluate-params.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'runtime/leader/policies/**',
+  green: ['test/bench/green.ts', 'test/bench/lib/green-day.ts', 'test/bench/evaluate-params.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'runtime/leader/policies/**',
     'runtime/leader/cluster-state.ts', 'runtime/leader/demand.ts', 'runtime/protocol/**', 'runtime/shared/**', 'boards/**'],
   evaluation: ['test/bench/evaluate.ts', 'test/bench/evaluation-chart.ts', ...HARNESS, 'runtime/sim/**', 'runtime/board-model/**', 'node-firmware-bridge/surrogate.ts', 'runtime/leader/policies/**',
     // The simulator's policies read the live leader's view builder.
