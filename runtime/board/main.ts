@@ -65,81 +65,96 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
   if (cfg.fallback_brokers.length > 0 && !/^mqtts?:/.test(cfg.broker)) throw new WispError('WISP_BAD_CONFIG', `board config: fallback_brokers work with an mqtt:// or mqtts:// broker, not ${cfg.broker}`)
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
-  const transport = await MqttTransport.open({
-    url: cfg.broker,
-    fallbacks: cfg.fallback_brokers,
-    // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
-    // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
-    // With an account, the client id must begin with the username (the broker refuses others).
-    clientId: `${cfg.username ?? `wisp-${cfg.id}`}-board`,
-    clean: false,
-    username: cfg.username,
-    password: cfg.password,
-    ca: cfg.ca_file !== undefined ? readCa(cfg.ca_file) : undefined,
-    keepaliveS: cfg.keepalive_s,
-    reconnect: true,
-    // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.
-    will: { topic: topics.board(cfg.id, 'state'), payload: offline, retain: true, qos: 1 }
-  })
-  const codeDb = new Level<string, string>(join(cfg.data_dir, 'code'), { valueEncoding: 'utf8' })
-  await codeDb.open()
-  const cache = new LevelCodeCache(join(cfg.data_dir, 'compiled'))
-  const emulate = opts.sim && (cfg.sim?.emulate_speed ?? true)
-  const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
-  const pool = (o: Pick<RuntimePoolOptions, 'budgetMb' | 'niceBy' | 'standbyHost'>): RuntimePool => new RuntimePool({
-    board: cfg.id,
-    maxResultBytes: cfg.max_event_bytes,
-    speed: emulate ? profile.speed : 1,
-    maxRuntimesPerFunction: profile.cores,
-    standbyHost: standbyHost(profile),
-    hostExecArgv: extraNodeArgs(),
-    cache,
-    log,
-    ...o
-  })
-  // Long functions (as this board measured them) in a second host at a lower OS priority; the runtime
-  // budget is shared half and half. Its standby is left out to save memory: a crash there restarts it.
-  const lowMb = Math.floor(profile.runtime_budget_mb / 2)
-  const executor = lowPriorityHost(profile, cfg)
-    ? new PriorityHosts({
-      normal: pool({ budgetMb: profile.runtime_budget_mb - lowMb }),
-      low: pool({ budgetMb: lowMb, niceBy: LOW_PRIORITY_NICE, standbyHost: false }),
-      isLong: (fn) => scheduler.isLong(fn),
-      lowBudgetMb: lowMb,
-      log
+  // What has started so far, closed in reverse if a later step fails: a board that cannot start
+  // leaves no connection, host process or timer behind (its process would otherwise not exit).
+  const undo: Array<() => Promise<void>> = []
+  try {
+    const transport = await MqttTransport.open({
+      url: cfg.broker,
+      fallbacks: cfg.fallback_brokers,
+      // One persistent session per board, whatever its incarnation: runs sent during a Wi-Fi blip wait at the
+      // broker, and a restarted board takes its session over (what was queued for it runs, at least once).
+      // With an account, the client id must begin with the username (the broker refuses others).
+      clientId: `${cfg.username ?? `wisp-${cfg.id}`}-board`,
+      clean: false,
+      username: cfg.username,
+      password: cfg.password,
+      ca: cfg.ca_file !== undefined ? readCa(cfg.ca_file) : undefined,
+      keepaliveS: cfg.keepalive_s,
+      reconnect: true,
+      // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.
+      will: { topic: topics.board(cfg.id, 'state'), payload: offline, retain: true, qos: 1 }
     })
-    : pool({ budgetMb: profile.runtime_budget_mb })
-  await executor.start() // the isolate host processes boot now, not on the first invocation
-  const cpuUsage = processTreeCpu(() => executor.hostPids, emulate ? 1 / profile.speed : 1)
-  const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage, openBus: opts.openBus })
-  await energy.start()
-  // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
-  if (!await energy.firstReading(FIRST_READING_MS)) log.warn('no power reading yet; the first state says 0 W', { waitedMs: FIRST_READING_MS })
-  const powerOff = opts.onPowerOff ?? ((): void => {
-    const [cmd, ...args] = cfg.shutdown_command
-    if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
-    spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
-  })
-  // A simulated board "installs" a version by recording it (and runs the same code); a flashed one installs a package.
-  const sim = opts.sim ? new SimInstaller(cfg.data_dir, packageVersion()) : null
-  const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(UPGRADE_DIR)
-  const version = sim !== null ? sim.version() : packageVersion()
-  const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
-  const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
-  await agent.start()
-  log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
-  return {
-    agent,
-    config: cfg,
-    pageUrl: status?.url ?? null,
-    stop: async () => {
-      await agent.stop()
-      await status?.close()
-      await transport.close()
-      await executor.close()
-      await energy.stop()
-      await codeDb.close()
-      await cache.close()
+    undo.push(async () => { await transport.close() })
+    const codeDb = new Level<string, string>(join(cfg.data_dir, 'code'), { valueEncoding: 'utf8' })
+    undo.push(async () => { await codeDb.close() })
+    await codeDb.open()
+    const cache = new LevelCodeCache(join(cfg.data_dir, 'compiled'))
+    undo.push(async () => { await cache.close() })
+    const emulate = opts.sim && (cfg.sim?.emulate_speed ?? true)
+    const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
+    const pool = (o: Pick<RuntimePoolOptions, 'budgetMb' | 'niceBy' | 'standbyHost'>): RuntimePool => new RuntimePool({
+      board: cfg.id,
+      maxResultBytes: cfg.max_event_bytes,
+      speed: emulate ? profile.speed : 1,
+      maxRuntimesPerFunction: profile.cores,
+      standbyHost: standbyHost(profile),
+      hostExecArgv: extraNodeArgs(),
+      cache,
+      log,
+      ...o
+    })
+    // Long functions (as this board measured them) in a second host at a lower OS priority; the runtime
+    // budget is shared half and half. Its standby is left out to save memory: a crash there restarts it.
+    const lowMb = Math.floor(profile.runtime_budget_mb / 2)
+    const executor = lowPriorityHost(profile, cfg)
+      ? new PriorityHosts({
+        normal: pool({ budgetMb: profile.runtime_budget_mb - lowMb }),
+        low: pool({ budgetMb: lowMb, niceBy: LOW_PRIORITY_NICE, standbyHost: false }),
+        isLong: (fn) => scheduler.isLong(fn),
+        lowBudgetMb: lowMb,
+        log
+      })
+      : pool({ budgetMb: profile.runtime_budget_mb })
+    undo.push(async () => { await executor.close() })
+    await executor.start() // the isolate host processes boot now, not on the first invocation
+    const cpuUsage = processTreeCpu(() => executor.hostPids, emulate ? 1 / profile.speed : 1)
+    const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage, openBus: opts.openBus })
+    undo.push(async () => { await energy.stop() })
+    await energy.start()
+    // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
+    if (!await energy.firstReading(FIRST_READING_MS)) log.warn('no power reading yet; the first state says 0 W', { waitedMs: FIRST_READING_MS })
+    const powerOff = opts.onPowerOff ?? ((): void => {
+      const [cmd, ...args] = cfg.shutdown_command
+      if (opts.sim || cmd === undefined) { process.kill(process.pid, 'SIGTERM'); return }
+      spawn(cmd, args, { stdio: 'inherit', detached: true }).unref()
+    })
+    // A simulated board "installs" a version by recording it (and runs the same code); a flashed one installs a package.
+    const sim = opts.sim ? new SimInstaller(cfg.data_dir, packageVersion()) : null
+    const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(UPGRADE_DIR)
+    const version = sim !== null ? sim.version() : packageVersion()
+    const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
+    undo.push(async () => { await agent.stop() })
+    const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
+    undo.push(async () => { await status?.close() })
+    await agent.start()
+    log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
+    return {
+      agent,
+      config: cfg,
+      pageUrl: status?.url ?? null,
+      stop: async () => {
+        await agent.stop()
+        await status?.close()
+        await transport.close()
+        await executor.close()
+        await energy.stop()
+        await codeDb.close()
+        await cache.close()
+      }
     }
+  } catch (err) {
+    for (const close of undo.reverse()) await close().catch(() => {})
+    throw err
   }
 }
