@@ -1,6 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
@@ -14,21 +14,29 @@ import { TestClient } from '../helpers/mqtt.js'
 
 const MB = 2 ** 20
 
-t.test('a client that subscribes and never reads its socket neither grows the gateway without bound nor slows others', async (t) => {
+/**
+ * A gateway on a free port and a raw MQTT client on it that subscribes to `filter` at QoS 1 and
+ * then stops reading its socket (paused), with a persistent session when `clean` is false.
+ */
+const stalledReader = async (t: Test, clientId: string, filter: string, clean: boolean): Promise<{ gw: Awaited<ReturnType<typeof startGateway>>, port: number, slow: Socket }> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-slow-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
   const gw = await startGateway({ dataDir: dir, mqttPort: port, mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
   t.teardown(() => gw.close())
-
-  // A raw MQTT client: CONNECT, SUBSCRIBE at QoS 1, then it stops reading (its socket is paused).
   const slow = connect(port, '127.0.0.1')
   t.teardown(() => slow.destroy())
   await new Promise<void>((resolve) => slow.once('connect', () => resolve()))
-  slow.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow-reader', keepalive: 0 }))
-  slow.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wisp/result/slow/#', qos: 1 }] }))
+  slow.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, clientId, keepalive: 0 }))
+  slow.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }))
   await new Promise<void>((resolve) => slow.once('data', () => resolve())) // CONNACK (and maybe SUBACK)
   slow.pause()
+  return { gw, port, slow }
+}
+
+t.test('a client that subscribes and never reads its socket neither grows the gateway without bound nor slows others', async (t) => {
+  // A raw MQTT client: CONNECT, SUBSCRIBE at QoS 1, then it stops reading (its socket is paused).
+  const { gw } = await stalledReader(t, 'slow-reader', 'wisp/result/slow/#', true)
 
   const fast = await TestClient.connect(gw.url)
   t.teardown(() => fast.close())
@@ -65,20 +73,8 @@ t.test('a client that subscribes and never reads its socket neither grows the ga
 })
 
 t.test('a persistent session that never reads is dropped, and what waits for it is bounded: it gets the newest messages when it returns', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-slow-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const port = await freePort()
-  const gw = await startGateway({ dataDir: dir, mqttPort: port, mqttHost: '127.0.0.1', httpPort: null, log: silentLogger })
-  t.teardown(() => gw.close())
-
   // clean = false: the broker keeps its subscription and queues QoS 1 messages for it while it is away.
-  const slow = connect(port, '127.0.0.1')
-  t.teardown(() => slow.destroy())
-  await new Promise<void>((resolve) => slow.once('connect', () => resolve()))
-  slow.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: 'slow-keeper', keepalive: 0 }))
-  slow.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wisp/result/keeper/#', qos: 1 }] }))
-  await new Promise<void>((resolve) => slow.once('data', () => resolve()))
-  slow.pause()
+  const { gw, port, slow } = await stalledReader(t, 'slow-keeper', 'wisp/result/keeper/#', false)
   const dropped = new Promise<boolean>((resolve) => {
     gw.broker?.aedes.on('clientDisconnect', (c) => { if (c.id === 'slow-keeper') resolve(true) })
     setTimeout(() => resolve(false), DRAIN_TIMEOUT_MS + 10_000).unref()
