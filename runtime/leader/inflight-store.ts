@@ -68,15 +68,6 @@ export const toStored = (inv: Invocation): StoredInvocation => ({
 
 type Op = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
-/**
- * How long the delete of an answered invocation may wait for the next write to ride with (ms).
- * Under sequential load every invocation cost two batches (its put before the PUBACK, its delete
- * after the reply); now the delete goes with the next invocation's put. A gateway that crashes
- * within this window after a reply runs that invocation again after its restart (at least once,
- * as a crash between the reply and its delete already did).
- */
-export const DELETE_LINGER_MS = 20
-
 const INV = 'inv:'
 const SEEN = 'seen:'
 
@@ -141,33 +132,18 @@ export class InflightStore implements InflightStorage {
   async durable (): Promise<void> {
     const upTo = this.queued
     if (this.written >= upTo) return
-    // Lingering deletes alone are not worth a wait: write them now.
-    if (this.flushing === null) this.flushing = this.drain()
     await new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }))
   }
 
-  /** Its one reply was published: it no longer needs to survive a restart (written with the next write, or DELETE_LINGER_MS later). */
-  answered (invocation: string): void {
-    this.ops.push({ type: 'del', key: INV + invocation })
-    this.queued++
-    if (this.flushing !== null || this.linger !== null) return
-    this.linger = setTimeout(() => {
-      this.linger = null
-      if (this.flushing === null && this.ops.length > 0) this.flushing = this.drain()
-    }, DELETE_LINGER_MS)
-    this.linger.unref()
-  }
-
-  private linger: NodeJS.Timeout | null = null
+  /** Its one reply was published: it no longer needs to survive a restart. */
+  answered (invocation: string): void { this.queue({ type: 'del', key: INV + invocation }) }
 
   /** Waits until every queued write is on disk. */
   async flush (): Promise<void> {
-    if (this.flushing === null && this.ops.length > 0) this.flushing = this.drain()
     while (this.flushing !== null) await this.flushing
   }
 
   async close (): Promise<void> {
-    if (this.linger !== null) { clearTimeout(this.linger); this.linger = null }
     await this.flush()
     await this.db.close()
   }
