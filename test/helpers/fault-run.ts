@@ -89,6 +89,8 @@ export const runFaults = async (o: { seconds: number, rate: number, seed: number
       await injector
       // Every deadline (wait_ms 10 s + timeout_ms 10 s) plus the grace has passed by then.
       await load.settle(45_000)
+      // WISP_DEBUG_DUPLICATES=1: every request answered more than once, with its replies' boards and times.
+      if (process.env.WISP_DEBUG_DUPLICATES === '1') for (const o of load.outcomes.values()) if (o.replies.length > 1) console.error('DUP', JSON.stringify({ ...o, t0 }))
       const inRun = (o: Outcome): boolean => !warm.has(o.id)
       const window = (from: number, to: number) => {
         const lat = [...load.outcomes.values()].filter((x) => inRun(x) && x.sentAt >= from && x.sentAt < to && x.replies[0] !== undefined).map((x) => (x.replies[0]?.at ?? 0) - x.sentAt)
