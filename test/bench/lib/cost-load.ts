@@ -2,6 +2,10 @@
 // connection, QoS 1, TCP_NODELAY. Told by IPC what to run, it answers with the latencies.
 // Usage: node --import tsx test/bench/lib/cost-load.ts <mqtt url>; sends 'ready' over IPC, then
 // for each { kind: 'wisp' | 'echo', n, inFlight, tag } replies { ms, latencies, failures }.
+// A reply that is not `ok` (e.g. WISP_RATE_LIMITED, WISP_OVERLOADED) is a failure, not a latency.
+// Invocations go out under CLIENTS reply namespaces (`wisp/invoke/hello/bench<k>/…`) from the one
+// connection: the leader's invoke rate limit is per namespace (1,000/s), and a throughput
+// comparison with workerd, which has none, must not measure that limit.
 import mqtt from 'mqtt'
 import { noDelay } from '../../../runtime/transport/mqtt-transport.js'
 
@@ -11,22 +15,31 @@ export interface LoadReply { ms: number, latencies: number[], failures: number }
 const url = process.argv[2]
 if (url === undefined) throw new Error('usage: cost-load.ts <mqtt url>')
 const TIMEOUT_MS = 10_000
+const CLIENTS = 16
 const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 })
 noDelay(client)
-await client.subscribeAsync('wisp/result/bench/#', { qos: 1 })
+await client.subscribeAsync('wisp/result/+/hello/#', { qos: 1 })
 await client.subscribeAsync('bench/echo/res/+', { qos: 1 })
-const waiters = new Map<string, () => void>()
-client.on('message', (topic) => { const w = waiters.get(topic); if (w !== undefined) { waiters.delete(topic); w() } })
+const waiters = new Map<string, (ok: boolean) => void>()
+client.on('message', (topic, body) => {
+  const w = waiters.get(topic)
+  if (w === undefined) return
+  waiters.delete(topic)
+  // An echo's reply is the request itself; a wisp reply says whether it ran.
+  w(topic.startsWith('bench/') || body.includes('"ok":true'))
+})
+let ns = 0
 const payload = JSON.stringify({ name: 'edge' })
 
-/** Milliseconds to the reply, or null when none came within TIMEOUT_MS. */
+/** Milliseconds to an ok reply, or null when none came within TIMEOUT_MS or it was an error. */
 const call = async (kind: LoadRequest['kind'], id: string): Promise<number | null> => {
-  const [pub, sub] = kind === 'wisp' ? [`wisp/invoke/hello/bench/${id}`, `wisp/result/bench/hello/${id}`] : [`bench/echo/req/${id}`, `bench/echo/res/${id}`]
+  const who = `bench${ns++ % CLIENTS}`
+  const [pub, sub] = kind === 'wisp' ? [`wisp/invoke/hello/${who}/${id}`, `wisp/result/${who}/hello/${id}`] : [`bench/echo/req/${id}`, `bench/echo/res/${id}`]
   const t0 = performance.now()
   let timer: NodeJS.Timeout | undefined
   const got = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => { waiters.delete(sub); resolve(false) }, TIMEOUT_MS)
-    waiters.set(sub, () => resolve(true))
+    waiters.set(sub, resolve)
   })
   await client.publishAsync(pub, payload, { qos: 1 })
   const ok = await got
