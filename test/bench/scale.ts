@@ -104,14 +104,17 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
   const view = leader.dispatchView.bind(leader)
   leader.dispatchView = (m: Manifest) => { t0 = performance.now(); return view(m) }
   const cluster = leader.cluster
-  const clusterView = cluster.view.bind(cluster)
   let tView = 0
-  cluster.view = () => {
-    const s = performance.now()
-    const v = clusterView()
-    tView = performance.now()
-    if (probe.on) probe.viewCalls.push((tView - s) * 1000)
-    return v
+  // The dispatch reads the transient view, other callers the copy: both are timed.
+  for (const k of ['view', 'transientView'] as const) {
+    const inner = cluster[k].bind(cluster)
+    cluster[k] = () => {
+      const s = performance.now()
+      const v = inner()
+      tView = performance.now()
+      if (probe.on) probe.viewCalls.push((tView - s) * 1000)
+      return v
+    }
   }
   const balance = leader['d'].balance as { pick: BalancePolicy['pick'] }
   const pick = balance.pick.bind(balance)

@@ -29,3 +29,11 @@ t.test('a gossiped rate that decayed while idle does not make a fresh queue look
   const io = board('a', { functions: { f: fnv({ queueLen: 160, serviceRate: 0, running: 16, serviceMs: 1000 }) } })
   t.equal(expectedWaitMs(view([io]), 'f'), 10_000)
 })
+
+t.test('with the holders index only the boards warm for the function are read', async (t) => {
+  const a = board('a', { functions: { f: fnv({ queueLen: 30, serviceRate: 10 }) } })
+  const b = board('b', { functions: { f: fnv({ queueLen: 10, serviceRate: 30 }) } })
+  const cold = board('c', { functions: { f: fnv({ queueLen: 50, serviceRate: 0, runtimes: 0 }) } })
+  t.equal(expectedWaitMs({ ...view([a, b, cold]), holders: { f: [0, 1] } }, 'f'), 1000, 'the cold board (not a holder) is not read')
+  t.equal(expectedWaitMs({ ...view([a, b]), holders: {} }, 'f'), null, 'warm nowhere: no estimate, nothing refused')
+})
