@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,15 @@ const GRACE_MS = 300
 // An invocation's deadline is its arrival + the leader's wait for a board + the function's timeout.
 const WAIT_MS = 1500
 
+/** A gateway on a free port whose leader gives up on a run GRACE_MS after its deadline. */
+const shortGraceGateway = async (t: Test): Promise<Awaited<ReturnType<typeof startGateway>>> => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-stuck-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const gw = await startGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, leader: { replyGraceMs: GRACE_MS, waitMs: WAIT_MS } })
+  t.teardown(gw.close)
+  return gw
+}
+
 /**
  * A live gateway (aedes, leader) with two boards: b2 a real agent, b1 a board whose slots the
  * spinner wedged past its own watchdog (what such a board looks like to the leader: it takes
@@ -32,10 +41,7 @@ const WAIT_MS = 1500
  * WISP_TIMEOUT and b1 scores as free again.
  */
 t.test('a board whose slots stay busy past the deadlines gets no new work until it shows progress', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-stuck-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const gw = await startGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, leader: { replyGraceMs: GRACE_MS, waitMs: WAIT_MS } })
-  t.teardown(gw.close)
+  const gw = await shortGraceGateway(t)
   const T = new Topics()
   await publishDeployment(gw.transport, T, buildManifest('hello', HELLO, { timeout_ms: HELLO_MS }), HELLO)
   await publishDeployment(gw.transport, T, buildManifest('spinner', SPINNER, { timeout_ms: 1000 }), SPINNER)
@@ -87,10 +93,7 @@ t.test('a board whose slots stay busy past the deadlines gets no new work until 
 })
 
 t.test('a stuck board whose gossip shows its slots free again is routed to again', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-stuck-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const gw = await startGateway({ dataDir: dir, mqttPort: 0, httpPort: null, log: silentLogger, leader: { replyGraceMs: GRACE_MS, waitMs: WAIT_MS } })
-  t.teardown(gw.close)
+  const gw = await shortGraceGateway(t)
   const T = new Topics()
   await publishDeployment(gw.transport, T, buildManifest('spinner', SPINNER, { timeout_ms: 500 }), SPINNER)
   const b1 = await ScriptedBoard.start(gw.url, 'b1', 100)
