@@ -247,10 +247,11 @@ export class Leader {
     const view = this.cluster.transientView()
     const full = clusterFull(view, inv.fn, this.opts.queueLimit)
     // A deferrable invocation waits for its window by design: only the others are held to the queue's expected wait.
-    if (full || (inv.options?.deferrable !== true && missesDeadline(view, inv.fn, inv.deadline - now))) {
+    const waitMs = full || inv.options?.deferrable === true ? null : expectedWaitMs(view, inv.fn)
+    if (full || missesDeadline(waitMs, inv.deadline - now)) {
       const why = full
         ? `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`
-        : `"${inv.fn}" would wait about ${Math.round(expectedWaitMs(view, inv.fn) ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
+        : `"${inv.fn}" would wait about ${Math.round(waitMs ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
       const reply: Reply = { ok: false, error: refusal('WISP_OVERLOADED', why).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
