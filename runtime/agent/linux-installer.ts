@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { WispError } from '../shared/errors.js'
+import { versionNameFault } from '../shared/version-name.js'
 import type { Installer } from './installer.js'
 
 /** How long an install may take on a small board (npm ci compiles native modules). */
 const INSTALL_TIMEOUT_MS = 2 * 60 * 60_000
-const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/
 const PACKAGE = /^(https?:\/\/\S+|\/[^\n\r]*)$/
 
 export interface LinuxInstallerOptions {
@@ -34,7 +34,7 @@ export class LinuxInstaller implements Installer {
 
   async install (version: string, pkg: string | undefined): Promise<void> {
     if (pkg === undefined) throw new WispError('WISP_BAD_CONFIG', 'upgrade of a flashed board needs a package (a packed wisp tarball path or URL)')
-    if (!VERSION.test(version) || version === 'flashed' || version === 'previous') throw new WispError('WISP_BAD_CONFIG', `install of wisp ${JSON.stringify(version).slice(0, 80)} failed: bad version name`)
+    if (versionNameFault(version) !== null) throw new WispError('WISP_BAD_CONFIG', `install of wisp ${JSON.stringify(version).slice(0, 80)} failed: bad version name`)
     if (!PACKAGE.test(pkg)) throw new WispError('WISP_BAD_CONFIG', `install of wisp ${version} failed: the package must be an absolute path or an http(s) URL`)
     const result = await this.ask(['op=install', `version=${version}`, `package=${pkg}`])
     if (result !== 'ok') throw new WispError('WISP_BAD_CONFIG', `install of wisp ${version} failed: ${result.replace(/^error: /, '')}`)

@@ -28,6 +28,7 @@ import type { Installer } from '../agent/installer.js'
 import { SimInstaller } from '../agent/sim-installer.js'
 import { LinuxInstaller } from '../agent/linux-installer.js'
 import { UPGRADE_DIR } from '../shared/install-dir.js'
+import { CloseList } from './close-list.js'
 
 /** How long a board waits for its first power sample before it announces itself anyway. */
 const FIRST_READING_MS = 2000
@@ -65,9 +66,10 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
   const cfg: BoardConfig = Object.freeze({ ...config, status_url: statusUrl })
   if (cfg.fallback_brokers.length > 0 && !/^mqtts?:/.test(cfg.broker)) throw new WispError('WISP_BAD_CONFIG', `board config: fallback_brokers work with an mqtt:// or mqtts:// broker, not ${cfg.broker}`)
   const offline = encode({ v: 1, id: cfg.id, incarnation, status: 'offline', ts: Math.round(clock.now()) })
-  // What has started so far, closed in reverse if a later step fails: a board that cannot start
-  // leaves no connection, host process or timer behind (its process would otherwise not exit).
-  const undo: Array<() => Promise<void>> = []
+  // What has started so far, closed in reverse by stop(), or at once if a later step fails: a
+  // board that cannot start leaves no connection, host process or timer behind (its process
+  // would otherwise not exit).
+  const opened = new CloseList()
   try {
     const transport = await MqttTransport.open({
       url: cfg.broker,
@@ -85,12 +87,12 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
       // MQTT 3.1.1 §3.1.2.5: the broker publishes the Will when the board vanishes.
       will: { topic: topics.board(cfg.id, 'state'), payload: offline, retain: true, qos: 1 }
     })
-    undo.push(async () => { await transport.close() })
+    opened.add(async () => { await transport.close() })
     const codeDb = new Level<string, string>(join(cfg.data_dir, 'code'), { valueEncoding: 'utf8' })
-    undo.push(async () => { await codeDb.close() })
+    opened.add(async () => { await codeDb.close() })
     await codeDb.open()
     const cache = new LevelCodeCache(join(cfg.data_dir, 'compiled'))
-    undo.push(async () => { await cache.close() })
+    opened.add(async () => { await cache.close() })
     const emulate = opts.sim && (cfg.sim?.emulate_speed ?? true)
     const scheduler = new RunScheduler({ slots: cfg.run_slots ?? profile.cores, defaultMs: 100, clock })
     const pool = (o: Pick<RuntimePoolOptions, 'budgetMb' | 'niceBy' | 'standbyHost'>): RuntimePool => new RuntimePool({
@@ -116,11 +118,11 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
         log
       })
       : pool({ budgetMb: profile.runtime_budget_mb })
-    undo.push(async () => { await executor.close() })
+    opened.add(async () => { await executor.close() })
     await executor.start() // the isolate host processes boot now, not on the first invocation
     const cpuUsage = processTreeCpu(() => executor.hostPids, emulate ? 1 / profile.speed : 1)
     const energy = createEnergyPort({ config: cfg, profile, clock: systemClock, log, cpuUsage, openBus: opts.openBus })
-    undo.push(async () => { await energy.stop() })
+    opened.add(async () => { await energy.stop() })
     await energy.start()
     // The first retained state must carry a measured power, not the 0 W of a meter not yet read.
     if (!await energy.firstReading(FIRST_READING_MS)) log.warn('no power reading yet; the first state says 0 W', { waitedMs: FIRST_READING_MS })
@@ -134,9 +136,9 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
     const installer: Installer = opts.installer ?? sim ?? new LinuxInstaller(UPGRADE_DIR)
     const version = sim !== null ? sim.version() : packageVersion()
     const agent = new Agent({ config: cfg, profile, transport, topics, executor, energy, code: new CodeStore(codeDb, transport, topics, undefined, clock), scheduler, log, incarnation, powerOff, clock, version, installer })
-    undo.push(async () => { await agent.stop() })
+    opened.add(async () => { await agent.stop() })
     const status = await startBoardStatus({ agent, profile, energy, host: cfg.http_host, port: cfg.http_port, allowedHosts: pageHosts(statusUrl), log })
-    undo.push(async () => { await status?.close() })
+    opened.add(async () => { await status?.close() })
     await agent.start()
     log.info('board online', { id: cfg.id, profile: profile.name, broker: cfg.broker, power: energy.source, page: status?.url ?? 'none' })
     return {
@@ -144,17 +146,13 @@ export const startBoard = async (config: BoardConfig, log: Logger, opts: { sim: 
       config: cfg,
       pageUrl: status?.url ?? null,
       stop: async () => {
-        await agent.stop()
-        await status?.close()
-        await transport.close()
-        await executor.close()
-        await energy.stop()
-        await codeDb.close()
-        await cache.close()
+        // Every part is closed; the first failure, if any, is the one reported.
+        const failures = await opened.closeAll()
+        if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]))
       }
     }
   } catch (err) {
-    for (const close of undo.reverse()) await close().catch(() => {})
+    await opened.closeAll()
     throw err
   }
 }

@@ -45,7 +45,7 @@ export const fleetRows = (fleet: Fleet, now: number): string[][] => {
       'version' in s && s.version !== undefined ? s.version : '-',
       on ? duration(now - incarnationTime(s.incarnation)) : '-',
       `${duration(now - s.ts)} ago`,
-      'power_w' in s ? `${s.power_w.toFixed(2)} W` : '-',
+      !('power_w' in s) ? '-' : s.power_unknown === true ? 'unknown' : `${s.power_w.toFixed(2)} W`,
       'queue_len' in s ? String(s.queue_len) : '-'
     ])
   }

@@ -1,4 +1,5 @@
 import { INSTALL_DIR, UPGRADE_DIR } from '../shared/install-dir.js'
+import { shellVersionNameCheck } from '../shared/version-name.js'
 import { SERVICE_USER } from './systemd.js'
 
 export const UPGRADE_SCRIPT_PATH = '/usr/local/lib/wisp/upgrade.sh'
@@ -73,8 +74,7 @@ point() {
 }
 
 install_version() {
-  echo "$V" | grep -Eq '^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$' || fail "bad version name"
-  case "$V" in flashed|previous) fail "version name $V is reserved" ;; esac
+  ${shellVersionNameCheck('V', 'fail').replaceAll('\n', '\n  ')}
   mkdir -p "$VERSIONS" || fail "cannot create $VERSIONS"
   NEW="$VERSIONS/$V"
   WORK="$NEW.partial"

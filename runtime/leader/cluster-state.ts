@@ -4,6 +4,7 @@ import { INCARNATION_MAX_AHEAD_MS, compareIncarnations, incarnationTime } from '
 import type { Clock } from '../shared/clock.js'
 import type { BoardView, ClusterView, FnView, PowerState } from './policies/types.js'
 import { BOARD_SERVICE_ALPHA, ewma, FN_SERVICE_ALPHA } from './policies/estimates.js'
+import { busyPowerW } from '../board-model/power.js'
 
 interface BoardRecord {
   id: string
@@ -303,7 +304,8 @@ export class ClusterState {
     const functions: Record<string, FnView> = {}
     const gossiped = b.state?.functions ?? {}
     let runtimeCount = 0
-    for (const fn in gossiped) { const f = gossiped[fn]!; functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0, b.serviceMsByFn.get(fn)); runtimeCount += f.runtimes }
+    let running = 0
+    for (const fn in gossiped) { const f = gossiped[fn]!; functions[fn] = fnView(f, b.inflightByFn.get(fn) ?? 0, b.serviceMsByFn.get(fn)); runtimeCount += f.runtimes; running += f.running }
     for (const [fn, n] of b.inflightByFn) {
       if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n, b.serviceMsByFn.get(fn))
     }
@@ -317,7 +319,7 @@ export class ClusterState {
       inflight: b.inflight,
       serviceRate: b.state?.service_rate ?? 0,
       functions,
-      powerW: b.status === 'offline' ? 0 : b.state?.power_w ?? 0,
+      ...boardPower(b, running),
       lastSeenMs: b.lastSeen,
       idleSinceMs: b.idleSince,
       workMs: b.state?.work_ms,
@@ -328,6 +330,17 @@ export class ClusterState {
       queueLimit: b.state?.queue_limit
     }
   }
+}
+
+/**
+ * A board's power as the policies and status read it. A board whose sensor keeps failing
+ * (`power_unknown`) gossips its last good reading, which may be long stale: the profile's model
+ * at the cores it reports running stands in for it, marked as such.
+ */
+const boardPower = (b: BoardRecord, running: number): Pick<BoardView, 'powerW' | 'powerUnknown'> => {
+  if (b.status === 'offline' || b.state === null) return { powerW: 0 }
+  if (b.state.power_unknown === true) return { powerW: busyPowerW(b.profile, running), powerUnknown: true }
+  return { powerW: b.state.power_w }
 }
 
 /** A state that shows every slot free: nothing running, nothing queued. */

@@ -247,10 +247,11 @@ export class Leader {
     const view = this.cluster.transientView()
     const full = clusterFull(view, inv.fn, this.opts.queueLimit)
     // A deferrable invocation waits for its window by design: only the others are held to the queue's expected wait.
-    if (full || (inv.options?.deferrable !== true && missesDeadline(view, inv.fn, inv.deadline - now))) {
+    const waitMs = full || inv.options?.deferrable === true ? null : expectedWaitMs(view, inv.fn)
+    if (full || missesDeadline(waitMs, inv.deadline - now)) {
       const why = full
         ? `every live board's queue for "${inv.fn}" is full (${this.opts.queueLimit} each)`
-        : `"${inv.fn}" would wait about ${Math.round(expectedWaitMs(view, inv.fn) ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
+        : `"${inv.fn}" would wait about ${Math.round(waitMs ?? 0)} ms for a core, past its deadline (${Math.round(inv.deadline - now)} ms away)`
       const reply: Reply = { ok: false, error: refusal('WISP_OVERLOADED', why).toJSON() }
       this.onStarved(inv.fn) // a gated board may wake for the next ones
       this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: null, reply, totalMs: 0 })
@@ -442,9 +443,11 @@ export class Leader {
     if (inv.timer !== null) this.d.clock.clearTimeout(inv.timer)
     const totalMs = this.d.clock.now() - inv.receivedAt
     const ranOn = reply.receipt?.board ?? inv.board
-    const profile = ranOn === null ? undefined : this.cluster.get(ranOn)?.profile
+    const rec = ranOn === null ? undefined : this.cluster.get(ranOn)
+    const profile = rec?.profile
+    const metered = rec?.state?.power_unknown !== true
     const out: Reply = reply.receipt !== undefined
-      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100, ...(inv.variantOf === undefined ? {} : { function: inv.variantOf, variant: inv.fn }) }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn)) }
+      ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100, ...(inv.variantOf === undefined ? {} : { function: inv.variantOf, variant: inv.fn }) }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn), metered) }
       : reply
     if (reply.receipt !== undefined && ranOn !== null) {
       const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
@@ -487,7 +490,7 @@ export class Leader {
         v: 1,
         ts: Math.round(now),
         inflight: this.inflight.size,
-        boards: view.boards.map((b) => ({ id: b.id, profile: b.profile.name, power: b.power, routable: b.routable, queue_len: b.queueLen, inflight: b.inflight, power_w: b.powerW, service_rate: b.serviceRate })),
+        boards: view.boards.map((b) => ({ id: b.id, profile: b.profile.name, power: b.power, routable: b.routable, queue_len: b.queueLen, inflight: b.inflight, power_w: b.powerW, ...(b.powerUnknown === true ? { power_unknown: true } : {}), service_rate: b.serviceRate })),
         functions: this.d.registry.list().map((f) => f.name),
         decisions: this.decisions.slice(-20)
       }

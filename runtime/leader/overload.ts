@@ -48,12 +48,10 @@ export const expectedWaitMs = (view: ClusterView, fn: string): number | null => 
 }
 
 /**
- * True when a new invocation of `fn` with `budgetMs` left before its deadline is expected to
- * wait longer than that for a core: accepted, it would only be answered WISP_TIMEOUT at its
- * deadline, after holding its place in the queues; refused at once (WISP_OVERLOADED), the client
- * hears it now and the backlog stays one that can finish in time.
+ * True when a new invocation expected to wait `waitMs` for a core (`expectedWaitMs`; null = no
+ * estimate) has only `budgetMs` left before its deadline: accepted, it would only be answered
+ * WISP_TIMEOUT at its deadline, after holding its place in the queues; refused at once
+ * (WISP_OVERLOADED), the client hears it now and the backlog stays one that can finish in time.
+ * The caller computes the wait once and names it in the refusal.
  */
-export const missesDeadline = (view: ClusterView, fn: string, budgetMs: number): boolean => {
-  const wait = expectedWaitMs(view, fn)
-  return wait !== null && wait > budgetMs
-}
+export const missesDeadline = (waitMs: number | null, budgetMs: number): boolean => waitMs !== null && waitMs > budgetMs

@@ -27,7 +27,9 @@ export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile,
   // invocation (building the board's state per completion was a share of the agent's CPU).
   const refresh = (): void => {
     const s = o.agent.state()
-    m.power.set({ board: id, source: s.power_source }, s.power_w)
+    // A failing sensor's last reading is stale: no figure rather than a wrong one.
+    if (s.power_unknown === true) m.power.remove({ board: id, source: s.power_source })
+    else m.power.set({ board: id, source: s.power_source }, s.power_w)
     m.energy.set({ board: id }, s.energy_j)
     for (const [fn, f] of Object.entries(s.functions)) m.queueLength.set({ board: id, function: fn }, f.queue_len)
   }
@@ -42,6 +44,7 @@ export const startBoardStatus = async (o: { agent: Agent, profile: BoardProfile,
       profile: o.profile,
       power_source: o.energy.source,
       power_w: o.energy.powerW(),
+      ...(state.power_unknown === true ? { power_unknown: true as const } : {}),
       energy_j: o.energy.energyJ(),
       power_samples: o.energy.recent(),
       invocations: o.agent.recentInvocations()

@@ -109,9 +109,16 @@ export class ClusterStatus {
     let total = 0
     for (const b of view.boards) {
       if (b.power === 'gated' || b.power === 'offline') continue
-      boards[b.id] = b.powerW
+      // A board whose sensor keeps failing counts in the total (and the energy) at its modelled
+      // power, but shows no figure of its own: its gossiped one is a stale reading.
       total += b.powerW
-      this.metrics.power.set({ board: b.id, source: this.leader.cluster.get(b.id)?.state?.power_source ?? 'surrogate' }, b.powerW)
+      const source = this.leader.cluster.get(b.id)?.state?.power_source ?? 'surrogate'
+      if (b.powerUnknown === true) {
+        this.metrics.power.remove({ board: b.id, source })
+      } else {
+        boards[b.id] = b.powerW
+        this.metrics.power.set({ board: b.id, source }, b.powerW)
+      }
       this.metrics.queueLength.set({ board: b.id, function: '*' }, b.queueLen)
     }
     for (const b of view.boards) {
@@ -156,7 +163,8 @@ export class ClusterStatus {
         id: b.id,
         profile: b.profile.name,
         power: b.power,
-        power_w: live ? b.powerW : 0,
+        power_w: !live ? 0 : b.powerUnknown === true ? null : b.powerW,
+        ...(live && b.powerUnknown === true ? { power_unknown: true as const } : {}),
         energy_j: st?.energy_j,
         queue_len: b.queueLen,
         inflight: b.inflight,

@@ -21,6 +21,8 @@ export interface BoardSnapshot {
   readonly power_source: 'ina219' | 'surrogate'
   /** Latest sampled power and energy since the agent started (may be fresher than state). */
   readonly power_w: number
+  /** true: the power sensor keeps failing, so `power_w` is its last good reading (the page shows it as unknown). */
+  readonly power_unknown?: true
   readonly energy_j: number
   /** Recent power samples, oldest first (a few minutes is plenty). */
   readonly power_samples: readonly PowerSample[]
@@ -34,7 +36,10 @@ export interface ClusterBoard {
   /** Profile name (boards/profiles). */
   readonly profile: string
   readonly power: PowerState
-  readonly power_w: number
+  /** null while the board's power sensor keeps failing (`power_unknown`): its last reading is stale. */
+  readonly power_w: number | null
+  /** true: the board's power sensor keeps failing; the total counts it at its profile's modelled power. */
+  readonly power_unknown?: true
   readonly energy_j?: number
   readonly queue_len: number
   /** Invocations the leader sent and has not seen done. */
@@ -59,6 +64,7 @@ export interface ClusterSnapshot {
   readonly kind: 'cluster'
   readonly generated_ms: number
   readonly boards: readonly ClusterBoard[]
+  /** Σ of the live boards' power; a board whose power is unknown counts at its profile's modelled power. */
   readonly total_power_w: number
   /** Energy of all boards since the leader started. */
   readonly energy_j: number

@@ -38,3 +38,12 @@ t.test('fleetRows: an offline board shows no uptime', async (t) => {
   const fleet = new Map([['z9', { v: 1 as const, id: 'z9', incarnation: 'mg0000000-abcd', status: 'offline' as const, ts: 1_000 }]])
   t.same(fleetRows(fleet, 3_725_000)[1], ['z9', '-', 'offline', '-', '-', '1h02m ago', '-', '-'])
 })
+
+t.test('fleetRows: a board whose power sensor keeps failing shows its power unknown, not its last reading', async (t) => {
+  const s = {
+    v: 1 as const, id: 'b1', incarnation: 'mg0000000-abcd', profile: 'raspberry-pi-4b', status: 'online' as const, ts: 1_000, seq: 1,
+    power_w: 4.2, energy_j: 0, queue_len: 0, service_rate: 0, functions: {}, mem_mb: 0, power_source: 'ina219' as const, power_unknown: true as const
+  }
+  t.equal(fleetRows(new Map([['b1', s]]), 2_000)[1]?.[6], 'unknown')
+  t.equal(fleetRows(new Map([['b1', { ...s, power_unknown: undefined }]]), 2_000)[1]?.[6], '4.20 W')
+})

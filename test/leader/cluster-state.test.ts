@@ -4,6 +4,8 @@ import { ClusterState, MAX_BOARDS, PRUNE_OFFLINE_MS } from '../../runtime/leader
 import { INCARNATION_MAX_AHEAD_MS } from '../../runtime/protocol/incarnation.js'
 import type { BoardState } from '../../runtime/protocol/messages.js'
 import { ManualClock } from '../../runtime/shared/clock.js'
+import { clusterDrawW } from '../../runtime/leader/policies/power-cap.js'
+import { busyPowerW } from '../../runtime/board-model/power.js'
 
 const profiles = loadProfiles()
 const state = (over: Partial<BoardState> = {}): BoardState => ({
@@ -101,4 +103,23 @@ t.test('boards offline for long are pruned unless gated or busy; the view is cap
   t.equal(c.onState(state({ id: 'one-too-many' })), 'full')
   t.equal(c.onState(state({ id: 'b3', seq: 2 })), 'updated', 'a known board still comes back when the view is full')
   t.ok(c.routable('b3'))
+})
+
+t.test('a board whose power is unknown is counted at its profile\'s model, not at its stale reading', async (t) => {
+  const c = new ClusterState(new ManualClock(), profiles, 3500)
+  const pi = profiles.get('raspberry-pi-4b')!
+  c.onState(state({ power_w: 6.1 }))
+  t.equal(c.view().boards[0]?.powerW, 6.1, 'a measured power is read as gossiped')
+  t.equal(c.view().boards[0]?.powerUnknown, undefined)
+  const busy = { f: { queue_len: 3, service_rate: 1, running: 2, runtimes: 2 } }
+  c.onState(state({ seq: 2, power_w: 6.1, power_unknown: true, functions: busy }))
+  const b = c.view().boards[0]!
+  t.equal(b.powerUnknown, true)
+  t.equal(b.powerW, busyPowerW(pi, 2), 'the model at the two cores the board reports running')
+  t.not(b.powerW, 6.1)
+  t.equal(clusterDrawW(c.view()), busyPowerW(pi, 2), 'the power cap counts the modelled draw')
+  t.same(c.fullView().boards[0], b, 'the incremental view and the full one agree')
+  c.onState(state({ seq: 3, power_w: 3.2 }))
+  t.equal(c.view().boards[0]?.powerW, 3.2, 'a reading again: measured')
+  t.equal(c.view().boards[0]?.powerUnknown, undefined)
 })

@@ -28,6 +28,8 @@ t.test('carbon and cost follow the board\'s site signal at run time and its pric
   t.match(g.onReceipt('f', receipt('b2'), p, 2500, ref), { carbon_mg: 3600 * 20 / 3.6e6 }, 'board in the barn site')
   t.match(g.onReceipt('f', receipt('b3'), p, 2500, ref), { cost: 0 }, 'per-board price')
   t.equal(g.learner.estimate('f', p).samples, 4, 'the learner saw every receipt')
+  t.match(g.onReceipt('f', receipt('b1'), p, 2500, ref, false), { carbon_mg: 3600 * 300 / 3.6e6 }, 'a receipt from a board whose power sensor fails still gets its figures')
+  t.equal(g.learner.estimate('f', p).samples, 4, 'but the learner does not learn from an energy that was not measured')
 })
 
 t.test('grid messages replace a site\'s or a board\'s signal; bad ones are WISP_BAD_PAYLOAD', async (t) => {

@@ -29,7 +29,7 @@ import { manualSimBoard } from '../helpers/sim-board-hooks.js'
 
 // Every field of the view types, listed; the `satisfies` and the `Missing` checks fail to compile
 // when a field is added to a type and not here, so a new input cannot reach only one of the views.
-const BOARD = ['id', 'profile', 'power', 'routable', 'queueLen', 'inflight', 'serviceRate', 'functions', 'powerW', 'lastSeenMs', 'idleSinceMs',
+const BOARD = ['id', 'profile', 'power', 'routable', 'queueLen', 'inflight', 'serviceRate', 'functions', 'powerW', 'powerUnknown', 'lastSeenMs', 'idleSinceMs',
   'meanServiceMs', 'workMs', 'queuedByClass', 'workRuns', 'runtimeCount', 'queueLimit', 'overdueSinceMs'] as const satisfies ReadonlyArray<keyof BoardView>
 const FN = ['queueLen', 'serviceRate', 'running', 'runtimes', 'serviceMs'] as const satisfies ReadonlyArray<keyof FnView>
 const DEMAND = ['arrivals', 'inflight', 'serviceMs', 'concurrency', 'memoryMb', 'coldMs'] as const satisfies ReadonlyArray<keyof FnDemand>
@@ -208,8 +208,9 @@ t.test('the simulator\'s policies read views with every field the live leader gi
   if (seen === null) throw new Error('the balancer was never called')
   const v: ClusterView = seen
   t.same(given(v, CLUSTER), [...CLUSTER])
-  // No run is overdue: a simulated board answers every run it takes (the leader's expiry is not simulated).
-  t.same(given(v.boards[0]!, BOARD), BOARD.filter((k) => k !== 'overdueSinceMs'), 'every board field')
+  // No run is overdue: a simulated board answers every run it takes (the leader's expiry is not
+  // simulated); nor does a simulated power sensor fail (powerUnknown).
+  t.same(given(v.boards[0]!, BOARD), BOARD.filter((k) => k !== 'overdueSinceMs' && k !== 'powerUnknown'), 'every board field')
   t.same(given(v.boards[0]!.functions.f!, FN), [...FN], 'every field of a function on a board')
   // Both sides learn the cold-start cost from receipts (a cold run's time beyond queue and run).
   t.same(given(v.fns!.f!, DEMAND), [...DEMAND])

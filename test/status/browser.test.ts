@@ -57,6 +57,13 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     cluster.set({ ...cluster.current, boards: cluster.current.boards.filter((b) => b.id !== 'b5') })
     await page.waitForSelector('#boards tr[data-board="b5"]', { state: 'detached', timeout: 5000 })
 
+    // b1's power sensor keeps failing: the page shows its power unknown, not a stale figure.
+    const known = cluster.current
+    cluster.set({ ...known, boards: known.boards.map((b) => b.id === 'b1' ? { ...b, power_w: null, power_unknown: true } : b) })
+    await page.waitForSelector('#boards tr[data-board="b1"] td:nth-child(3):has-text("unknown")', { timeout: 5000 })
+    cluster.set(known)
+    await page.waitForSelector('#boards tr[data-board="b1"] td:nth-child(3):has-text("1.42 W")', { timeout: 5000 })
+
     await page.screenshot({ path: ARTIFACTS + 'status-cluster.png', fullPage: true })
     t.same(errors, [], 'no console errors')
   })
@@ -80,6 +87,12 @@ t.test('status pages in a real browser', { skip: chromiumMissing }, async (t) =>
     await page.waitForSelector('#power-chart[data-points="61"]', { timeout: 5000 })
     t.equal(await page.textContent('#power'), '2.05 W')
     t.equal(await page.textContent('#queue'), '5')
+    const measured = board.current
+    board.set({ ...measured, power_unknown: true })
+    await page.waitForSelector('#power:has-text("unknown")', { timeout: 5000 })
+    t.equal(await page.textContent('#power'), 'unknown (sensor failing)', 'a failing sensor\'s stale reading is not shown')
+    board.set(measured)
+    await page.waitForSelector('#power:has-text("2.05 W")', { timeout: 5000 })
     t.ok(await page.$('#invocations details[data-id="req-4"][open]'), 'an open log stays open across updates')
     await page.screenshot({ path: ARTIFACTS + 'status-board.png', fullPage: true })
     t.same(errors, [], 'no console errors')

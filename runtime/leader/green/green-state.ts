@@ -75,9 +75,13 @@ export class GreenState {
     this.capW = r.data.watts
   }
 
-  /** A board's receipt with `carbon_mg` and `cost` added (intensity at the board's signal when the run started); the learner learns from it. */
-  onReceipt (fn: string, r: Receipt, profile: BoardProfile | undefined, now: number, refMs: () => number): Receipt {
-    if (profile !== undefined) this.learner.observe(fn, profile, r.run_ms, r.energy_mj, this.learner.knows(fn, profile) ? UNKNOWN_REF_MS : refMs())
+  /**
+   * A board's receipt with `carbon_mg` and `cost` added (intensity at the board's signal when the
+   * run started); the learner learns from it unless `metered` is false (the board's power sensor
+   * was failing: its energy figure is not a measurement).
+   */
+  onReceipt (fn: string, r: Receipt, profile: BoardProfile | undefined, now: number, refMs: () => number, metered = true): Receipt {
+    if (profile !== undefined && metered) this.learner.observe(fn, profile, r.run_ms, r.energy_mj, this.learner.knows(fn, profile) ? UNKNOWN_REF_MS : refMs())
     const g = intensityAt(this.setup.book.signalFor(r.board), now - r.run_ms / 2)
     return { ...r, ...receiptFigures(r.energy_mj, r.run_ms, g, this.setup.priceOf(r.board)) }
   }

@@ -9,7 +9,7 @@ import { wattsPerCapacity } from './power-gate.js'
  * is read from the caller's state (the grid topic live, a schedule in the simulator).
  */
 const powered = (b: BoardView): boolean => b.power === 'on' || b.power === 'booting' || b.power === 'draining' || b.power === 'shutting-down'
-/** A board's draw as the cap counts it: its latest gossiped power, or the profile's boot draw while booting. */
+/** A board's draw as the cap counts it: its latest gossiped power (modelled while its sensor fails), or the profile's boot draw while booting. */
 export const drawW = (b: BoardView): number => b.power === 'booting' ? (b.profile.idle_w + b.profile.peak_w) / 2 : b.powerW
 export const clusterDrawW = (view: ClusterView): number => view.boards.reduce((s, b) => s + (powered(b) ? drawW(b) : 0), 0)
 /** True when the cluster draws no more than the cap (or there is none). */

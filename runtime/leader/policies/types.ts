@@ -43,7 +43,10 @@ export interface BoardView {
   readonly inflight: number
   readonly serviceRate: number
   readonly functions: Readonly<Record<string, FnView>>
+  /** The board's power (W): its gossiped reading, or the profile's model when `powerUnknown`. */
   readonly powerW: number
+  /** True while the board's power sensor keeps failing: `powerW` is then modelled, not measured. */
+  readonly powerUnknown?: true
   /** Leader clock time of the last gossip. */
   readonly lastSeenMs: number
   /** Leader clock time since when the board has had nothing in flight (null = busy). */

@@ -9,7 +9,7 @@ const render = (s) => {
   setText('title', `wisp board ${st.id}`)
   setText('model', `${p.model} · ${p.name}`)
   replace('status', badge(st.status))
-  setText('power', fmtW(s.power_w))
+  setText('power', s.power_unknown ? 'unknown (sensor failing)' : fmtW(s.power_w))
   replace('source', badge(s.power_source), s.power_source === 'surrogate' ? ' model from CPU load' : ' measured')
   setText('energy', fmtJ(s.energy_j))
   setText('energy-wh', `${fmtNum(s.energy_j / 3.6, 3)} mWh`)

@@ -44,7 +44,8 @@ const render = (s) => {
       // A gated or offline board serves no page: its id, not a dead link.
       el('td', {}, b.status_url && b.power !== 'gated' && b.power !== 'offline' ? safeLink(b.status_url, b.id) : b.id, el('div', { class: 'note' }, b.profile)),
       el('td', {}, badge(b.power)),
-      el('td', { class: 'num' }, fmtW(b.power_w)),
+      // A board whose power sensor keeps failing: its last reading is stale, so none is shown.
+      el('td', { class: 'num' }, b.power_unknown ? 'unknown' : fmtW(b.power_w)),
       el('td', { class: 'num' }, fmtJ(b.energy_j)),
       el('td', { class: 'num' }, b.queue_len),
       el('td', { class: 'num' }, b.inflight ?? '–'),

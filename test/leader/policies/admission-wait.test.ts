@@ -16,9 +16,9 @@ t.test('expected wait: queued runs over the live boards\' rate for the function'
   t.equal(expectedWaitMs(view([a, b]), 'f'), 1000, '40 queued at 40/s')
   t.equal(expectedWaitMs(view([a, { ...b, routable: false }]), 'f'), 3000, 'a board that takes no work serves none of it')
   t.equal(expectedWaitMs(view([a, b]), 'g'), null, 'no board has a rate for g: no estimate')
-  t.equal(missesDeadline(view([a, b]), 'f', 999), true)
-  t.equal(missesDeadline(view([a, b]), 'f', 1000), false)
-  t.equal(missesDeadline(view([a, b]), 'g', 0), false, 'nothing is refused on no evidence')
+  t.equal(missesDeadline(expectedWaitMs(view([a, b]), 'f'), 999), true)
+  t.equal(missesDeadline(expectedWaitMs(view([a, b]), 'f'), 1000), false)
+  t.equal(missesDeadline(expectedWaitMs(view([a, b]), 'g'), 0), false, 'nothing is refused on no evidence')
 })
 
 t.test('a gossiped rate that decayed while idle does not make a fresh queue look endless', async (t) => {
