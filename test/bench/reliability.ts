@@ -64,6 +64,8 @@ for (const x of f.faults) {
       figures.push(figure({ figure: `noisy neighbour: light p99 ${name}`, value: x.p99, unit: 'ms', baseline: 'light alone', baseline_value: r.alone.p99, goal: '<= 2x baseline', met: x.p99 <= 2 * r.alone.p99 && x.errors === 0, failures: x.errors }))
       figures.push(info({ figure: `noisy neighbour: light p99 board queue time ${name}`, value: x.queueP99, unit: 'ms', baseline: 'light alone', baseline_value: r.alone.queueP99 }))
       figures.push(info({ figure: `noisy neighbour: light p99 run time ${name}`, value: x.runP99, unit: 'ms', baseline: 'light alone', baseline_value: r.alone.runP99 }))
+      figures.push(info({ figure: `noisy neighbour: light p99 at the gateway (leader took the invoke to its reply) ${name}`, value: x.gatewayP99, unit: 'ms', baseline: 'light alone', baseline_value: r.alone.gatewayP99 }))
+      figures.push(info({ figure: `noisy neighbour: light p99 outside the gateway (client to leader and back) ${name}`, value: x.outsideP99, unit: 'ms', baseline: 'light alone', baseline_value: r.alone.outsideP99 }))
     }
     figures.push(info({ figure: 'noisy neighbour: light p50 alone', value: r.alone.p50, unit: 'ms', baseline: null, baseline_value: null, failures: r.alone.errors }))
     figures.push(info({ figure: 'noisy neighbour: light p99 alone', value: r.alone.p99, unit: 'ms', baseline: null, baseline_value: null, failures: r.alone.errors }))

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
+import { noDelay } from '../../runtime/transport/mqtt-transport.js'
 
-export interface Outcome { readonly id: string, readonly fn: string, readonly sentAt: number, readonly replies: Array<{ at: number, ok: boolean, code: string | null, queueMs?: number, runMs?: number, board?: string }> }
+export interface Outcome { readonly id: string, readonly fn: string, readonly sentAt: number, readonly replies: Array<{ at: number, ok: boolean, code: string | null, queueMs?: number, runMs?: number, totalMs?: number, board?: string }> }
 
 export interface LoadStats {
   readonly sent: number
@@ -38,16 +39,20 @@ export class LoadClient {
       const id = topic.slice(topic.lastIndexOf('/') + 1)
       const o = this.outcomes.get(id)
       if (o === undefined) return
-      let reply: { ok?: boolean, error?: { code?: string }, receipt?: { queue_ms?: number, run_ms?: number, board?: string } } = {}
+      let reply: { ok?: boolean, error?: { code?: string }, receipt?: { queue_ms?: number, run_ms?: number, total_ms?: number, board?: string } } = {}
       try { reply = JSON.parse(payload.toString()) } catch { reply = { ok: false, error: { code: 'unparseable' } } }
       const r = reply.receipt
-      o.replies.push({ at: performance.now(), ok: reply.ok === true, code: reply.ok === true ? null : String(reply.error?.code ?? 'none'), queueMs: r?.queue_ms, runMs: r?.run_ms, board: r?.board })
+      o.replies.push({ at: performance.now(), ok: reply.ok === true, code: reply.ok === true ? null : String(reply.error?.code ?? 'none'), queueMs: r?.queue_ms, runMs: r?.run_ms, totalMs: r?.total_ms, board: r?.board })
       for (const w of this.waiters) w()
     })
   }
 
   static async connect (url: string, tag: string): Promise<LoadClient> {
     const client = await mqtt.connectAsync(url, { clientId: `load-${tag}-${process.pid}`, clean: false, reconnectPeriod: 200, connectTimeout: 5000, keepalive: 5 })
+    // As the gateway's and boards' sockets: with Nagle's algorithm on, an invoke written while the
+    // gateway has not yet acknowledged the client's previous data waits for that ACK (up to 40 ms).
+    noDelay(client)
+    client.on('connect', () => noDelay(client)) // a reconnect opens a new socket
     await client.subscribeAsync(`wisp/result/${tag}/#`, { qos: 1 })
     return new LoadClient(client, tag)
   }

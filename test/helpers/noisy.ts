@@ -9,9 +9,15 @@ export const CPU_HOG = 'export async function handler () { const t = Date.now();
 export const SLOT_HOG = 'export async function handler () { await new Promise((resolve) => setTimeout(resolve, 300)); return 1 }'
 export const MEM_HOG = 'export async function handler () { const keep = []; for (;;) keep.push(new Array(1e5).fill(1)) }'
 
-/** The light function's latency in one phase: end to end, and the board's queue and run time from its receipts. */
+/**
+ * The light function's latency in one phase: end to end; at the gateway (from the leader taking the
+ * invoke to its reply, the receipt's total_ms: the leader's hold, the way to and from the board and
+ * the board's time); outside it (end to end minus that: client to broker to leader, and the reply
+ * back); and the board's queue and run time from its receipts.
+ */
 export interface LightPhase {
   readonly p50: number, readonly p99: number, readonly errors: number, readonly codes: string[]
+  readonly gatewayP50: number, readonly gatewayP99: number, readonly outsideP50: number, readonly outsideP99: number
   readonly queueP50: number, readonly queueP99: number, readonly runP50: number, readonly runP99: number
 }
 
@@ -23,10 +29,14 @@ export const lightP99 = async (load: LoadClient, n: number): Promise<LightPhase>
   const mine = [...load.outcomes.values()].filter((o) => ids.has(o.id))
   const failed = mine.filter((o) => o.replies[0]?.ok !== true).map((o) => o.replies[0]?.code ?? 'none')
   const e2e = mine.map((o) => (o.replies[0]?.at ?? Infinity) - o.sentAt)
+  const answered = mine.filter((o) => o.replies[0]?.totalMs !== undefined)
+  const gw = answered.map((o) => o.replies[0]?.totalMs as number)
+  const outside = answered.map((o) => (o.replies[0]?.at as number) - o.sentAt - (o.replies[0]?.totalMs as number))
   const q = mine.map((o) => o.replies[0]?.queueMs ?? NaN).filter((x) => !Number.isNaN(x))
   const r = mine.map((o) => o.replies[0]?.runMs ?? NaN).filter((x) => !Number.isNaN(x))
   return {
     p50: quantile(e2e, 0.5), p99: quantile(e2e, 0.99), errors: failed.length, codes: [...new Set(failed)],
+    gatewayP50: quantile(gw, 0.5), gatewayP99: quantile(gw, 0.99), outsideP50: quantile(outside, 0.5), outsideP99: quantile(outside, 0.99),
     queueP50: quantile(q, 0.5), queueP99: quantile(q, 0.99), runP50: quantile(r, 0.5), runP99: quantile(r, 0.99)
   }
 }
