@@ -223,12 +223,12 @@ export class ClusterState {
    * The same view for one synchronous decision (a dispatch: the balancer's pick), without the copy
    * of the boards array that \`view\` makes after every in-flight change (1,000 boards: 8 KB and a
    * pass per dispatch, the GC behind the dispatch tail). Valid only until the next change to this
-   * state: the caller must not keep it or hand it on.
+   * state: the caller must not keep it or hand it on. `fns`, when given, is the view's demand part.
    */
-  transientView (): ClusterView {
+  transientView (fns?: ClusterView['fns']): ClusterView {
     const now = this.clock.now()
     const c = this.refresh(now)
-    return { now, boards: c.boards, holders: c.holders }
+    return fns === undefined ? { now, boards: c.boards, holders: c.holders } : { now, boards: c.boards, holders: c.holders, fns }
   }
 
   /** Brings the working view up to date in place; \`shared\` (the copy handed out) is dropped when anything changed. */
