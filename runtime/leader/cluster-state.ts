@@ -55,8 +55,11 @@ export class ClusterState {
    * earliest routable board's gossip can have gone stale (`validUntil`). Null = build afresh
    * (a board joined). A view handed out is never changed afterwards, except `holders`, whose
    * per-function arrays are replaced (not edited) when a board's warm functions change.
+   * `owned[i]` = 1 while board i's view (and its functions record) is in no view handed out
+   * (`view` hands out a copy of the array, and with it every board): an in-flight change then
+   * patches it in place instead of copying it, once per dispatch and once per answer.
    */
-  private cache: { boards: BoardView[], index: Map<string, number>, holders: Record<string, number[]>, validUntil: number, shared: BoardView[] | null } | null = null
+  private cache: { boards: BoardView[], index: Map<string, number>, holders: Record<string, number[]>, validUntil: number, shared: BoardView[] | null, owned: Uint8Array } | null = null
   private readonly changed = new Set<string>()
   /** Boards whose only change since the last view is the in-flight count of these functions. */
   private readonly inflightChanged = new Map<string, Set<string>>()
@@ -213,7 +216,7 @@ export class ClusterState {
   view (): ClusterView {
     const now = this.clock.now()
     const c = this.refresh(now)
-    c.shared ??= c.boards.slice()
+    if (c.shared === null) { c.shared = c.boards.slice(); c.owned.fill(0) }
     return { now, boards: c.shared, holders: c.holders }
   }
 
@@ -221,12 +224,12 @@ export class ClusterState {
    * The same view for one synchronous decision (a dispatch: the balancer's pick), without the copy
    * of the boards array that \`view\` makes after every in-flight change (1,000 boards: 8 KB and a
    * pass per dispatch, the GC behind the dispatch tail). Valid only until the next change to this
-   * state: the caller must not keep it or hand it on.
+   * state: the caller must not keep it or hand it on. `fns`, when given, is the view's demand part.
    */
-  transientView (): ClusterView {
+  transientView (fns?: ClusterView['fns']): ClusterView {
     const now = this.clock.now()
     const c = this.refresh(now)
-    return { now, boards: c.boards, holders: c.holders }
+    return fns === undefined ? { now, boards: c.boards, holders: c.holders } : { now, boards: c.boards, holders: c.holders, fns }
   }
 
   /** Brings the working view up to date in place; \`shared\` (the copy handed out) is dropped when anything changed. */
@@ -236,7 +239,7 @@ export class ClusterState {
       const boards = [...this.boards.values()].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0).map((b) => this.boardView(b))
       const holders: Record<string, number[]> = {}
       boards.forEach((b, i) => { for (const fn of warm(b)) (holders[fn] ??= []).push(i) })
-      c = this.cache = { boards, index: new Map(boards.map((b, i) => [b.id, i])), holders, validUntil: this.validUntil(boards), shared: null }
+      c = this.cache = { boards, index: new Map(boards.map((b, i) => [b.id, i])), holders, validUntil: this.validUntil(boards), shared: null, owned: new Uint8Array(boards.length).fill(1) }
       this.changed.clear()
       this.inflightChanged.clear()
       return c
@@ -249,7 +252,9 @@ export class ClusterState {
       const i = c.index.get(id)
       const rec = this.boards.get(id)
       const before = i === undefined ? undefined : boards[i]
-      if (i !== undefined && rec !== undefined && before !== undefined && !this.changed.has(id)) boards[i] = patchInflight(before, rec, fns)
+      if (i === undefined || rec === undefined || before === undefined || this.changed.has(id)) continue
+      if (c.owned[i] === 1) patchInflight(before as MutableBoardView, rec, fns)
+      else { boards[i] = patchInflight({ ...before, functions: copyFunctions(before.functions) }, rec, fns); c.owned[i] = 1 }
     }
     this.inflightChanged.clear()
     let until = c.validUntil
@@ -260,6 +265,7 @@ export class ClusterState {
       const before = boards[i]
       const after = this.boardView(rec)
       boards[i] = after
+      c.owned[i] = 1
       if (after.routable) until = Math.min(until, after.lastSeenMs + this.staleMs)
       if (before !== undefined) this.reindex(c.holders, i, before, after)
     }
@@ -359,9 +365,21 @@ const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): 
   ? { queueLen: inflight, serviceRate: 0, running: 0, runtimes: 0, serviceMs }
   : { queueLen: Math.max(f.queue_len, inflight - f.running), serviceRate: f.service_rate, running: f.running, runtimes: f.runtimes, serviceMs }
 
-/** A board's view after its in-flight count of `fns` changed (nothing else did). */
-const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<string>): BoardView => {
-  const functions: Record<string, FnView> = { ...before.functions }
+type MutableBoardView = { -readonly [K in keyof BoardView]: BoardView[K] } & { functions: Record<string, FnView> }
+
+/** A board's functions record, copied as `boardView` builds one (property by property). */
+const copyFunctions = (from: Readonly<Record<string, FnView>>): Record<string, FnView> => {
+  const out: Record<string, FnView> = {}
+  for (const fn in from) out[fn] = from[fn]!
+  return out
+}
+
+/**
+ * Brings a board's view up to date, in place, after its in-flight count of `fns` changed (nothing
+ * else did). `v` and its functions record must be in no view handed out.
+ */
+const patchInflight = (v: MutableBoardView, b: BoardRecord, fns: ReadonlySet<string>): MutableBoardView => {
+  const functions = v.functions
   const gossiped = b.state?.functions ?? {}
   for (const fn of fns) {
     const n = b.inflightByFn.get(fn) ?? 0
@@ -369,7 +387,11 @@ const patchInflight = (before: BoardView, b: BoardRecord, fns: ReadonlySet<strin
     if (g !== undefined || n > 0) functions[fn] = fnView(g, n, b.serviceMsByFn.get(fn))
     else delete functions[fn]
   }
-  return { ...before, queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight), inflight: b.inflight, idleSinceMs: b.idleSince, meanServiceMs: b.meanServiceMs, functions }
+  v.queueLen = Math.max(b.state?.queue_len ?? 0, b.inflight)
+  v.inflight = b.inflight
+  v.idleSinceMs = b.idleSince
+  v.meanServiceMs = b.meanServiceMs
+  return v
 }
 
 /** Whether two views of a board hold warm runtimes of the same functions (no list built: this runs on every change). */

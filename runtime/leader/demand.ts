@@ -47,15 +47,17 @@ export class DemandTracker {
 
   private entry (m: DemandFn, inflight: ReadonlyMap<string, number>, queueLimit?: number): FnDemand {
     const cold = this.coldMsOf(m.name)
-    return {
+    // Optional fields set after the literal, not spread into it: this runs on every dispatch.
+    const e: { -readonly [K in keyof FnDemand]: FnDemand[K] } & { queueLimit?: number } = {
       arrivals: this.arrivals.get(m.name) ?? 0,
       inflight: inflight.get(m.name) ?? 0,
       serviceMs: this.serviceMs.get(m.name) ?? 0,
       concurrency: m.concurrency,
-      memoryMb: m.memory_mb,
-      ...(cold === undefined ? {} : { coldMs: cold }),
-      ...(queueLimit === undefined ? {} : { queueLimit })
+      memoryMb: m.memory_mb
     }
+    if (cold !== undefined) e.coldMs = cold
+    if (queueLimit !== undefined) e.queueLimit = queueLimit
+    return e
   }
 
   /** Demand per deployed function; `consume` starts a new arrivals window (the scale tick does). */

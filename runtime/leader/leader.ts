@@ -156,7 +156,7 @@ export class Leader {
    * so routing costs no pass over every board or function. Valid until the next event.
    */
   dispatchView (m: Manifest): ClusterView {
-    return { ...this.cluster.transientView(), fns: this.demand.current(m, this.inflight.byFn, () => this.d.registry.list()) }
+    return this.cluster.transientView(this.demand.current(m, this.inflight.byFn, () => this.d.registry.list()))
   }
 
   recordDecision (d: Decision): void { this.record(d) }

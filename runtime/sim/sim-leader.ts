@@ -63,7 +63,7 @@ export class SimLeader {
 
   /** `Leader.dispatchView`: what the balancer routes one invocation of fn on. */
   dispatchView (fn: DemandFn): ClusterView {
-    return { ...this.cluster.transientView(), fns: this.demand.current(fn, this.inflightByFn, () => this.fns) }
+    return this.cluster.transientView(this.demand.current(fn, this.inflightByFn, () => this.fns))
   }
 
   /** `Leader.policyView`: what the scale, place and power policies read; `consume` starts a new arrivals window. */

@@ -19,9 +19,12 @@ const scanHolders = (v: ClusterView): Record<string, number[]> => {
 const nonEmpty = (h: Readonly<Record<string, readonly number[]>> | undefined): Record<string, number[]> =>
   Object.fromEntries(Object.entries(h ?? {}).filter(([, xs]) => xs.length > 0).map(([fn, xs]) => [fn, [...xs]]))
 
+// Views handed out on every step, and (seeds 4–6) only now and then: in between, the dispatch
+// path's in-flight changes patch the boards no view handed out holds in place.
 t.test('the incremental view equals a view built from scratch after every kind of change', async (t) => {
-  for (const seed of [1, 2, 3]) {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
     const rng = seededRng(seed)
+    const every = seededRng(seed + 100)
     const clock = new ManualClock(1000)
     const c = new ClusterState(clock, profiles, 3500)
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!
@@ -61,6 +64,7 @@ t.test('the incremental view equals a view built from scratch after every kind o
         mismatches++
         if (mismatches === 1) t.same(tv.boards, c.fullView().boards, `seed ${seed} step ${step}: transient view`)
       }
+      if (seed > 3 && every() < 0.85) continue
       const v = c.view()
       const ref = c.fullView()
       const same = isDeepStrictEqual(v.boards, ref.boards) && v.now === ref.now && isDeepStrictEqual(nonEmpty(v.holders), scanHolders(ref))
@@ -68,8 +72,10 @@ t.test('the incremental view equals a view built from scratch after every kind o
         mismatches++
         if (mismatches === 1) t.same({ boards: v.boards, holders: nonEmpty(v.holders) }, { boards: ref.boards, holders: scanHolders(ref) }, `seed ${seed} step ${step}`)
       }
-      if (step % 500 === 0) held.push(v)
-      if (step % 500 === 0) held.push({ now: v.now, boards: JSON.parse(JSON.stringify(v.boards)) as ClusterView['boards'] })
+      if (step % (seed > 3 ? 50 : 500) < (seed > 3 ? 10 : 1)) {
+        held.push(v)
+        held.push({ now: v.now, boards: JSON.parse(JSON.stringify(v.boards)) as ClusterView['boards'] })
+      }
     }
     t.equal(mismatches, 0, `seed ${seed}: incremental and full views agree at every step`)
     for (let k = 0; k < held.length; k += 2) t.same(JSON.parse(JSON.stringify(held[k]!.boards)), held[k + 1]!.boards, 'a view handed out is not changed by later events')
