@@ -5,6 +5,7 @@ import { isErrorCode, WispError } from '../shared/errors.js'
 import type { Transport } from '../transport/transport.js'
 import { clientIdFor, credentials, addCredentialOptions } from './credentials.js'
 import { parseDuration } from './duration.js'
+import { NAME_RE, NAME_RULE } from '../protocol/topics.js'
 
 /** How long a command waits for the gateway's reply by default. */
 export const DEFAULT_ACK_TIMEOUT_MS = 5000
@@ -82,7 +83,7 @@ export const withGateway = async <T>(o: AdminFlags, body: (ask: Ask, t: Transpor
 
 /** A function name as the contract allows it (checked before any connection). */
 export const checkName = (fn: string): string => {
-  if (!/^[a-z0-9-]{1,64}$/.test(fn)) throw new WispError('WISP_BAD_CONFIG', `function name "${fn.slice(0, 80)}" must be 1-64 of [a-z0-9-]`)
+  if (!NAME_RE.test(fn)) throw new WispError('WISP_BAD_CONFIG', `function name "${fn.slice(0, 80)}" must be ${NAME_RULE}`)
   return fn
 }
 

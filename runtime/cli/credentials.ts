@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { WispError } from '../shared/errors.js'
+import { NAME_RE, NAME_RULE } from '../protocol/topics.js'
 
 /** Broker account of a CLI command: flags, else WISP_USERNAME / WISP_PASSWORD. */
 export interface Credentials { readonly username?: string, readonly password?: string, readonly ca?: string }
@@ -18,7 +19,7 @@ export const credentials = (o: { username?: string, password?: string, ca?: stri
   const username = o.username ?? env.WISP_USERNAME
   const password = o.password ?? env.WISP_PASSWORD
   if ((username === undefined) !== (password === undefined)) throw new WispError('WISP_BAD_CONFIG', 'give a username and a password together (--username/--password or WISP_USERNAME/WISP_PASSWORD)')
-  if (username !== undefined && !/^[a-z0-9-]{1,64}$/.test(username)) throw new WispError('WISP_BAD_CONFIG', '--username must be 1-64 of [a-z0-9-]')
+  if (username !== undefined && !NAME_RE.test(username)) throw new WispError('WISP_BAD_CONFIG', `--username must be ${NAME_RULE}`)
   return { username, password, ...(o.ca !== undefined ? { ca: readPem(o.ca) } : {}) }
 }
 

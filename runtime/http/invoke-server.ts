@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Reply } from '../protocol/messages.js'
-import { NAME_RE, REQ_RE } from '../protocol/topics.js'
+import { NAME_RE, NAME_RULE, REQ_RE } from '../protocol/topics.js'
 import { urlHost } from '../shared/bind.js'
 import { WispError, type ErrorCode } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
@@ -96,7 +96,7 @@ export const startInvokeServer = async (o: InvokeServerOptions): Promise<InvokeS
     if (route === null) return sendError(res, 404, 'WISP_BAD_PAYLOAD', 'no such path; POST /function/<fn> or /async-function/<fn>')
     if (req.method !== 'POST') return sendError(res, 405, 'WISP_BAD_PAYLOAD', `${String(req.method)} is not allowed; use POST`, { allow: 'POST' })
     const fn = route[2] as string
-    if (!NAME_RE.test(fn)) return sendError(res, 400, 'WISP_BAD_PAYLOAD', 'a function name is 1-64 of [a-z0-9-]')
+    if (!NAME_RE.test(fn)) return sendError(res, 400, 'WISP_BAD_PAYLOAD', `a function name is ${NAME_RULE}`)
     let caller: Caller = { name: OPEN_MODE_CLIENT, role: 'client' }
     if (authenticate !== null) {
       const who = await authenticate(req.headers.authorization)

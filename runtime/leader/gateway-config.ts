@@ -3,6 +3,7 @@ import { readJsonFile, validateConfig } from '../../boards/index.js'
 import { ROLES } from '../shared/roles.js'
 import { isPasswordHash } from '../shared/password.js'
 import { GreenConfigSchema } from './green/green-config.js'
+import { NAME_RE, NAME_RULE } from '../protocol/topics.js'
 
 /** One broker account: `wisp users add NAME --role R` prints it. */
 const UserSchema = z.object({
@@ -57,14 +58,14 @@ export const GatewayConfigSchema = z.object({
   broker_username: z.string().min(1).optional(),
   broker_password: z.string().min(1).optional(),
   /** Accounts of the embedded broker (none = open mode, loopback only); see SECURITY.md. */
-  users: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be 1-64 of [a-z0-9-]'), UserSchema).default({}),
+  users: z.record(z.string().regex(NAME_RE, `must be ${NAME_RULE}`), UserSchema).default({}),
   /** Control-plane policy set (wisp, wisp-no-gate, baseline, p2c). */
   policy: z.string().default('wisp'),
   /** The gateway's relays: board id → GPIO line (kernel number), polarity and the board's profile. */
-  relays: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.object({
+  relays: z.record(z.string().regex(NAME_RE), z.object({
     line: z.number().int().min(0).max(1023),
     active_low: z.boolean().default(false),
-    profile: z.string().regex(/^[a-z0-9-]{1,64}$/)
+    profile: z.string().regex(NAME_RE)
   })).default({}),
   /** Carbon intensity signals and prices for receipts' `carbon_mg` and `cost` (docs/gateway-config.md). */
   green: GreenConfigSchema.optional()

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ManifestSchema, parseWith, type Manifest } from './messages.js'
-import { NAME_RE, REQ_RE } from './topics.js'
+import { NAME_RE, NAME_RULE, REQ_RE } from './topics.js'
 
 /**
  * The gateway's admin requests (deploy acknowledgement, versions, listing, removal, logs):
@@ -21,7 +21,7 @@ export const MAX_ADMIN_REQUEST_BYTES = 32 * 1024
 /** How many versions of a function the gateway keeps. */
 export const MAX_VERSIONS = 10
 
-const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
+const name = z.string().regex(NAME_RE, `must be ${NAME_RULE}`)
 
 export const AdminRequestSchema = z.discriminatedUnion('op', [
   z.object({ v: z.literal(1), op: z.literal('deploy'), manifest: ManifestSchema }),

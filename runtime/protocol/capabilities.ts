@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseWith } from './messages.js'
-import { NAME_RE, REQ_RE } from './topics.js'
+import { NAME_RE, NAME_RULE, REQ_RE } from './topics.js'
 
 /**
  * A handler's capabilities (`context.publish`, `context.kv`, `context.invoke`), as the board
@@ -56,7 +56,7 @@ export const CapCallSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('kv.list'), prefix: z.string().superRefine(bytesAtMost(CAP_LIMITS.keyBytes, 'the prefix')) }),
   z.object({
     op: z.literal('invoke'),
-    fn: z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]'),
+    fn: z.string().regex(NAME_RE, `must be ${NAME_RULE}`),
     /** The event as JSON text. */
     event: z.string().superRefine(bytesAtMost(CAP_LIMITS.eventBytes, 'the event'))
   })

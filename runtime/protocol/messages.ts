@@ -5,7 +5,7 @@ import { deepFreeze } from '../shared/freeze.js'
 import { firstIssue } from '../shared/zod-issue.js'
 import { INCARNATION_RE } from './incarnation.js'
 import { ENVELOPE_DEPTH, MAX_JSON_DEPTH, parseJsonLimited } from './json-limits.js'
-import { NAME_RE, REQ_RE, SHA256_RE } from './topics.js'
+import { NAME_RE, NAME_RULE, REQ_RE, SHA256_RE } from './topics.js'
 import { TriggersSchema } from './triggers.js'
 import { PublishesSchema } from './publishes.js'
 import { EnvSchema, MAX_ENV_JSON_BYTES } from './secrets.js'
@@ -13,7 +13,7 @@ import { EnvSchema, MAX_ENV_JSON_BYTES } from './secrets.js'
 /** Every message wisp writes carries the protocol version. */
 export const PROTOCOL_VERSION = 1 as const
 const v = z.literal(PROTOCOL_VERSION)
-const name = z.string().regex(NAME_RE, 'must be 1-64 of [a-z0-9-]')
+const name = z.string().regex(NAME_RE, `must be ${NAME_RULE}`)
 const reqId = z.string().regex(REQ_RE, 'must be 1-64 of [A-Za-z0-9_-]')
 const sha = z.string().regex(SHA256_RE, 'must be a lower-case hex sha256')
 const incarnation = z.string().regex(INCARNATION_RE, 'must be a boot time (9 of base 36) and 6-16 hex digits')

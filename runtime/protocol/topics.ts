@@ -1,7 +1,12 @@
 import { WispError } from '../shared/errors.js'
 
-/** Names (`<fn>`, `<client>`, `<id>`) and request ids, as fixed by the public contract. */
-export const NAME_RE = /^[a-z0-9-]{1,64}$/
+/**
+ * Names (`<fn>`, `<client>`, `<id>`, account names) and request ids, as fixed by the public contract.
+ * `constructor` is the one such name that plain objects already answer to (Object.prototype), so
+ * no function, client, board or account may take it.
+ */
+export const NAME_RE = /^(?!constructor$)[a-z0-9-]{1,64}$/
+export const NAME_RULE = '1-64 of [a-z0-9-], not "constructor"'
 export const REQ_RE = /^[A-Za-z0-9_-]{1,64}$/
 export const SHA256_RE = /^[0-9a-f]{64}$/
 
@@ -21,7 +26,7 @@ const bad = (topic: string, why: string): WispError =>
   new WispError('WISP_BAD_PAYLOAD', `bad topic "${topic.slice(0, 200)}": ${why}`)
 
 const name = (topic: string, what: string, s: string | undefined): string => {
-  if (s === undefined || !NAME_RE.test(s)) throw bad(topic, `${what} must be 1-64 of [a-z0-9-]`)
+  if (s === undefined || !NAME_RE.test(s)) throw bad(topic, `${what} must be ${NAME_RULE}`)
   return s
 }
 

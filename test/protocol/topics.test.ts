@@ -28,6 +28,10 @@ const bad: Array<[string, RegExp]> = [
   ['wisp/invoke/hello/me/' + 'x'.repeat(65), /request id/],
   ['wisp/invoke/hello/ME/r1', /client must be/],
   ['wisp/invoke/' + 'a'.repeat(65), /function name/],
+  // Plain objects answer to `constructor` (Object.prototype): a record keyed by function would find one.
+  ['wisp/invoke/constructor', /function name must be 1-64 of \[a-z0-9-\], not "constructor"/],
+  ['wisp/boards/constructor/state', /board id must be/],
+  ['wisp/invoke/hello/constructor/r1', /client must be/],
   ['wisp/invoke//me/r1', /function name/],
   ['wisp/code/xyz', /sha256/],
   ['wisp/boards/b1/reboot', /expected boards/],

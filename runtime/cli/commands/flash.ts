@@ -1,12 +1,13 @@
 import type { Command } from 'commander'
 import type { FlashInput } from '../../flash/options.js'
 import { fail } from '../errors.js'
+import { NAME_RULE } from '../../protocol/topics.js'
 
 export const registerFlash = (program: Command): void => {
   program.command('flash')
     .description('write a board\'s first-boot bundle (packed wisp, board config, hardened systemd unit, cloud-init user-data) and print its gateway account')
     .requiredOption('--profile <name>', 'board profile (see `wisp boards`)')
-    .requiredOption('--id <id>', 'board id, 1-64 of [a-z0-9-]')
+    .requiredOption('--id <id>', `board id, ${NAME_RULE}`)
     .requiredOption('--broker <url>', 'MQTT broker the board joins, e.g. mqtts://gateway.local:8883')
     .option('--insecure', 'allow plain mqtt:// or ws:// to a broker that is not on loopback (the password travels unencrypted)')
     .option('--ca <pem>', 'CA certificate that signed the broker\'s certificate, for a gateway with a private CA')

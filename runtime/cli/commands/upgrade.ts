@@ -5,6 +5,7 @@ import { addAdminOptions, withGateway, type AdminFlags } from '../admin-request.
 import { parseDuration } from '../duration.js'
 import { WispError } from '../../shared/errors.js'
 import type { BoardResult, Progress, RolloutReport } from '../../leader/upgrade.js'
+import { NAME_RE, NAME_RULE } from '../../protocol/topics.js'
 
 type Flags = AdminFlags & { to: string, boards?: string, package?: string, timeout: string }
 
@@ -33,7 +34,7 @@ export const registerUpgrade = (program: Command): void => {
       try {
         const timeoutMs = parseDuration('--timeout', o.timeout)
         const boards = o.boards?.split(',').map((s) => s.trim()).filter((s) => s !== '')
-        if (boards !== undefined && boards.some((b) => !/^[a-z0-9-]{1,64}$/.test(b))) throw new WispError('WISP_BAD_CONFIG', '--boards must be board ids (1-64 of [a-z0-9-]) separated by commas')
+        if (boards !== undefined && boards.some((b) => !NAME_RE.test(b))) throw new WispError('WISP_BAD_CONFIG', `--boards must be board ids (${NAME_RULE}) separated by commas`)
         const pkg = o.package === undefined || /^https?:\/\//.test(o.package) ? o.package : resolve(o.package)
         const report = await withGateway(o, async (ask, _t, ackMs) => await ask(
           { op: 'upgrade', to: o.to, timeout_ms: timeoutMs, ...(pkg === undefined ? {} : { package: pkg }), ...(boards === undefined ? {} : { boards }) },

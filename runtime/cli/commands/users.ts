@@ -4,10 +4,11 @@ import { WispError } from '../../shared/errors.js'
 import { hashPassword } from '../../shared/password.js'
 import { ROLES, type Role } from '../../shared/roles.js'
 import { fail } from '../errors.js'
+import { NAME_RE, NAME_RULE } from '../../protocol/topics.js'
 
 /** A `users` entry of the gateway config, and the password when none was given. */
 export const newUser = async (name: string, role: string, password?: string): Promise<{ entry: Record<string, { password_hash: string, role: Role }>, password: string, generated: boolean }> => {
-  if (!/^[a-z0-9-]{1,64}$/.test(name)) throw new WispError('WISP_BAD_CONFIG', 'the account name must be 1-64 of [a-z0-9-] (a board account is named after its board id)')
+  if (!NAME_RE.test(name)) throw new WispError('WISP_BAD_CONFIG', `the account name must be ${NAME_RULE} (a board account is named after its board id)`)
   if (!(ROLES as readonly string[]).includes(role)) throw new WispError('WISP_BAD_CONFIG', `--role must be one of ${ROLES.join(', ')}`)
   if (password !== undefined && password.length < 8) throw new WispError('WISP_BAD_CONFIG', '--password must be at least 8 characters')
   const secret = password ?? randomBytes(18).toString('base64url')

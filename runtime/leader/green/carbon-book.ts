@@ -3,6 +3,7 @@ import { WispError } from '../../shared/errors.js'
 import { parseJsonLimited } from '../../protocol/json-limits.js'
 import { firstIssue } from '../../shared/zod-issue.js'
 import { constantSignal, MAX_INTENSITY, seriesSignal, type CarbonSignal } from '../policies/carbon-signal.js'
+import { NAME_RE } from '../../protocol/topics.js'
 
 /** The site a board belongs to when the config names none. */
 export const DEFAULT_SITE = 'default'
@@ -11,8 +12,8 @@ const g = z.number().min(0).max(MAX_INTENSITY)
 /** A message on `<prefix>/grid/carbon`: the intensity now, optionally a forecast, for a site (default: every board without its own) or one board. */
 export const CarbonMessageSchema = z.object({
   g_per_kwh: g,
-  site: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
-  board: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+  site: z.string().regex(NAME_RE).optional(),
+  board: z.string().regex(NAME_RE).optional(),
   /** Future points (ms since the epoch), each holding until the next. */
   forecast: z.array(z.object({ at: z.number(), g_per_kwh: g }).strict()).max(1000).optional()
 }).strict()

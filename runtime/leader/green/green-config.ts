@@ -4,6 +4,7 @@ import { WispError } from '../../shared/errors.js'
 import { constantSignal, MAX_INTENSITY, parseCarbonCsv, type CarbonSignal } from '../policies/carbon-signal.js'
 import { CarbonBook } from './carbon-book.js'
 import { FREE, type Price } from './pricing.js'
+import { NAME_RE } from '../../protocol/topics.js'
 
 const SignalSchema = z.object({
   /** A constant intensity (gCO2/kWh). */
@@ -17,7 +18,7 @@ const PriceSchema = z.object({
   per_board_second: z.number().min(0).default(0)
 }).strict()
 
-const id = z.string().regex(/^[a-z0-9-]{1,64}$/)
+const id = z.string().regex(NAME_RE)
 
 /** Gateway config `green` (docs/gateway-config.md). */
 export const GreenConfigSchema = z.object({
