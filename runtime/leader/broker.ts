@@ -5,6 +5,7 @@ import { WispError } from '../shared/errors.js'
 import { urlHost } from '../shared/bind.js'
 import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
+import { deferUnmatched } from './broker-mq-guard.js'
 import { exactDedupe } from './broker-dedupe.js'
 import type { BrokerSessions } from './broker-sessions.js'
 import type { ClusterBackends } from './redis-backends.js'
@@ -47,6 +48,8 @@ export const startBroker = async (opts: { port: number, host?: string, log: Logg
   const shared = opts.cluster === undefined ? {} : { id: opts.cluster.id, mq: opts.cluster.mq, persistence: opts.cluster.persistence } as Partial<AedesOptions>
   // Each client's duplicate check made exact (broker-dedupe.ts): aedes's own loses a QoS 1 message a QoS 0 one overtook.
   const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, preConnect: exactDedupe(), ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }), ...shared })
+  // A queue of messages nobody subscribes to must not drain as one recursion (broker-mq-guard.ts).
+  deferUnmatched((aedes as unknown as { mq: unknown }).mq)
   const restored = await opts.sessions?.restore() ?? 0
   if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
