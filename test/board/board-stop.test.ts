@@ -1,29 +1,16 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { BoardConfigSchema } from '../../boards/schema.js'
-import { validateConfig } from '../../boards/index.js'
 import { startBoard } from '../../runtime/board/main.js'
-import { startGateway } from '../../runtime/gateway/main.js'
 import { silentLogger } from '../../runtime/shared/log.js'
+import { gatewayAndBoardConfig } from '../helpers/board.js'
 import { until } from '../helpers/leader-rig.js'
 
 // The normal stop closes what startBoard opened (the same list a failed start undoes): the broker
 // sees the board go, its status page stops answering, its code store is unlocked, and a second
 // stop is harmless.
 t.test('a stopped board leaves no connection, page or lock behind', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wisp-board-stop-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const gw = await startGateway({ dataDir: join(dir, 'gw'), mqttPort: 0, httpPort: null, log: silentLogger })
-  t.teardown(gw.close)
-  const aedes = gw.broker?.aedes
-  if (aedes === undefined) throw new Error('the gateway runs its embedded broker')
-  const data = join(dir, 'b1')
-  const config = validateConfig(BoardConfigSchema, {
-    id: 'b1', profile: 'raspberry-pi-4b', broker: gw.url, data_dir: data, http_port: 0, http_host: '127.0.0.1', sim: { emulate_speed: false, ina219: true }
-  }, 'test board')
+  const { gw, aedes, data, config } = await gatewayAndBoardConfig(t, 'wisp-board-stop-')
   const board = await startBoard(config, silentLogger, { sim: true, onPowerOff: () => {} })
   await until(() => gw.leader.cluster.routable('b1'), 20_000, 'the board to join')
   const page = board.pageUrl
