@@ -278,7 +278,8 @@ export class Leader {
 
   private track (inv: Invocation, now: number): void {
     this.inflight.add(inv, now)
-    void this.d.store?.accepted(inv, now)
+    const stored = this.d.store?.accepted(inv, now)
+    if (stored !== undefined) inv.stored = stored
     inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
   }
 
@@ -453,8 +454,13 @@ export class Leader {
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })
-    // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
-    const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
+    // Published only once its acceptance is on disk: a reply that beat it, then a crash, and the
+    // client's resend of the invoke (never PUBACKed) would be taken as new and answered again.
+    // Forgotten by the store only once the reply is out: a crash in between runs it again rather
+    // than lose it (the store journals it synchronously, so that window is the publish itself).
+    const to = inv.reply
+    const publish = async (): Promise<void> => { if (to !== null) await this.send(to, out) }
+    const sent = inv.stored === undefined ? publish() : inv.stored.then(publish, publish)
     void sent.then(() => this.d.store?.answered(inv.invocation))
   }
 

@@ -6,6 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { loadProfiles } from '../../boards/index.js'
 import { startBroker, type EmbeddedBroker } from '../../runtime/leader/broker.js'
 import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
+import type { InflightStorage } from '../../runtime/leader/inflight-store.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
@@ -36,7 +37,7 @@ export interface LeaderRig {
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock, store?: InflightStorage } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
   const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
@@ -48,7 +49,7 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   const secrets = await openSecrets(secretsDir, log)
   const leader = new Leader({
     transport, topics, registry, secrets: (fn) => secrets.env(fn), profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
-    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
+    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options, ...(o.store === undefined ? {} : { store: o.store })
   })
   await leader.start()
   const admin = new AdminService({ transport, topics, registry, secrets, leader, clock: o.clock ?? systemClock, log })
