@@ -114,6 +114,10 @@ export class Leader {
   private readonly listeners = new Set<(c: Completion) => void>()
   private readonly incompatibleBoards = new Map<string, { incarnation: string, proto: readonly number[], version: string | null }>()
   private stopTick: (() => void) | null = null
+  /** Replies published and not yet known written, by reply topic: the invocation each answers. */
+  private readonly replying = new Map<string, string>()
+  /** Invocations replyWritten() forgot before their publish settled. */
+  private readonly forgotten = new Set<string>()
   private lastStatePublish = 0
   private readonly rate: RateLimiter
   readonly green: GreenState
@@ -459,9 +463,31 @@ export class Leader {
     // Forgotten by the store only once the reply is out: a crash in between runs it again rather
     // than lose it (the store journals it synchronously, so that window is the publish itself).
     const to = inv.reply
-    const publish = async (): Promise<void> => { if (to !== null) await this.send(to, out) }
+    const publish = async (): Promise<void> => {
+      if (to === null) return
+      this.replying.set(to.topic, inv.invocation)
+      await this.send(to, out)
+    }
     const sent = inv.stored === undefined ? publish() : inv.stored.then(publish, publish)
-    void sent.then(() => this.d.store?.answered(inv.invocation))
+    void sent.then(() => {
+      // Unless replyWritten() already did, as a persistent session's connection took it.
+      if (this.forgotten.delete(inv.invocation)) return
+      if (to !== null && this.replying.get(to.topic) === inv.invocation) this.replying.delete(to.topic)
+      this.d.store?.answered(inv.invocation)
+    })
+  }
+
+  /**
+   * The broker is about to write a message on `topic` to a persistent session's connection
+   * (session-queue.ts `onSend`): if it is a reply, its invocation is forgotten now, before the
+   * write, not a broker turn after it; a gateway killed in that turn answered it twice.
+   */
+  replyWritten (topic: string): void {
+    const id = this.replying.get(topic)
+    if (id === undefined) return
+    this.replying.delete(topic)
+    this.forgotten.add(id)
+    this.d.store?.answered(id)
   }
 
   private async send (to: ReplyAddress, reply: Reply): Promise<void> {

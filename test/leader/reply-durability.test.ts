@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
+import { BrokerSessions } from '../../runtime/leader/broker-sessions.js'
 import { InflightStore, type InflightStorage, type Recovered } from '../../runtime/leader/inflight-store.js'
 import type { Invocation } from '../../runtime/leader/inflight.js'
 import { silentLogger } from '../../runtime/shared/log.js'
@@ -87,4 +88,31 @@ t.test('a reply is not published before its invocation is on disk (else a crash,
   await client.waitFor(() => client.on('wisp/result/c/echo/r1').length === 1)
   t.same(client.on('wisp/result/c/echo/r1')[0]?.json, { ok: true, result: { x: 1 } })
   await until(() => store.answeredIds.length === 1, 5000, 'the store to forget it')
+})
+
+t.test('a reply to a persistent session: its invocation is forgotten before the broker writes it to the connection, not a turn after', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-sessions-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const sessions = await BrokerSessions.open(dir, silentLogger)
+  t.teardown(() => sessions.close())
+  const store = new SlowStore()
+  const rig = await leaderRig({ store, sessions })
+  t.teardown(rig.close)
+  await rig.deploy('echo')
+  const b1 = await ScriptedBoard.start(rig.broker.url, 'b1', 250)
+  t.teardown(() => b1.close())
+  await until(() => rig.leader.cluster.routable('b1'), 5000, 'b1 to join')
+  const client = await TestClient.connect(rig.broker.url, { clientId: 'persistent-c', clean: false })
+  t.teardown(() => client.close())
+  await client.sub('wisp/result/c/#')
+  // What the store had forgotten when each reply reached the client.
+  const forgottenAtArrival: string[][] = []
+  client.client.on('message', () => forgottenAtArrival.push([...store.answeredIds]))
+  for (const req of ['r1', 'r2', 'r3']) {
+    await client.pub(`wisp/invoke/echo/c/${req}`, JSON.stringify({ req }))
+    await client.waitFor(() => client.on(`wisp/result/c/echo/${req}`).length === 1)
+  }
+  t.same(forgottenAtArrival.map((f) => f.length), [1, 2, 3], 'each reply\'s invocation was forgotten before the client had the reply')
+  await until(() => store.answeredIds.length === 3, 5000, 'the store to settle')
+  t.equal(new Set(store.answeredIds).size, 3, 'each forgotten once')
 })
