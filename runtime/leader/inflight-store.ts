@@ -72,7 +72,7 @@ type Op = { type: 'put', key: string, value: string } | { type: 'del', key: stri
 
 const INV = 'inv:'
 const SEEN = 'seen:'
-/** The journal of answered invocations is emptied past this size, once every delete in it is written. */
+/** Past this size the journal of answered invocations is emptied, or set aside if deletes it records are still pending. */
 const JOURNAL_CLEAR_BYTES = 64 * 1024
 
 /**
@@ -91,6 +91,8 @@ export class InflightStore implements InflightStorage {
   private readonly seenOrder: Array<readonly [string, number]> = []
   /** The write count that covers every delete whose id is in the journal. */
   private journaledUpTo = 0
+  /** The write count that covers every delete whose id is in the set-aside journal (null: none set aside). */
+  private oldUpTo: number | null = null
   /** A batch failed since the journal was last emptied: it is then the only record of those answers. */
   private failedSinceClear = false
 
@@ -178,7 +180,18 @@ export class InflightStore implements InflightStorage {
   /** Empties the journal when every delete it records is written (and none failed). */
   private clearJournal (): void {
     if (this.written < this.journaledUpTo || this.failedSinceClear) return
-    try { this.journal.clear() } catch (err) { this.log.warn('answered journal could not be emptied', { err: (err as Error).message }) }
+    try { this.journal.clear(); this.oldUpTo = null } catch (err) { this.log.warn('answered journal could not be emptied', { err: (err as Error).message }) }
+  }
+
+  /** After a batch: drops a set-aside journal whose deletes are written; a full one is emptied, or set aside. */
+  private trimJournal (): void {
+    if (this.failedSinceClear) return
+    try {
+      if (this.oldUpTo !== null && this.written >= this.oldUpTo) { this.journal.dropOld(); this.oldUpTo = null }
+      if (this.journal.size <= JOURNAL_CLEAR_BYTES) return
+      if (this.written >= this.journaledUpTo) this.clearJournal()
+      else if (this.oldUpTo === null) { this.journal.rotate(); this.oldUpTo = this.journaledUpTo }
+    } catch (err) { this.log.warn('answered journal could not be trimmed', { err: (err as Error).message }) }
   }
 
   private forgetOld (now: number): void {
@@ -206,7 +219,7 @@ export class InflightStore implements InflightStorage {
           this.log.warn('in-flight table write failed', { ops: batch.length, err: err.message })
         })
         this.written += batch.length
-        if (this.journal.size > JOURNAL_CLEAR_BYTES) this.clearJournal()
+        this.trimJournal()
         const ready = this.waiters.filter((w) => w.upTo <= this.written)
         this.waiters = this.waiters.filter((w) => w.upTo > this.written)
         for (const w of ready) w.resolve()

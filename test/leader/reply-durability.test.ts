@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL, fileURLToPath } from 'node:url'
@@ -115,4 +115,31 @@ t.test('a reply to a persistent session: its invocation is forgotten before the 
   t.same(forgottenAtArrival.map((f) => f.length), [1, 2, 3], 'each reply\'s invocation was forgotten before the client had the reply')
   await until(() => store.answeredIds.length === 3, 5000, 'the store to settle')
   t.equal(new Set(store.answeredIds).size, 3, 'each forgotten once')
+})
+
+t.test('the journal stays bounded under steady answers: a full one is set aside, and dropped once its deletes are written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-answered-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const s = await InflightStore.open(dir, silentLogger)
+  await s.recover(0)
+  const ids = Array.from({ length: 5000 }, (_, i) => `i-${String(i).padStart(14, '0')}`)
+  const base = { requestId: 'r', dedupeKey: null, fn: 'f', manifest: { sha256: '0'.repeat(64) }, event: {}, eventBytes: 2, reply: null, receivedAt: 0, deadline: 9e15, attempt: 0, board: null, sentTo: [], dispatchedAt: 0, timer: null }
+  for (const id of ids) void s.accepted({ ...base, invocation: id } as unknown as Invocation, 0)
+  await s.durable()
+  // Each delete queues behind the one batch in progress: there is no moment with none pending until the end.
+  for (const id of ids) s.answered(id)
+  let flushed = false
+  let setAside = false
+  void s.flush().then(() => { flushed = true })
+  while (!flushed) {
+    setAside ||= existsSync(join(dir, 'answered.journal.old'))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.ok(setAside, 'the full journal was set aside while deletes were pending')
+  t.ok(statSync(join(dir, 'answered.journal')).size < 64 * 1024, 'the journal was begun again')
+  t.notOk(existsSync(join(dir, 'answered.journal.old')), 'the set-aside one dropped once its deletes were written')
+  await s.close()
+  const again = await InflightStore.open(dir, silentLogger)
+  t.teardown(() => again.close())
+  t.same((await again.recover(0)).invocations, [], 'nothing answered comes back')
 })
