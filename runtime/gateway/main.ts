@@ -225,6 +225,8 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     await gate.init()
     power.add(id, gate)
   }
+  // A reply's invocation is journalled as answered just before the broker writes it to a persistent session.
+  if (sessions !== null) sessions.queues.onSend = (topic) => leader.replyWritten(topic)
   leader.onStarved = () => power.wakeForDemand((id) => leader.cluster.get(id)?.profile)
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()

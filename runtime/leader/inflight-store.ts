@@ -1,7 +1,9 @@
+import { join } from 'node:path'
 import { Level } from 'level'
 import { z } from 'zod'
 import { openLevel } from '../shared/level-open.js'
 import type { Logger } from '../shared/log.js'
+import { AnsweredJournal } from './answered-journal.js'
 import type { Invocation } from './inflight.js'
 
 /** What survives a gateway restart of one accepted, unanswered invocation. */
@@ -70,6 +72,8 @@ type Op = { type: 'put', key: string, value: string } | { type: 'del', key: stri
 
 const INV = 'inv:'
 const SEEN = 'seen:'
+/** Past this size the journal of answered invocations is emptied, or set aside if deletes it records are still pending. */
+const JOURNAL_CLEAR_BYTES = 64 * 1024
 
 /**
  * The leader's in-flight table and dedupe window in LevelDB (the gateway's data folder), so a
@@ -85,19 +89,31 @@ export class InflightStore implements InflightStorage {
   private waiters: Array<{ upTo: number, resolve: () => void }> = []
   /** Dedupe keys in the order they were written, to delete them when they leave the window. */
   private readonly seenOrder: Array<readonly [string, number]> = []
+  /** The write count that covers every delete whose id is in the journal. */
+  private journaledUpTo = 0
+  /** The write count that covers every delete whose id is in the set-aside journal (null: none set aside). */
+  private oldUpTo: number | null = null
+  /** A batch failed since the journal was last emptied: it is then the only record of those answers. */
+  private failedSinceClear = false
 
-  private constructor (private readonly db: Level<string, string>, private readonly log: Logger, private readonly rememberMs: number, private readonly maxRemembered: number) {}
+  private constructor (private readonly db: Level<string, string>, private readonly journal: AnsweredJournal, private readonly log: Logger, private readonly rememberMs: number, private readonly maxRemembered: number) {}
 
   static async open (dir: string, log: Logger, o: { rememberMs?: number, maxRemembered?: number } = {}): Promise<InflightStore> {
     const db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
     await openLevel(db, dir, 'choose another data folder (wisp start --data-dir DIR, or data_dir in the gateway config)')
-    return new InflightStore(db, log, o.rememberMs ?? 10 * 60_000, o.maxRemembered ?? 100_000)
+    let journal: AnsweredJournal
+    // Beside LevelDB's own files, which it leaves alone (not one of the names LevelDB writes).
+    try { journal = AnsweredJournal.open(join(dir, 'answered.journal')) } catch (err) { await db.close(); throw err }
+    return new InflightStore(db, journal, log, o.rememberMs ?? 10 * 60_000, o.maxRemembered ?? 100_000)
   }
 
   /** Everything stored, minus dedupe keys already out of the window (deleted as it goes). */
   async recover (now: number): Promise<Recovered> {
     const invocations: StoredInvocation[] = []
+    // Answered before the previous process ended, its delete maybe not yet written.
+    const answered = this.journal.ids()
     for await (const [key, value] of this.db.iterator({ gte: INV, lt: 'inv;' })) {
+      if (answered.has(key.slice(INV.length))) { this.queue({ type: 'del', key }); continue }
       try { invocations.push(StoredSchema.parse(JSON.parse(value))) } catch (err) {
         this.log.warn('dropping a stored invocation that no longer validates', { key, err: (err as Error).message })
         this.queue({ type: 'del', key })
@@ -113,6 +129,8 @@ export class InflightStore implements InflightStorage {
     for (const s of seen.splice(0, Math.max(0, seen.length - this.maxRemembered))) this.queue({ type: 'del', key: SEEN + s[0] })
     this.seenOrder.push(...seen)
     invocations.sort((a, b) => a.receivedAt - b.receivedAt)
+    await this.durable()
+    this.clearJournal()
     return { invocations, seen }
   }
 
@@ -135,8 +153,17 @@ export class InflightStore implements InflightStorage {
     await new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }))
   }
 
-  /** Its one reply was published: it no longer needs to survive a restart. */
-  answered (invocation: string): void { this.queue({ type: 'del', key: INV + invocation }) }
+  /**
+   * Its one reply was published: it no longer needs to survive a restart. Recorded in the journal
+   * before this returns, so a gateway killed right after the reply does not run it again.
+   */
+  answered (invocation: string): void {
+    try { this.journal.add(invocation) } catch (err) {
+      this.log.warn('answered journal write failed', { invocation, err: (err as Error).message })
+    }
+    this.queue({ type: 'del', key: INV + invocation })
+    this.journaledUpTo = this.queued
+  }
 
   /** Waits until every queued write is on disk. */
   async flush (): Promise<void> {
@@ -145,7 +172,26 @@ export class InflightStore implements InflightStorage {
 
   async close (): Promise<void> {
     await this.flush()
+    this.clearJournal()
+    this.journal.close()
     await this.db.close()
+  }
+
+  /** Empties the journal when every delete it records is written (and none failed). */
+  private clearJournal (): void {
+    if (this.written < this.journaledUpTo || this.failedSinceClear) return
+    try { this.journal.clear(); this.oldUpTo = null } catch (err) { this.log.warn('answered journal could not be emptied', { err: (err as Error).message }) }
+  }
+
+  /** After a batch: drops a set-aside journal whose deletes are written; a full one is emptied, or set aside. */
+  private trimJournal (): void {
+    if (this.failedSinceClear) return
+    try {
+      if (this.oldUpTo !== null && this.written >= this.oldUpTo) { this.journal.dropOld(); this.oldUpTo = null }
+      if (this.journal.size <= JOURNAL_CLEAR_BYTES) return
+      if (this.written >= this.journaledUpTo) this.clearJournal()
+      else if (this.oldUpTo === null) { this.journal.rotate(); this.oldUpTo = this.journaledUpTo }
+    } catch (err) { this.log.warn('answered journal could not be trimmed', { err: (err as Error).message }) }
   }
 
   private forgetOld (now: number): void {
@@ -168,8 +214,12 @@ export class InflightStore implements InflightStorage {
       while (this.ops.length > 0) {
         const batch = this.ops
         this.ops = []
-        await this.db.batch(batch).catch((err: Error) => this.log.warn('in-flight table write failed', { ops: batch.length, err: err.message }))
+        await this.db.batch(batch).catch((err: Error) => {
+          this.failedSinceClear = true
+          this.log.warn('in-flight table write failed', { ops: batch.length, err: err.message })
+        })
         this.written += batch.length
+        this.trimJournal()
         const ready = this.waiters.filter((w) => w.upTo <= this.written)
         this.waiters = this.waiters.filter((w) => w.upTo > this.written)
         for (const w of ready) w.resolve()

@@ -28,6 +28,8 @@ export interface Invocation {
   readonly sentTo: string[]
   dispatchedAt: number
   timer: TimerHandle | null
+  /** Settles once its acceptance (and request key) is on disk; its reply waits for it. Absent without a store. */
+  stored?: Promise<void>
   /** Options from the invoke envelope (deadline, deferrable, energy budget); absent = none. */
   readonly options?: InvokeOptions
   /** The invoked function when its caller accepted variants (`fn` is then the variant that runs). */

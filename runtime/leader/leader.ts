@@ -114,6 +114,10 @@ export class Leader {
   private readonly listeners = new Set<(c: Completion) => void>()
   private readonly incompatibleBoards = new Map<string, { incarnation: string, proto: readonly number[], version: string | null }>()
   private stopTick: (() => void) | null = null
+  /** Replies published and not yet known written, by reply topic: the invocation each answers. */
+  private readonly replying = new Map<string, string>()
+  /** Invocations replyWritten() forgot before their publish settled. */
+  private readonly forgotten = new Set<string>()
   private lastStatePublish = 0
   private readonly rate: RateLimiter
   readonly green: GreenState
@@ -279,7 +283,8 @@ export class Leader {
 
   private track (inv: Invocation, now: number): void {
     this.inflight.add(inv, now)
-    void this.d.store?.accepted(inv, now)
+    const stored = this.d.store?.accepted(inv, now)
+    if (stored !== undefined) inv.stored = stored
     inv.timer = this.d.clock.setTimeout(() => this.guardTimer('expiry', () => this.expire(inv.invocation)), inv.deadline - now + this.opts.replyGraceMs)
   }
 
@@ -456,9 +461,36 @@ export class Leader {
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
     }
     this.emit({ fn: inv.fn, requestId: inv.requestId, replyTopic: inv.reply?.topic ?? null, board: ranOn, reply: out, totalMs, ...(logs === undefined ? {} : { logs }) })
-    // Forgotten by the store only once the reply is out: a crash in between runs it again rather than lose it.
-    const sent = inv.reply !== null ? this.send(inv.reply, out) : Promise.resolve()
-    void sent.then(() => this.d.store?.answered(inv.invocation))
+    // Published only once its acceptance is on disk: a reply that beat it, then a crash, and the
+    // client's resend of the invoke (never PUBACKed) would be taken as new and answered again.
+    // Forgotten by the store only once the reply is out: a crash in between runs it again rather
+    // than lose it (the store journals it synchronously, so that window is the publish itself).
+    const to = inv.reply
+    const publish = async (): Promise<void> => {
+      if (to === null) return
+      this.replying.set(to.topic, inv.invocation)
+      await this.send(to, out)
+    }
+    const sent = inv.stored === undefined ? publish() : inv.stored.then(publish, publish)
+    void sent.then(() => {
+      // Unless replyWritten() already did, as a persistent session's connection took it.
+      if (this.forgotten.delete(inv.invocation)) return
+      if (to !== null && this.replying.get(to.topic) === inv.invocation) this.replying.delete(to.topic)
+      this.d.store?.answered(inv.invocation)
+    })
+  }
+
+  /**
+   * The broker is about to write a message on `topic` to a persistent session's connection
+   * (session-queue.ts `onSend`): if it is a reply, its invocation is forgotten now, before the
+   * write, not a broker turn after it; a gateway killed in that turn answered it twice.
+   */
+  replyWritten (topic: string): void {
+    const id = this.replying.get(topic)
+    if (id === undefined) return
+    this.replying.delete(topic)
+    this.forgotten.add(id)
+    this.d.store?.answered(id)
   }
 
   private async send (to: ReplyAddress, reply: Reply): Promise<void> {

@@ -59,6 +59,11 @@ export class SessionQueues implements OutgoingPersistence {
   private readonly queues = new Map<string, Queue>()
   /** Messages dropped because a session's queue was full, since start. */
   dropped = 0
+  /**
+   * Told of each PUBLISH just before aedes writes it to a persistent session's connection: aedes
+   * calls outgoingUpdate and writes once its promise settles, with no I/O in between.
+   */
+  onSend: (topic: string) => void = () => {}
 
   constructor (readonly maxMessages = MAX_QUEUED_MESSAGES, readonly maxBytes = MAX_QUEUED_BYTES) {}
 
@@ -91,6 +96,7 @@ export class SessionQueues implements OutgoingPersistence {
    */
   outgoingUpdate (client: ClientRef, packet: QueuedPacket, cb?: Cb<ClientRef>): Promise<void> | undefined {
     return this.answer(() => {
+      if (packet.brokerId !== undefined && typeof packet.topic === 'string') this.onSend(packet.topic)
       const q = this.queues.get(client.id)
       if (q === undefined) return
       const key = keyOf(packet)

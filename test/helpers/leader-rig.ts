@@ -6,6 +6,8 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { loadProfiles } from '../../boards/index.js'
 import { startBroker, type EmbeddedBroker } from '../../runtime/leader/broker.js'
 import { Leader, type LeaderOptions } from '../../runtime/leader/leader.js'
+import type { InflightStorage } from '../../runtime/leader/inflight-store.js'
+import type { BrokerSessions } from '../../runtime/leader/broker-sessions.js'
 import { createPolicySet } from '../../runtime/leader/policies/policy-sets.js'
 import type { BalancePolicy } from '../../runtime/leader/policies/types.js'
 import { Registry, type RegistryOptions } from '../../runtime/leader/registry.js'
@@ -36,10 +38,10 @@ export interface LeaderRig {
   close: () => Promise<void>
 }
 
-export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock } = {}): Promise<LeaderRig> => {
+export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Logger, balance?: BalancePolicy, registry?: RegistryOptions, clock?: Clock, store?: InflightStorage, sessions?: BrokerSessions } = {}): Promise<LeaderRig> => {
   const dir = mkdtempSync(join(tmpdir(), 'wisp-rig-'))
   const log = o.log ?? silentLogger
-  const broker = await startBroker({ port: 0, host: '127.0.0.1', log })
+  const broker = await startBroker({ port: 0, host: '127.0.0.1', log, ...(o.sessions === undefined ? {} : { sessions: o.sessions }) })
   const transport = new AedesTransport(broker.aedes)
   const topics = new Topics()
   const registry = new Registry(dir, transport, topics, log, { clock: o.clock, ...o.registry })
@@ -48,8 +50,10 @@ export const leaderRig = async (o: { options?: Partial<LeaderOptions>, log?: Log
   const secrets = await openSecrets(secretsDir, log)
   const leader = new Leader({
     transport, topics, registry, secrets: (fn) => secrets.env(fn), profiles: loadProfiles(), log, clock: o.clock ?? systemClock, rng: seededRng(1),
-    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options
+    balance: o.balance ?? createPolicySet('wisp').balance, options: o.options, ...(o.store === undefined ? {} : { store: o.store })
   })
+  // As the gateway wires them (runtime/gateway/main.ts).
+  if (o.sessions !== undefined) o.sessions.queues.onSend = (topic) => leader.replyWritten(topic)
   await leader.start()
   const admin = new AdminService({ transport, topics, registry, secrets, leader, clock: o.clock ?? systemClock, log })
   await admin.start()
