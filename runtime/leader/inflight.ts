@@ -5,6 +5,8 @@ import type { InvokeOptions } from './policies/green.js'
 export interface ReplyAddress {
   readonly topic: string
   readonly correlationData?: Buffer
+  /** 2 when the invoke came at QoS 2: its reply goes at QoS 2 too (exactly once to a QoS 2 subscriber); absent: QoS 1. */
+  readonly qos?: 2
 }
 
 /** One accepted invocation, from the invoke message until exactly one reply is published. */

@@ -494,7 +494,12 @@ export class Leader {
   }
 
   private async send (to: ReplyAddress, reply: Reply): Promise<void> {
-    await this.d.transport.publish(to.topic, encode(reply), { qos: 1, correlationData: to.correlationData })
+    // At the invoke's QoS: a client that invokes and subscribes at QoS 2 gets its reply exactly once
+    // even when the broker that delivered it dies before recording the acknowledgment (a clustered
+    // gateway's failover, whose survivor resumes the session from Redis); at QoS 1 that reply would
+    // come again, identical. Not always 2: aedes 1.x does not downgrade a message to a wildcard
+    // subscription's QoS, so a QoS 1 subscriber would pay QoS 2's handshake on every reply.
+    await this.d.transport.publish(to.topic, encode(reply), { qos: to.qos ?? 1, correlationData: to.correlationData })
       .catch((err: Error) => this.d.log.warn('reply publish failed', { topic: to.topic, err: err.message }))
   }
 

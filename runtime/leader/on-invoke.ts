@@ -64,7 +64,7 @@ export const admitInvoke = (
   const requestId = parsed.req ?? newInvocationId()
   let reply: ReplyAddress | null
   try {
-    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData, deps.replyOutsidePrefix === true)
+    reply = replyAddress(deps.topics, parsed, msg.responseTopic, msg.correlationData, deps.replyOutsidePrefix === true, msg.qos)
   } catch (err) {
     const fallback = parsed.client !== undefined && parsed.req !== undefined ? { topic: deps.topics.result(parsed.client, parsed.fn, parsed.req) } : null
     return { kind: 'reject', reply: fallback, requestId, fn: parsed.fn, error: asWispError(err, 'WISP_UNAUTHORIZED') }

@@ -19,8 +19,9 @@ export class PendingInvokes {
 
   private get key (): string { return `${this.ns}:pending` }
 
+  /** The payload in base64, after `2|` when the invoke came at QoS 2 (its reply goes at QoS 2 too). */
   async add (m: InboundMessage): Promise<void> {
-    await this.redis.hset(this.key, m.topic, m.payload.toString('base64'))
+    await this.redis.hset(this.key, m.topic, `${m.qos === 2 ? '2|' : ''}${m.payload.toString('base64')}`)
   }
 
   async remove (topic: string): Promise<void> {
@@ -29,7 +30,9 @@ export class PendingInvokes {
 
   async list (): Promise<InboundMessage[]> {
     const all = await this.redis.hgetall(this.key)
-    return Object.entries(all).map(([topic, b64]) => ({ topic, payload: Buffer.from(b64, 'base64'), retain: false }))
+    return Object.entries(all).map(([topic, v]) => v.startsWith('2|')
+      ? { topic, payload: Buffer.from(v.slice(2), 'base64'), retain: false, qos: 2 as const }
+      : { topic, payload: Buffer.from(v, 'base64'), retain: false })
   }
 }
 
@@ -40,7 +43,7 @@ export const pendBeforePuback = (topics: Topics, pending: PendingInvokes, log: L
     if (!packet.topic.startsWith(`${topics.prefix}/invoke/`) || packet.retain === true) { done(null); return }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload)
     // Redis unreachable: the invoke still reaches the leader, just not crash-safe.
-    pending.add({ topic: packet.topic, payload, retain: false }).then(() => done(null), (e: Error) => { log.warn('cannot record a pending invoke', { topic: packet.topic, err: e.message }); done(null) })
+    pending.add({ topic: packet.topic, payload, retain: false, qos: packet.qos }).then(() => done(null), (e: Error) => { log.warn('cannot record a pending invoke', { topic: packet.topic, err: e.message }); done(null) })
   }
   if (inner === undefined) next(null); else inner(client, packet, next)
 }

@@ -41,7 +41,7 @@ export const recoverInvocations = (r: Recovered, o: { now: number, graceMs: numb
 }
 
 const replyOf = (s: StoredInvocation): ReplyAddress | null =>
-  s.reply === null ? null : s.reply.correlationData === undefined ? { topic: s.reply.topic } : { topic: s.reply.topic, correlationData: Buffer.from(s.reply.correlationData, 'hex') }
+  s.reply === null ? null : { topic: s.reply.topic, ...(s.reply.correlationData === undefined ? {} : { correlationData: Buffer.from(s.reply.correlationData, 'hex') }), ...(s.reply.qos === undefined ? {} : { qos: s.reply.qos }) }
 
 const toInvocation = (s: StoredInvocation, manifest: Manifest): Invocation => ({
   invocation: s.invocation,

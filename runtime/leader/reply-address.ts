@@ -16,8 +16,10 @@ export const replyAddress = (
   parsed: { fn: string, client?: string, req?: string },
   responseTopic: string | undefined,
   correlationData: Buffer | undefined,
-  allowOutside = false
+  allowOutside = false,
+  qos: 0 | 1 | 2 = 1
 ): ReplyAddress | null => {
+  const at = qos === 2 ? { qos: 2 as const } : {}
   if (responseTopic !== undefined && responseTopic !== '') {
     if (/[+#]/.test(responseTopic)) throw new WispError('WISP_UNAUTHORIZED', 'a Response Topic must not contain wildcards (MQTT 5 §3.3.2.3.5)')
     const own = parsed.client !== undefined && responseTopic.startsWith(topics.resultsOf(parsed.client))
@@ -25,8 +27,8 @@ export const replyAddress = (
     if (!own && !(allowOutside && outside)) {
       throw new WispError('WISP_UNAUTHORIZED', `Response Topic "${responseTopic.slice(0, 100)}" is not under ${parsed.client === undefined ? `${topics.prefix}/result/<client>/ (invoke on ${topics.prefix}/invoke/<fn>/<client>/<req> to use one)` : topics.resultsOf(parsed.client)}`)
     }
-    return correlationData === undefined ? { topic: responseTopic } : { topic: responseTopic, correlationData }
+    return correlationData === undefined ? { topic: responseTopic, ...at } : { topic: responseTopic, correlationData, ...at }
   }
-  if (parsed.client !== undefined && parsed.req !== undefined) return { topic: topics.result(parsed.client, parsed.fn, parsed.req) }
+  if (parsed.client !== undefined && parsed.req !== undefined) return { topic: topics.result(parsed.client, parsed.fn, parsed.req), ...at }
   return null
 }

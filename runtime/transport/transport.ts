@@ -16,7 +16,8 @@ export interface InboundMessage {
 }
 
 export interface PublishOptions {
-  readonly qos?: 0 | 1
+  /** 1 unless told; 2 for the reply to a QoS 2 invoke, so a QoS 2 subscriber gets it exactly once (MQTT 3.1.1 §4.3.3). */
+  readonly qos?: 0 | 1 | 2
   readonly retain?: boolean
   readonly correlationData?: Buffer
 }

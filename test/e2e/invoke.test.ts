@@ -1,10 +1,12 @@
 import t from 'tap'
+import mqtt from 'mqtt'
 import { Topics } from '../../runtime/protocol/topics.js'
 import { buildManifest } from '../../runtime/protocol/manifest.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
 import { testCluster } from '../helpers/cluster.js'
 import { TestClient } from '../helpers/mqtt.js'
+import { until } from '../helpers/leader-rig.js'
 import { FIXTURES } from '../fixtures/functions.js'
 
 interface R { ok: boolean, result?: Record<string, unknown>, error?: { code: string, message: string }, receipt?: { board?: string, power_w?: number } }
@@ -111,4 +113,17 @@ t.test('malformed topics and payloads never take the cluster down', async (t) =>
   await client.pub('wisp/boards/b1/control', '[]')
   const r = await call('hello', '{}')
   t.equal(r.ok, true)
+})
+
+t.test('a reply goes at the QoS of its invoke: 2 for a QoS 2 invoke (exactly once to a QoS 2 subscriber), else 1', async (t) => {
+  const q = await mqtt.connectAsync(c.url, { clientId: 'qos-probe', reconnectPeriod: 0 })
+  t.teardown(async () => { await q.endAsync(true) })
+  const got = new Map<string, number>()
+  q.on('message', (topic, _payload, packet) => { got.set(topic, packet.qos) })
+  await q.subscribeAsync('wisp/result/q/#', { qos: 2 })
+  await q.publishAsync('wisp/invoke/echo/q/two', '{"a":2}', { qos: 2 })
+  await q.publishAsync('wisp/invoke/echo/q/one', '{"a":1}', { qos: 1 })
+  await until(() => got.size === 2, 15_000, 'both replies')
+  t.equal(got.get('wisp/result/q/echo/two'), 2, 'QoS 2 invoke, QoS 2 reply')
+  t.equal(got.get('wisp/result/q/echo/one'), 1, 'QoS 1 invoke, QoS 1 reply')
 })
