@@ -2,6 +2,7 @@ import type { BalancePolicy, BoardView, ClusterView, Decision } from './types.js
 import type { Rng } from '../../shared/rng.js'
 import { outstanding, workPerRun } from './candidates.js'
 import { workClass } from '../../shared/response-ratio.js'
+import { isMeasuredLong, SHORT_LANE, SHORT_MS } from '../../board-model/short-lane.js'
 
 export interface MuBalanceOptions {
   /** Gossip older than this is not trusted: queue and rates fall back to the leader's count and the profile. */
@@ -21,9 +22,31 @@ export interface MuBalanceOptions {
    * 0 = off.
    */
   readonly isolateShare: number
+  /**
+   * The boards' short lane (board-model/short-lane.ts): extra places beyond the run slots where a
+   * function whose run time is at most SHORT_MS starts at once. 0 = the boards have none.
+   */
+  readonly shortLane: number
 }
 
-export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2, isolateShare: 0 }
+export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultServiceMs: 100, defaultColdMs: 50, fullScanBelow: 64, sample: 2, isolateShare: 0, shortLane: SHORT_LANE }
+
+/**
+ * Runs on b that may hold its short lane: the queued or running runs (gossiped, or the leader's
+ * in-flight count when larger) of every function not measured there as long (a function of
+ * unknown run time may be in the lane). The leader does not know which runs the lane holds, so
+ * it counts every one that could be there.
+ */
+const mayHoldLane = (b: BoardView): number => {
+  let n = 0
+  for (const name in b.functions) {
+    const g = b.functions[name]
+    if (g === undefined) continue
+    const runs = g.running + g.queueLen
+    if (runs > 0 && !isMeasuredLong(g.serviceMs !== undefined && g.serviceMs > 0 ? 1 / g.serviceMs : undefined, SHORT_MS)) n += runs
+  }
+  return n
+}
 
 /**
  * Mu's load balancer: send the invocation to the board with the least expected completion
@@ -38,7 +61,11 @@ export const MU_BALANCE_DEFAULTS: MuBalanceOptions = { staleMs: 5000, defaultSer
  *   max(0, q + 1 − c) · t_f / c
  * under load: the board evens out the slowdowns of what it queues, so by Little's law every queued
  * run starts at one response ratio R with R − 1 ≈ queued runs ÷ c, and a run of t_f waits (R − 1) · t_f
- * (the larger of the two, never more than the wait in arrival order). Boards whose
+ * (the larger of the two, never more than the wait in arrival order). The wait is 0 where the
+ * board's short lane would start the run at once (board-model/short-lane.ts): t_f ≤ SHORT_MS, a
+ * free warm runtime of it there, fresh gossip, and fewer runs that may hold the lane (any queued or
+ * running run of a function not measured there as long, its own included) than the lane has
+ * places. Boards whose
  * queue of the function is at its bound are skipped (spill-over instead of WISP_OVERLOADED).
  * t_f is measured per function and board (gossip), or the function's reference time / profile
  * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
@@ -79,6 +106,10 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     const busy = (fv?.running ?? 0) + (fv?.queueLen ?? 0)
     const warmFree = runtimes > 0 && (slots === 0 || runtimes * slots > busy)
     const cold = warmFree || runtimes >= cores ? 0 : coldRefMs / speed
+    // The short lane: with every slot held, the board still starts a short run at once if the lane
+    // has room. Only when nothing that may hold the lane is in flight there (the leader cannot
+    // see which runs hold it), and with a warm runtime free (else the run waits for one).
+    if (wait > 0 && fresh && warmFree && o.shortLane > 0 && !isMeasuredLong(1 / tf, SHORT_MS) && mayHoldLane(b) < o.shortLane) wait = 0
     return wait + tf + cold
   }
   // The state of one pick, kept at the factory so the candidate test is one function, not a
