@@ -332,7 +332,8 @@ export class Agent {
       board: this.d.config.id,
       attempt: run.attempt,
       cold: o?.cold ?? false,
-      queue_ms: round(startedAt > 0 ? startedAt - receivedAt : now - receivedAt),
+      // Waiting for a runtime in the isolate host (memory budget held by busy runtimes) is queueing too.
+      queue_ms: round(startedAt > 0 ? startedAt - receivedAt + (o?.waitMs ?? 0) : now - receivedAt),
       run_ms: round(o?.runMs ?? 0),
       total_ms: round(now - receivedAt),
       energy_mj: round(share.energy_mj),

@@ -40,6 +40,11 @@ export interface ExecOutcomeBase {
   readonly cold: boolean
   /** Wall time in the runtime, ms. */
   readonly runMs: number
+  /**
+   * Wall time (ms) the invocation waited for a runtime before its own was taken or built: for a
+   * free slot in its function's runtimes, or for memory budget that busy runtimes held. Absent = 0.
+   */
+  readonly waitMs?: number
   /** CPU time attributed to this invocation, ms (an estimate when invocations co-execute). */
   readonly cpuMs: number
   /** console.log / context.log lines captured for this invocation (bounded). */

@@ -117,13 +117,15 @@ export class IsolatePool implements Executor {
     const fail = (error: WispError, cold = false): ExecOutcome =>
       ({ ok: false, error, cold, runMs: 0, cpuMs: 0, logs: [] })
     let slot: { entry: Entry, cold: boolean }
-    try { slot = await this.acquire(req) } catch (err) { return fail(asWispError(err)) }
+    const asked = this.clock.now()
+    try { slot = await this.acquire(req) } catch (err) { return { ...fail(asWispError(err)), waitMs: this.clock.now() - asked } }
     const { entry, cold } = slot
+    const waitMs = this.clock.now() - asked
     // A slot whose invocation ran out of time stays taken until its code has certainly stopped.
     let busy: Promise<void> | undefined
     try {
       let rt: IsolateRuntime
-      try { rt = await entry.ready } catch (err) { return fail(asWispError(err, 'WISP_BAD_CODE'), cold) }
+      try { rt = await entry.ready } catch (err) { return { ...fail(asWispError(err, 'WISP_BAD_CODE'), cold), waitMs } }
       // Building the runtime (compile, init) does not count against the handler's timeout_ms.
       const budget = Math.min(req.manifest.timeout_ms, req.deadlineMs - this.clock.now())
       const running = (ms: number): void => {
@@ -137,7 +139,7 @@ export class IsolatePool implements Executor {
         running(stretch)
         await this.sleep(stretch)
       }
-      return { ...out, cold, runMs: out.runMs + stretch }
+      return { ...out, cold, runMs: out.runMs + stretch, waitMs }
     } finally {
       const free = (): void => {
         this.release(entry)
