@@ -61,11 +61,12 @@ const mayHoldLane = (b: BoardView): number => {
  *   max(0, q + 1 − c) · t_f / c
  * under load: the board evens out the slowdowns of what it queues, so by Little's law every queued
  * run starts at one response ratio R with R − 1 ≈ queued runs ÷ c, and a run of t_f waits (R − 1) · t_f
- * (the larger of the two, never more than the wait in arrival order). The wait is 0 where the
- * board's short lane would start the run at once (board-model/short-lane.ts): t_f ≤ SHORT_MS, a
- * free warm runtime of it there, fresh gossip, and fewer runs that may hold the lane (any queued or
- * running run of a function not measured there as long, its own included) than the lane has
- * places. Boards whose
+ * (the larger of the two, never more than the wait in arrival order). Where the board's short lane
+ * would start the run at once (board-model/short-lane.ts: t_f ≤ SHORT_MS, a free warm runtime of
+ * it there, fresh gossip, and fewer runs that may hold the lane, i.e. queued or running runs of any
+ * function not measured there as long, its own included, than the lane has places), the wait is
+ * only t_f: the run shares the c cores with the c runs holding the slots, each of the c + 1 slowed
+ * by about t_f / c. Boards whose
  * queue of the function is at its bound are skipped (spill-over instead of WISP_OVERLOADED).
  * t_f is measured per function and board (gossip), or the function's reference time / profile
  * speed when unmeasured or stale, so a board 4× faster looks 4× faster before any data.
@@ -109,7 +110,10 @@ export const createMuBalance = (opts: Partial<MuBalanceOptions> = {}): BalancePo
     // The short lane: with every slot held, the board still starts a short run at once if the lane
     // has room. Only when nothing that may hold the lane is in flight there (the leader cannot
     // see which runs hold it), and with a warm runtime free (else the run waits for one).
-    if (wait > 0 && fresh && warmFree && o.shortLane > 0 && !isMeasuredLong(1 / tf, SHORT_MS) && mayHoldLane(b) < o.shortLane) wait = 0
+    // It then shares the c cores with the c runs holding the slots (c + 1 runs on c cores): it runs
+    // about t_f / c longer and slows each of them by as much, t_f in all; that is charged, so a
+    // board with a core free, or a cold start cheaper than t_f, wins over the lane.
+    if (wait > 0 && fresh && warmFree && o.shortLane > 0 && !isMeasuredLong(1 / tf, SHORT_MS) && mayHoldLane(b) < o.shortLane) wait = tf
     return wait + tf + cold
   }
   // The state of one pick, kept at the factory so the candidate test is one function, not a

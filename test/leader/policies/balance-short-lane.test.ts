@@ -36,7 +36,7 @@ const view = (b: BoardView, serviceMs = LIGHT_MS): ClusterView => ({
 
 t.test('mu rates a short function with a free warm runtime on a board whose slots are all held at its own run time: the short lane takes it', async (t) => {
   const d = createMuBalance().pick(view(hogged('hogged')), 'light', seededRng(1))
-  t.equal(d.scores.hogged, LIGHT_MS, 'no wait behind the hog: the lane is free')
+  t.equal(d.scores.hogged, 2 * LIGHT_MS, 'no wait behind the hog: the lane is free (its run and the 4 hog runs share the 4 cores: t_f charged for that)')
   t.equal(d.choice, 'hogged', 'the warm board, not a cold start on the idle one')
 })
 
@@ -52,10 +52,17 @@ t.test('mu gives no lane credit when the lane may be taken or the function would
   ]
   for (const [what, v] of cases) {
     const d = createMuBalance().pick(v, 'light', seededRng(1))
-    t.ok((d.scores.hogged ?? 0) > LIGHT_MS, `${what}: a wait is charged (${d.scores.hogged})`)
+    t.ok((d.scores.hogged ?? 0) > 2 * LIGHT_MS, `${what}: more than the lane's wait is charged (${d.scores.hogged})`)
   }
   const noLane = createMuBalance({ shortLane: 0 }).pick(view(hogged('hogged')), 'light', seededRng(1))
-  t.ok((noLane.scores.hogged ?? 0) > LIGHT_MS, 'boards without a short lane (shortLane: 0)')
+  t.ok((noLane.scores.hogged ?? 0) > 2 * LIGHT_MS, 'boards without a short lane (shortLane: 0)')
+})
+
+t.test('a board with a core free wins over the short lane of a hogged one', async (t) => {
+  const warmIdle: BoardView = { ...idleCold, id: 'warm', functions: { light: fnv({ runtimes: 1, serviceMs: LIGHT_MS }) } }
+  const d = createMuBalance().pick({ ...view(hogged('hogged')), boards: [hogged('hogged'), warmIdle] }, 'light', seededRng(1))
+  t.equal(d.scores.warm, LIGHT_MS)
+  t.equal(d.choice, 'warm')
 })
 
 t.test('a long function on the hogged board still waits behind the hog', async (t) => {
