@@ -3,6 +3,7 @@ import type { Logger } from '../shared/log.js'
 import type { Invocation } from './inflight.js'
 import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
 import { fencedWrite, type FencedOp as Op } from './redis-fence.js'
+import { queuedTopics } from './redis-queued-replies.js'
 
 /**
  * The leader's in-flight table (hash `<ns>:inv`, invocation → stored JSON) and dedupe window
@@ -27,11 +28,24 @@ export class RedisInflightStore implements InflightStorage {
 
   async recover (now: number): Promise<Recovered> {
     const invocations: StoredInvocation[] = []
-    for (const [key, value] of Object.entries(await this.redis.hgetall(this.inv))) {
-      try { invocations.push(StoredSchema.parse(JSON.parse(value))) } catch (err) {
+    const stored = Object.entries(await this.redis.hgetall(this.inv))
+    // The previous leader's delete of an answered invocation follows its reply: killed in between,
+    // the reply already sits in its client's session (the cluster's brokers keep sessions in this
+    // Redis and deliver it), so the invocation was answered and is not run again.
+    const queued = stored.length === 0 ? new Set<string>() : await queuedTopics(this.redis)
+    for (const [key, value] of stored) {
+      let s: StoredInvocation
+      try { s = StoredSchema.parse(JSON.parse(value)) } catch (err) {
         this.log.warn('dropping a stored invocation that no longer validates', { key, err: (err as Error).message })
         this.write([['HDEL', this.inv, key]])
+        continue
       }
+      if (s.reply !== null && queued.has(s.reply.topic)) {
+        this.log.info('not re-running an invocation whose reply is already queued for its client', { invocation: s.invocation })
+        this.write([['HDEL', this.inv, key]])
+        continue
+      }
+      invocations.push(s)
     }
     this.write([['ZREMRANGEBYSCORE', this.seen, '-inf', String(now - this.rememberMs)]])
     await this.tail
