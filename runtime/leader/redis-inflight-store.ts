@@ -4,6 +4,7 @@ import type { Invocation } from './inflight.js'
 import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
 import { fencedWrite, type FencedOp as Op } from './redis-fence.js'
 import { queuedTopics } from './redis-queued-replies.js'
+import { deliveredTopics } from './redis-delivered-replies.js'
 
 /**
  * The leader's in-flight table (hash `<ns>:inv`, invocation → stored JSON) and dedupe window
@@ -32,7 +33,8 @@ export class RedisInflightStore implements InflightStorage {
     // The previous leader's delete of an answered invocation follows its reply: killed in between,
     // the reply already sits in its client's session (the cluster's brokers keep sessions in this
     // Redis and deliver it), so the invocation was answered and is not run again.
-    const queued = stored.length === 0 ? new Set<string>() : await queuedTopics(this.redis)
+    // Or the surviving broker has delivered it already (redis-delivered-replies.ts).
+    const answered = stored.length === 0 ? new Set<string>() : new Set([...await queuedTopics(this.redis), ...await deliveredTopics(this.redis, this.ns, now, this.rememberMs)])
     for (const [key, value] of stored) {
       let s: StoredInvocation
       try { s = StoredSchema.parse(JSON.parse(value)) } catch (err) {
@@ -40,8 +42,8 @@ export class RedisInflightStore implements InflightStorage {
         this.write([['HDEL', this.inv, key]])
         continue
       }
-      if (s.reply !== null && queued.has(s.reply.topic)) {
-        this.log.info('not re-running an invocation whose reply is already queued for its client', { invocation: s.invocation })
+      if (s.reply !== null && answered.has(s.reply.topic)) {
+        this.log.info('not re-running an invocation whose reply is queued for or delivered to its client', { invocation: s.invocation })
         this.write([['HDEL', this.inv, key]])
         continue
       }
