@@ -43,7 +43,7 @@ export class RedisInflightStore implements InflightStorage {
         continue
       }
       if (s.reply !== null && answered.has(s.reply.topic)) {
-        this.log.info('not re-running an invocation whose reply is queued for or delivered to its client', { invocation: s.invocation })
+        this.log.info('not re-running an invocation whose reply is queued for or delivered to its client', { invocation: s.invocation, request: s.requestId, topic: s.reply.topic })
         this.write([['HDEL', this.inv, key]])
         continue
       }

@@ -71,10 +71,11 @@ t.test('kill -9 of the leading gateway under steady invokes: the other takes ove
   await until(() => accepted.size >= 60, 10_000, '60 invokes accepted before the kill')
   const killedAt = Date.now()
   await a.kill()
+  const deadAt = Date.now() // A may still have answered what came before it was gone
   await b.saw(/leading the cluster/, 10_000)
-  // Failover: until the first reply to an invoke sent after the kill (a reply A had already sent
+  // Failover: until the first reply to an invoke sent after A was gone (a reply A had already sent
   // may still complete its QoS 2 handshake just after it).
-  const afterKill = (): number[] => [...sentAt].filter(([, at]) => at > killedAt).flatMap(([id]) => (replies.get(reply(id)) ?? []).map((r) => r.at))
+  const afterKill = (): number[] => [...sentAt].filter(([, at]) => at > deadAt).flatMap(([id]) => (replies.get(reply(id)) ?? []).map((r) => r.at))
   const firstAfter = await (async () => {
     await until(() => afterKill().length > 0, 15_000, 'a reply to an invoke sent after the kill')
     return Math.min(...afterKill())
@@ -103,4 +104,5 @@ t.test('kill -9 of the leading gateway under steady invokes: the other takes ove
   t.equal(dup.length, 0, `duplicate replies: ${dup.map((id) => `${id} (sent ${(sentAt.get(id) ?? 0) - killedAt} ms after the kill; replies at ${(replies.get(reply(id)) ?? []).map((r) => r.at - killedAt).join(', ')} ms)`).join(' ')}`)
   t.equal(failed.length, 0, `error replies: ${failed.map((id) => JSON.stringify(replies.get(reply(id))?.[0]?.json)).join(' ')}`)
   t.comment(`${accepted.size} invokes accepted, ${sent} sent; failover ${failoverMs} ms`)
+  if (lost.length + dup.length > 0) t.comment(`B's log:\n${b.log().split('\n').filter((l) => /recover|re-running|pending|WISP_|elected|leading/.test(l)).slice(0, 40).join('\n')}`)
 })
