@@ -8,6 +8,7 @@ import { limitPublishSize } from '../leader/broker-limits.js'
 import { LeaderLease } from '../leader/lease.js'
 import { PendingInvokes, pendBeforePuback } from '../leader/pending-invokes.js'
 import { checkRedisUrl, clusterBackends } from '../leader/redis-backends.js'
+import { DeliveredReplies } from '../leader/redis-delivered-replies.js'
 import { RedisInflightStore } from '../leader/redis-inflight-store.js'
 import { RedisKvStore } from '../leader/redis-kv-store.js'
 import { RedisHistory } from '../leader/redis-history.js'
@@ -84,7 +85,9 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
   let dataRedis: Redis
   try { dataRedis = await connectRedis(o.cluster.redis, {}) } catch (err) { leaseRedis.disconnect(); throw err }
   const pending = new PendingInvokes(dataRedis, ns, o.log)
-  const backends = clusterBackends(o.cluster.redis)
+  const clock = o.clock ?? systemClock
+  const delivered = new DeliveredReplies(dataRedis, ns, `${topics.prefix}/result/`, o.log)
+  const backends = clusterBackends(o.cluster.redis, async (topic) => await delivered.beforeWrite(topic, clock.now()))
   const users = hasUsers && o.users !== undefined ? brokerAuth(o.users, topics) : undefined
   const auth = { ...users, authorizePublish: limitPublishSize(topics, pendBeforePuback(topics, pending, o.log, users?.authorizePublish)) }
   let broker: EmbeddedBroker
@@ -101,7 +104,7 @@ export const startClusteredGateway = async (o: GatewayOptions & { readonly clust
     ns,
     holder: backends.id,
     leaseMs,
-    clock: o.clock ?? systemClock,
+    clock,
     log: o.log,
     onElected: async (fence) => {
       try {

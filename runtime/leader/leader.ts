@@ -114,8 +114,12 @@ export class Leader {
   private readonly listeners = new Set<(c: Completion) => void>()
   private readonly incompatibleBoards = new Map<string, { incarnation: string, proto: readonly number[], version: string | null }>()
   private stopTick: (() => void) | null = null
-  /** Replies published and not yet known written, by reply topic: the invocation each answers. */
-  private readonly replying = new Map<string, string>()
+  /**
+   * Replies published and not yet known written, by reply topic: the invocations they answer, in
+   * publish order (the broker writes one topic's messages to a session in that order; several
+   * requests may share a reply topic, as MQTT 5 clients sharing a Response Topic do).
+   */
+  private readonly replying = new Map<string, string[]>()
   /** Invocations replyWritten() forgot before their publish settled. */
   private readonly forgotten = new Set<string>()
   private lastStatePublish = 0
@@ -455,7 +459,7 @@ export class Leader {
       ? { ...reply, receipt: this.green.onReceipt(inv.fn, { ...reply.receipt, total_ms: Math.round(totalMs * 100) / 100, ...(inv.variantOf === undefined ? {} : { function: inv.variantOf, variant: inv.fn }) }, profile, this.d.clock.now(), () => GreenState.refMs(this.dispatchView(inv.manifest), inv.fn), metered) }
       : reply
     if (reply.receipt !== undefined && ranOn !== null) {
-      const speed = this.cluster.get(ranOn)?.profile.speed ?? 1
+      const speed = profile?.speed ?? 1
       const r = reply.receipt
       this.demand.complete(inv.fn, r.run_ms, speed, r.total_ms - r.queue_ms - r.run_ms, r.cold)
       this.cluster.complete(ranOn, inv.fn, reply.receipt.run_ms)
@@ -468,14 +472,16 @@ export class Leader {
     const to = inv.reply
     const publish = async (): Promise<void> => {
       if (to === null) return
-      this.replying.set(to.topic, inv.invocation)
+      const waiting = this.replying.get(to.topic)
+      if (waiting === undefined) this.replying.set(to.topic, [inv.invocation])
+      else waiting.push(inv.invocation)
       await this.send(to, out)
     }
     const sent = inv.stored === undefined ? publish() : inv.stored.then(publish, publish)
     void sent.then(() => {
       // Unless replyWritten() already did, as a persistent session's connection took it.
       if (this.forgotten.delete(inv.invocation)) return
-      if (to !== null && this.replying.get(to.topic) === inv.invocation) this.replying.delete(to.topic)
+      if (to !== null) this.unqueueReply(to.topic, inv.invocation)
       this.d.store?.answered(inv.invocation)
     })
   }
@@ -486,11 +492,20 @@ export class Leader {
    * write, not a broker turn after it; a gateway killed in that turn answered it twice.
    */
   replyWritten (topic: string): void {
-    const id = this.replying.get(topic)
+    const waiting = this.replying.get(topic)
+    const id = waiting?.shift()
     if (id === undefined) return
-    this.replying.delete(topic)
+    if (waiting?.length === 0) this.replying.delete(topic)
     this.forgotten.add(id)
     this.d.store?.answered(id)
+  }
+
+  private unqueueReply (topic: string, invocation: string): void {
+    const waiting = this.replying.get(topic)
+    if (waiting === undefined) return
+    const at = waiting.indexOf(invocation)
+    if (at >= 0) waiting.splice(at, 1)
+    if (waiting.length === 0) this.replying.delete(topic)
   }
 
   private async send (to: ReplyAddress, reply: Reply): Promise<void> {

@@ -28,16 +28,33 @@ export const checkRedisUrl = (raw: string): URL => {
   return u
 }
 
+type OutgoingUpdate = (client: unknown, packet: { topic?: unknown }) => Promise<unknown>
+
+/**
+ * aedes writes a QoS 1 or 2 PUBLISH to a client's connection once its persistence's
+ * `outgoingUpdate` settles: `beforeWrite` runs (and is awaited) first, for PUBLISHes only.
+ */
+const withBeforeWrite = (p: unknown, beforeWrite?: (topic: string) => Promise<void>): unknown => {
+  if (beforeWrite === undefined) return p
+  const target = p as { outgoingUpdate: OutgoingUpdate }
+  const update = target.outgoingUpdate.bind(p) as OutgoingUpdate
+  target.outgoingUpdate = async (client, packet) => {
+    if (typeof packet.topic === 'string') await beforeWrite(packet.topic)
+    return await update(client, packet)
+  }
+  return p
+}
+
 /**
  * aedes's message bus over Redis pub/sub (mqemitter-redis) and its persistence (subscriptions,
  * persistent sessions, QoS 1 queues, retained messages) in Redis (aedes-persistence-redis):
  * a client of one gateway receives what is published on another.
  */
-export const clusterBackends = (redisUrl: string): ClusterBackends => {
+export const clusterBackends = (redisUrl: string, beforeWrite?: (topic: string) => Promise<void>): ClusterBackends => {
   checkRedisUrl(redisUrl)
   const mq = mqemitterRedis({ connectionString: redisUrl })
   const u = new URL(redisUrl)
-  const persistence = new CallBackPersistence((o) => new RedisPersistence(o), {
+  const persistence = new CallBackPersistence((o) => withBeforeWrite(new RedisPersistence(o), beforeWrite), {
     host: u.hostname,
     port: u.port === '' ? 6379 : Number(u.port),
     ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),

@@ -3,6 +3,8 @@ import type { Logger } from '../shared/log.js'
 import type { Invocation } from './inflight.js'
 import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
 import { fencedWrite, type FencedOp as Op } from './redis-fence.js'
+import { queuedTopics } from './redis-queued-replies.js'
+import { deliveredTopics } from './redis-delivered-replies.js'
 
 /**
  * The leader's in-flight table (hash `<ns>:inv`, invocation → stored JSON) and dedupe window
@@ -27,11 +29,25 @@ export class RedisInflightStore implements InflightStorage {
 
   async recover (now: number): Promise<Recovered> {
     const invocations: StoredInvocation[] = []
-    for (const [key, value] of Object.entries(await this.redis.hgetall(this.inv))) {
-      try { invocations.push(StoredSchema.parse(JSON.parse(value))) } catch (err) {
+    const stored = Object.entries(await this.redis.hgetall(this.inv))
+    // The previous leader's delete of an answered invocation follows its reply: killed in between,
+    // the reply already sits in its client's session (the cluster's brokers keep sessions in this
+    // Redis and deliver it), so the invocation was answered and is not run again.
+    // Or the surviving broker has delivered it already (redis-delivered-replies.ts).
+    const answered = stored.length === 0 ? new Set<string>() : new Set([...await queuedTopics(this.redis), ...await deliveredTopics(this.redis, this.ns, now, this.rememberMs)])
+    for (const [key, value] of stored) {
+      let s: StoredInvocation
+      try { s = StoredSchema.parse(JSON.parse(value)) } catch (err) {
         this.log.warn('dropping a stored invocation that no longer validates', { key, err: (err as Error).message })
         this.write([['HDEL', this.inv, key]])
+        continue
       }
+      if (s.reply !== null && answered.has(s.reply.topic)) {
+        this.log.info('not re-running an invocation whose reply is queued for or delivered to its client', { invocation: s.invocation, request: s.requestId, topic: s.reply.topic })
+        this.write([['HDEL', this.inv, key]])
+        continue
+      }
+      invocations.push(s)
     }
     this.write([['ZREMRANGEBYSCORE', this.seen, '-inf', String(now - this.rememberMs)]])
     await this.tail
