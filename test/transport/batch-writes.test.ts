@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { startBroker } from '../../runtime/leader/broker.js'
 import { AedesTransport } from '../../runtime/transport/aedes-transport.js'
+import { MqttTransport } from '../../runtime/transport/mqtt-transport.js'
 import { silentLogger } from '../../runtime/shared/log.js'
 import { TestClient } from '../helpers/mqtt.js'
 
@@ -40,4 +41,26 @@ t.test('QoS 1 and QoS 0 deliveries in one burst all arrive, each in its order', 
     const got = sub.received.filter((m) => m.topic.startsWith(`q/${q}/`)).map((m) => (m.json as { i: number }).i)
     t.same(got, [...Array(N / 2).keys()].map((k) => 2 * k + q), `QoS ${q}: ${N / 2} packets, once each, in order`)
   }
+})
+
+t.test("a client's acknowledgments of a burst leave in a few writes (an agent's PUBACKs for its runs)", { skip: process.platform !== 'linux' && 'needs /proc/self/io' }, async (t) => {
+  const broker = await startBroker({ port: 0, log: silentLogger })
+  t.teardown(broker.close)
+  const transport = new AedesTransport(broker.aedes)
+  const client = await MqttTransport.open({ url: broker.url })
+  t.teardown(async () => { await client.close() })
+  const N = 64
+  const got: number[] = []
+  let all = (): void => {}
+  const arrived = new Promise<void>((resolve) => { all = resolve })
+  await client.subscribe('a/#', (m) => { got.push((JSON.parse(m.payload.toString()) as { i: number }).i); if (got.length === N) all() })
+  const before = writeCalls()
+  // QoS 1: the client answers each with a PUBACK; the broker's own deliveries are batched too.
+  for (let i = 0; i < N; i++) void transport.publish(`a/${i}`, `{"i":${i}}`, { qos: 1 })
+  await arrived
+  // The last PUBACKs leave at the next turn's immediates.
+  await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
+  const writes = writeCalls() - before
+  t.ok(writes <= N / 4, `${N} deliveries and ${N} PUBACKs in ${writes} write calls`)
+  t.same(got, [...Array(N).keys()], 'each once, in order')
 })
