@@ -64,3 +64,19 @@ t.test("a client's acknowledgments of a burst leave in a few writes (an agent's 
   t.ok(writes <= N / 4, `${N} deliveries and ${N} PUBACKs in ${writes} write calls`)
   t.same(got, [...Array(N).keys()], 'each once, in order')
 })
+
+t.test("a persistent session's connection is written through: a reply never waits a turn after it was journalled", { skip: process.platform !== 'linux' && 'needs /proc/self/io' }, async (t) => {
+  const broker = await startBroker({ port: 0, log: silentLogger })
+  t.teardown(broker.close)
+  const transport = new AedesTransport(broker.aedes)
+  const sub = await TestClient.connect(broker.url, { clean: false, clientId: 'persistent-sub' })
+  t.teardown(() => sub.close())
+  await sub.client.subscribeAsync('p/#', { qos: 0 })
+  const N = 32
+  const before = writeCalls()
+  for (let i = 0; i < N; i++) void transport.publish(`p/${i}`, `{"i":${i}}`, { qos: 0 })
+  await sub.waitFor((r) => r.length >= N, 10_000)
+  const writes = writeCalls() - before
+  t.ok(writes >= N, `${N} packets in ${writes} write calls: one each, as aedes writes them`)
+  t.same(sub.received.map((m) => (m.json as { i: number }).i), [...Array(N).keys()], 'every packet arrived once, in order')
+})
