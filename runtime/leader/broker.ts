@@ -1,5 +1,4 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import type { Writable } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes } from 'aedes'
 import { WispError } from '../shared/errors.js'
@@ -8,7 +7,7 @@ import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
 import { deferUnmatched } from './broker-mq-guard.js'
 import { exactDedupe } from './broker-dedupe.js'
-import { batchWrites, writeThrough } from '../transport/batch-writes.js'
+import { batchWrites } from '../transport/batch-writes.js'
 import type { BrokerSessions } from './broker-sessions.js'
 import type { ClusterBackends } from './redis-backends.js'
 
@@ -42,17 +41,6 @@ const listen = async (server: Server, port: number, host: string, what: string, 
   return server.address() as AddressInfo
 }
 
-type PreConnect = NonNullable<AedesOptions['preConnect']>
-/**
- * A persistent session's (clean = false) replies are journalled as answered just before aedes
- * writes them (session-queue.ts `onSend`): its connection is written through, not batched, so
- * that a reply never waits a turn in the process after it was forgotten (docs/delivery.md).
- */
-const writesOfPersistentSessionsThrough = (inner: PreConnect): PreConnect => (client, packet, done) => {
-  if (packet.clean === false) writeThrough(client.conn as unknown as Writable)
-  inner(client, packet, done)
-}
-
 /** Starts aedes (MQTT 3.1.1) on a TCP port, on 127.0.0.1 unless told otherwise. A port in use names the flag that changes it. */
 export const startBroker = async (opts: { port: number, host?: string, log: Logger, portFlag?: string, tls?: BrokerTls, auth?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>, sessions?: BrokerSessions, cluster?: ClusterBackends }): Promise<EmbeddedBroker> => {
   // A client that stops reading its socket holds aedes's deliveries (and so every other client's)
@@ -60,7 +48,7 @@ export const startBroker = async (opts: { port: number, host?: string, log: Logg
   // Clustered (redis-backends.ts), the message bus and the persistence are shared through Redis.
   const shared = opts.cluster === undefined ? {} : { id: opts.cluster.id, mq: opts.cluster.mq, persistence: opts.cluster.persistence } as Partial<AedesOptions>
   // Each client's duplicate check made exact (broker-dedupe.ts): aedes's own loses a QoS 1 message a QoS 0 one overtook.
-  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, preConnect: writesOfPersistentSessionsThrough(exactDedupe()), ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }), ...shared })
+  const aedes = await Aedes.createBroker({ id: 'wisp-gateway', heartbeatInterval: 60_000, drainTimeout: DRAIN_TIMEOUT_MS, preConnect: exactDedupe(), ...opts.auth, ...(opts.sessions === undefined ? {} : { persistence: opts.sessions.persistence }), ...shared })
   // A queue of messages nobody subscribes to must not drain as one recursion (broker-mq-guard.ts).
   deferUnmatched((aedes as unknown as { mq: unknown }).mq)
   const restored = await opts.sessions?.restore() ?? 0

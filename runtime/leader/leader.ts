@@ -483,14 +483,16 @@ export class Leader {
   /**
    * The broker is about to write a message on `topic` to a persistent session's connection
    * (session-queue.ts `onSend`): if it is a reply, its invocation is forgotten now, before the
-   * write, not a broker turn after it; a gateway killed in that turn answered it twice.
+   * write, not a broker turn after it; a gateway killed in that turn answered it twice. True
+   * when it was a reply.
    */
-  replyWritten (topic: string): void {
+  replyWritten (topic: string): boolean {
     const id = this.replying.get(topic)
-    if (id === undefined) return
+    if (id === undefined) return false
     this.replying.delete(topic)
     this.forgotten.add(id)
     this.d.store?.answered(id)
+    return true
   }
 
   private async send (to: ReplyAddress, reply: Reply): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream'
 
-/** Each batched stream: whether its writes still wait for the turn's end (false: written through), and its flush. */
-const batched = new WeakMap<Writable, { on: boolean, flush: () => void }>()
+/** Each batched stream: whether its next write leaves at once, and its flush. */
+const batched = new WeakMap<Writable, { next: boolean, flush: () => void }>()
 
 /**
  * Gathers what is written to one MQTT connection within an event-loop turn into one system call.
@@ -17,7 +17,7 @@ export const batchWrites = (stream: Writable): void => {
   if (batched.has(stream)) return
   let corked = false
   const state = {
-    on: true,
+    next: false,
     flush: (): void => {
       if (!corked) return
       corked = false
@@ -27,23 +27,24 @@ export const batchWrites = (stream: Writable): void => {
   batched.set(stream, state)
   const write = stream.write
   stream.write = function (this: Writable, ...args: Parameters<Writable['write']>): boolean {
-    if (state.on && !corked && !this.destroyed && !this.writableEnded) {
+    if (!corked && !this.destroyed && !this.writableEnded) {
       corked = true
       this.cork()
       setImmediate(state.flush)
     }
-    return write.apply(this, args)
+    const ok = write.apply(this, args)
+    if (state.next) { state.next = false; state.flush() }
+    return ok
   } as Writable['write']
 }
 
 /**
- * From now on each write to `stream` leaves at once (what is corked leaves now): for a connection
- * whose writes something else is timed against (docs/delivery.md: a persistent session's reply
- * is forgotten just before it is written, and must not then wait a turn in the process).
+ * The next write to `stream` leaves at once, with what is corked before it (a packet's own
+ * chunks follow within the tick, as mqtt-packet uncorks): for a write something else is timed
+ * against. A persistent session's reply is journalled as answered just before aedes writes it
+ * (docs/delivery.md): it must not then wait a turn in the process.
  */
-export const writeThrough = (stream: Writable): void => {
+export const writeNextAtOnce = (stream: Writable): void => {
   const state = batched.get(stream)
-  if (state === undefined) return
-  state.on = false
-  state.flush()
+  if (state !== undefined) state.next = true
 }
