@@ -11,11 +11,14 @@ import type { CodeCacheStore } from './code-cache.js'
 import type { CapCall, CapResult } from '../protocol/capabilities.js'
 import type { FromHost, HostState, ToHost, WireOutcome } from './host-protocol.js'
 import { guarded } from './guarded.js'
+import { batchedSend, unbatch, type Batch } from './ipc-batch.js'
 import { IsolatePool } from './isolate-pool.js'
 import { capOutcome } from './outcome-caps.js'
 
-// A send racing the parent's exit must not crash the host; the callback swallows EPIPE.
-const send = (m: FromHost): void => { if (process.connected) process.send?.(m, undefined, {}, () => {}) }
+// A send racing the parent's exit must not crash the host; the callback swallows EPIPE. The
+// messages of one event-loop turn travel as one (ipc-batch.ts).
+const post = batchedSend<FromHost>((m) => { if (process.connected) process.send?.(m, undefined, {}, () => {}) })
+const send = (m: FromHost): void => { if (process.connected) post(m) }
 
 const pendingCache = new Map<number, (v: Uint8Array | undefined) => void>()
 /** Capability calls sent to the parent, by seq, with the invocation (host id) that made them. */
@@ -162,7 +165,8 @@ const handle = async (m: ToHost): Promise<void> => {
 }
 
 // A message the host cannot handle is logged and dropped; the host serves on.
-process.on('message', guarded(log, 'runtime host message', async (m: ToHost) => { await handle(m) }))
+const onMessage = guarded(log, 'runtime host message', async (m: ToHost) => { await handle(m) })
+process.on('message', (m: ToHost | Batch<ToHost>) => { unbatch(m, onMessage) })
 // The parent going away (or closing the channel) ends the host.
 process.on('disconnect', () => {
   // Whatever close does, the host is gone within a second: an orphan must not keep a core.

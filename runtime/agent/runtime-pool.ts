@@ -10,6 +10,7 @@ import type { FromHost, HostOptions, ToHost, WireOutcome } from './host-protocol
 import type { IsolatePoolOptions } from './isolate-pool.js'
 import { DEFAULT_OUTPUT_LIMITS, capOutcome, type OutputLimits } from './outcome-caps.js'
 import { guarded } from './guarded.js'
+import { batchedSend, unbatch, type Batch } from './ipc-batch.js'
 import { lowerNice, renice } from './host-priority.js'
 import { REAP_ROUNDS, STOP_BOUND_MS } from './watchdog.js'
 
@@ -70,6 +71,8 @@ export class RuntimePool implements Executor {
   private readonly warm = new Map<string, { manifest: Manifest, code: string, runtimes: number }>()
   /** sha256 values the current host already holds the code of, by function. */
   private readonly sent = new Map<string, Set<string>>()
+  /** Each host's batched sender (ipc-batch.ts). */
+  private readonly senders = new WeakMap<ChildProcess, (m: ToHost) => void>()
   private readonly cache: CodeCacheStore
   private readonly log: Logger
   private readonly hostOptions: HostOptions
@@ -123,21 +126,25 @@ export class RuntimePool implements Executor {
     const execArgv = ['--no-node-snapshot', ...(this.opts.hostExecArgv ?? [])]
     const child = fork(compiledFile('runtime/agent/executor-host.js'), [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const ready = new Promise<void>((resolve, reject) => {
-      const onReady = (m: FromHost): void => { if (m.t === 'ready') { child.off('message', onReady); resolve() } }
+      const onReady = (m: FromHost | Batch<FromHost>): void => { unbatch(m, (x) => { if (x.t === 'ready') { child.off('message', onReady); resolve() } }) }
       child.on('message', onReady)
       child.once('exit', () => { reject(new WispError('WISP_OVERLOADED', 'the runtime host did not start')) })
     })
     ready.catch(() => {})
     this.lowerPriority(child, ready)
-    child.on('message', (m: FromHost) => {
+    child.on('message', (m: FromHost | Batch<FromHost>) => {
       if (this.child !== child) return
       this.lastHeard = performance.now()
-      try { this.onMessage(child, m) } catch (err) { this.log.error('runtime host message failed', { t: m.t, error: (err as Error)?.message }) }
+      unbatch(m, (x) => {
+        try { this.onMessage(child, x) } catch (err) { this.log.error('runtime host message failed', { t: x.t, error: (err as Error)?.message }) }
+      })
     })
     child.once('exit', guarded(this.log, 'runtime host exit', (code: number | null, signal: NodeJS.Signals | null) => { this.onExit(child, code, signal) }))
     // An IPC error (the host died mid-send) must not end the agent; 'exit' follows.
     child.on('error', guarded(this.log, 'runtime host channel', (err: Error) => { this.log.warn('runtime host channel error', { error: err.message }) }))
     child.send({ t: 'init', options: this.hostOptions } satisfies ToHost)
+    // After init: the messages of one turn to this host travel as one (ipc-batch.ts).
+    this.senders.set(child, batchedSend<ToHost>((m) => { if (child.connected) child.send(m) }))
     return { child, ready }
   }
 
@@ -172,7 +179,8 @@ export class RuntimePool implements Executor {
   }
 
   private send (m: ToHost): void {
-    if (this.child?.connected === true) this.child.send(m)
+    const child = this.child
+    if (child?.connected === true) this.senders.get(child)?.(m)
   }
 
   private onMessage (child: ChildProcess, m: FromHost): void {

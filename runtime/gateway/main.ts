@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream'
+import { writeNextAtOnce } from '../transport/batch-writes.js'
 import { mkdirSync } from 'node:fs'
 import { withCap } from '../leader/policies/power-cap.js'
 import { GreenState } from '../leader/green/green-state.js'
@@ -225,8 +227,14 @@ export const startGateway = async (o: GatewayOptions): Promise<Gateway> => {
     await gate.init()
     power.add(id, gate)
   }
-  // A reply's invocation is journalled as answered just before the broker writes it to a persistent session.
-  if (sessions !== null) sessions.queues.onSend = (topic) => leader.replyWritten(topic)
+  // A reply's invocation is journalled as answered just before the broker writes it to a persistent
+  // session; that write then leaves at once, not batched with the rest of the turn (batch-writes.ts).
+  if (sessions !== null) {
+    sessions.queues.onSend = (topic, client) => {
+      const conn = (client as { conn?: unknown }).conn
+      if (leader.replyWritten(topic) && conn instanceof Writable) writeNextAtOnce(conn)
+    }
+  }
   leader.onStarved = () => power.wakeForDemand((id) => leader.cluster.get(id)?.profile)
   leader.onStale = (id) => { void power.lost(id) }
   await leader.start()

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.js'
 import type { AedesOptions } from 'aedes'
 import { deferUnmatched } from './broker-mq-guard.js'
 import { exactDedupe } from './broker-dedupe.js'
+import { batchWrites } from '../transport/batch-writes.js'
 import type { BrokerSessions } from './broker-sessions.js'
 import type { ClusterBackends } from './redis-backends.js'
 
@@ -54,7 +55,8 @@ export const startBroker = async (opts: { port: number, host?: string, log: Logg
   if (restored > 0) opts.log.info('persistent MQTT sessions restored', { sessions: restored })
   aedes.on('clientError', (client, err) => opts.log.debug('mqtt client error', { client: client.id, err: err.message }))
   // Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms each way).
-  const handle = (socket: Socket): void => { socket.setNoDelay(true); aedes.handle(socket) }
+  // The packets of one event-loop turn to one client leave in one write (transport/batch-writes.ts).
+  const handle = (socket: Socket): void => { socket.setNoDelay(true); batchWrites(socket); aedes.handle(socket) }
   const server: Server = createServer(handle)
   const host = opts.host ?? '127.0.0.1'
   const address = await listen(server, opts.port, host, 'MQTT', opts.portFlag ?? '--mqtt-port', () => aedes.close())

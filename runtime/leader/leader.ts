@@ -489,15 +489,17 @@ export class Leader {
   /**
    * The broker is about to write a message on `topic` to a persistent session's connection
    * (session-queue.ts `onSend`): if it is a reply, its invocation is forgotten now, before the
-   * write, not a broker turn after it; a gateway killed in that turn answered it twice.
+   * write, not a broker turn after it; a gateway killed in that turn answered it twice. True
+   * when it was a reply.
    */
-  replyWritten (topic: string): void {
+  replyWritten (topic: string): boolean {
     const waiting = this.replying.get(topic)
     const id = waiting?.shift()
-    if (id === undefined) return
+    if (id === undefined) return false
     if (waiting?.length === 0) this.replying.delete(topic)
     this.forgotten.add(id)
     this.d.store?.answered(id)
+    return true
   }
 
   private unqueueReply (topic: string, invocation: string): void {

@@ -61,9 +61,10 @@ export class SessionQueues implements OutgoingPersistence {
   dropped = 0
   /**
    * Told of each PUBLISH just before aedes writes it to a persistent session's connection: aedes
-   * calls outgoingUpdate and writes once its promise settles, with no I/O in between.
+   * calls outgoingUpdate and writes once its promise settles, with no I/O in between. `client`
+   * is aedes's client (its `conn` the connection the write goes to).
    */
-  onSend: (topic: string) => void = () => {}
+  onSend: (topic: string, client: ClientRef) => void = () => {}
 
   constructor (readonly maxMessages = MAX_QUEUED_MESSAGES, readonly maxBytes = MAX_QUEUED_BYTES) {}
 
@@ -96,7 +97,7 @@ export class SessionQueues implements OutgoingPersistence {
    */
   outgoingUpdate (client: ClientRef, packet: QueuedPacket, cb?: Cb<ClientRef>): Promise<void> | undefined {
     return this.answer(() => {
-      if (packet.brokerId !== undefined && typeof packet.topic === 'string') this.onSend(packet.topic)
+      if (packet.brokerId !== undefined && typeof packet.topic === 'string') this.onSend(packet.topic, client)
       const q = this.queues.get(client.id)
       if (q === undefined) return
       const key = keyOf(packet)

@@ -1,6 +1,8 @@
+import type { Writable } from 'node:stream'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { WispError } from '../shared/errors.js'
 import { HandlerTable, type Handler, type PublishOptions, type Transport } from './transport.js'
+import { batchWrites } from './batch-writes.js'
 
 export interface MqttTransportOptions {
   readonly url: string
@@ -70,10 +72,15 @@ const connect = async (o: MqttTransportOptions, protocolVersion: 4 | 5): Promise
   })
 }
 
-/** Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms per exchange). */
+/**
+ * Small MQTT packets must not wait for Nagle's algorithm and delayed ACKs (~40 ms per exchange);
+ * the packets of one event-loop turn leave in one write (batch-writes.ts).
+ */
 export const noDelay = (client: MqttClient): void => {
-  const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined
-  stream?.setNoDelay?.(true)
+  const stream = client.stream as (Writable & { setNoDelay?: (on: boolean) => void }) | undefined
+  if (stream === undefined) return
+  stream.setNoDelay?.(true)
+  batchWrites(stream)
 }
 
 /** A Transport over an mqtt.js client: works with aedes, Mosquitto or any MQTT broker. */

@@ -2,6 +2,7 @@ import t from 'tap'
 import { fork } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FromHost } from '../../runtime/agent/host-protocol.js'
+import { unbatch, type Batch } from '../../runtime/agent/ipc-batch.js'
 import { HOST_SILENCE_MS, RuntimePool } from '../../runtime/agent/runtime-pool.js'
 import { compiledFile } from '../../runtime/shared/compiled.js'
 import { STOP_BOUND_MS } from '../../runtime/agent/watchdog.js'
@@ -101,10 +102,10 @@ t.test('the host process survives messages it cannot handle', async (tt) => {
   const child = fork(compiledFile('runtime/agent/executor-host.js'), [], { execArgv: ['--no-node-snapshot'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   tt.teardown(() => { child.kill('SIGKILL') })
   const got: FromHost[] = []
-  child.on('message', (m: FromHost) => {
+  child.on('message', (raw: FromHost | Batch<FromHost>) => unbatch(raw, (m) => {
     got.push(m)
     if (m.t === 'cache-get') child.send({ t: 'cache-reply', id: m.id, value: undefined })
-  })
+  }))
   child.send({ t: 'init', options: { budgetMb: 64, spares: 0 } })
   tt.ok(await until(() => got.some((m) => m.t === 'ready'), 10_000), 'ready')
   for (const junk of ['null', 42, { t: 'nope' }, { t: 'invoke', id: 7, req: null }, { t: 'cache-reply', id: 99 }, { t: 'evict' }]) child.send(junk)

@@ -2,9 +2,10 @@
 // `hello` example) through bin/wisp.js, driven by a load client in its own process (one mqtt.js
 // connection, QoS 1): WARM calls, then SEQ sequential calls, then CONC calls at IN_FLIGHT in
 // flight. CPU time (utime + stime from /proc/<pid>/stat) of the gateway, every board agent and
-// every isolate host is read before and after the measured calls and divided by them; RSS per
-// role after. In the same run: a bare MQTT request/echo through the same broker whose echo side
-// is a process of its own (lib/echo-process.ts), and workerd serving the same trivial function
+// every isolate host is read before and after the measured calls and divided by them, and so are
+// their read and write system calls (/proc/<pid>/io, `io_syscalls`); RSS per role after. In the
+// same run: a bare MQTT request/echo through the same broker whose echo side is a process of its
+// own (lib/echo-process.ts), and workerd serving the same trivial function
 // (lib/workerd-hello.capnp) driven by autocannon at IN_FLIGHT connections for as long as the
 // concurrent phase took. Writes bench/results/cost.json.
 // WISP_BENCH_CPU_PROF=<dir> runs every wisp process with --cpu-prof into <dir> (see
@@ -21,7 +22,7 @@ import { freePort } from '../helpers/ports.js'
 import { figure, info, quantile, report } from './lib/figures.js'
 import type { LoadReply, LoadRequest } from './lib/cost-load.js'
 import { waitForOutput } from '../helpers/wisp-cli.js'
-import { childrenOf, cmdline, cpuMs, rssMb } from '../helpers/proc.js'
+import { childrenOf, cmdline, cpuMs, ioCalls, rssMb } from '../helpers/proc.js'
 
 const SEQ = Number(process.env.WISP_BENCH_SEQ ?? 1000)
 const CONC = Number(process.env.WISP_BENCH_CONC ?? 5000)
@@ -75,7 +76,7 @@ if (PROFILE_DIR !== undefined) env.WISP_NODE_ARGS = profileArgs.join(' ')
 const start = spawn(process.execPath, [...profileArgs, BIN, 'start', '--boards', String(BOARDS), '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--data-dir', join(dir, '.wisp')],
   { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env })
 const url = `mqtt://127.0.0.1:${mqttPort}`
-let wisp: { seq: LoadReply, conc: LoadReply, cpu: Record<Role, number>, rss: Record<Role, number>, counts: Record<Role, number> }
+let wisp: { seq: LoadReply, conc: LoadReply, cpu: Record<Role, number>, io: Record<Role, number>, rss: Record<Role, number>, counts: Record<Role, number> }
 let steady: { cpu: Record<Role, number>, run: LoadReply }
 let echo: { seq: LoadReply, conc: LoadReply }
 try {
@@ -86,14 +87,17 @@ try {
   if (warm.failures > 0) throw new Error(`${warm.failures} of ${WARM} warm-up calls failed`)
   const procs = processes(start.pid as number)
   const before = byRole(procs, cpuMs)
+  const ioBefore = byRole(procs, ioCalls)
   const measuredFrom = process.hrtime.bigint()
   const seq = await load(client, { kind: 'wisp', n: SEQ, inFlight: 1, tag: 's' })
   const conc = await load(client, { kind: 'wisp', n: CONC, inFlight: IN_FLIGHT, tag: 'c' })
   const after = byRole(procs, cpuMs)
+  const ioAfter = byRole(procs, ioCalls)
   // CLOCK_MONOTONIC, as `perf record -k mono` stamps its samples: a profile can be cut to the measured calls.
   console.error(`[cost] measured calls from ${measuredFrom} to ${process.hrtime.bigint()} ns (CLOCK_MONOTONIC)`)
   const cpu = { gateway: after.gateway - before.gateway, agent: after.agent - before.agent, host: after.host - before.host }
-  wisp = { seq, conc, cpu, rss: byRole(procs, rssMb), counts: byRole(procs, () => 1) }
+  const io = { gateway: ioAfter.gateway - ioBefore.gateway, agent: ioAfter.agent - ioBefore.agent, host: ioAfter.host - ioBefore.host }
+  wisp = { seq, conc, cpu, io, rss: byRole(procs, rssMb), counts: byRole(procs, () => 1) }
   const more = await load(client, { kind: 'wisp', n: STEADY_WARM, inFlight: IN_FLIGHT, tag: 'x' })
   const b2 = byRole(procs, cpuMs)
   const run = await load(client, { kind: 'wisp', n: CONC, inFlight: IN_FLIGHT, tag: 'y' })
@@ -163,5 +167,5 @@ report('cost', [
   info({ figure: `RSS, board agents (sum of ${wisp.counts.agent})`, value: wisp.rss.agent, unit: 'MB', baseline: null, baseline_value: null }),
   info({ figure: `RSS, isolate hosts (sum of ${wisp.counts.host})`, value: wisp.rss.host, unit: 'MB', baseline: null, baseline_value: null }),
   info({ figure: 'RSS, workerd', value: workerd.rssMb, unit: 'MB', baseline: null, baseline_value: null })
-], { sequential: SEQ, concurrent: CONC, in_flight: IN_FLIGHT, warmup: WARM, steady_warmup: STEADY_WARM, failures, cpu_ms: wisp.cpu, steady_cpu_ms: steady.cpu, profiled: PROFILE_DIR !== undefined })
+], { sequential: SEQ, concurrent: CONC, in_flight: IN_FLIGHT, warmup: WARM, steady_warmup: STEADY_WARM, failures, cpu_ms: wisp.cpu, io_syscalls: wisp.io, steady_cpu_ms: steady.cpu, profiled: PROFILE_DIR !== undefined })
 process.exit(0)

@@ -40,3 +40,11 @@ export const rssMb = (pid: number): number => {
     return m === null ? 0 : Number(m[1]) / 1024
   } catch { return 0 }
 }
+
+/** Its read and write system calls so far (syscr + syscw of /proc/<pid>/io, all threads); 0 if gone. */
+export const ioCalls = (pid: number): number => {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8')
+    return Number(/syscr:\s*(\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw:\s*(\d+)/.exec(io)?.[1] ?? 0)
+  } catch { return 0 }
+}
