@@ -307,7 +307,10 @@ export class ClusterState {
   }
 
   private boardView (b: BoardRecord): BoardView {
-    const functions: Record<string, FnView> = {}
+    // A dictionary from the start (no prototype): a record built key by key from `{}` stays a
+    // fast-mode object whose hidden class is one path through a transition tree over every
+    // function name, so a pick's `functions[fn]` is a megamorphic load that misses V8's stub cache.
+    const functions = Object.create(null) as Record<string, FnView>
     const gossiped = b.state?.functions ?? {}
     let runtimeCount = 0
     let running = 0
@@ -367,9 +370,9 @@ const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): 
 
 type MutableBoardView = { -readonly [K in keyof BoardView]: BoardView[K] } & { functions: Record<string, FnView> }
 
-/** A board's functions record, copied as `boardView` builds one (property by property). */
+/** A board's functions record, copied as `boardView` builds one (property by property, a dictionary with no prototype). */
 const copyFunctions = (from: Readonly<Record<string, FnView>>): Record<string, FnView> => {
-  const out: Record<string, FnView> = {}
+  const out = Object.create(null) as Record<string, FnView>
   for (const fn in from) out[fn] = from[fn]!
   return out
 }
