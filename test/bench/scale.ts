@@ -102,9 +102,24 @@ interface SizeResult {
   sent: number, ok: number, failures: number, invokeP50Ms: number, invokeP99Ms: number, cold: number
 }
 
+/**
+ * Samples kept in a buffer allocated once: recording one allocates nothing, so the probes (one of
+ * which, the view timing, runs inside the timed decision) neither grow an array inside a timed
+ * region nor bring the next scavenge closer. Beyond `capacity` samples are counted, not kept.
+ */
+class Samples {
+  private readonly buf: Float64Array
+  length = 0
+  dropped = 0
+  constructor (capacity = 1 << 18) { this.buf = new Float64Array(capacity) }
+  push (x: number): void { if (this.length < this.buf.length) this.buf[this.length++] = x; else this.dropped++ }
+  clear (): void { this.length = 0; this.dropped = 0 }
+  values (): number[] { return Array.from(this.buf.subarray(0, this.length)) }
+}
+
 /** Times the leader's decisions (dispatchView → pick) and whole dispatch calls while `on`. */
-const instrument = (g: Gateway): { decisions: number[], starts: number[], views: number[], picks: number[], viewCalls: number[], dispatches: number[], on: boolean } => {
-  const probe = { decisions: [] as number[], starts: [] as number[], views: [] as number[], picks: [] as number[], viewCalls: [] as number[], dispatches: [] as number[], on: false }
+const instrument = (g: Gateway): { decisions: Samples, starts: Samples, views: Samples, picks: Samples, viewCalls: Samples, dispatches: Samples, on: boolean } => {
+  const probe = { decisions: new Samples(), starts: new Samples(), views: new Samples(), picks: new Samples(), viewCalls: new Samples(), dispatches: new Samples(), on: false }
   const leader = g.leader
   let t0 = 0
   const view = leader.dispatchView.bind(leader)
@@ -198,38 +213,43 @@ const main = async (): Promise<void> => {
           await new Promise((resolve) => setTimeout(resolve, 10))
         }
       }
+      log(`${size} boards routable; warming up`)
       await runFor(3)
       await load.settle(15_000)
       const before = new Set(load.outcomes.keys())
-      probe.decisions.length = 0
-      probe.starts.length = 0
+      probe.decisions.clear()
+      probe.starts.clear()
       gcs.length = 0
-      probe.dispatches.length = 0
-      probe.views.length = 0
-      probe.picks.length = 0
-      probe.viewCalls.length = 0
+      probe.dispatches.clear()
+      probe.views.clear()
+      probe.picks.clear()
+      probe.viewCalls.clear()
       probe.on = true
       gossip.msgs = 0; gossip.bytes = 0
       const cold0 = await coldRuns(fleets)
+      log(`measuring for ${LOAD_SECONDS} s`)
       const g0 = performance.now()
       await runFor(LOAD_SECONDS)
       const gossipSecs = (performance.now() - g0) / 1000
       const gm = gossip.msgs / gossipSecs; const gb = gossip.bytes / gossipSecs
       probe.on = false
+      const decisions = probe.decisions.values()
+      const dispatches = probe.dispatches.values()
+      const viewCalls = probe.viewCalls.values()
       await load.settle(20_000)
       const s = load.stats((o) => !before.has(o.id))
       const r: SizeResult = {
         boards: size,
-        decisionP50Us: quantile(probe.decisions, 0.5), decisionP99Us: quantile(probe.decisions, 0.99), decisions: probe.decisions.length,
-        dispatchP50Us: quantile(probe.dispatches, 0.5), dispatchP99Us: quantile(probe.dispatches, 0.99),
-        viewP50Us: quantile(probe.viewCalls, 0.5), viewP99Us: quantile(probe.viewCalls, 0.99),
+        decisionP50Us: quantile(decisions, 0.5), decisionP99Us: quantile(decisions, 0.99), decisions: decisions.length,
+        dispatchP50Us: quantile(dispatches, 0.5), dispatchP99Us: quantile(dispatches, 0.99),
+        viewP50Us: quantile(viewCalls, 0.5), viewP99Us: quantile(viewCalls, 0.99),
         gossipMsgsPerS: gm, gossipBytesPerS: gb, gossipMeanBytes: gossip.msgs > 0 ? gossip.bytes / gossip.msgs : 0, brokerMsgsPerS: NaN,
         sent: s.sent, ok: s.ok, failures: s.sent - s.ok, invokeP50Ms: s.p50Ms, invokeP99Ms: s.p99Ms, cold: await coldRuns(fleets) - cold0
       }
       results.push(r)
-      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views, 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks, 0.5).toFixed(2)} µs; any view call p50 ${r.viewP50Us.toFixed(2)} p99 ${r.viewP99Us.toFixed(2)} µs); whole admission p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
+      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views.values(), 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks.values(), 0.5).toFixed(2)} µs; any view call p50 ${r.viewP50Us.toFixed(2)} p99 ${r.viewP99Us.toFixed(2)} µs); whole admission p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
         `gossip ${gm.toFixed(0)} msg/s ${(gb / 1024).toFixed(1)} KiB/s (mean ${r.gossipMeanBytes.toFixed(0)} B); invoke p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms; ${r.failures} failed of ${s.sent} ${JSON.stringify(s.codes)}; cold ${r.cold}`)
-      if (DISPATCH_ONLY) log(tail(probe.decisions, probe.starts, gcs))
+      if (DISPATCH_ONLY) log(tail(decisions, probe.starts.values(), gcs))
     }
     gcObserver.disconnect()
     if (DISPATCH_ONLY) return
