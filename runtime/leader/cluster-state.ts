@@ -254,7 +254,7 @@ export class ClusterState {
       const before = i === undefined ? undefined : boards[i]
       if (i === undefined || rec === undefined || before === undefined || this.changed.has(id)) continue
       if (c.owned[i] === 1) patchInflight(before as MutableBoardView, rec, fns)
-      else { boards[i] = patchInflight({ ...before, functions: copyFunctions(before.functions) }, rec, fns); c.owned[i] = 1 }
+      else { boards[i] = patchInflight(cloneView(before, copyFunctions(before.functions), before.routable), rec, fns); c.owned[i] = 1 }
     }
     this.inflightChanged.clear()
     let until = c.validUntil
@@ -275,7 +275,7 @@ export class ClusterState {
         const b = boards[i]!
         const rec = this.boards.get(b.id)
         const routable = rec !== undefined && this.isRoutable(rec)
-        if (routable !== b.routable) boards[i] = { ...b, routable }
+        if (routable !== b.routable) boards[i] = cloneView(b, b.functions, routable)
       }
       c.validUntil = this.validUntil(boards)
     } else {
@@ -307,7 +307,10 @@ export class ClusterState {
   }
 
   private boardView (b: BoardRecord): BoardView {
-    const functions: Record<string, FnView> = {}
+    // A dictionary from the start (no prototype): a record built key by key from `{}` stays a
+    // fast-mode object whose hidden class is one path through a transition tree over every
+    // function name, so a pick's `functions[fn]` is a megamorphic load that misses V8's stub cache.
+    const functions = Object.create(null) as Record<string, FnView>
     const gossiped = b.state?.functions ?? {}
     let runtimeCount = 0
     let running = 0
@@ -315,17 +318,21 @@ export class ClusterState {
     for (const [fn, n] of b.inflightByFn) {
       if (functions[fn] === undefined && n > 0) functions[fn] = fnView(undefined, n, b.serviceMsByFn.get(fn))
     }
-    return {
+    // One literal with every field always present, the rare ones added after: every board's view
+    // has one hidden class with its fields in the object (no spread: a literal with spreads keeps
+    // most fields in a separate property array, one more cache line per board a pick reads).
+    const v: MutableBoardView = {
       id: b.id,
       profile: b.profile,
       power: b.status === 'offline' && b.power === 'on' ? 'offline' : b.status === 'draining' && b.power === 'on' ? 'draining' : b.power,
       routable: this.isRoutable(b),
-      ...(b.overdueSince === null ? {} : { overdueSinceMs: b.overdueSince }),
       queueLen: Math.max(b.state?.queue_len ?? 0, b.inflight),
       inflight: b.inflight,
       serviceRate: b.state?.service_rate ?? 0,
       functions,
-      ...boardPower(b, running),
+      // A board whose sensor keeps failing (`power_unknown`) gossips its last good reading, which may
+      // be long stale: the profile's model at the cores it reports running stands in for it, marked as such.
+      powerW: b.status === 'offline' || b.state === null ? 0 : b.state.power_unknown === true ? busyPowerW(b.profile, running) : b.state.power_w,
       lastSeenMs: b.lastSeen,
       idleSinceMs: b.idleSince,
       workMs: b.state?.work_ms,
@@ -335,18 +342,10 @@ export class ClusterState {
       runtimeCount,
       queueLimit: b.state?.queue_limit
     }
+    if (b.overdueSince !== null) v.overdueSinceMs = b.overdueSince
+    if (b.status !== 'offline' && b.state !== null && b.state.power_unknown === true) v.powerUnknown = true
+    return v
   }
-}
-
-/**
- * A board's power as the policies and status read it. A board whose sensor keeps failing
- * (`power_unknown`) gossips its last good reading, which may be long stale: the profile's model
- * at the cores it reports running stands in for it, marked as such.
- */
-const boardPower = (b: BoardRecord, running: number): Pick<BoardView, 'powerW' | 'powerUnknown'> => {
-  if (b.status === 'offline' || b.state === null) return { powerW: 0 }
-  if (b.state.power_unknown === true) return { powerW: busyPowerW(b.profile, running), powerUnknown: true }
-  return { powerW: b.state.power_w }
 }
 
 /** A state that shows every slot free: nothing running, nothing queued. */
@@ -367,10 +366,39 @@ const fnView = (f: FunctionStats | undefined, inflight: number, serviceMs = 0): 
 
 type MutableBoardView = { -readonly [K in keyof BoardView]: BoardView[K] } & { functions: Record<string, FnView> }
 
-/** A board's functions record, copied as `boardView` builds one (property by property). */
+/** A board's functions record, copied as `boardView` builds one (property by property, a dictionary with no prototype). */
 const copyFunctions = (from: Readonly<Record<string, FnView>>): Record<string, FnView> => {
-  const out: Record<string, FnView> = {}
+  const out = Object.create(null) as Record<string, FnView>
   for (const fn in from) out[fn] = from[fn]!
+  return out
+}
+
+/**
+ * A copy of a board's view with `functions` and `routable` replaced, built by the same literal as
+ * `boardView` (a spread copy would get a hidden class of its own: two shapes for a pick to read).
+ */
+const cloneView = (v: BoardView, functions: Record<string, FnView>, routable: boolean): MutableBoardView => {
+  const out: MutableBoardView = {
+    id: v.id,
+    profile: v.profile,
+    power: v.power,
+    routable,
+    queueLen: v.queueLen,
+    inflight: v.inflight,
+    serviceRate: v.serviceRate,
+    functions,
+    powerW: v.powerW,
+    lastSeenMs: v.lastSeenMs,
+    idleSinceMs: v.idleSinceMs,
+    workMs: v.workMs,
+    workRuns: v.workRuns,
+    queuedByClass: v.queuedByClass,
+    meanServiceMs: v.meanServiceMs,
+    runtimeCount: v.runtimeCount,
+    queueLimit: v.queueLimit
+  }
+  if (v.overdueSinceMs !== undefined) out.overdueSinceMs = v.overdueSinceMs
+  if (v.powerUnknown !== undefined) out.powerUnknown = v.powerUnknown
   return out
 }
 

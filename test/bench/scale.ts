@@ -12,6 +12,10 @@
  *      publishers → aedes → one subscriber, all on 127.0.0.1);
  *  (c) invocation latency p50/p99 at the client and failures.
  * Writes bench/results/scale.json. WISP_BENCH_SCALE_SECONDS sets the load time per size.
+ * `--dispatch-only` runs only the dispatch phase at the largest size (1,000 boards unless
+ * WISP_BENCH_SCALE_SIZES says otherwise, without growing through the smaller ones), skips the
+ * broker capacity, writes no result file and prints the decision's tail: p90/p99/p99.9/max and
+ * how many of the slowest 1 % overlap a GC (a PerformanceObserver's `gc` entries).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,6 +30,7 @@ import { silentLogger } from '../../runtime/shared/log.js'
 import { seededRng } from '../../runtime/shared/rng.js'
 import { publishDeployment } from '../../runtime/transport/publish-deployment.js'
 import { fork, type ChildProcess } from 'node:child_process'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { FleetConfig } from './lib/stub-fleet.js'
 import { until } from '../helpers/leader-rig.js'
@@ -33,7 +38,8 @@ import { LoadClient } from '../helpers/load.js'
 import { freePort } from '../helpers/ports.js'
 import { figure, info, quantile, writeResult, type Figure } from './lib/figures.js'
 
-const SIZES = (process.env.WISP_BENCH_SCALE_SIZES ?? '10,100,1000').split(',').map(Number)
+const DISPATCH_ONLY = process.argv.includes('--dispatch-only')
+const SIZES = (process.env.WISP_BENCH_SCALE_SIZES ?? (DISPATCH_ONLY ? '1000' : '10,100,1000')).split(',').map(Number)
 const FNS = 10_000
 const GOSSIP_MS = 1000
 const LOAD_SECONDS = Number(process.env.WISP_BENCH_SCALE_SECONDS ?? 15)
@@ -96,9 +102,24 @@ interface SizeResult {
   sent: number, ok: number, failures: number, invokeP50Ms: number, invokeP99Ms: number, cold: number
 }
 
+/**
+ * Samples kept in a buffer allocated once: recording one allocates nothing, so the probes (one of
+ * which, the view timing, runs inside the timed decision) neither grow an array inside a timed
+ * region nor bring the next scavenge closer. Beyond `capacity` samples are counted, not kept.
+ */
+class Samples {
+  private readonly buf: Float64Array
+  length = 0
+  dropped = 0
+  constructor (capacity = 1 << 18) { this.buf = new Float64Array(capacity) }
+  push (x: number): void { if (this.length < this.buf.length) this.buf[this.length++] = x; else this.dropped++ }
+  clear (): void { this.length = 0; this.dropped = 0 }
+  values (): number[] { return Array.from(this.buf.subarray(0, this.length)) }
+}
+
 /** Times the leader's decisions (dispatchView → pick) and whole dispatch calls while `on`. */
-const instrument = (g: Gateway): { decisions: number[], views: number[], picks: number[], viewCalls: number[], dispatches: number[], on: boolean } => {
-  const probe = { decisions: [] as number[], views: [] as number[], picks: [] as number[], viewCalls: [] as number[], dispatches: [] as number[], on: false }
+const instrument = (g: Gateway): { decisions: Samples, starts: Samples, views: Samples, picks: Samples, viewCalls: Samples, dispatches: Samples, on: boolean } => {
+  const probe = { decisions: new Samples(), starts: new Samples(), views: new Samples(), picks: new Samples(), viewCalls: new Samples(), dispatches: new Samples(), on: false }
   const leader = g.leader
   let t0 = 0
   const view = leader.dispatchView.bind(leader)
@@ -122,7 +143,7 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
     const p0 = performance.now()
     const out = pick(v, fn, rng)
     const end = performance.now()
-    if (probe.on) { probe.decisions.push((end - t0) * 1000); probe.views.push((tView - t0) * 1000); probe.picks.push((end - p0) * 1000) }
+    if (probe.on) { probe.decisions.push((end - t0) * 1000); probe.starts.push(t0); probe.views.push((tView - t0) * 1000); probe.picks.push((end - p0) * 1000) }
     return out
   }
   // The leader's whole synchronous work for one accepted invocation: the overload check, the
@@ -134,6 +155,15 @@ const instrument = (g: Gateway): { decisions: number[], views: number[], picks: 
     if (probe.on) probe.dispatches.push((performance.now() - s) * 1000)
   }
   return probe
+}
+
+/** The decisions' tail, and how many of the slowest 1 % overlap a GC pause (`gcs`: [start, end] ms). */
+const tail = (us: number[], starts: number[], gcs: ReadonlyArray<[number, number]>): string => {
+  const order = us.map((_, i) => i).sort((a, b) => us[b]! - us[a]!)
+  const slow = order.slice(0, Math.max(1, Math.floor(us.length / 100)))
+  const inGc = slow.filter((i) => { const s = starts[i]!; const e = s + us[i]! / 1000; return gcs.some(([a, b]) => a < e && b > s) }).length
+  const q = (p: number): string => quantile(us, p).toFixed(2)
+  return `decision tail: p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} p99.9 ${q(0.999)} max ${q(1)} µs (${us.length}); slowest 1 %: ${slow.length}, ${inGc} overlap a GC (${gcs.length} GCs in the phase)`
 }
 
 const main = async (): Promise<void> => {
@@ -159,11 +189,16 @@ const main = async (): Promise<void> => {
       if (client !== null && packet.topic.endsWith('/state')) { gossip.msgs++; gossip.bytes += packet.payload.length }
     })
     const probe = instrument(gw)
+    // GC pauses (start, end in performance.now() ms), to tell a GC in a timed decision from other causes of its tail.
+    const gcs: Array<[number, number]> = []
+    const gcObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]) })
+    gcObserver.observe({ entryTypes: ['gc'] })
     load = await LoadClient.connect(gw.url, 'scale')
     const rng = seededRng(16)
     const results: SizeResult[] = []
     let capacity = NaN
     for (const size of SIZES) {
+      if (DISPATCH_ONLY && size !== SIZES[SIZES.length - 1]) continue
       fleets.push(await startFleet({ url: gw.url, first: boards + 1, n: size - boards, profiles: [...SIM_PROFILES], coldMs: 20, gossipMs: GOSSIP_MS, slots: 8 }))
       boards = size
       log(`${size} boards connected`)
@@ -178,36 +213,46 @@ const main = async (): Promise<void> => {
           await new Promise((resolve) => setTimeout(resolve, 10))
         }
       }
+      log(`${size} boards routable; warming up`)
       await runFor(3)
       await load.settle(15_000)
       const before = new Set(load.outcomes.keys())
-      probe.decisions.length = 0
-      probe.dispatches.length = 0
-      probe.views.length = 0
-      probe.picks.length = 0
-      probe.viewCalls.length = 0
+      probe.decisions.clear()
+      probe.starts.clear()
+      gcs.length = 0
+      probe.dispatches.clear()
+      probe.views.clear()
+      probe.picks.clear()
+      probe.viewCalls.clear()
       probe.on = true
       gossip.msgs = 0; gossip.bytes = 0
       const cold0 = await coldRuns(fleets)
+      log(`measuring for ${LOAD_SECONDS} s`)
       const g0 = performance.now()
       await runFor(LOAD_SECONDS)
       const gossipSecs = (performance.now() - g0) / 1000
       const gm = gossip.msgs / gossipSecs; const gb = gossip.bytes / gossipSecs
       probe.on = false
+      const decisions = probe.decisions.values()
+      const dispatches = probe.dispatches.values()
+      const viewCalls = probe.viewCalls.values()
       await load.settle(20_000)
       const s = load.stats((o) => !before.has(o.id))
       const r: SizeResult = {
         boards: size,
-        decisionP50Us: quantile(probe.decisions, 0.5), decisionP99Us: quantile(probe.decisions, 0.99), decisions: probe.decisions.length,
-        dispatchP50Us: quantile(probe.dispatches, 0.5), dispatchP99Us: quantile(probe.dispatches, 0.99),
-        viewP50Us: quantile(probe.viewCalls, 0.5), viewP99Us: quantile(probe.viewCalls, 0.99),
+        decisionP50Us: quantile(decisions, 0.5), decisionP99Us: quantile(decisions, 0.99), decisions: decisions.length,
+        dispatchP50Us: quantile(dispatches, 0.5), dispatchP99Us: quantile(dispatches, 0.99),
+        viewP50Us: quantile(viewCalls, 0.5), viewP99Us: quantile(viewCalls, 0.99),
         gossipMsgsPerS: gm, gossipBytesPerS: gb, gossipMeanBytes: gossip.msgs > 0 ? gossip.bytes / gossip.msgs : 0, brokerMsgsPerS: NaN,
         sent: s.sent, ok: s.ok, failures: s.sent - s.ok, invokeP50Ms: s.p50Ms, invokeP99Ms: s.p99Ms, cold: await coldRuns(fleets) - cold0
       }
       results.push(r)
-      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views, 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks, 0.5).toFixed(2)} µs; any view call p50 ${r.viewP50Us.toFixed(2)} p99 ${r.viewP99Us.toFixed(2)} µs); whole admission p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
+      log(`${size} boards: decision p50 ${r.decisionP50Us.toFixed(2)} µs p99 ${r.decisionP99Us.toFixed(2)} µs (${r.decisions}; boards view p50 ${quantile(probe.views.values(), 0.5).toFixed(2)} µs, pick p50 ${quantile(probe.picks.values(), 0.5).toFixed(2)} µs; any view call p50 ${r.viewP50Us.toFixed(2)} p99 ${r.viewP99Us.toFixed(2)} µs); whole admission p50 ${r.dispatchP50Us.toFixed(1)} µs p99 ${r.dispatchP99Us.toFixed(1)} µs; ` +
         `gossip ${gm.toFixed(0)} msg/s ${(gb / 1024).toFixed(1)} KiB/s (mean ${r.gossipMeanBytes.toFixed(0)} B); invoke p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms; ${r.failures} failed of ${s.sent} ${JSON.stringify(s.codes)}; cold ${r.cold}`)
+      if (DISPATCH_ONLY) log(tail(decisions, probe.starts.values(), gcs))
     }
+    gcObserver.disconnect()
+    if (DISPATCH_ONLY) return
     // Capacity of this broker on this machine, with the 1,000 boards still connected and gossiping.
     const mean = results[results.length - 1]!.gossipMeanBytes
     capacity = await brokerCapacity(gw.url, Math.max(64, Math.round(mean)))

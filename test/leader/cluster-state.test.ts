@@ -123,3 +123,30 @@ t.test('a board whose power is unknown is counted at its profile\'s model, not a
   t.equal(c.view().boards[0]?.powerW, 3.2, 'a reading again: measured')
   t.equal(c.view().boards[0]?.powerUnknown, undefined)
 })
+
+// A functions record built key by key from `{}` stays a fast-mode object whose hidden class is
+// one path in a transition tree over every function name (10,000 on a large cluster): a pick's
+// `b.functions[fn]` is then a megamorphic keyed load that misses V8's stub cache on nearly every
+// board. A record with no prototype is a dictionary from the start (one hashed lookup), and a
+// function name is never taken for something inherited. Checked on every path that builds one:
+// a board's gossip, the copy an in-flight change makes of a board in a view handed out, and the
+// in-place patch of one in no view.
+t.test('a board\'s functions record is a dictionary with no prototype, however its view was built', async (t) => {
+  const clock = new ManualClock(1000)
+  const c = new ClusterState(clock, profiles, 3500)
+  const fn = { queue_len: 0, service_rate: 1, running: 0, runtimes: 1 }
+  c.onState(state({ functions: { f1: fn, f2: fn } }))
+  const proto = (v: ReturnType<ClusterState['view']>): unknown => Object.getPrototypeOf(v.boards[0]!.functions)
+  t.equal(proto(c.view()), null, 'built from gossip')
+  c.addInflight('b1', 'f3', 1)
+  const copied = c.view()
+  t.equal(proto(copied), null, 'copied for an in-flight change after a view was handed out')
+  t.same(Object.keys(copied.boards[0]!.functions), ['f1', 'f2', 'f3'], 'in gossip order, then the leader\'s')
+  c.addInflight('b1', 'f1', 1)
+  c.addInflight('b1', 'f3', -1)
+  const patched = c.transientView()
+  t.equal(proto(patched), null, 'patched in place')
+  t.same(Object.keys(patched.boards[0]!.functions), ['f1', 'f2'])
+  t.equal(patched.boards[0]!.functions.f1?.queueLen, 1)
+  t.equal(c.fullView().boards[0]!.functions.f1?.queueLen, 1)
+})
