@@ -51,9 +51,10 @@ t.test('demand response and carbon windows move work on a live cluster of power-
   // The cap is held by gating on measured power, so the boards left on may overshoot it briefly while
   // they run work (seen: 6 % on a loaded machine) until the next decision; on average it must hold.
   t.ok(samples.length > 5 && mean <= capW, `measured cluster power under ${capW.toFixed(2)} W on average (${mean.toFixed(2)} W, ${samples.length} samples; ${before.toFixed(2)} W uncapped)`)
-  // Open: in both clean CI runs of the latest round the worst sample was 10.1 % and 22 % over the
-  // cap (6 of 6 runs alone passed); the cause is not found yet, so this bound is tracked, not enforced.
-  t.ok(worst <= capW * 1.1, `and never more than 10 % over it (worst ${worst.toFixed(2)} W)`, { todo: 'transient overshoot above 10 % seen in 2 of 2 CI runs this round; cause not found' })
+  // The cap keeps the boards with the least idle draw per capacity (the Zero 2 W and the Orange Pi
+  // Zero 3 here), so the work has headroom under it: gating by full-load efficiency once left the Pi 4
+  // alone, 0.6 W under the cap at idle, and a busy sample went 22 % over.
+  t.ok(worst <= capW * 1.1, `and never more than 10 % over it (worst ${worst.toFixed(2)} W)`)
   t.ok(leader.recentDecisions().some((d) => d.kind === 'power' && d.policy === 'cap'), 'the gating is a recorded cap decision')
 
   // A cap no board can meet: deferrable work waits while non-deferrable work still runs; lifting the cap releases it.

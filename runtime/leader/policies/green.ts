@@ -31,7 +31,13 @@ export const GREEN_DEFAULTS = Object.freeze({
   tolerance: 0.1,
   /** Expected run time × this, plus `slackMs`, is kept free before the deadline. */
   runSafety: 2,
-  slackMs: 30_000
+  slackMs: 30_000,
+  /**
+   * A start drawn in a green window is at least run time × `runSafety` + this before the window
+   * ends, so the leader's release (its 250 ms tick), the run and its receipt land in the window: a
+   * start drawn in a window's last instants once ran, and was priced, after it had closed.
+   */
+  windowEndMs: 1000
 })
 export type GreenParams = typeof GREEN_DEFAULTS
 
@@ -39,7 +45,8 @@ export type GreenParams = typeof GREEN_DEFAULTS
  * When a deferrable invocation should start: now if the intensity now is within `tolerance` of
  * the least forecast before its latest start (deadline − safety × run time − slack); else a time
  * drawn (seeded, uniform in time) from the windows that are, so deferred work spreads over a green
- * window instead of arriving at its first instant. Never later than the latest start.
+ * window instead of arriving at its first instant, and early enough to finish in it (windows too
+ * short for that: the start of the last). Never later than the latest start.
  */
 export const planStart = (
   a: { now: number, deadlineAt: number, runMs: number, signal: CarbonSignal },
@@ -53,11 +60,13 @@ export const planStart = (
   const bar = least * (1 + p.tolerance)
   if (gNow <= bar || latestStart <= a.now) return { startAt: a.now, latestStart, gNow, gAt: gNow }
   const green = ws.filter((w) => w.g <= bar)
-  const total = green.reduce((s, w) => s + (w.end - w.start), 0)
+  // The part of each window a run can start in and still finish in it (none of a window too short for that).
+  const room = (w: { start: number, end: number }): number => Math.max(0, w.end - w.start - p.runSafety * a.runMs - p.windowEndMs)
+  const total = green.reduce((s, w) => s + room(w), 0)
   let x = rng() * total
   for (const w of green) {
-    const len = w.end - w.start
-    if (x <= len) return { startAt: Math.min(latestStart, w.start + x), latestStart, gNow, gAt: w.g }
+    const len = room(w)
+    if (len > 0 && x <= len) return { startAt: Math.min(latestStart, w.start + x), latestStart, gNow, gAt: w.g }
     x -= len
   }
   const last = green[green.length - 1]

@@ -3,7 +3,7 @@ import { getProfile } from '../../../boards/index.js'
 import type { BoardView, ClusterView, PowerPolicy } from '../../../runtime/leader/policies/types.js'
 import { clusterDrawW, underCap, withCap } from '../../../runtime/leader/policies/power-cap.js'
 import { constantSignal, intensityAt, meanIntensity, parseCarbonCsv, seriesSignal, windows } from '../../../runtime/leader/policies/carbon-signal.js'
-import { planStart, spareAwake, viewFor } from '../../../runtime/leader/policies/green.js'
+import { GREEN_DEFAULTS, planStart, spareAwake, viewFor } from '../../../runtime/leader/policies/green.js'
 import { EnergyLearner } from '../../../runtime/leader/policies/learner.js'
 import { createMuBalance } from '../../../runtime/leader/policies/balance-mu.js'
 import { seededRng } from '../../../runtime/shared/rng.js'
@@ -49,6 +49,18 @@ t.test('a deferrable run waits for the low window, spread over it, and never pas
   t.ok(Math.max(...starts) - Math.min(...starts) > H, 'spread over it, not bunched at its start')
   const same = planStart({ now: H, deadlineAt: 6 * H, runMs: 1000, signal: day }, seededRng(7))
   t.equal(same.startAt, planStart({ now: H, deadlineAt: 6 * H, runMs: 1000, signal: day }, seededRng(7)).startAt, 'seeded: the same draw for the same seed')
+})
+
+t.test('a start drawn in a green window leaves the run, its release and its receipt time to finish in it', async (t) => {
+  // The live e2e case: a 50 g window 2-6 s ahead, a run of 10 ms; a start drawn at 5.95 s once ran after 6 s.
+  const s = seriesSignal([{ at: 0, g: 400 }, { at: 2000, g: 50 }, { at: 6000, g: 400 }])
+  const rng = seededRng(3)
+  const starts = Array.from({ length: 200 }, () => planStart({ now: 0, deadlineAt: 60_000 + 30_000, runMs: 10, signal: s }, rng).startAt)
+  t.ok(starts.every((x) => x >= 2000 && x <= 6000 - 20 - GREEN_DEFAULTS.windowEndMs), `all in [2000, ${6000 - 20 - GREEN_DEFAULTS.windowEndMs}] ms (latest ${Math.max(...starts).toFixed(0)})`)
+  t.ok(Math.max(...starts) > 4000, 'still spread over the window')
+  // A window shorter than that margin: its start.
+  const short = seriesSignal([{ at: 0, g: 400 }, { at: 2000, g: 50 }, { at: 2500, g: 400 }])
+  t.equal(planStart({ now: 0, deadlineAt: 90_000, runMs: 10, signal: short }, seededRng(1)).startAt, 2000)
 })
 
 t.test('a deferrable run starts now when now is as green, or when its deadline leaves no choice', async (t) => {
@@ -124,4 +136,18 @@ t.test('a power cap drops wakes over it and gates the least useful boards, keepi
   t.same(withCap(none, () => 1).tick(v, scale, seededRng(1)).actions.map((a) => a.board), ['zero', 'idle'], 'never the last routable board')
   t.same(withCap(waker, () => 10).tick(v, scale, seededRng(1)).actions, [], 'a wake that would pass the cap is dropped')
   t.same(withCap(waker, () => 20).tick(v, scale, seededRng(1)).actions, [{ board: 'g', op: 'wake' }], 'one within it is kept')
+})
+
+t.test('under a cap, the boards kept leave the most headroom for work: the most idle watts per capacity go first', async (t) => {
+  const none: PowerPolicy = { name: 'none', intervalMs: 1000, tick: () => ({ actions: [], decisions: [] }) }
+  const scale = { targets: {}, forecast: {}, decisions: [] }
+  const at = (id: string, profile: string): BoardView => board(id, profile, { powerW: getProfile(profile).idle_w })
+  // wisp start's mix, all idle (5.2 W). A 3.3 W cap: keeping the Pi 4 alone (2.7 W idle, best at full
+  // load) would leave 0.6 W for work; the Zero 2 W and Orange Pi Zero 3 idle at 1.6 W together.
+  const v = view([at('pi4', 'raspberry-pi-4b'), at('zero2w', 'raspberry-pi-zero-2w'), at('bpi', 'banana-pi-m2-zero'), at('opi', 'orange-pi-zero3')])
+  const p = withCap(none, () => 3.3).tick(v, scale, seededRng(1))
+  t.same(p.actions.map((a) => a.board), ['bpi', 'pi4'], 'the Banana Pi (0.9 W idle per core-speed), then the Pi 4 (0.68)')
+  const kept = v.boards.filter((b) => !p.actions.some((a) => a.board === b.id))
+  const idle = kept.reduce((s, b) => s + b.powerW, 0)
+  t.ok(3.3 - idle > 1.5, `headroom for work under the cap: ${(3.3 - idle).toFixed(2)} W`)
 })
