@@ -6,9 +6,6 @@ import type { Logger } from '../shared/log.js'
 import { AnsweredJournal } from './answered-journal.js'
 import type { Invocation } from './inflight.js'
 
-/** How far a reply had gone when its invocation was forgotten (InflightStorage.answered). */
-export type ReplyOut = 'written' | 'published'
-
 /** What survives a gateway restart of one accepted, unanswered invocation. */
 export const StoredSchema = z.object({
   invocation: z.string(),
@@ -48,13 +45,8 @@ export interface InflightStorage {
   accepted: (inv: Invocation, now: number) => Promise<void>
   /** Resolves when every write queued so far is stored (or failed, which is logged). */
   durable: () => Promise<void>
-  /**
-   * Its one reply is out: it no longer needs to survive a restart. `written`: a broker is writing
-   * it to a persistent session's connection (so it sits in that session). `published`: handed to
-   * the broker, which may still have to deliver it; a store whose brokers deliver through a shared
-   * bus (a cluster) keeps the invocation until they have had time to (redis-inflight-store.ts).
-   */
-  answered: (invocation: string, how: ReplyOut) => void
+  /** Its one reply was published: it no longer needs to survive a restart. */
+  answered: (invocation: string) => void
   close: () => Promise<void>
 }
 

@@ -299,7 +299,7 @@ export class Leader {
     for (const [key, at] of r.seen) this.inflight.remember(key, at)
     for (const a of r.answer) {
       this.emit({ fn: a.fn, requestId: a.requestId, replyTopic: a.to?.topic ?? null, board: null, reply: a.reply, totalMs: now - a.receivedAt })
-      void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation, 'published'))
+      void (a.to !== null ? this.send(a.to, a.reply) : Promise.resolve()).then(() => store.answered(a.invocation))
     }
     for (const inv of r.resume) this.track(inv, now) // dispatched when boards report in
     if (r.resume.length + r.answer.length > 0) this.d.log.info('recovered in-flight invocations', { resumed: r.resume.length, answered: r.answer.length })
@@ -482,7 +482,7 @@ export class Leader {
       // Unless replyWritten() already did, as a persistent session's connection took it.
       if (this.forgotten.delete(inv.invocation)) return
       if (to !== null) this.unqueueReply(to.topic, inv.invocation)
-      this.d.store?.answered(inv.invocation, 'published')
+      this.d.store?.answered(inv.invocation)
     })
   }
 
@@ -498,7 +498,7 @@ export class Leader {
     if (id === undefined) return false
     if (waiting?.length === 0) this.replying.delete(topic)
     this.forgotten.add(id)
-    this.d.store?.answered(id, 'written')
+    this.d.store?.answered(id)
     return true
   }
 

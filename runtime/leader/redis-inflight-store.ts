@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from '../shared/log.js'
 import type { Invocation } from './inflight.js'
-import { StoredSchema, toStored, type InflightStorage, type Recovered, type ReplyOut, type StoredInvocation } from './inflight-store.js'
+import { StoredSchema, toStored, type InflightStorage, type Recovered, type StoredInvocation } from './inflight-store.js'
 import { fencedWrite, type FencedOp as Op } from './redis-fence.js'
 import { queuedTopics } from './redis-queued-replies.js'
 import { deliveredTopics } from './redis-delivered-replies.js'
@@ -18,19 +18,14 @@ import { deliveredTopics } from './redis-delivered-replies.js'
 export class RedisInflightStore implements InflightStorage {
   private tail: Promise<unknown> = Promise.resolve()
   private writes = 0
-  /** Published replies' invocations, oldest first, deleted once settled (answered()). */
-  private readonly settling: Array<{ readonly id: string, readonly at: number }> = []
-  private settleTimer: NodeJS.Timeout | null = null
 
   private deposed = false
 
-  constructor (private readonly redis: Redis, private readonly ns: string, private readonly fence: number, private readonly log: Logger, private readonly o: { rememberMs?: number, maxRemembered?: number, settleMs?: number } = {}) {}
+  constructor (private readonly redis: Redis, private readonly ns: string, private readonly fence: number, private readonly log: Logger, private readonly o: { rememberMs?: number, maxRemembered?: number } = {}) {}
 
   private get inv (): string { return `${this.ns}:inv` }
   private get seen (): string { return `${this.ns}:seen` }
   private get rememberMs (): number { return this.o.rememberMs ?? 10 * 60_000 }
-  /** How long a published reply's invocation is kept: far above a reply's trip through Redis to every broker. */
-  private get settleMs (): number { return this.o.settleMs ?? 5000 }
 
   async recover (now: number): Promise<Recovered> {
     const invocations: StoredInvocation[] = []
@@ -80,44 +75,10 @@ export class RedisInflightStore implements InflightStorage {
 
   async durable (): Promise<void> { await this.tail }
 
-  /**
-   * A reply the broker is writing to a session's connection is in that session (in Redis) already:
-   * the invocation is deleted now. A reply only published has reached the cluster's bus (Redis
-   * pub/sub), not yet a session: the broker that delivers it records it (`<ns>:delivered`, or the
-   * client's session queue) only when the message comes back to it from the bus. Deleted at once,
-   * a leader killed in between lost the reply (2 of 22 loaded failover runs): no record of the
-   * invocation, none of the reply. So it is kept `settleMs` longer; a successor finds it, and
-   * runs it again unless its reply was delivered or queued meanwhile (recover()).
-   */
-  answered (invocation: string, how: ReplyOut): void {
-    if (how === 'written' || this.settleMs === 0) { this.write([['HDEL', this.inv, invocation]]); return }
-    this.settling.push({ id: invocation, at: Date.now() })
-    if (this.settleTimer === null) this.armSettle(this.settleMs)
-  }
-
-  private armSettle (ms: number): void {
-    this.settleTimer = setTimeout(() => this.settle(false), ms)
-    this.settleTimer.unref()
-  }
-
-  /** Deletes the invocations whose replies have settled (all of them when closing). */
-  private settle (all: boolean): void {
-    if (this.settleTimer !== null) clearTimeout(this.settleTimer)
-    this.settleTimer = null
-    const due = Date.now() - this.settleMs
-    let n = 0
-    while (n < this.settling.length && (all || (this.settling[n]?.at ?? Infinity) <= due)) n++
-    const ids = this.settling.splice(0, n).map((x) => x.id)
-    if (ids.length > 0) this.write([['HDEL', this.inv, ...ids]])
-    const next = this.settling[0]
-    if (next !== undefined) this.armSettle(Math.max(1, next.at + this.settleMs - Date.now()))
-  }
+  answered (invocation: string): void { this.write([['HDEL', this.inv, invocation]]) }
 
   /** The connection belongs to the caller. */
-  async close (): Promise<void> {
-    this.settle(true)
-    await this.tail
-  }
+  async close (): Promise<void> { await this.tail }
 
   private write (ops: Op[]): void {
     if (ops.length === 0) return

@@ -28,7 +28,7 @@ t.test('in Redis: the next leader reads what the previous one accepted; a depose
   await old.accepted(c, 1000)
   c.attempt = 1
   await old.accepted(c, 2000)
-  old.answered('b', 'written')
+  old.answered('b')
   await old.durable()
 
   const term2 = Number(await r.incr(`${ns}:fence`)) // another gateway is elected
@@ -40,56 +40,15 @@ t.test('in Redis: the next leader reads what the previous one accepted; a depose
 
   // The deposed leader, not knowing yet: its writes are refused.
   await old.accepted(inv('z'), 3000)
-  old.answered('a', 'written')
+  old.answered('a')
   await old.durable()
   const after = await next.recover(5000)
   t.same(after.invocations.map((x) => x.invocation), ['a', 'c'], 'neither its new invocation nor its delete landed')
   t.notOk(after.seen.some(([k]) => k === 'c/f/r-z'), 'nor its dedupe key')
 
-  next.answered('a', 'written')
-  next.answered('c', 'written')
+  next.answered('a')
+  next.answered('c')
   await next.durable()
   t.same((await next.recover(5000)).invocations, [], 'the current leader writes')
   t.same((await next.recover(1000 + 60_000)).seen, [], 'keys older than the window are dropped')
-})
-
-// A reply only published has reached Redis pub/sub, not yet any session: the broker that delivers
-// it records it when the message comes back to it. A leader killed in between (its delete already
-// sent) lost the reply in 2 of 22 loaded failover runs. Such an invocation is kept until settled.
-t.test('in Redis: an invocation whose reply was only published stays until the reply has settled; a written one goes at once', { skip }, async (t) => {
-  const redis = await startRedis()
-  t.teardown(redis.stop)
-  const r = new Redis(redis.url)
-  t.teardown(() => r.disconnect())
-  const ns = 'wisp:test'
-  const store = new RedisInflightStore(r, ns, Number(await r.incr(`${ns}:fence`)), silentLogger, { settleMs: 300 })
-  for (const id of ['published', 'written', 'later']) await store.accepted(inv(id), 1000)
-  store.answered('published', 'published')
-  store.answered('written', 'written')
-  await store.durable()
-  const keys = async (): Promise<string[]> => Object.keys(await r.hgetall(`${ns}:inv`)).sort()
-  t.same(await keys(), ['later', 'published'], 'the written one is gone, the published one kept')
-  // The leader dies now: its successor finds it, and (its reply neither delivered nor queued anywhere) runs it again.
-  const next = new RedisInflightStore(r, ns, Number(await r.incr(`${ns}:fence`)), silentLogger)
-  t.same((await next.recover(Date.now())).invocations.map((x) => x.invocation), ['later', 'published'], 'a successor runs it again rather than lose its reply')
-
-  // The leader lives on: once settled, the delete is sent (its own term's writes).
-  const store2 = new RedisInflightStore(r, ns, Number(await r.incr(`${ns}:fence`)), silentLogger, { settleMs: 300 })
-  await store2.accepted(inv('p2'), 1000)
-  const t1 = Date.now()
-  store2.answered('p2', 'published')
-  store2.answered('later', 'published')
-  await store2.durable()
-  t.ok((await keys()).includes('p2'), 'kept right after')
-  for (let i = 0; (await keys()).includes('p2'); i++) {
-    if (i > 100) throw new Error('never deleted')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  t.ok(Date.now() - t1 >= 300 - 5, `deleted after it settled (${Date.now() - t1} ms)`)
-  t.notOk((await keys()).includes('later'), 'both in one batch')
-  // Closing deletes what is still settling.
-  await store2.accepted(inv('p3'), 1000)
-  store2.answered('p3', 'published')
-  await store2.close()
-  t.notOk((await keys()).includes('p3'), 'close deletes what is settling')
 })
