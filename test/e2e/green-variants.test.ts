@@ -37,9 +37,13 @@ t.test('under high carbon or a tight cap, an invoke that accepts variants runs t
   const first = await call('pi', accept)
   t.ok(first.ok && first.receipt?.variant === 'pi' && first.receipt.function === 'pi', `before learning: pi itself (${first.receipt?.variant})`)
   // The learner learns both from their receipts.
+  const energy = { pi: [] as number[], approx: [] as number[] }
   for (let i = 0; i < 3; i++) {
-    t.ok((await call('pi', null)).ok)
-    t.ok((await call('pi-approx', null)).ok)
+    const p = await call('pi', null)
+    const a = await call('pi-approx', null)
+    t.ok(p.ok && a.ok)
+    energy.pi.push(p.receipt?.energy_mj ?? NaN)
+    energy.approx.push(a.receipt?.energy_mj ?? NaN)
   }
   const hi = await call('pi', accept)
   t.ok(hi.ok, 'answered')
@@ -48,7 +52,12 @@ t.test('under high carbon or a tight cap, an invoke that accepts variants runs t
   t.ok(hi.ok && Math.abs((hi.result as { pi: number }).pi - Math.PI) < 1e-3, 'and answered well enough')
   const plain = await call('pi', null)
   t.ok(plain.ok && plain.receipt !== undefined && plain.receipt.variant === undefined && plain.receipt.function === 'pi', 'a caller that does not accept variants gets the function itself')
-  t.ok(hi.receipt !== undefined && plain.receipt !== undefined && hi.receipt.energy_mj < plain.receipt.energy_mj, `energy ${hi.receipt?.energy_mj} mJ < ${plain.receipt?.energy_mj} mJ`)
+  // One receipt each is a noisy comparison (one run of pi-approx was once attributed 156 mJ against
+  // pi's 133 in a full-suite run); the mean of four each is the claim.
+  energy.approx.push(hi.receipt?.energy_mj ?? NaN)
+  energy.pi.push(plain.receipt?.energy_mj ?? NaN)
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  t.ok(mean(energy.approx) < mean(energy.pi), `the variant's receipts show less energy: mean ${mean(energy.approx).toFixed(1)} mJ < ${mean(energy.pi).toFixed(1)} mJ (4 runs each)`)
 
   // Low carbon: the function itself; a tight cap: the variant again.
   await client.pub('wisp/grid/carbon', JSON.stringify({ g_per_kwh: 40 }))
