@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './ports.js'
+import { freePort, laterPort } from './ports.js'
 import { wispArgs } from './wisp-cli.js'
 
 export interface GatewayProcess {
@@ -22,7 +22,7 @@ export const clusterGateway = async (redis: string, leaseMs: number): Promise<Ga
   const dir = mkdtempSync(join(tmpdir(), 'wisp-cgwp-'))
   const port = await freePort()
   const config = join(dir, 'gateway.json')
-  writeFileSync(config, JSON.stringify({ mqtt_port: port, http_port: await freePort(), invoke_port: null, data_dir: join(dir, 'data'), cluster: { redis, lease_ms: leaseMs } }))
+  writeFileSync(config, JSON.stringify({ mqtt_port: port, http_port: await laterPort(), invoke_port: null, data_dir: join(dir, 'data'), cluster: { redis, lease_ms: leaseMs } }))
   const p = spawn(process.execPath, wispArgs(['gateway', '--config', config]), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WISP_LOG: 'info' } })
   let out = ''
   const waiters = new Set<() => void>()

@@ -12,6 +12,25 @@ export const freePort = async (): Promise<number> => await new Promise((resolve,
   })
 })
 
+const canBind = async (port: number): Promise<boolean> => await new Promise((resolve) => {
+  const s = createServer()
+  s.once('error', () => resolve(false))
+  s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+})
+
+/**
+ * A port free on 127.0.0.1 now and below Linux's ephemeral range (32768-60999), for a server that
+ * binds it only later (a standby gateway's HTTP port, bound when it takes the lead): a port from
+ * freePort() is in that range, and meanwhile became the local end of some outgoing connection in
+ * one failover-test run (EADDRINUSE at takeover).
+ */
+export const laterPort = async (): Promise<number> => {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (await canBind(port)) return port
+  }
+  return await freePort()
+}
 
 /** Waits until `child` (a server it just started) accepts TCP connections on 127.0.0.1:`port`; kills it after `ms`. */
 export const waitForListening = async (child: ChildProcess, port: number, what: string, ms = 5000): Promise<void> => {
