@@ -1,5 +1,5 @@
 import type { BoardView, ClusterView, Decision, PowerAction, PowerPolicy } from './types.js'
-import type { BoardProfile } from '../../../boards/schema.js'
+import { idleWattsPerCapacity } from './power-gate.js'
 
 /**
  * Demand response: a cluster power cap (W) held by gating boards. Wraps any power policy: its
@@ -20,9 +20,6 @@ export const drawW = (b: BoardView): number => b.power === 'booting' ? (b.profil
 export const clusterDrawW = (view: ClusterView): number => view.boards.reduce((s, b) => s + (powered(b) ? drawW(b) : 0), 0)
 /** True when the cluster draws no more than the cap (or there is none). */
 export const underCap = (view: ClusterView, capW: number | null): boolean => capW === null || clusterDrawW(view) <= capW
-
-/** Idle watts per unit of capacity (cores × speed): what a board costs of a cap before it runs anything. */
-export const idleWattsPerCapacity = (p: BoardProfile): number => p.idle_w / (p.speed * p.cores)
 
 export const withCap = (inner: PowerPolicy, cap: (now: number) => number | null): PowerPolicy => ({
   name: `${inner.name}+cap`,

@@ -44,10 +44,14 @@ export const POWER_GATE_DEFAULTS: PowerGateOptions = { intervalMs: 5000, idleMs:
  */
 export const LIVE_POWER_DEFAULTS = Object.freeze({ idleMs: 60_000, dwellMs: 120_000, maxMinOnMs: 300_000 })
 
-const capacity = (b: BoardView): number => b.profile.speed * b.profile.cores
+/** A profile's capacity: cores × speed (relative to a Raspberry Pi 4's core). */
+const profileCapacity = (p: BoardProfile): number => p.speed * p.cores
+const capacity = (b: BoardView): number => profileCapacity(b.profile)
 const poweredOrComing = (b: BoardView): boolean => b.power === 'on' || b.power === 'booting'
 /** Watts per reference core at full load: the order in which boards are worth keeping on. */
-export const wattsPerCapacity = (p: BoardProfile): number => p.peak_w / (p.speed * p.cores)
+export const wattsPerCapacity = (p: BoardProfile): number => p.peak_w / profileCapacity(p)
+/** Idle watts per unit of capacity: what a board costs of a power cap before it runs anything (power-cap.ts). */
+export const idleWattsPerCapacity = (p: BoardProfile): number => p.idle_w / profileCapacity(p)
 /** Time of idling that costs as much energy as one boot (booting draws (idle + peak) / 2 for boot_s). */
 export const bootBreakEvenMs = (p: BoardProfile): number => 1000 * p.boot_s * (p.idle_w + p.peak_w) / 2 / Math.max(0.01, p.idle_w)
 /**
