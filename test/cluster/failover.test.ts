@@ -116,9 +116,12 @@ t.test('kill -9 of the leading gateway under steady invokes: the other takes ove
     t.comment(`B's log:\n${b.log().split('\n').filter((l) => /recovered|elected|leading/.test(l) || mentions.test(l)).slice(0, 40).join('\n')}`)
     const r = new Redis(redis.url)
     try {
+      const ns = `wisp:${topics.prefix}` // the cluster's Redis namespace (gateway/clustered.ts)
+      const queued = await queuedTopics(r)
+      const inflight = await r.hvals(`${ns}:inv`)
       for (const id of odd) {
         const topic = reply(id)
-        t.comment(`${id}: delivered ${String(await r.zscore('wisp:wisp:delivered', topic))}, queued ${String((await queuedTopics(r)).has(topic))}, in-flight ${String((await r.hvals('wisp:wisp:inv')).some((v) => v.includes(`"${id}"`)))}`)
+        t.comment(`${id}: delivered ${String(await r.zscore(`${ns}:delivered`, topic))}, queued ${String(queued.has(topic))}, in-flight ${String(inflight.some((v) => v.includes(`"${id}"`)))}`)
       }
     } finally { r.disconnect() }
   }

@@ -1,22 +1,23 @@
 import type { ChildProcess } from 'node:child_process'
 import { connect, createServer } from 'node:net'
 
-/** A TCP port free on 127.0.0.1 right now (never 1883, which a system Mosquitto may hold). */
-export const freePort = async (): Promise<number> => await new Promise((resolve, reject) => {
+/** Binds 127.0.0.1:`port` (0: any) and lets it go: the port it got, or null when it is taken. */
+const tryBind = async (port: number): Promise<number | null> => await new Promise((resolve) => {
   const s = createServer()
-  s.once('error', reject)
-  s.listen(0, '127.0.0.1', () => {
+  s.once('error', () => resolve(null))
+  s.listen(port, '127.0.0.1', () => {
     const a = s.address()
-    const port = typeof a === 'object' && a !== null ? a.port : 0
-    s.close(() => resolve(port))
+    const got = typeof a === 'object' && a !== null ? a.port : null
+    s.close(() => resolve(got))
   })
 })
 
-const canBind = async (port: number): Promise<boolean> => await new Promise((resolve) => {
-  const s = createServer()
-  s.once('error', () => resolve(false))
-  s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-})
+/** A TCP port free on 127.0.0.1 right now (never 1883, which a system Mosquitto may hold). */
+export const freePort = async (): Promise<number> => {
+  const port = await tryBind(0)
+  if (port === null) throw new Error('no free TCP port on 127.0.0.1')
+  return port
+}
 
 /**
  * A port free on 127.0.0.1 now and below Linux's ephemeral range (32768-60999), for a server that
@@ -27,7 +28,7 @@ const canBind = async (port: number): Promise<boolean> => await new Promise((res
 export const laterPort = async (): Promise<number> => {
   for (let i = 0; i < 50; i++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000)
-    if (await canBind(port)) return port
+    if (await tryBind(port) !== null) return port
   }
   return await freePort()
 }
